@@ -1,0 +1,34 @@
+// The error registry: every code a Syncline server can answer, its HTTP status and a default
+// message. docs/errors.md documents each one; a test keeps the two in step. Never reuse a retired code.
+
+export const errorCodes = {
+  VALIDATION_FAILED: { status: 400, message: 'The request does not match its schema' },
+  MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
+  FORBIDDEN_KEY: { status: 400, message: 'Keys __proto__, constructor and prototype are refused' },
+  FUTURE_TIMESTAMP: { status: 400, message: 'A timestamp is more than 5 minutes in the future' },
+  UNKNOWN_ENTITY_TYPE: { status: 400, message: 'The collections config does not name this entity type' },
+  SCHEMA_VIOLATION: { status: 400, message: "The payload does not match its collection's schema" },
+  CHECKSUM_MISMATCH: { status: 400, message: 'The payload does not match its checksum' },
+  INVALID_OPERATION: { status: 400, message: 'The operation cannot apply to this entity' },
+  INVALID_SYNC_TOKEN: { status: 400, message: 'The sync token or page token is not valid' },
+  UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
+  TOKEN_EXPIRED: { status: 401, message: 'The bearer token has expired' },
+  FORBIDDEN: { status: 403, message: 'You may not do this' },
+  ADMIN_REQUIRED: { status: 403, message: 'This route is for tenant admins' },
+  DEVICE_REVOKED: { status: 403, message: 'This device was unregistered; register it again to sync' },
+  ACCESS_DENIED: { status: 403, message: "The collection's access rule refuses this change" },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  CONFLICT_ALREADY_RESOLVED: { status: 409, message: 'The conflict is already resolved' },
+  MERGE_INCOMPLETE: { status: 409, message: 'Both sides changed the same fields; resolvedData is needed' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The body or a payload is larger than allowed' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send application/json (optionally gzip-encoded)' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After' },
+  INTERNAL: { status: 500, message: 'Internal server error' },
+  UNAVAILABLE: { status: 503, message: 'The server is not ready' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(errorCodes, code);
+}

@@ -1,0 +1,272 @@
+// Wire schemas for the canonical protocol (seed 002's /api/sync shape). Server validates with
+// them, the SDK builds requests with the inferred types, the OpenAPI page is generated from them.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const limitsDefaults = {
+  maxChangesPerBatch: 1000,
+  maxPayloadBytes: 256 * 1024,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxFutureSkewMs: 5 * 60 * 1000,
+  maxPageSize: 1000,
+  defaultPageSize: 100,
+} as const;
+
+export const Operation = { CREATE: 'CREATE', UPDATE: 'UPDATE', DELETE: 'DELETE' } as const;
+export type Operation = (typeof Operation)[keyof typeof Operation];
+
+export const ResultStatus = {
+  APPLIED: 'APPLIED',
+  DUPLICATE: 'DUPLICATE',
+  CONFLICT: 'CONFLICT',
+  REJECTED: 'REJECTED',
+} as const;
+export type ResultStatus = (typeof ResultStatus)[keyof typeof ResultStatus];
+
+export const ConflictType = {
+  VERSION_MISMATCH: 'VERSION_MISMATCH',
+  DELETED: 'DELETED',
+  DUPLICATE_CREATE: 'DUPLICATE_CREATE',
+  TIME_MISMATCH: 'TIME_MISMATCH',
+  CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
+} as const;
+export type ConflictType = (typeof ConflictType)[keyof typeof ConflictType];
+
+export const ConflictStrategy = {
+  SERVER_WINS: 'SERVER_WINS',
+  CLIENT_WINS: 'CLIENT_WINS',
+  LAST_WRITE_WINS: 'LAST_WRITE_WINS',
+  MERGE: 'MERGE',
+  MANUAL: 'MANUAL',
+} as const;
+export type ConflictStrategy = (typeof ConflictStrategy)[keyof typeof ConflictStrategy];
+
+export const ConflictStatus = { RESOLVED: 'RESOLVED', PENDING_REVIEW: 'PENDING_REVIEW' } as const;
+export type ConflictStatus = (typeof ConflictStatus)[keyof typeof ConflictStatus];
+
+export const MutationStatus = {
+  PENDING: 'PENDING',
+  SYNCING: 'SYNCING',
+  SYNCED: 'SYNCED',
+  CONFLICT: 'CONFLICT',
+  FAILED: 'FAILED',
+} as const;
+export type MutationStatus = (typeof MutationStatus)[keyof typeof MutationStatus];
+
+const literals = <T extends Record<string, string>>(set: T) =>
+  Type.Union(
+    Object.values(set).map((v) => Type.Literal(v)),
+    { type: 'string', enum: Object.values(set) },
+  );
+
+export const operationSchema = literals(Operation);
+export const conflictStrategySchema = literals(ConflictStrategy);
+export const conflictTypeSchema = literals(ConflictType);
+export const resultStatusSchema = literals(ResultStatus);
+export const conflictStatusSchema = literals(ConflictStatus);
+
+/** An entity type name: lower-case identifier, as DESIGN.md's collections section defines. */
+export const entityTypeSchema = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' });
+export const entityIdSchema = Type.String({ minLength: 1, maxLength: 128 });
+export const deviceIdSchema = Type.String({ minLength: 1, maxLength: 128 });
+export const isoTimestampSchema = Type.String({ format: 'date-time' });
+export const jsonObjectSchema = Type.Record(Type.String(), Type.Unknown());
+
+export const changeSchema = Type.Object(
+  {
+    mutationId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    entityType: entityTypeSchema,
+    entityId: entityIdSchema,
+    operation: operationSchema,
+    payload: Type.Optional(Type.Union([jsonObjectSchema, Type.Null()])),
+    clientVersion: Type.Integer({ minimum: 0 }),
+    timestamp: isoTimestampSchema,
+    conflictStrategy: Type.Optional(conflictStrategySchema),
+    checksum: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+  },
+  { additionalProperties: false },
+);
+export type Change = Static<typeof changeSchema>;
+
+export const pushRequestSchema = Type.Object(
+  {
+    deviceId: deviceIdSchema,
+    deviceName: Type.Optional(Type.String({ maxLength: 200 })),
+    syncToken: Type.Optional(Type.Union([Type.String({ maxLength: 512 }), Type.Null()])),
+    entityTypes: Type.Optional(Type.Array(entityTypeSchema, { maxItems: 100 })),
+    changes: Type.Array(changeSchema, { maxItems: limitsDefaults.maxChangesPerBatch }),
+  },
+  { additionalProperties: false },
+);
+export type PushRequest = Static<typeof pushRequestSchema>;
+
+/** One committed change as devices pull it: the entity's state at `version`. */
+export const serverChangeSchema = Type.Object({
+  entityType: Type.String(),
+  entityId: Type.String(),
+  operation: operationSchema,
+  payload: Type.Union([jsonObjectSchema, Type.Null()]),
+  version: Type.Integer(),
+  /** Seed 002 names the version field clientVersion in server changes; both are sent. */
+  clientVersion: Type.Integer(),
+  timestamp: isoTimestampSchema,
+  updatedBy: Type.String(),
+  deviceId: Type.Union([Type.String(), Type.Null()]),
+  checksum: Type.Union([Type.String(), Type.Null()]),
+  deletedAt: Type.Union([isoTimestampSchema, Type.Null()]),
+  seq: Type.Integer(),
+});
+export type ServerChange = Static<typeof serverChangeSchema>;
+
+export const errorBodySchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
+export type ErrorBody = Static<typeof errorBodySchema>;
+
+export const changeResultSchema = Type.Object({
+  mutationId: Type.String(),
+  entityType: Type.String(),
+  entityId: Type.String(),
+  status: resultStatusSchema,
+  version: Type.Optional(Type.Integer()),
+  /** For DUPLICATE: the status the first delivery answered. */
+  originalStatus: Type.Optional(resultStatusSchema),
+  conflictId: Type.Optional(Type.String()),
+  error: Type.Optional(errorBodySchema),
+});
+export type ChangeResult = Static<typeof changeResultSchema>;
+
+export const conflictSchema = Type.Object({
+  id: Type.String(),
+  type: conflictTypeSchema,
+  entityType: Type.String(),
+  entityId: Type.String(),
+  mutationId: Type.Union([Type.String(), Type.Null()]),
+  deviceId: Type.Union([Type.String(), Type.Null()]),
+  clientVersion: Type.Integer(),
+  serverVersion: Type.Integer(),
+  clientData: Type.Union([jsonObjectSchema, Type.Null()]),
+  serverData: Type.Union([jsonObjectSchema, Type.Null()]),
+  baseData: Type.Union([jsonObjectSchema, Type.Null()]),
+  suggestedResolution: conflictStrategySchema,
+  resolution: Type.Union([conflictStrategySchema, Type.Null()]),
+  status: conflictStatusSchema,
+  resolvedBy: Type.Union([Type.String(), Type.Null()]),
+  resolvedAt: Type.Union([isoTimestampSchema, Type.Null()]),
+  createdAt: isoTimestampSchema,
+  /** Fields both sides changed, when MERGE could not settle them. */
+  overlappingFields: Type.Optional(Type.Array(Type.String())),
+});
+export type Conflict = Static<typeof conflictSchema>;
+
+export const pushResponseSchema = Type.Object({
+  syncToken: Type.String(),
+  changes: Type.Array(serverChangeSchema),
+  hasMore: Type.Boolean(),
+  reset: Type.Optional(Type.Boolean()),
+  results: Type.Array(changeResultSchema),
+  conflicts: Type.Array(conflictSchema),
+  serverTime: isoTimestampSchema,
+});
+export type PushResponse = Static<typeof pushResponseSchema>;
+
+export const deltaRequestSchema = Type.Object(
+  {
+    deviceId: deviceIdSchema,
+    entityTypes: Type.Optional(Type.Array(entityTypeSchema, { maxItems: 100 })),
+    syncToken: Type.Optional(Type.Union([Type.String({ maxLength: 512 }), Type.Null()])),
+    lastSyncTimestamp: Type.Optional(Type.Union([isoTimestampSchema, Type.Null()])),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: limitsDefaults.maxPageSize })),
+    pageToken: Type.Optional(Type.Union([Type.String({ maxLength: 512 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type DeltaRequest = Static<typeof deltaRequestSchema>;
+
+export const deltaResponseSchema = Type.Object({
+  changes: Type.Array(serverChangeSchema),
+  nextPageToken: Type.Union([Type.String(), Type.Null()]),
+  hasMore: Type.Boolean(),
+  syncToken: Type.String(),
+  reset: Type.Optional(Type.Boolean()),
+});
+export type DeltaResponse = Static<typeof deltaResponseSchema>;
+
+export const resolveConflictRequestSchema = Type.Object(
+  {
+    conflictId: Type.String({ minLength: 1, maxLength: 64 }),
+    resolution: Type.Union([
+      Type.Literal('CLIENT_WINS'),
+      Type.Literal('SERVER_WINS'),
+      Type.Literal('MERGE'),
+      Type.Literal('MANUAL'),
+    ]),
+    /** With MANUAL (or MERGE with overlaps): the payload a person settled on. */
+    resolvedData: Type.Optional(jsonObjectSchema),
+  },
+  { additionalProperties: false },
+);
+export type ResolveConflictRequest = Static<typeof resolveConflictRequestSchema>;
+
+export const deviceSchema = Type.Object({
+  deviceId: Type.String(),
+  userId: Type.String(),
+  deviceName: Type.Union([Type.String(), Type.Null()]),
+  platform: Type.Union([Type.String(), Type.Null()]),
+  appVersion: Type.Union([Type.String(), Type.Null()]),
+  lastSyncAt: Type.Union([isoTimestampSchema, Type.Null()]),
+  syncToken: Type.Union([Type.String(), Type.Null()]),
+  isActive: Type.Boolean(),
+  createdAt: isoTimestampSchema,
+});
+export type Device = Static<typeof deviceSchema>;
+
+export const registerDeviceRequestSchema = Type.Object(
+  {
+    deviceId: deviceIdSchema,
+    deviceName: Type.Optional(Type.String({ maxLength: 200 })),
+    platform: Type.Optional(Type.String({ maxLength: 64 })),
+    appVersion: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterDeviceRequest = Static<typeof registerDeviceRequestSchema>;
+
+export const queueRetryRequestSchema = Type.Object(
+  {
+    deviceId: Type.Optional(deviceIdSchema),
+    mutationIds: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type QueueRetryRequest = Static<typeof queueRetryRequestSchema>;
+
+export const cacheInvalidateRequestSchema = Type.Object(
+  { deviceId: Type.Optional(deviceIdSchema) },
+  { additionalProperties: false },
+);
+
+export const restoreRequestSchema = Type.Object(
+  { version: Type.Integer({ minimum: 1 }) },
+  { additionalProperties: false },
+);
+
+export const historyEntrySchema = Type.Object({
+  version: Type.Integer(),
+  operation: operationSchema,
+  payload: Type.Union([jsonObjectSchema, Type.Null()]),
+  checksum: Type.Union([Type.String(), Type.Null()]),
+  updatedBy: Type.String(),
+  deviceId: Type.Union([Type.String(), Type.Null()]),
+  mutationId: Type.Union([Type.String(), Type.Null()]),
+  timestamp: isoTimestampSchema,
+  deletedAt: Type.Union([isoTimestampSchema, Type.Null()]),
+  seq: Type.Integer(),
+});
+export type HistoryEntry = Static<typeof historyEntrySchema>;
+
+/** Wraps a schema as the error response body `{ error: { code, message, details? } }`. */
+export const errorResponseSchema = Type.Object({ error: errorBodySchema });
+
+export type { Static, TSchema };

@@ -1,0 +1,111 @@
+// The collections config: per entity type, a payload schema, an access rule, a conflict strategy,
+// merge policies per field and conflict detectors. Seeds' entity types ship as presets.
+import type { ConflictStrategy } from '@syncline/protocol';
+import { presetCollections } from './presets.js';
+import { SyncError } from './errors.js';
+
+/**
+ * `tenant`: everyone in the tenant; `owner`: the entity's creator and admins;
+ * `{ field, claim }`: the payload's `field` must be listed in the token's `claim` (admins pass).
+ * An array means every rule must hold.
+ */
+export type AccessRule = 'tenant' | 'owner' | { field: string; claim: string } | AccessRule[];
+
+/** How MERGE settles a field that both sides changed; without one the conflict goes to review. */
+export const FieldPolicy = {
+  CLIENT: 'CLIENT',
+  SERVER: 'SERVER',
+  LATEST: 'LATEST',
+  MAX: 'MAX',
+  MIN: 'MIN',
+  UNION: 'UNION',
+} as const;
+export type FieldPolicy = (typeof FieldPolicy)[keyof typeof FieldPolicy];
+
+/** Flags a TIME_MISMATCH when a time field differs from the server's by more than the tolerance. */
+export interface TimeDetector {
+  fields: string[];
+  toleranceMs: number;
+}
+
+export interface CollectionConfig {
+  /** JSON Schema for the payload (checked on the full state after a merge patch). */
+  schema?: Record<string, unknown>;
+  access?: AccessRule;
+  conflictStrategy?: ConflictStrategy;
+  mergePolicy?: Record<string, FieldPolicy>;
+  timeDetector?: TimeDetector;
+  /** CLIENT_WINS is honoured only for admins of the tenant. */
+  clientWinsAdminOnly?: boolean;
+}
+
+export interface CollectionsConfig {
+  /** Refuse entity types the config does not name. */
+  strict?: boolean;
+  /** Include the seeds' preset collections (default true). */
+  presets?: boolean;
+  /** The tenant-wide default strategy; SERVER_WINS when absent. */
+  defaultStrategy?: ConflictStrategy;
+  collections?: Record<string, CollectionConfig>;
+}
+
+export const entityTypePattern = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** Resolved per-type settings the engine works with. */
+export interface Collection {
+  name: string;
+  schema: Record<string, unknown> | undefined;
+  access: AccessRule;
+  conflictStrategy: ConflictStrategy | undefined;
+  mergePolicy: Record<string, FieldPolicy>;
+  timeDetector: TimeDetector | undefined;
+  clientWinsAdminOnly: boolean;
+}
+
+export interface CollectionRegistry {
+  readonly strict: boolean;
+  readonly defaultStrategy: ConflictStrategy;
+  /** The collection for a type, or a SyncError UNKNOWN_ENTITY_TYPE. */
+  get(entityType: string): Collection;
+  names(): string[];
+}
+
+export function createCollectionRegistry(config: CollectionsConfig = {}): CollectionRegistry {
+  const merged: Record<string, CollectionConfig> = {
+    ...(config.presets === false ? {} : presetCollections),
+    ...config.collections,
+  };
+  const resolved = new Map<string, Collection>();
+  for (const [name, collection] of Object.entries(merged)) {
+    if (!entityTypePattern.test(name)) {
+      throw new Error(`collections config: "${name}" is not a valid entity type name`);
+    }
+    resolved.set(name, toCollection(name, collection));
+  }
+  const strict = config.strict ?? false;
+  return {
+    strict,
+    defaultStrategy: config.defaultStrategy ?? 'SERVER_WINS',
+    get(entityType) {
+      const found = resolved.get(entityType);
+      if (found) return found;
+      if (strict || !entityTypePattern.test(entityType)) {
+        throw new SyncError('UNKNOWN_ENTITY_TYPE', `Entity type "${entityType}" is not configured`);
+      }
+      return toCollection(entityType, {});
+    },
+    names: () => [...resolved.keys()],
+  };
+}
+
+function toCollection(name: string, config: CollectionConfig): Collection {
+  return {
+    name,
+    schema: config.schema,
+    access: config.access ?? 'tenant',
+    conflictStrategy: config.conflictStrategy,
+    mergePolicy: config.mergePolicy ?? {},
+    timeDetector: config.timeDetector,
+    clientWinsAdminOnly: config.clientWinsAdminOnly ?? false,
+  };
+}

@@ -1,0 +1,99 @@
+// The engine's public surface: what the HTTP layer (canonical and seed-compatible routes), the
+// CLI and the jobs call. Every method takes the verified Actor and works within its tenant only.
+import type {
+  ChangeResult,
+  Conflict,
+  DeltaRequest,
+  DeltaResponse,
+  Device,
+  HistoryEntry,
+  MutationStatus,
+  PushRequest,
+  PushResponse,
+  QueueRetryRequest,
+  RegisterDeviceRequest,
+  ResolveConflictRequest,
+  ServerChange,
+} from '@syncline/protocol';
+import type { Actor } from './actor.js';
+import type { CollectionRegistry } from './collections.js';
+import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
+
+/** Compiles a JSON Schema into a checker that returns error messages, or an empty list. */
+export type SchemaCompiler = (schema: Record<string, unknown>) => (payload: unknown) => string[];
+
+export interface SyncEngineOptions {
+  store: SyncStore;
+  collections: CollectionRegistry;
+  compileSchema: SchemaCompiler;
+  crypto: Crypto;
+  clock?: Clock;
+  logger?: Logger;
+  limits?: Partial<EngineLimits>;
+}
+
+export interface EngineLimits {
+  maxPayloadBytes: number;
+  maxFutureSkewMs: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+/** Facts about the request that the sync history keeps (seed 003's X-Network-Type). */
+export interface RequestMeta {
+  networkType?: string | null;
+  route?: string;
+}
+
+export interface SyncStatus {
+  userId: string;
+  serverTime: string;
+  syncToken: string;
+  devices: Device[];
+  pendingConflicts: number;
+  queue: Record<MutationStatus, number>;
+  lastSyncAt: string | null;
+}
+
+export interface QueueStats {
+  total: number;
+  byStatus: Record<MutationStatus, number>;
+  /** Share of finished mutations that synced, e.g. "93.33%". */
+  syncRate: string;
+  pendingConflicts: number;
+}
+
+export interface ResolveResult {
+  conflict: Conflict;
+  /** The entity state the resolution left, as devices will pull it (absent when nothing changed). */
+  change?: ServerChange;
+}
+
+export interface SyncEngine {
+  /** Applies a batch (each change its own outcome) and pulls what changed after `syncToken`. */
+  push(actor: Actor, request: PushRequest, meta?: RequestMeta): Promise<PushResponse>;
+  delta(actor: Actor, request: DeltaRequest, meta?: RequestMeta): Promise<DeltaResponse>;
+  status(actor: Actor): Promise<SyncStatus>;
+
+  listDevices(actor: Actor): Promise<Device[]>;
+  registerDevice(actor: Actor, request: RegisterDeviceRequest): Promise<Device>;
+  /** Revokes a device: its requests answer DEVICE_REVOKED until it registers again. */
+  unregisterDevice(actor: Actor, deviceId: string): Promise<void>;
+
+  listConflicts(
+    actor: Actor,
+    filter?: { status?: 'PENDING_REVIEW' | 'RESOLVED'; entityType?: string; limit?: number },
+  ): Promise<Conflict[]>;
+  resolveConflict(actor: Actor, request: ResolveConflictRequest): Promise<ResolveResult>;
+
+  /** Re-runs FAILED mutations of the caller's devices (or the tenant's, for admins). */
+  retryQueue(actor: Actor, request: QueueRetryRequest): Promise<{ retried: number; results: ChangeResult[] }>;
+  queueStats(actor: Actor, filter?: { userId?: string; deviceId?: string }): Promise<QueueStats>;
+  /** Bumps the tenant's cache epoch: older sync tokens answer `reset: true`. */
+  invalidateCache(actor: Actor, request: { deviceId?: string }): Promise<{ epoch: number }>;
+
+  /** Admin: every version of one entity, oldest first. */
+  entityHistory(actor: Actor, entityType: string, entityId: string): Promise<HistoryEntry[]>;
+  /** Admin: brings an old version back as a new version. */
+  restore(actor: Actor, entityType: string, entityId: string, version: number): Promise<ServerChange>;
+}

@@ -1,0 +1,254 @@
+// The engine's ports: what it needs from storage, time, ids and hashing. Adapters live in
+// src/store (SQLite, PostgreSQL) and in the composition root; the engine imports none of them.
+import type {
+  ConflictStatus,
+  ConflictStrategy,
+  ConflictType,
+  MutationStatus,
+  Operation,
+  ResultStatus,
+} from '@syncline/protocol';
+
+export type JsonObject = Record<string, unknown>;
+
+/** The latest state of one entity. `payload` is null only for a tombstone. */
+export interface EntityRecord {
+  entityType: string;
+  entityId: string;
+  version: number;
+  payload: JsonObject | null;
+  checksum: string | null;
+  /** The user who created it: the owner for `owner` access rules. */
+  createdBy: string;
+  updatedBy: string;
+  deviceId: string | null;
+  /** ISO time of the last change (the edit time the device reported, else the server's). */
+  updatedAt: string;
+  deletedAt: string | null;
+  /** The change-feed sequence number of the version now stored. */
+  seq: number;
+}
+
+/** One version of one entity; the history table doubles as the tenant's change feed. */
+export interface HistoryRecord {
+  seq: number;
+  entityType: string;
+  entityId: string;
+  version: number;
+  operation: Operation;
+  payload: JsonObject | null;
+  checksum: string | null;
+  createdBy: string;
+  updatedBy: string;
+  deviceId: string | null;
+  mutationId: string | null;
+  updatedAt: string;
+  deletedAt: string | null;
+  /** Server time of the commit (ISO): what `lastSyncTimestamp` pulls compare against. */
+  committedAt: string;
+}
+
+export type NewHistoryRecord = Omit<HistoryRecord, 'seq'>;
+
+export interface MutationRecord {
+  deviceId: string;
+  mutationId: string;
+  userId: string;
+  entityType: string;
+  entityId: string;
+  operation: Operation;
+  payload: JsonObject | null;
+  clientVersion: number;
+  clientTimestamp: string;
+  status: MutationStatus;
+  attempts: number;
+  /** The first outcome, replayed verbatim to repeats: status, version, conflictId, error. */
+  result: MutationOutcome | null;
+  error: { code: string; message: string } | null;
+  conflictId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MutationOutcome {
+  status: ResultStatus;
+  version?: number;
+  conflictId?: string;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+export interface ConflictRecord {
+  id: string;
+  type: ConflictType;
+  entityType: string;
+  entityId: string;
+  mutationId: string | null;
+  deviceId: string | null;
+  userId: string;
+  clientVersion: number;
+  serverVersion: number;
+  clientData: JsonObject | null;
+  serverData: JsonObject | null;
+  baseData: JsonObject | null;
+  suggestedResolution: ConflictStrategy;
+  resolution: ConflictStrategy | null;
+  status: ConflictStatus;
+  overlappingFields: string[] | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  createdAt: string;
+}
+
+export interface DeviceRecord {
+  deviceId: string;
+  userId: string;
+  deviceName: string | null;
+  platform: string | null;
+  appVersion: string | null;
+  lastSyncAt: string | null;
+  syncToken: string | null;
+  isActive: boolean;
+  createdAt: string;
+}
+
+export interface SyncHistoryRecord {
+  userId: string;
+  deviceId: string | null;
+  route: string;
+  pushed: number;
+  applied: number;
+  duplicates: number;
+  conflicts: number;
+  rejected: number;
+  pulled: number;
+  durationMs: number;
+  outcome: 'ok' | 'partial' | 'error';
+  networkType: string | null;
+  createdAt: string;
+}
+
+export interface AuditRecord {
+  actor: string;
+  action: string;
+  target: string | null;
+  details: JsonObject | null;
+  createdAt: string;
+}
+
+export interface TenantState {
+  /** The highest committed change-feed sequence number (0 when empty). */
+  seq: number;
+  /** Bumped by cache invalidation: sync tokens minted under an older epoch answer `reset`. */
+  epoch: number;
+}
+
+export interface MutationFilter {
+  deviceId?: string;
+  userId?: string;
+  statuses?: readonly MutationStatus[];
+  mutationIds?: readonly string[];
+  limit?: number;
+}
+
+export interface ConflictFilter {
+  status?: ConflictStatus;
+  entityType?: string;
+  entityId?: string;
+  userId?: string;
+  limit?: number;
+}
+
+export interface FeedQuery {
+  afterSeq: number;
+  entityTypes?: readonly string[];
+  limit: number;
+}
+
+/** Reads scoped to one tenant. Reads outside a transaction see committed data only. */
+export interface TenantReads {
+  getTenantState(): Promise<TenantState>;
+  getEntity(entityType: string, entityId: string): Promise<EntityRecord | undefined>;
+  getHistoryVersion(
+    entityType: string,
+    entityId: string,
+    version: number,
+  ): Promise<HistoryRecord | undefined>;
+  listHistory(entityType: string, entityId: string): Promise<HistoryRecord[]>;
+  /** Change feed: history rows with seq > afterSeq (and of the given types), in seq order. */
+  readFeed(query: FeedQuery): Promise<HistoryRecord[]>;
+  /** The highest seq committed strictly before `isoTime` (0 if none): a cursor for timestamp pulls. */
+  seqBefore(isoTime: string): Promise<number>;
+  getMutation(deviceId: string, mutationId: string): Promise<MutationRecord | undefined>;
+  listMutations(filter: MutationFilter): Promise<MutationRecord[]>;
+  /** Mutation counts by status. */
+  countMutations(filter: Omit<MutationFilter, 'limit'>): Promise<Record<MutationStatus, number>>;
+  getConflict(id: string): Promise<ConflictRecord | undefined>;
+  listConflicts(filter: ConflictFilter): Promise<ConflictRecord[]>;
+  getDevice(deviceId: string): Promise<DeviceRecord | undefined>;
+  listDevices(filter: { userId?: string }): Promise<DeviceRecord[]>;
+  listSyncHistory(filter: { userId?: string; limit?: number }): Promise<SyncHistoryRecord[]>;
+  listAudit(filter: { action?: string; limit?: number }): Promise<AuditRecord[]>;
+}
+
+/**
+ * Writes inside one transaction that holds the tenant's write lock: writers of one tenant are
+ * serialized, so change-feed sequence numbers become visible in commit order (a reader that has
+ * seen seq N will never later find a new change below N), and an idempotency check followed by
+ * its write cannot race a second delivery of the same mutation.
+ */
+export interface TenantTx extends TenantReads {
+  putEntity(entity: EntityRecord): Promise<void>;
+  /** Allocates the tenant's next sequence number, stores the version, and returns the seq. */
+  appendHistory(record: NewHistoryRecord): Promise<number>;
+  insertMutation(mutation: MutationRecord): Promise<void>;
+  updateMutation(
+    deviceId: string,
+    mutationId: string,
+    patch: Partial<Omit<MutationRecord, 'deviceId' | 'mutationId'>>,
+  ): Promise<void>;
+  insertConflict(conflict: ConflictRecord): Promise<void>;
+  updateConflict(id: string, patch: Partial<Omit<ConflictRecord, 'id'>>): Promise<void>;
+  upsertDevice(device: DeviceRecord): Promise<void>;
+  /** Increments the tenant's cache epoch and returns the new value. */
+  bumpEpoch(): Promise<number>;
+  insertSyncHistory(record: SyncHistoryRecord): Promise<void>;
+  insertAudit(record: AuditRecord): Promise<void>;
+}
+
+export interface TenantStore extends TenantReads {
+  /**
+   * Runs `fn` in one transaction holding the tenant's write lock; commits when it resolves, rolls
+   * back when it throws. Nothing written inside is visible to others before the commit.
+   */
+  transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The storage port. Every read and write goes through `forTenant`, so no query can cross the
+ * tenant wall. Adapters state their isolation in their own doc comment.
+ */
+export interface SyncStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  forTenant(tenant: string): TenantStore;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Crypto the engine needs, injected so that the engine imports no `node:*` module. */
+export interface Crypto {
+  /** sha256 of a UTF-8 string, lower-case hex. */
+  sha256Hex(text: string): string;
+  /** A new unique id (UUIDv7 or v4) for conflicts and derived records. */
+  newId(): string;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
