@@ -1,0 +1,307 @@
+// Applies one validated change inside the tenant's write transaction: the idempotency check, the
+// conflict decision, the new version, its history row (the change feed) and the mutation record
+// all commit together, so a retried delivery can never apply twice.
+import { canonicalJson, type ChangeResult, type ConflictStrategy, type Operation } from '@syncline/protocol';
+import { isAllowed } from './access.js';
+import type { Actor } from './actor.js';
+import type { Collection } from './collections.js';
+import { detectConflict } from './detect-conflict.js';
+import { applyMergePatch } from './json.js';
+import type {
+  ConflictRecord,
+  Crypto,
+  EntityRecord,
+  JsonObject,
+  MutationOutcome,
+  MutationRecord,
+  TenantTx,
+} from './ports.js';
+import { resolveConflict, suggestResolution } from './resolve-conflict.js';
+import type { ChangeError, IncomingChange } from './validate-change.js';
+
+export interface ApplyContext {
+  tx: TenantTx;
+  actor: Actor;
+  deviceId: string;
+  crypto: Crypto;
+  /** Server time of this transaction, ISO. */
+  now: string;
+  defaultStrategy: ConflictStrategy;
+  checkSchema: (collection: Collection, payload: JsonObject) => string[];
+}
+
+export interface AppliedChange {
+  result: ChangeResult;
+  /** The conflict this change raised (or, for a repeat, the one its first delivery raised). */
+  conflict?: ConflictRecord;
+}
+
+export async function applyChange(
+  ctx: ApplyContext,
+  change: IncomingChange,
+  collection: Collection,
+): Promise<AppliedChange> {
+  const { tx } = ctx;
+  const previous = await tx.getMutation(ctx.deviceId, change.mutationId);
+  if (previous && previous.status !== 'FAILED') return replayOutcome(ctx, change, previous);
+
+  const current = await tx.getEntity(change.entityType, change.entityId);
+  const reject = (error: ChangeError, retryable = false) =>
+    rejectChange(ctx, change, previous, error, retryable);
+
+  if (current && !isAllowed(ctx.actor, collection.access, current)) {
+    return reject({ code: 'ACCESS_DENIED', message: `No access to this ${change.entityType}` }, true);
+  }
+
+  const detection = detectConflict(change, current, collection);
+  switch (detection.kind) {
+    case 'missing':
+      return reject(
+        { code: 'NOT_FOUND', message: `${change.entityType} ${change.entityId} does not exist` },
+        true,
+      );
+    case 'noop': {
+      const version = current?.version ?? 0;
+      await recordMutation(ctx, change, previous, 'SYNCED', { status: 'DUPLICATE', version });
+      return { result: resultOf(change, { status: 'DUPLICATE', version, originalStatus: 'APPLIED' }) };
+    }
+    case 'apply': {
+      const next = nextState(change, current?.payload ?? null);
+      const refusal = checkNewState(ctx, collection, next);
+      if (refusal) return reject(refusal, refusal.code === 'ACCESS_DENIED');
+      const version = await writeVersion(ctx, change, current, next);
+      await recordMutation(ctx, change, previous, 'SYNCED', { status: 'APPLIED', version });
+      return { result: resultOf(change, { status: 'APPLIED', version }) };
+    }
+    case 'conflict':
+      return settleConflict(ctx, change, collection, current as EntityRecord, detection, previous);
+  }
+}
+
+async function settleConflict(
+  ctx: ApplyContext,
+  change: IncomingChange,
+  collection: Collection,
+  current: EntityRecord,
+  detection: { type: ConflictRecord['type']; fields?: string[] },
+  previous: MutationRecord | undefined,
+): Promise<AppliedChange> {
+  const base = await baseOf(ctx.tx, change, current, detection.type);
+  const client = change.operation === 'DELETE' ? null : nextState(change, base ?? current.payload);
+  const shared = {
+    type: detection.type,
+    operation: change.operation,
+    base,
+    server: current.payload,
+    client,
+    clientTime: change.timestamp,
+    serverTime: current.updatedAt,
+  };
+  const strategy = change.conflictStrategy ?? collection.conflictStrategy ?? ctx.defaultStrategy;
+  let decision = resolveConflict({
+    ...shared,
+    strategy,
+    policies: collection.mergePolicy,
+    clientMayWin: !collection.clientWinsAdminOnly || ctx.actor.role === 'admin',
+  });
+  // A resolution whose result breaks the collection's schema or access rule waits for a person.
+  if (decision.action === 'write' && checkNewState(ctx, collection, decision.data)) {
+    decision = { action: 'keep', data: null, status: 'PENDING_REVIEW', resolution: null };
+  }
+
+  let version = current.version;
+  if (decision.action === 'write') version = await writeVersion(ctx, change, current, decision.data);
+
+  const conflict: ConflictRecord = {
+    id: ctx.crypto.newId(),
+    type: detection.type,
+    entityType: change.entityType,
+    entityId: change.entityId,
+    mutationId: change.mutationId,
+    deviceId: ctx.deviceId,
+    userId: ctx.actor.userId,
+    clientVersion: change.clientVersion,
+    serverVersion: current.version,
+    clientData: client,
+    serverData: current.payload,
+    baseData: base,
+    suggestedResolution: suggestResolution(shared),
+    resolution: decision.resolution,
+    status: decision.status,
+    overlappingFields: decision.overlapping ?? detection.fields ?? null,
+    resolvedBy: decision.status === 'RESOLVED' ? 'system' : null,
+    resolvedAt: decision.status === 'RESOLVED' ? ctx.now : null,
+    createdAt: ctx.now,
+  };
+  await ctx.tx.insertConflict(conflict);
+
+  const written = decision.action === 'write';
+  const outcome: MutationOutcome = {
+    status: written ? 'APPLIED' : 'CONFLICT',
+    version,
+    conflictId: conflict.id,
+  };
+  await recordMutation(ctx, change, previous, written ? 'SYNCED' : 'CONFLICT', outcome, conflict.id);
+  return { result: resultOf(change, outcome), conflict };
+}
+
+/** The version the device edited: from history when it is older than the server's. */
+async function baseOf(
+  tx: TenantTx,
+  change: IncomingChange,
+  current: EntityRecord,
+  type: ConflictRecord['type'],
+): Promise<JsonObject | null> {
+  if (change.operation === 'CREATE' || type === 'DUPLICATE_CREATE') return null;
+  if (change.clientVersion === current.version) return current.payload;
+  if (change.clientVersion < 1) return null;
+  const edited = await tx.getHistoryVersion(change.entityType, change.entityId, change.clientVersion);
+  return edited?.payload ?? null;
+}
+
+function nextState(change: IncomingChange, current: JsonObject | null): JsonObject | null {
+  if (change.operation === 'DELETE' || !change.payload) return null;
+  return change.operation === 'CREATE' ? change.payload : applyMergePatch(current, change.payload);
+}
+
+function checkNewState(
+  ctx: ApplyContext,
+  collection: Collection,
+  state: JsonObject | null,
+): ChangeError | undefined {
+  if (state === null) return undefined;
+  const problems = ctx.checkSchema(collection, state);
+  if (problems.length > 0) return { code: 'SCHEMA_VIOLATION', message: problems.join('; '), details: { problems } };
+  if (!isAllowed(ctx.actor, collection.access, { createdBy: ctx.actor.userId, payload: state })) {
+    return { code: 'ACCESS_DENIED', message: `No access to this ${collection.name}` };
+  }
+  return undefined;
+}
+
+/** Stores `data` as the entity's next version (null: a tombstone) and returns that version. */
+export async function writeVersion(
+  ctx: Pick<ApplyContext, 'tx' | 'actor' | 'deviceId' | 'crypto' | 'now'>,
+  change: { entityType: string; entityId: string; mutationId: string | null; timestamp: string },
+  current: EntityRecord | undefined,
+  data: JsonObject | null,
+): Promise<number> {
+  const version = (current?.version ?? 0) + 1;
+  const live = current !== undefined && current.deletedAt === null;
+  const operation: Operation = data === null ? 'DELETE' : live ? 'UPDATE' : 'CREATE';
+  const record = {
+    entityType: change.entityType,
+    entityId: change.entityId,
+    version,
+    payload: data,
+    checksum: data === null ? null : ctx.crypto.sha256Hex(canonicalJson(data)),
+    createdBy: current?.createdBy ?? ctx.actor.userId,
+    updatedBy: ctx.actor.userId,
+    deviceId: ctx.deviceId,
+    updatedAt: change.timestamp,
+    deletedAt: data === null ? ctx.now : null,
+  };
+  const seq = await ctx.tx.appendHistory({
+    ...record,
+    operation,
+    mutationId: change.mutationId,
+    committedAt: ctx.now,
+  });
+  await ctx.tx.putEntity({ ...record, seq });
+  return version;
+}
+
+async function replayOutcome(
+  ctx: ApplyContext,
+  change: IncomingChange,
+  previous: MutationRecord,
+): Promise<AppliedChange> {
+  const sameChange =
+    previous.entityType === change.entityType &&
+    previous.entityId === change.entityId &&
+    previous.operation === change.operation;
+  if (!sameChange) {
+    return {
+      result: resultOf(change, {
+        status: 'REJECTED',
+        error: { code: 'VALIDATION_FAILED', message: 'This mutationId was already used for another change' },
+      }),
+    };
+  }
+  const first = previous.result ?? { status: 'APPLIED' as const };
+  const conflict = previous.conflictId ? await ctx.tx.getConflict(previous.conflictId) : undefined;
+  const result = resultOf(change, {
+    status: 'DUPLICATE',
+    originalStatus: first.status,
+    ...(first.version !== undefined ? { version: first.version } : {}),
+    ...(first.conflictId !== undefined ? { conflictId: first.conflictId } : {}),
+  });
+  return conflict ? { result, conflict } : { result };
+}
+
+/**
+ * A refused change. Bad input leaves no trace; a refusal that may pass later (the entity does not
+ * exist yet, an access claim is missing) is kept as a FAILED mutation that `retryQueue` re-runs.
+ */
+async function rejectChange(
+  ctx: ApplyContext,
+  change: IncomingChange,
+  previous: MutationRecord | undefined,
+  error: ChangeError,
+  retryable: boolean,
+): Promise<AppliedChange> {
+  const outcome: MutationOutcome = { status: 'REJECTED', error };
+  if (retryable) await recordMutation(ctx, change, previous, 'FAILED', outcome);
+  return { result: resultOf(change, outcome) };
+}
+
+async function recordMutation(
+  ctx: ApplyContext,
+  change: IncomingChange,
+  previous: MutationRecord | undefined,
+  status: MutationRecord['status'],
+  outcome: MutationOutcome,
+  conflictId: string | null = null,
+): Promise<void> {
+  const error = outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null;
+  if (previous) {
+    await ctx.tx.updateMutation(ctx.deviceId, change.mutationId, {
+      status,
+      attempts: previous.attempts + 1,
+      result: outcome,
+      error,
+      conflictId,
+      updatedAt: ctx.now,
+    });
+    return;
+  }
+  await ctx.tx.insertMutation({
+    deviceId: ctx.deviceId,
+    mutationId: change.mutationId,
+    userId: ctx.actor.userId,
+    entityType: change.entityType,
+    entityId: change.entityId,
+    operation: change.operation,
+    payload: change.payload,
+    clientVersion: change.clientVersion,
+    clientTimestamp: change.timestamp,
+    status,
+    attempts: 1,
+    result: outcome,
+    error,
+    conflictId,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+  });
+}
+
+function resultOf(
+  change: IncomingChange,
+  outcome: MutationOutcome & { originalStatus?: ChangeResult['status'] },
+): ChangeResult {
+  return {
+    mutationId: change.mutationId,
+    entityType: change.entityType,
+    entityId: change.entityId,
+    ...outcome,
+  };
+}

@@ -1,0 +1,10 @@
+// The engine's public entry: pure sync logic over the storage port.
+export * from './actor.js';
+export * from './collections.js';
+export * from './engine-api.js';
+export * from './errors.js';
+export * from './ports.js';
+export { createSyncEngine, queueStatsOf, toWireConflict } from './sync-engine.js';
+export { threeWayMerge } from './merge.js';
+export { resolveConflict, suggestResolution } from './resolve-conflict.js';
+export { applyMergePatch } from './json.js';
