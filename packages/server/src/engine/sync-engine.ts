@@ -7,8 +7,8 @@ import {
   type Device,
   type MutationStatus,
   type PushResponse,
+  type ServerChange,
 } from '@syncline/protocol';
-import { isAllowed } from './access.js';
 import { isAdmin, type Actor } from './actor.js';
 import { applyChange, writeVersion, type ApplyContext, type AppliedChange } from './apply-push.js';
 import type { Collection } from './collections.js';
@@ -285,21 +285,22 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           throw new SyncError('CONFLICT_ALREADY_RESOLVED', `Conflict ${conflict.id} is already resolved`);
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
-        const data = settledData(conflict, current?.payload ?? null, request);
-        const result = { conflict: conflict, change: undefined as ReturnType<typeof toServerChange> | undefined };
+        const collection = collections.get(conflict.entityType);
+        const data = settledData(conflict, current?.payload ?? null, request, collection);
+        let change: ServerChange | undefined;
         if (data !== undefined) {
-          const collection = collections.get(conflict.entityType);
           const problems = data === null ? [] : checkSchema(collection, data);
           if (problems.length > 0) throw new SyncError('SCHEMA_VIOLATION', problems.join('; '), { problems });
           const ctx = { tx, actor, deviceId: conflict.deviceId ?? 'server', crypto, now: now.toISOString() };
-          const version = await writeVersion(
-            ctx,
-            { entityType: conflict.entityType, entityId: conflict.entityId, mutationId: conflict.mutationId, timestamp: now.toISOString() },
-            current,
-            data,
-          );
+          const target = {
+            entityType: conflict.entityType,
+            entityId: conflict.entityId,
+            mutationId: conflict.mutationId,
+            timestamp: now.toISOString(),
+          };
+          const version = await writeVersion(ctx, target, current, data);
           const written = await tx.getHistoryVersion(conflict.entityType, conflict.entityId, version);
-          if (written) result.change = toServerChange(written);
+          if (written) change = toServerChange(written);
         }
         const resolved: ConflictRecord = {
           ...conflict,
@@ -324,9 +325,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           details: { resolution: request.resolution, entityType: conflict.entityType, entityId: conflict.entityId },
           createdAt: now.toISOString(),
         });
-        return result.change
-          ? { conflict: toWireConflict(resolved), change: result.change }
-          : { conflict: toWireConflict(resolved) };
+        return change ? { conflict: toWireConflict(resolved), change } : { conflict: toWireConflict(resolved) };
       });
     },
 
@@ -387,7 +386,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       requireAdmin(actor);
       const rows = await store.forTenant(actor.tenant).listHistory(entityType, entityId);
       if (rows.length === 0) throw new SyncError('NOT_FOUND', `${entityType} ${entityId} not found`);
-      return rows.map((row) => ({
+      return [...rows].sort((a, b) => a.version - b.version).map((row) => ({
         version: row.version,
         operation: row.operation,
         payload: row.payload,
@@ -435,6 +434,7 @@ function settledData(
   conflict: ConflictRecord,
   current: JsonObject | null,
   request: { resolution: string; resolvedData?: JsonObject },
+  collection: Collection,
 ): JsonObject | null | undefined {
   if (request.resolvedData) return request.resolvedData;
   switch (request.resolution) {
@@ -450,7 +450,7 @@ function settledData(
         base: conflict.baseData,
         server: current,
         client: conflict.clientData,
-        policies: {},
+        policies: collection.mergePolicy,
         clientIsLater: true,
       });
       if (overlapping.length > 0) {
@@ -519,6 +519,3 @@ export function toWireConflict(conflict: ConflictRecord): Conflict {
 function toWireDevice(device: DeviceRecord): Device {
   return { ...device };
 }
-
-
-

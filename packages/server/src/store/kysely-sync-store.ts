@@ -1,0 +1,706 @@
+// The one query layer behind both storage adapters: implements the engine's SyncStore port on a
+// Kysely instance. Every query is bound to the tenant given to forTenant(); the dialects differ
+// only in how a transaction opens and whether the tenant row must be locked explicitly.
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import type { MutationStatus } from '@syncline/protocol';
+import type {
+  AuditRecord,
+  ConflictFilter,
+  ConflictRecord,
+  DeviceRecord,
+  EntityRecord,
+  FeedQuery,
+  HistoryRecord,
+  MutationFilter,
+  MutationRecord,
+  NewHistoryRecord,
+  SyncHistoryRecord,
+  SyncStore,
+  TenantReads,
+  TenantState,
+  TenantStore,
+  TenantTx,
+} from '../engine/ports.js';
+import { migrateToLatest } from './migrations/index.js';
+import type { Database, StoreDialect } from './schema.js';
+
+/** What differs between the dialects, supplied by the thin adapters. */
+export interface DialectTraits {
+  readonly dialect: StoreDialect;
+  /** Opens a write transaction (e.g. `begin immediate` on SQLite). */
+  readonly begin: string;
+  /**
+   * Whether the tenant row must be locked with SELECT … FOR UPDATE. False where `begin` already
+   * takes a database-wide write lock (SQLite), true where writers run concurrently (PostgreSQL).
+   */
+  readonly lockTenantRow: boolean;
+}
+
+export const listLimitDefaults = { default: 100, max: 1000 } as const;
+
+const mutationStatuses = [
+  'PENDING',
+  'SYNCING',
+  'SYNCED',
+  'CONFLICT',
+  'FAILED',
+] as const satisfies readonly MutationStatus[];
+
+// ---------------------------------------------------------------------------------------------
+// Record <-> row codecs. Every record field maps to the snake_case column of the same name; the
+// kind says how the value is stored. `satisfies` makes the compiler check that each codec names
+// every field of its record, so a new field cannot be silently dropped.
+
+type Kind = 'text' | 'int' | 'json' | 'bool';
+type Codec<R> = { readonly [K in keyof R]-?: Kind };
+type Row = Record<string, unknown>;
+
+const columnOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function encode<R>(codec: Codec<R>, record: Partial<R>): Row {
+  const row: Row = {};
+  for (const key of Object.keys(codec) as (keyof R & string)[]) {
+    const value = record[key];
+    if (value === undefined) continue;
+    const kind = codec[key];
+    row[columnOf(key)] =
+      value === null
+        ? null
+        : kind === 'json'
+          ? JSON.stringify(value)
+          : kind === 'bool'
+            ? value
+              ? 1
+              : 0
+            : value;
+  }
+  return row;
+}
+
+function decode<R>(codec: Codec<R>, row: Row): R {
+  const record: Row = {};
+  for (const key of Object.keys(codec) as (keyof R & string)[]) {
+    const value = row[columnOf(key)];
+    const kind = codec[key];
+    record[key] =
+      value === null || value === undefined
+        ? kind === 'bool'
+          ? false
+          : null
+        : kind === 'json'
+          ? (JSON.parse(value as string) as unknown)
+          : kind === 'int'
+            ? Number(value)
+            : kind === 'bool'
+              ? Number(value) === 1 || value === true
+              : value;
+  }
+  return record as R;
+}
+
+const entityCodec: Codec<EntityRecord> = {
+  entityType: 'text',
+  entityId: 'text',
+  version: 'int',
+  payload: 'json',
+  checksum: 'text',
+  createdBy: 'text',
+  updatedBy: 'text',
+  deviceId: 'text',
+  updatedAt: 'text',
+  deletedAt: 'text',
+  seq: 'int',
+};
+
+const historyCodec: Codec<HistoryRecord> = {
+  seq: 'int',
+  entityType: 'text',
+  entityId: 'text',
+  version: 'int',
+  operation: 'text',
+  payload: 'json',
+  checksum: 'text',
+  createdBy: 'text',
+  updatedBy: 'text',
+  deviceId: 'text',
+  mutationId: 'text',
+  updatedAt: 'text',
+  deletedAt: 'text',
+  committedAt: 'text',
+};
+
+const mutationCodec: Codec<MutationRecord> = {
+  deviceId: 'text',
+  mutationId: 'text',
+  userId: 'text',
+  entityType: 'text',
+  entityId: 'text',
+  operation: 'text',
+  payload: 'json',
+  clientVersion: 'int',
+  clientTimestamp: 'text',
+  status: 'text',
+  attempts: 'int',
+  result: 'json',
+  error: 'json',
+  conflictId: 'text',
+  createdAt: 'text',
+  updatedAt: 'text',
+};
+
+const conflictCodec: Codec<ConflictRecord> = {
+  id: 'text',
+  type: 'text',
+  entityType: 'text',
+  entityId: 'text',
+  mutationId: 'text',
+  deviceId: 'text',
+  userId: 'text',
+  clientVersion: 'int',
+  serverVersion: 'int',
+  clientData: 'json',
+  serverData: 'json',
+  baseData: 'json',
+  suggestedResolution: 'text',
+  resolution: 'text',
+  status: 'text',
+  overlappingFields: 'json',
+  resolvedBy: 'text',
+  resolvedAt: 'text',
+  createdAt: 'text',
+};
+
+const deviceCodec: Codec<DeviceRecord> = {
+  deviceId: 'text',
+  userId: 'text',
+  deviceName: 'text',
+  platform: 'text',
+  appVersion: 'text',
+  lastSyncAt: 'text',
+  syncToken: 'text',
+  isActive: 'bool',
+  createdAt: 'text',
+};
+
+const syncHistoryCodec: Codec<SyncHistoryRecord> = {
+  userId: 'text',
+  deviceId: 'text',
+  route: 'text',
+  pushed: 'int',
+  applied: 'int',
+  duplicates: 'int',
+  conflicts: 'int',
+  rejected: 'int',
+  pulled: 'int',
+  durationMs: 'int',
+  outcome: 'text',
+  networkType: 'text',
+  createdAt: 'text',
+};
+
+const auditCodec: Codec<AuditRecord> = {
+  actor: 'text',
+  action: 'text',
+  target: 'text',
+  details: 'json',
+  createdAt: 'text',
+};
+
+// Patches may only touch the record's own fields: the tenant and key columns are never in a
+// codec's encoded patch, so a stray runtime key cannot move a row to another tenant or key.
+function encodePatch<R>(
+  codec: Codec<R>,
+  patch: Partial<R>,
+  keys: readonly (keyof R & string)[],
+): Row {
+  const row = encode(codec, patch);
+  for (const key of keys) delete row[columnOf(key)];
+  return row;
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return listLimitDefaults.default;
+  return Math.min(listLimitDefaults.max, Math.max(1, Math.floor(limit)));
+}
+
+/** ISO strings compare correctly as text only in one canonical form: the one toISOString makes. */
+function canonicalIso(isoTime: string): string {
+  const time = new Date(isoTime);
+  if (Number.isNaN(time.getTime())) throw new RangeError(`not an ISO time: ${isoTime}`);
+  return time.toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class KyselyTenantReads implements TenantReads {
+  constructor(
+    private readonly executor: Kysely<Database>,
+    protected readonly tenant: string,
+    protected readonly traits: DialectTraits,
+  ) {}
+
+  /** The query executor; the transaction subclass refuses use once it has ended. */
+  protected get db(): Kysely<Database> {
+    return this.executor;
+  }
+
+  async getTenantState(): Promise<TenantState> {
+    const row = await this.db
+      .selectFrom('tenants')
+      .select(['seq', 'epoch'])
+      .where('tenant', '=', this.tenant)
+      .executeTakeFirst();
+    return row ? { seq: Number(row.seq), epoch: Number(row.epoch) } : { seq: 0, epoch: 0 };
+  }
+
+  async getEntity(entityType: string, entityId: string): Promise<EntityRecord | undefined> {
+    const row = await this.db
+      .selectFrom('entities')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('entity_type', '=', entityType)
+      .where('entity_id', '=', entityId)
+      .executeTakeFirst();
+    return row && decode(entityCodec, row);
+  }
+
+  async getHistoryVersion(
+    entityType: string,
+    entityId: string,
+    version: number,
+  ): Promise<HistoryRecord | undefined> {
+    const row = await this.db
+      .selectFrom('entity_history')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('entity_type', '=', entityType)
+      .where('entity_id', '=', entityId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && decode(historyCodec, row);
+  }
+
+  /** Newest version first, at most `listLimitDefaults.max` versions. */
+  async listHistory(entityType: string, entityId: string): Promise<HistoryRecord[]> {
+    const rows = await this.db
+      .selectFrom('entity_history')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('entity_type', '=', entityType)
+      .where('entity_id', '=', entityId)
+      .orderBy('version', 'desc')
+      .limit(listLimitDefaults.max)
+      .execute();
+    return rows.map((r) => decode(historyCodec, r));
+  }
+
+  /** An empty `entityTypes` list selects no types, so it answers no rows. */
+  async readFeed(query: FeedQuery): Promise<HistoryRecord[]> {
+    const limit = Math.floor(query.limit);
+    if (!(limit > 0)) return [];
+    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
+    let q = this.db
+      .selectFrom('entity_history')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('seq', '>', query.afterSeq);
+    if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
+    const rows = await q.orderBy('seq').limit(limit).execute();
+    return rows.map((r) => decode(historyCodec, r));
+  }
+
+  /**
+   * A cursor such that every change committed at or after `isoTime` lies after it. When
+   * committed_at grows with seq (the normal case) this is exactly the highest seq committed
+   * before `isoTime`; if clocks ever made them disagree, it errs towards re-sending rather than
+   * skipping, by stopping just below the first seq committed at or after `isoTime`.
+   */
+  async seqBefore(isoTime: string): Promise<number> {
+    const at = canonicalIso(isoTime);
+    const firstAfter = await this.db
+      .selectFrom('entity_history')
+      .select((eb) => eb.fn.min('seq').as('seq'))
+      .where('tenant', '=', this.tenant)
+      .where('committed_at', '>=', at)
+      .executeTakeFirst();
+    if (firstAfter?.seq !== null && firstAfter?.seq !== undefined) {
+      return Number(firstAfter.seq) - 1;
+    }
+    const lastBefore = await this.db
+      .selectFrom('entity_history')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('tenant', '=', this.tenant)
+      .where('committed_at', '<', at)
+      .executeTakeFirst();
+    return lastBefore?.seq === null || lastBefore?.seq === undefined ? 0 : Number(lastBefore.seq);
+  }
+
+  async getMutation(deviceId: string, mutationId: string): Promise<MutationRecord | undefined> {
+    const row = await this.db
+      .selectFrom('mutations')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('device_id', '=', deviceId)
+      .where('mutation_id', '=', mutationId)
+      .executeTakeFirst();
+    return row && decode(mutationCodec, row);
+  }
+
+  /** Oldest first (created_at, then mutation_id): the order the queue drains in. */
+  async listMutations(filter: MutationFilter): Promise<MutationRecord[]> {
+    if (filter.statuses?.length === 0 || filter.mutationIds?.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('mutations')
+      .selectAll()
+      .where((eb) => this.mutationWhere(eb, filter))
+      .orderBy('created_at')
+      .orderBy('mutation_id')
+      .orderBy('device_id')
+      .limit(clampLimit(filter.limit))
+      .execute();
+    return rows.map((r) => decode(mutationCodec, r));
+  }
+
+  async countMutations(
+    filter: Omit<MutationFilter, 'limit'>,
+  ): Promise<Record<MutationStatus, number>> {
+    const counts = Object.fromEntries(mutationStatuses.map((s) => [s, 0])) as Record<
+      MutationStatus,
+      number
+    >;
+    if (filter.statuses?.length === 0 || filter.mutationIds?.length === 0) return counts;
+    const rows = await this.db
+      .selectFrom('mutations')
+      .select((eb) => ['status', eb.fn.countAll().as('n')])
+      .where((eb) => this.mutationWhere(eb, filter))
+      .groupBy('status')
+      .execute();
+    for (const row of rows) counts[row.status] = Number(row.n);
+    return counts;
+  }
+
+  private mutationWhere(
+    eb: ExpressionBuilder<Database, 'mutations'>,
+    filter: Omit<MutationFilter, 'limit'>,
+  ) {
+    const conds = [eb('tenant', '=', this.tenant)];
+    if (filter.deviceId !== undefined) conds.push(eb('device_id', '=', filter.deviceId));
+    if (filter.userId !== undefined) conds.push(eb('user_id', '=', filter.userId));
+    if (filter.statuses !== undefined) conds.push(eb('status', 'in', [...filter.statuses]));
+    if (filter.mutationIds !== undefined) {
+      conds.push(eb('mutation_id', 'in', [...filter.mutationIds]));
+    }
+    return eb.and(conds);
+  }
+
+  async getConflict(id: string): Promise<ConflictRecord | undefined> {
+    const row = await this.db
+      .selectFrom('conflicts')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && decode(conflictCodec, row);
+  }
+
+  /** Newest first. */
+  async listConflicts(filter: ConflictFilter): Promise<ConflictRecord[]> {
+    let q = this.db.selectFrom('conflicts').selectAll().where('tenant', '=', this.tenant);
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.entityType !== undefined) q = q.where('entity_type', '=', filter.entityType);
+    if (filter.entityId !== undefined) q = q.where('entity_id', '=', filter.entityId);
+    if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(clampLimit(filter.limit))
+      .execute();
+    return rows.map((r) => decode(conflictCodec, r));
+  }
+
+  async getDevice(deviceId: string): Promise<DeviceRecord | undefined> {
+    const row = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row && decode(deviceCodec, row);
+  }
+
+  /** All of the tenant's devices (or one user's), by device id. */
+  async listDevices(filter: { userId?: string }): Promise<DeviceRecord[]> {
+    let q = this.db.selectFrom('devices').selectAll().where('tenant', '=', this.tenant);
+    if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+    const rows = await q.orderBy('device_id').execute();
+    return rows.map((r) => decode(deviceCodec, r));
+  }
+
+  /** Newest first. */
+  async listSyncHistory(filter: { userId?: string; limit?: number }): Promise<SyncHistoryRecord[]> {
+    let q = this.db.selectFrom('sync_history').selectAll().where('tenant', '=', this.tenant);
+    if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(clampLimit(filter.limit))
+      .execute();
+    return rows.map((r) => decode(syncHistoryCodec, r));
+  }
+
+  /** Newest first. */
+  async listAudit(filter: { action?: string; limit?: number }): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom('audit_log').selectAll().where('tenant', '=', this.tenant);
+    if (filter.action !== undefined) q = q.where('action', '=', filter.action);
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(clampLimit(filter.limit))
+      .execute();
+    return rows.map((r) => decode(auditCodec, r));
+  }
+}
+
+class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
+  #open = true;
+
+  protected override get db(): Kysely<Database> {
+    // Past commit the connection belongs to someone else (on SQLite, to every other caller).
+    if (!this.#open)
+      throw new Error('transaction already ended: use the tx only inside transact()');
+    return super.db;
+  }
+
+  end(): void {
+    this.#open = false;
+  }
+
+  /**
+   * Takes the tenant's write lock, creating the tenant row on first use. On PostgreSQL the row
+   * lock is held to commit, so the tenant's writers queue here; the common case is one query.
+   */
+  async lockTenant(): Promise<void> {
+    if (await this.selectTenantRow()) return;
+    await this.db
+      .insertInto('tenants')
+      .values({ tenant: this.tenant, seq: 0, epoch: 0, created_at: new Date().toISOString() })
+      .onConflict((oc) => oc.column('tenant').doNothing())
+      .execute();
+    // A concurrent first writer may have inserted it; either way the row exists now and must
+    // be locked before anything else happens in this transaction.
+    if (this.traits.lockTenantRow && !(await this.selectTenantRow())) {
+      throw new Error(`tenant row for ${this.tenant} vanished while locking it`);
+    }
+  }
+
+  private async selectTenantRow(): Promise<boolean> {
+    const q = this.db.selectFrom('tenants').select('seq').where('tenant', '=', this.tenant);
+    const row = await (this.traits.lockTenantRow ? q.forUpdate() : q).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async putEntity(entity: EntityRecord): Promise<void> {
+    const row = { tenant: this.tenant, ...encode(entityCodec, entity) } as Database['entities'];
+    const { tenant: _t, entity_type: _et, entity_id: _ei, ...changes } = row;
+    await this.db
+      .insertInto('entities')
+      .values(row)
+      .onConflict((oc) => oc.columns(['tenant', 'entity_type', 'entity_id']).doUpdateSet(changes))
+      .execute();
+  }
+
+  async appendHistory(record: NewHistoryRecord): Promise<number> {
+    // The tenant row is already locked, so this increment and the insert below are the only
+    // writer for this tenant until commit: seqs are allocated and made visible in order.
+    const { seq } = await this.db
+      .updateTable('tenants')
+      .set((eb) => ({ seq: eb('seq', '+', 1) }))
+      .where('tenant', '=', this.tenant)
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    const allocated = Number(seq);
+    await this.db
+      .insertInto('entity_history')
+      .values({
+        tenant: this.tenant,
+        ...encode(historyCodec, { ...record, seq: allocated }),
+      } as Database['entity_history'])
+      .execute();
+    return allocated;
+  }
+
+  async insertMutation(mutation: MutationRecord): Promise<void> {
+    await this.db
+      .insertInto('mutations')
+      .values({ tenant: this.tenant, ...encode(mutationCodec, mutation) } as Database['mutations'])
+      .execute();
+  }
+
+  /** Throws when the tenant has no such mutation: an update that changes nothing is a bug. */
+  async updateMutation(
+    deviceId: string,
+    mutationId: string,
+    patch: Partial<Omit<MutationRecord, 'deviceId' | 'mutationId'>>,
+  ): Promise<void> {
+    const changes = encodePatch<MutationRecord>(mutationCodec, patch, ['deviceId', 'mutationId']);
+    const key = this.db
+      .selectFrom('mutations')
+      .select('mutation_id')
+      .where('tenant', '=', this.tenant)
+      .where('device_id', '=', deviceId)
+      .where('mutation_id', '=', mutationId);
+    const found =
+      Object.keys(changes).length === 0
+        ? (await key.executeTakeFirst()) !== undefined
+        : (
+            await this.db
+              .updateTable('mutations')
+              .set(changes)
+              .where('tenant', '=', this.tenant)
+              .where('device_id', '=', deviceId)
+              .where('mutation_id', '=', mutationId)
+              .executeTakeFirst()
+          ).numUpdatedRows > 0n;
+    if (!found) throw new Error(`no mutation ${deviceId}/${mutationId} in this tenant`);
+  }
+
+  async insertConflict(conflict: ConflictRecord): Promise<void> {
+    await this.db
+      .insertInto('conflicts')
+      .values({ tenant: this.tenant, ...encode(conflictCodec, conflict) } as Database['conflicts'])
+      .execute();
+  }
+
+  /** Throws when the tenant has no such conflict. */
+  async updateConflict(id: string, patch: Partial<Omit<ConflictRecord, 'id'>>): Promise<void> {
+    const changes = encodePatch<ConflictRecord>(conflictCodec, patch, ['id']);
+    const found =
+      Object.keys(changes).length === 0
+        ? (await this.getConflict(id)) !== undefined
+        : (
+            await this.db
+              .updateTable('conflicts')
+              .set(changes)
+              .where('tenant', '=', this.tenant)
+              .where('id', '=', id)
+              .executeTakeFirst()
+          ).numUpdatedRows > 0n;
+    if (!found) throw new Error(`no conflict ${id} in this tenant`);
+  }
+
+  /** Inserts or replaces the device; a re-registration keeps the first `createdAt`. */
+  async upsertDevice(device: DeviceRecord): Promise<void> {
+    const row = { tenant: this.tenant, ...encode(deviceCodec, device) } as Database['devices'];
+    const { tenant: _t, device_id: _d, created_at: _c, ...changes } = row;
+    await this.db
+      .insertInto('devices')
+      .values(row)
+      .onConflict((oc) => oc.columns(['tenant', 'device_id']).doUpdateSet(changes))
+      .execute();
+  }
+
+  async bumpEpoch(): Promise<number> {
+    const { epoch } = await this.db
+      .updateTable('tenants')
+      .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
+      .where('tenant', '=', this.tenant)
+      .returning('epoch')
+      .executeTakeFirstOrThrow();
+    return Number(epoch);
+  }
+
+  async insertSyncHistory(record: SyncHistoryRecord): Promise<void> {
+    await this.db
+      .insertInto('sync_history')
+      .values({ tenant: this.tenant, ...encode(syncHistoryCodec, record) } as never)
+      .execute();
+  }
+
+  async insertAudit(record: AuditRecord): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({ tenant: this.tenant, ...encode(auditCodec, record) } as never)
+      .execute();
+  }
+}
+
+class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
+  constructor(
+    private readonly root: Kysely<Database>,
+    tenant: string,
+    traits: DialectTraits,
+  ) {
+    super(root, tenant, traits);
+  }
+
+  async transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+    // One dedicated connection for the whole transaction: on SQLite that is Kysely's single
+    // connection (held, so nothing else interleaves); on PostgreSQL a pooled client.
+    return this.root.connection().execute(async (conn) => {
+      await sql.raw(this.traits.begin).execute(conn);
+      const tx = new KyselyTenantTx(conn, this.tenant, this.traits);
+      try {
+        await tx.lockTenant();
+        const result = await fn(tx);
+        tx.end();
+        await sql.raw('commit').execute(conn);
+        return result;
+      } catch (err) {
+        tx.end();
+        // The rollback's own failure (e.g. SQLite already rolled back, or the connection is
+        // gone) must not hide the error that caused it.
+        await sql
+          .raw('rollback')
+          .execute(conn)
+          .catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+}
+
+/**
+ * `SyncStore` over Kysely. Isolation: each `transact()` is one database transaction that first
+ * takes the tenant's write lock and holds it to commit, so a tenant's writers are serialized and
+ * change-feed seqs become visible in commit order, gap-free for readers (a reader that has seen
+ * seq N never later finds a new change at or below N). Reads outside `transact()` see committed
+ * data only. Transactions do not nest: calling the store from inside `fn` (rather than the tx)
+ * waits on the lock `fn` holds. The dialect-specific guarantees are on each adapter's factory.
+ */
+export class KyselySyncStore implements SyncStore {
+  constructor(
+    /** For maintenance jobs (pruning) that are not part of the engine's port. */
+    readonly db: Kysely<Database>,
+    private readonly traits: DialectTraits,
+    private readonly migrationTableSchema?: string,
+  ) {}
+
+  /** Brings the schema up to date; resolves to the names of the migrations it ran. */
+  migrate(): Promise<string[]> {
+    return migrateToLatest(this.db, {
+      dialect: this.traits.dialect,
+      ...(this.migrationTableSchema !== undefined
+        ? { migrationTableSchema: this.migrationTableSchema }
+        : {}),
+    });
+  }
+
+  get dialect(): StoreDialect {
+    return this.traits.dialect;
+  }
+
+  forTenant(tenant: string): TenantStore {
+    if (typeof tenant !== 'string' || tenant.length === 0) {
+      throw new TypeError('forTenant needs a non-empty tenant id');
+    }
+    return new KyselyTenantStore(this.db, tenant, this.traits);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,47 @@
+// Runs the schema migrations with Kysely's Migrator from an in-code list (no file-system
+// scanning, so it works the same from tsx, a bundle or a test). Idempotent; safe to run from
+// several processes at once (the Migrator takes a lock).
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreDialect } from '../schema.js';
+import { initialMigration } from './0001-initial.js';
+
+/** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
+export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
+  return {
+    '0001_initial': initialMigration(dialect),
+  };
+}
+
+class StaticMigrationProvider implements MigrationProvider {
+  constructor(private readonly migrations: Record<string, Migration>) {}
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(this.migrations);
+  }
+}
+
+export interface MigrateOptions {
+  dialect: StoreDialect;
+  /** PostgreSQL schema holding Kysely's own migration tables (defaults to the search_path). */
+  migrationTableSchema?: string;
+}
+
+/** Brings the database to the latest schema; resolves to the names of the migrations it ran. */
+export async function migrateToLatest(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see no typed schema
+  db: Kysely<any>,
+  options: MigrateOptions,
+): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new StaticMigrationProvider(storeMigrations(options.dialect)),
+    ...(options.migrationTableSchema !== undefined
+      ? { migrationTableSchema: options.migrationTableSchema }
+      : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? '(setup)'} failed: ${String(error)}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
