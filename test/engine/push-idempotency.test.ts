@@ -56,7 +56,7 @@ describe('push idempotency', () => {
                 operation: s.operation as Change['operation'],
                 clientVersion: s.operation === 'CREATE' ? 1 : s.clientVersion,
                 timestamp: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
-                conflictStrategy: s.conflictStrategy as Change['conflictStrategy'],
+                conflictStrategy: s.conflictStrategy as NonNullable<Change['conflictStrategy']>,
                 ...(s.operation === 'DELETE' ? {} : { payload: { [`f${s.value}`]: n } }),
               }),
             ),

@@ -1,0 +1,141 @@
+// Assembles the Fastify app from its plugins without listening (Fastify's Testing guide): tests
+// call app.inject(), the CLI calls listen().
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import { limitsDefaults } from '@syncline/protocol';
+import {
+  createCollectionRegistry,
+  type CollectionRegistry,
+  type CollectionsConfig,
+} from '../engine/collections.js';
+import type { SyncEngine } from '../engine/engine-api.js';
+import type { SyncStore } from '../engine/ports.js';
+import { createSyncEngine } from '../engine/sync-engine.js';
+import { adminRoutesPlugin } from './admin-routes.js';
+import { createSchemaCompiler, createValidatorCompiler } from './ajv-schema-compiler.js';
+import {
+  authPlugin,
+  createTokenVerifier,
+  type TokenVerifier,
+  type TokenVerifierConfig,
+} from './auth.js';
+import { bodyParsingPlugin } from './body-parsing.js';
+import { docsPlugin } from './docs.js';
+import { errorHandlerPlugin } from './error-handler.js';
+import { healthPlugin } from './health.js';
+import { nodeCrypto } from './node-crypto.js';
+import {
+  parseRateLimit,
+  rateLimitDefaults,
+  rateLimitsPlugin,
+  type RateLimit,
+  type RateLimitRedis,
+} from './rate-limits.js';
+import { syncRoutesPlugin } from './sync-routes.js';
+
+export interface ServerLimits {
+  /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
+  bodyLimit?: number;
+  /** Pushes per user: 'N/5m', 'N/30s', 'N/1h' or { max, windowMs } (default '20/5m'). */
+  pushLimit?: string | RateLimit;
+  /** Pulls per user (default '600/5m'). */
+  pullLimit?: string | RateLimit;
+  /** An ioredis-like client: rate budgets shared across server instances. */
+  redis?: RateLimitRedis;
+}
+
+export interface BuildServerOptions {
+  /** The store: /readyz pings it, and the default engine runs on it. */
+  store: SyncStore;
+  /**
+   * The engine the routes call. Without one, buildServer makes the default engine on `store` and
+   * `collections` (Ajv schemas, node:crypto, logging through the app's logger).
+   */
+  engine?: SyncEngine;
+  /** For the default engine: a registry, or a config to build one from (default: presets only). */
+  collections?: CollectionRegistry | CollectionsConfig;
+  /** A verifier, or the key config to build one from (createTokenVerifier). */
+  auth: TokenVerifier | TokenVerifierConfig;
+  limits?: ServerLimits;
+  /** pino options, a pino logger (shared with the engine), or false for silence (tests). */
+  logger?: LoggerOptions | FastifyBaseLogger | false;
+}
+
+const toRateLimit = (value: string | RateLimit): RateLimit =>
+  typeof value === 'string' ? parseRateLimit(value) : value;
+
+function isLogger(value: unknown): value is FastifyBaseLogger {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { child?: unknown }).child === 'function'
+  );
+}
+
+function isRegistry(
+  value: CollectionRegistry | CollectionsConfig | undefined,
+): value is CollectionRegistry {
+  return typeof (value as Partial<CollectionRegistry> | undefined)?.get === 'function';
+}
+
+export function buildServer(options: BuildServerOptions): FastifyInstance {
+  const limits = options.limits ?? {};
+  const bodyLimit = limits.bodyLimit ?? limitsDefaults.maxBodyBytes;
+  const push = toRateLimit(limits.pushLimit ?? rateLimitDefaults.push);
+  const pull = toRateLimit(limits.pullLimit ?? rateLimitDefaults.pull);
+  const logger = options.logger ?? { level: 'info' };
+
+  const app = Fastify({
+    ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    bodyLimit,
+    // Belt and braces: body-parsing.ts replaces Fastify's JSON parser and refuses all three keys
+    // itself (FORBIDDEN_KEY), but any Fastify-owned parsing must refuse poisoning too.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // One summary line per sync request instead of two lines per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(createValidatorCompiler());
+
+  const collections = isRegistry(options.collections)
+    ? options.collections
+    : createCollectionRegistry(options.collections);
+  const engine =
+    options.engine ??
+    createSyncEngine({
+      store: options.store,
+      collections,
+      compileSchema: createSchemaCompiler(),
+      crypto: nodeCrypto,
+      logger: app.log,
+    });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  // Order matters: the docs plugin must see every route, and routes use auth and the limits.
+  void app.register(errorHandlerPlugin);
+  void app.register(bodyParsingPlugin, { bodyLimit });
+  void app.register(docsPlugin);
+  const verifier = 'verify' in options.auth ? options.auth : createTokenVerifier(options.auth);
+  void app.register(authPlugin, { verifier });
+  void app.register(rateLimitsPlugin, {
+    push,
+    pull,
+    ...(limits.redis ? { redis: limits.redis } : {}),
+  });
+  void app.register(healthPlugin, { store: options.store });
+  void app.register(syncRoutesPlugin, { engine });
+  void app.register(adminRoutesPlugin, { engine });
+  return app;
+}

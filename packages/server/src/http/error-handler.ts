@@ -1,0 +1,102 @@
+// The one error handler: every refusal is `{ error: { code, message, details? } }` with the HTTP
+// status the protocol's error registry gives its code; anything unexpected is a bare 500.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { errorCodes, type ErrorBody, type ErrorCode } from '@syncline/protocol';
+import { isSyncError } from '../engine/errors.js';
+
+/** Fastify's own error codes, as the protocol names them. */
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_JSON',
+};
+
+/** For errors that carry only an HTTP status (from Fastify or a plugin). */
+const statusCodes: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+interface Refusal {
+  status: number;
+  body: ErrorBody;
+}
+
+export function toRefusal(error: unknown): Refusal {
+  if (isSyncError(error)) {
+    const body: ErrorBody = { code: error.code, message: error.message };
+    if (error.details !== undefined) body.details = error.details;
+    return { status: errorCodes[error.code].status, body };
+  }
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  if (fastifyError?.validation) {
+    return {
+      status: 400,
+      body: {
+        code: 'VALIDATION_FAILED',
+        message: fastifyError.message ?? errorCodes.VALIDATION_FAILED.message,
+        details: {
+          part: fastifyError.validationContext,
+          errors: fastifyError.validation.map((e) => ({
+            path: e.instancePath || '/',
+            message: e.message,
+            keyword: e.keyword,
+            params: e.params,
+          })),
+        },
+      },
+    };
+  }
+  const mapped =
+    (fastifyError?.code !== undefined ? fastifyCodes[fastifyError.code] : undefined) ??
+    // Only client errors keep their status: a 5xx from a dependency is reported as INTERNAL.
+    (fastifyError?.statusCode !== undefined && fastifyError.statusCode < 500
+      ? statusCodes[fastifyError.statusCode]
+      : undefined) ??
+    (fastifyError?.statusCode === 503 ? 'UNAVAILABLE' : undefined);
+  if (mapped) {
+    // Fastify's 4xx messages describe the request, never the server, so they are safe to show.
+    const message = fastifyError?.message || errorCodes[mapped].message;
+    return { status: errorCodes[mapped].status, body: { code: mapped, message } };
+  }
+  return { status: 500, body: { code: 'INTERNAL', message: errorCodes.INTERNAL.message } };
+}
+
+export function sendRefusal(reply: FastifyReply, { status, body }: Refusal): FastifyReply {
+  if (status === 401) reply.header('www-authenticate', 'Bearer');
+  return reply.code(status).type('application/json; charset=utf-8').send({ error: body });
+}
+
+export const errorHandlerPlugin = fp(
+  async (fastify) => {
+    fastify.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const refusal = toRefusal(error);
+      if (refusal.status >= 500) request.log.error({ err: error }, 'request failed');
+      else
+        request.log.debug(
+          { code: refusal.body.code, message: refusal.body.message },
+          'request refused',
+        );
+      return sendRefusal(reply, refusal);
+    });
+    fastify.setNotFoundHandler((request, reply) =>
+      sendRefusal(reply, {
+        status: 404,
+        body: {
+          code: 'NOT_FOUND',
+          message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`,
+        },
+      }),
+    );
+  },
+  { name: 'syncline-error-handler', fastify: '5.x' },
+);

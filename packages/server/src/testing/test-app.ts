@@ -1,0 +1,75 @@
+// A real server for HTTP tests: SQLite store in a fresh temp dir, the real engine, buildServer()
+// with a known HS256 secret; drive it with app.inject() and mint tokens with token().
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createCollectionRegistry, type CollectionsConfig } from '../engine/collections.js';
+import type { SyncEngine } from '../engine/engine-api.js';
+import { createSyncEngine } from '../engine/sync-engine.js';
+import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
+import { createTokenVerifier, mintToken } from '../http/auth.js';
+import { buildServer, type ServerLimits } from '../http/build-server.js';
+import { nodeCrypto } from '../http/node-crypto.js';
+import { openStore, type KyselySyncStore } from '../store/index.js';
+
+export interface TestAppOptions {
+  config?: CollectionsConfig;
+  /** Defaults to budgets no test reaches; rate-limit tests pass the real ones. */
+  limits?: ServerLimits;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: KyselySyncStore;
+  engine: SyncEngine;
+  /** The HS256 secret the app verifies with, for tests that sign odd tokens themselves. */
+  secret: string;
+  dataDir: string;
+  token(
+    sub: string,
+    tenant: string,
+    role?: 'user' | 'admin',
+    extraClaims?: Record<string, unknown>,
+  ): Promise<string>;
+  /** Closes the app and the store and removes the temp dir. Safe to call after closing the store. */
+  close(): Promise<void>;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'syncline-test-'));
+  const secret = randomBytes(32).toString('hex');
+  const store = await openStore({ dataDir });
+  const engine = createSyncEngine({
+    store,
+    collections: createCollectionRegistry(options.config),
+    compileSchema: createSchemaCompiler(),
+    crypto: nodeCrypto,
+  });
+  const app = buildServer({
+    engine,
+    store,
+    auth: createTokenVerifier({ secret }),
+    limits: { pushLimit: '1000000/1m', pullLimit: '1000000/1m', ...options.limits },
+    logger: false,
+  });
+  await app.ready();
+  let closed = false;
+  return {
+    app,
+    store,
+    engine,
+    secret,
+    dataDir,
+    token: (sub, tenant, role = 'user', extraClaims) =>
+      mintToken({ secret, sub, tenant, role, ...(extraClaims ? { extra: extraClaims } : {}) }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await store.close().catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
