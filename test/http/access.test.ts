@@ -22,7 +22,10 @@ async function sync(token: string, deviceId: string, changes: object[], url = '/
     method: 'POST',
     url,
     headers: { authorization: `Bearer ${token}` },
-    payload: { deviceId, changes: changes.map((c) => ({ mutationId: `a${++n}`, timestamp: now(), ...c })) },
+    payload: {
+      deviceId,
+      changes: changes.map((c) => ({ mutationId: `a${++n}`, timestamp: now(), ...c })),
+    },
   });
   expect(res.statusCode).toBe(200);
   return res.json();
@@ -47,14 +50,26 @@ describe('owner rule (attendance preset)', () => {
     const bob = await t.token('bob', 'clinic');
     const admin = await t.token('boss', 'clinic', 'admin');
     const created = await sync(alice, 'a1', [
-      { entityType: 'attendance', entityId: 'rec-1', operation: 'CREATE', payload: { facilityId: 'f1', clockIn: now() }, clientVersion: 1 },
+      {
+        entityType: 'attendance',
+        entityId: 'rec-1',
+        operation: 'CREATE',
+        payload: { facilityId: 'f1', clockIn: now() },
+        clientVersion: 1,
+      },
     ]);
     expect(created.results[0].status).toBe('APPLIED');
     expect(ids(await pull(alice, 'a1'))).toContain('rec-1');
     expect(ids(await pull(bob, 'b1'))).not.toContain('rec-1');
     expect(ids(await pull(admin, 'x1'))).toContain('rec-1');
     const edit = await sync(bob, 'b1', [
-      { entityType: 'attendance', entityId: 'rec-1', operation: 'UPDATE', payload: { clockOut: now() }, clientVersion: 1 },
+      {
+        entityType: 'attendance',
+        entityId: 'rec-1',
+        operation: 'UPDATE',
+        payload: { clockOut: now() },
+        clientVersion: 1,
+      },
     ]);
     expect(edit.results[0]).toMatchObject({ status: 'REJECTED', error: { code: 'ACCESS_DENIED' } });
   });
@@ -65,15 +80,33 @@ describe('{ field, claim } rule', () => {
     const nurse = await t.token('nurse', 'region', 'user', { facilities: ['f1'] });
     const other = await t.token('other', 'region', 'user', { facilities: ['f2'] });
     const res = await sync(nurse, 'n1', [
-      { entityType: 'reading', entityId: 'r1', operation: 'CREATE', payload: { facilityId: 'f1', v: 1 }, clientVersion: 1 },
-      { entityType: 'reading', entityId: 'r2', operation: 'CREATE', payload: { facilityId: 'f2', v: 2 }, clientVersion: 1 },
+      {
+        entityType: 'reading',
+        entityId: 'r1',
+        operation: 'CREATE',
+        payload: { facilityId: 'f1', v: 1 },
+        clientVersion: 1,
+      },
+      {
+        entityType: 'reading',
+        entityId: 'r2',
+        operation: 'CREATE',
+        payload: { facilityId: 'f2', v: 2 },
+        clientVersion: 1,
+      },
     ]);
     expect(res.results.map((r: { status: string }) => r.status)).toEqual(['APPLIED', 'REJECTED']);
     expect(res.results[1].error.code).toBe('ACCESS_DENIED');
     expect(ids(await pull(nurse, 'n1'))).toEqual(['r1']);
     expect(ids(await pull(other, 'o1'))).toEqual([]);
     const move = await sync(nurse, 'n1', [
-      { entityType: 'reading', entityId: 'r1', operation: 'UPDATE', payload: { facilityId: 'f2' }, clientVersion: 1 },
+      {
+        entityType: 'reading',
+        entityId: 'r1',
+        operation: 'UPDATE',
+        payload: { facilityId: 'f2' },
+        clientVersion: 1,
+      },
     ]);
     expect(move.results[0]).toMatchObject({ status: 'REJECTED', error: { code: 'ACCESS_DENIED' } });
   });
@@ -83,14 +116,34 @@ describe('the tenant wall', () => {
   it('never shows or changes another tenant’s entities', async () => {
     const a = await t.token('u', 'tenant-a');
     const b = await t.token('u', 'tenant-b');
-    await sync(a, 'd', [{ entityType: 'asset', entityId: 'shared-id', operation: 'CREATE', payload: { owner: 'a' }, clientVersion: 1 }]);
+    await sync(a, 'd', [
+      {
+        entityType: 'asset',
+        entityId: 'shared-id',
+        operation: 'CREATE',
+        payload: { owner: 'a' },
+        clientVersion: 1,
+      },
+    ]);
     expect(ids(await pull(b, 'd'))).toEqual([]);
     const update = await sync(b, 'd', [
-      { entityType: 'asset', entityId: 'shared-id', operation: 'UPDATE', payload: { owner: 'b' }, clientVersion: 1 },
+      {
+        entityType: 'asset',
+        entityId: 'shared-id',
+        operation: 'UPDATE',
+        payload: { owner: 'b' },
+        clientVersion: 1,
+      },
     ]);
     expect(update.results[0]).toMatchObject({ status: 'REJECTED', error: { code: 'NOT_FOUND' } });
     const create = await sync(b, 'd', [
-      { entityType: 'asset', entityId: 'shared-id', operation: 'CREATE', payload: { owner: 'b' }, clientVersion: 1 },
+      {
+        entityType: 'asset',
+        entityId: 'shared-id',
+        operation: 'CREATE',
+        payload: { owner: 'b' },
+        clientVersion: 1,
+      },
     ]);
     expect(create.results[0]).toMatchObject({ status: 'APPLIED', version: 1 });
     expect((await pull(a, 'd')).map((c) => c.payload)).toEqual([{ owner: 'a' }]);
@@ -99,7 +152,9 @@ describe('the tenant wall', () => {
 
 describe('strict mode', () => {
   it('refuses entity types the config does not name', async () => {
-    const strict = await createTestApp({ config: { strict: true, presets: false, collections: { asset: {} } } });
+    const strict = await createTestApp({
+      config: { strict: true, presets: false, collections: { asset: {} } },
+    });
     try {
       const token = await strict.token('u', 't');
       const res = await strict.app.inject({
@@ -109,12 +164,29 @@ describe('strict mode', () => {
         payload: {
           deviceId: 'd',
           changes: [
-            { entityType: 'asset', entityId: '1', operation: 'CREATE', payload: {}, clientVersion: 1, timestamp: now() },
-            { entityType: 'task', entityId: '1', operation: 'CREATE', payload: {}, clientVersion: 1, timestamp: now() },
+            {
+              entityType: 'asset',
+              entityId: '1',
+              operation: 'CREATE',
+              payload: {},
+              clientVersion: 1,
+              timestamp: now(),
+            },
+            {
+              entityType: 'task',
+              entityId: '1',
+              operation: 'CREATE',
+              payload: {},
+              clientVersion: 1,
+              timestamp: now(),
+            },
           ],
         },
       });
-      expect(res.json().results.map((r: { status: string }) => r.status)).toEqual(['APPLIED', 'REJECTED']);
+      expect(res.json().results.map((r: { status: string }) => r.status)).toEqual([
+        'APPLIED',
+        'REJECTED',
+      ]);
       expect(res.json().results[1].error.code).toBe('UNKNOWN_ENTITY_TYPE');
     } finally {
       await strict.close();

@@ -19,7 +19,11 @@ const inject = (route: RouteCase, authorization?: string) =>
     ...(route.body ? { payload: route.body } : {}),
   });
 
-async function signed(claims: Record<string, unknown>, secret: string, expiresIn: string | number = '1h') {
+async function signed(
+  claims: Record<string, unknown>,
+  secret: string,
+  expiresIn: string | number = '1h',
+) {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
   if (expiresIn !== 'none') jwt.setExpirationTime(expiresIn);
   return jwt.sign(new TextEncoder().encode(secret));
@@ -36,9 +40,18 @@ describe('every route refuses a bad token with 401', () => {
     ['no token', async () => undefined],
     ['not a bearer token', async () => 'Basic dTE6cHc='],
     ['garbage', async () => 'Bearer not.a.jwt'],
-    ['bad signature', async () => `Bearer ${await signed(claims, 'another-secret-that-is-long-enough-000')}`],
-    ['alg none', async () => `Bearer ${unsigned({ ...claims, exp: Math.floor(Date.now() / 1000) + 3600 })}`],
-    ['expired', async () => `Bearer ${await signed(claims, t.secret, Math.floor(Date.now() / 1000) - 60)}`],
+    [
+      'bad signature',
+      async () => `Bearer ${await signed(claims, 'another-secret-that-is-long-enough-000')}`,
+    ],
+    [
+      'alg none',
+      async () => `Bearer ${unsigned({ ...claims, exp: Math.floor(Date.now() / 1000) + 3600 })}`,
+    ],
+    [
+      'expired',
+      async () => `Bearer ${await signed(claims, t.secret, Math.floor(Date.now() / 1000) - 60)}`,
+    ],
     ['no exp', async () => `Bearer ${await signed(claims, t.secret, 'none')}`],
     ['no tenant', async () => `Bearer ${await signed({ sub: 'u1' }, t.secret)}`],
   ];
@@ -69,19 +82,62 @@ describe('another tenant’s ids answer 404', () => {
     const adminB = `Bearer ${await t.token('root', 'tenant-b', 'admin')}`;
     const now = () => new Date().toISOString();
     const push = (auth: string, body: object) =>
-      t.app.inject({ method: 'POST', url: '/api/sync', headers: { authorization: auth }, payload: body });
+      t.app.inject({
+        method: 'POST',
+        url: '/api/sync',
+        headers: { authorization: auth },
+        payload: body,
+      });
     // Tenant A: a device, an entity with two versions, and a conflict waiting for review.
-    await push(ownerA, { deviceId: 'a-dev', changes: [{ entityType: 'asset', entityId: 'x', operation: 'CREATE', payload: { v: 1 }, clientVersion: 1, timestamp: now() }] });
-    await push(ownerA, { deviceId: 'a-dev', changes: [{ entityType: 'asset', entityId: 'x', operation: 'UPDATE', payload: { v: 2 }, clientVersion: 1, timestamp: now() }] });
+    await push(ownerA, {
+      deviceId: 'a-dev',
+      changes: [
+        {
+          entityType: 'asset',
+          entityId: 'x',
+          operation: 'CREATE',
+          payload: { v: 1 },
+          clientVersion: 1,
+          timestamp: now(),
+        },
+      ],
+    });
+    await push(ownerA, {
+      deviceId: 'a-dev',
+      changes: [
+        {
+          entityType: 'asset',
+          entityId: 'x',
+          operation: 'UPDATE',
+          payload: { v: 2 },
+          clientVersion: 1,
+          timestamp: now(),
+        },
+      ],
+    });
     const conflicted = await push(ownerA, {
       deviceId: 'a-dev',
-      changes: [{ entityType: 'asset', entityId: 'x', operation: 'UPDATE', payload: { v: 3 }, clientVersion: 1, timestamp: now(), conflictStrategy: 'MANUAL' }],
+      changes: [
+        {
+          entityType: 'asset',
+          entityId: 'x',
+          operation: 'UPDATE',
+          payload: { v: 3 },
+          clientVersion: 1,
+          timestamp: now(),
+          conflictStrategy: 'MANUAL',
+        },
+      ],
     });
     const conflictId = conflicted.json().conflicts[0].id as string;
 
     const cases: RouteCase[] = [
       { method: 'DELETE', url: '/api/sync/devices/a-dev' },
-      { method: 'POST', url: '/api/sync/conflicts/resolve', body: { conflictId, resolution: 'SERVER_WINS' } },
+      {
+        method: 'POST',
+        url: '/api/sync/conflicts/resolve',
+        body: { conflictId, resolution: 'SERVER_WINS' },
+      },
       { method: 'GET', url: '/api/sync/entities/asset/x/history' },
       { method: 'POST', url: '/api/sync/entities/asset/x/restore', body: { version: 1 } },
     ];
@@ -96,7 +152,11 @@ describe('another tenant’s ids answer 404', () => {
       expect(Object.values(res.json()).flat()).toEqual([]);
     }
     // And A's data is untouched: the conflict still waits, the device is still active.
-    const list = await t.app.inject({ method: 'GET', url: '/api/sync/conflicts', headers: { authorization: ownerA } });
+    const list = await t.app.inject({
+      method: 'GET',
+      url: '/api/sync/conflicts',
+      headers: { authorization: ownerA },
+    });
     expect(list.json().conflicts.map((c: { id: string }) => c.id)).toContain(conflictId);
   });
 });
@@ -105,18 +165,35 @@ describe('a revoked device', () => {
   it('is refused with 403 until it registers again', async () => {
     const auth = `Bearer ${await t.token('carol', 't-rev')}`;
     const sync = () =>
-      t.app.inject({ method: 'POST', url: '/api/sync', headers: { authorization: auth }, payload: { deviceId: 'tab-9', changes: [] } });
+      t.app.inject({
+        method: 'POST',
+        url: '/api/sync',
+        headers: { authorization: auth },
+        payload: { deviceId: 'tab-9', changes: [] },
+      });
     const delta = () =>
-      t.app.inject({ method: 'POST', url: '/api/sync/delta', headers: { authorization: auth }, payload: { deviceId: 'tab-9' } });
+      t.app.inject({
+        method: 'POST',
+        url: '/api/sync/delta',
+        headers: { authorization: auth },
+        payload: { deviceId: 'tab-9' },
+      });
     expect((await sync()).statusCode).toBe(200);
-    const revoke = await t.app.inject({ method: 'DELETE', url: '/api/sync/devices/tab-9', headers: { authorization: auth } });
+    const revoke = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/sync/devices/tab-9',
+      headers: { authorization: auth },
+    });
     expect(revoke.statusCode).toBeLessThan(300);
     for (const res of [await sync(), await delta()]) {
       expect(res.statusCode).toBe(403);
       expect(res.json().error.code).toBe('DEVICE_REVOKED');
     }
     const register = await t.app.inject({
-      method: 'POST', url: '/api/sync/devices', headers: { authorization: auth }, payload: { deviceId: 'tab-9' },
+      method: 'POST',
+      url: '/api/sync/devices',
+      headers: { authorization: auth },
+      payload: { deviceId: 'tab-9' },
     });
     expect(register.statusCode).toBeLessThan(300);
     expect((await sync()).statusCode).toBe(200);

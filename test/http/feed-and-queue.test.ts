@@ -16,7 +16,12 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function call(token: string, method: 'GET' | 'POST', url: string, body?: object) {
-  const res = await t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body ? { payload: body } : {}) });
+  const res = await t.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(body ? { payload: body } : {}),
+  });
   return { status: res.statusCode, body: res.json() };
 }
 
@@ -36,10 +41,20 @@ async function create(entityType: string, count: number, deviceId = 'till-1') {
 }
 
 async function pullPages(body: Record<string, unknown>) {
-  const pages: Array<{ changes: Array<{ entityType: string; seq: number }>; hasMore: boolean; nextPageToken: string | null; syncToken: string; reset?: boolean }> = [];
+  const pages: Array<{
+    changes: Array<{ entityType: string; seq: number }>;
+    hasMore: boolean;
+    nextPageToken: string | null;
+    syncToken: string;
+    reset?: boolean;
+  }> = [];
   let pageToken: string | null = null;
   do {
-    const res = await call(user, 'POST', '/api/sync/delta', { deviceId: 'reader', ...body, ...(pageToken ? { pageToken } : {}) });
+    const res = await call(user, 'POST', '/api/sync/delta', {
+      deviceId: 'reader',
+      ...body,
+      ...(pageToken ? { pageToken } : {}),
+    });
     expect(res.status).toBe(200);
     pages.push(res.body);
     pageToken = res.body.nextPageToken;
@@ -73,12 +88,19 @@ describe('delta', () => {
     const since = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
     await create('schedule', 4);
-    const pages = await pullPages({ pageSize: 100, entityTypes: ['schedule'], lastSyncTimestamp: since });
+    const pages = await pullPages({
+      pageSize: 100,
+      entityTypes: ['schedule'],
+      lastSyncTimestamp: since,
+    });
     expect(pages.flatMap((p) => p.changes)).toHaveLength(4);
   });
 
   it('refuses a token it did not issue', async () => {
-    const res = await call(user, 'POST', '/api/sync/delta', { deviceId: 'reader', syncToken: 'forged' });
+    const res = await call(user, 'POST', '/api/sync/delta', {
+      deviceId: 'reader',
+      syncToken: 'forged',
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('INVALID_SYNC_TOKEN');
   });
@@ -100,27 +122,59 @@ describe('delta', () => {
 
 describe('status, devices and queue stats', () => {
   it('report what the user’s devices did', async () => {
-    await call(user, 'POST', '/api/sync/devices', { deviceId: 'till-9', deviceName: 'Front till', platform: 'android', appVersion: '2.1.0' });
+    await call(user, 'POST', '/api/sync/devices', {
+      deviceId: 'till-9',
+      deviceName: 'Front till',
+      platform: 'android',
+      appVersion: '2.1.0',
+    });
     await create('sale', 3, 'till-9');
     await call(user, 'POST', '/api/sync', {
       deviceId: 'till-9',
-      changes: [{ mutationId: 'ghost', entityType: 'sale', entityId: 'nope', operation: 'UPDATE', payload: { a: 1 }, clientVersion: 1, timestamp: new Date().toISOString() }],
+      changes: [
+        {
+          mutationId: 'ghost',
+          entityType: 'sale',
+          entityId: 'nope',
+          operation: 'UPDATE',
+          payload: { a: 1 },
+          clientVersion: 1,
+          timestamp: new Date().toISOString(),
+        },
+      ],
     });
 
     const devices = await call(user, 'GET', '/api/sync/devices');
     expect(devices.status).toBe(200);
     expect(devices.body.devices).toContainEqual(
-      expect.objectContaining({ deviceId: 'till-9', deviceName: 'Front till', platform: 'android', appVersion: '2.1.0', isActive: true, lastSyncAt: expect.any(String) }),
+      expect.objectContaining({
+        deviceId: 'till-9',
+        deviceName: 'Front till',
+        platform: 'android',
+        appVersion: '2.1.0',
+        isActive: true,
+        lastSyncAt: expect.any(String),
+      }),
     );
 
     const status = await call(user, 'GET', '/api/sync/status');
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ userId: 'ann', syncToken: expect.any(String), lastSyncAt: expect.any(String) });
+    expect(status.body).toMatchObject({
+      userId: 'ann',
+      syncToken: expect.any(String),
+      lastSyncAt: expect.any(String),
+    });
     expect(status.body.queue.FAILED).toBe(1);
 
     const stats = await call(user, 'GET', '/api/sync/queue/stats?deviceId=till-9');
     expect(stats.status).toBe(200);
     expect(stats.body).toMatchObject({ total: 4, syncRate: '75.00%' });
-    expect(stats.body.byStatus).toMatchObject({ SYNCED: 3, FAILED: 1, PENDING: 0, SYNCING: 0, CONFLICT: 0 });
+    expect(stats.body.byStatus).toMatchObject({
+      SYNCED: 3,
+      FAILED: 1,
+      PENDING: 0,
+      SYNCING: 0,
+      CONFLICT: 0,
+    });
   });
 });

@@ -16,7 +16,14 @@ export const canonicalRoutes = (): RouteCase[] => [
     body: {
       deviceId: 'dev-1',
       changes: [
-        { entityType: 'asset', entityId: 'a-1', operation: 'CREATE', payload: { name: 'x' }, clientVersion: 1, timestamp: now() },
+        {
+          entityType: 'asset',
+          entityId: 'a-1',
+          operation: 'CREATE',
+          payload: { name: 'x' },
+          clientVersion: 1,
+          timestamp: now(),
+        },
       ],
     },
   },
@@ -26,10 +33,19 @@ export const canonicalRoutes = (): RouteCase[] => [
   { method: 'POST', url: '/api/sync/devices', body: { deviceId: 'dev-1', deviceName: 'Tablet' } },
   { method: 'DELETE', url: '/api/sync/devices/dev-1' },
   { method: 'GET', url: '/api/sync/conflicts' },
-  { method: 'POST', url: '/api/sync/conflicts/resolve', body: { conflictId: 'c-1', resolution: 'SERVER_WINS' } },
+  {
+    method: 'POST',
+    url: '/api/sync/conflicts/resolve',
+    body: { conflictId: 'c-1', resolution: 'SERVER_WINS' },
+  },
   { method: 'POST', url: '/api/sync/queue/retry', body: { deviceId: 'dev-1' } },
   { method: 'GET', url: '/api/sync/queue/stats' },
   { method: 'POST', url: '/api/sync/cache/invalidate', body: {}, admin: true },
   { method: 'GET', url: '/api/sync/entities/asset/a-1/history', admin: true },
-  { method: 'POST', url: '/api/sync/entities/asset/a-1/restore', body: { version: 1 }, admin: true },
+  {
+    method: 'POST',
+    url: '/api/sync/entities/asset/a-1/restore',
+    body: { version: 1 },
+    admin: true,
+  },
 ];

@@ -1,7 +1,12 @@
 // Applies one validated change inside the tenant's write transaction: the idempotency check, the
 // conflict decision, the new version, its history row (the change feed) and the mutation record
 // all commit together, so a retried delivery can never apply twice.
-import { canonicalJson, type ChangeResult, type ConflictStrategy, type Operation } from '@syncline/protocol';
+import {
+  canonicalJson,
+  type ChangeResult,
+  type ConflictStrategy,
+  type Operation,
+} from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
 import type { Collection } from './collections.js';
@@ -50,7 +55,10 @@ export async function applyChange(
     rejectChange(ctx, change, previous, error, retryable);
 
   if (current && !isAllowed(ctx.actor, collection.access, current)) {
-    return reject({ code: 'ACCESS_DENIED', message: `No access to this ${change.entityType}` }, true);
+    return reject(
+      { code: 'ACCESS_DENIED', message: `No access to this ${change.entityType}` },
+      true,
+    );
   }
 
   const detection = detectConflict(change, current, collection);
@@ -63,7 +71,9 @@ export async function applyChange(
     case 'noop': {
       const version = current?.version ?? 0;
       await recordMutation(ctx, change, previous, 'SYNCED', { status: 'DUPLICATE', version });
-      return { result: resultOf(change, { status: 'DUPLICATE', version, originalStatus: 'APPLIED' }) };
+      return {
+        result: resultOf(change, { status: 'DUPLICATE', version, originalStatus: 'APPLIED' }),
+      };
     }
     case 'apply': {
       const next = nextState(change, current?.payload ?? null);
@@ -110,7 +120,8 @@ async function settleConflict(
   }
 
   let version = current.version;
-  if (decision.action === 'write') version = await writeVersion(ctx, change, current, decision.data);
+  if (decision.action === 'write')
+    version = await writeVersion(ctx, change, current, decision.data);
 
   const conflict: ConflictRecord = {
     id: ctx.crypto.newId(),
@@ -141,7 +152,14 @@ async function settleConflict(
     version,
     conflictId: conflict.id,
   };
-  await recordMutation(ctx, change, previous, written ? 'SYNCED' : 'CONFLICT', outcome, conflict.id);
+  await recordMutation(
+    ctx,
+    change,
+    previous,
+    written ? 'SYNCED' : 'CONFLICT',
+    outcome,
+    conflict.id,
+  );
   return { result: resultOf(change, outcome), conflict };
 }
 
@@ -155,7 +173,11 @@ async function baseOf(
   if (change.operation === 'CREATE' || type === 'DUPLICATE_CREATE') return null;
   if (change.clientVersion === current.version) return current.payload;
   if (change.clientVersion < 1) return null;
-  const edited = await tx.getHistoryVersion(change.entityType, change.entityId, change.clientVersion);
+  const edited = await tx.getHistoryVersion(
+    change.entityType,
+    change.entityId,
+    change.clientVersion,
+  );
   return edited?.payload ?? null;
 }
 
@@ -171,7 +193,8 @@ function checkNewState(
 ): ChangeError | undefined {
   if (state === null) return undefined;
   const problems = ctx.checkSchema(collection, state);
-  if (problems.length > 0) return { code: 'SCHEMA_VIOLATION', message: problems.join('; '), details: { problems } };
+  if (problems.length > 0)
+    return { code: 'SCHEMA_VIOLATION', message: problems.join('; '), details: { problems } };
   if (!isAllowed(ctx.actor, collection.access, { createdBy: ctx.actor.userId, payload: state })) {
     return { code: 'ACCESS_DENIED', message: `No access to this ${collection.name}` };
   }
@@ -223,7 +246,10 @@ async function replayOutcome(
     return {
       result: resultOf(change, {
         status: 'REJECTED',
-        error: { code: 'VALIDATION_FAILED', message: 'This mutationId was already used for another change' },
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'This mutationId was already used for another change',
+        },
       }),
     };
   }

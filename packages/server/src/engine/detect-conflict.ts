@@ -30,7 +30,8 @@ export function detectConflict(
   if (tombstone) {
     return change.operation === 'DELETE' ? { kind: 'noop' } : { kind: 'conflict', type: 'DELETED' };
   }
-  if (change.clientVersion !== current.version) return { kind: 'conflict', type: 'VERSION_MISMATCH' };
+  if (change.clientVersion !== current.version)
+    return { kind: 'conflict', type: 'VERSION_MISMATCH' };
   const moved = movedTimeFields(change, current, collection);
   if (moved.length > 0) return { kind: 'conflict', type: 'TIME_MISMATCH', fields: moved };
   return { kind: 'apply' };
@@ -48,6 +49,10 @@ function movedTimeFields(
     if (!Object.hasOwn(change.payload ?? {}, field)) return false;
     const ours = Date.parse(String(current.payload?.[field]));
     const theirs = Date.parse(String(change.payload?.[field]));
-    return Number.isFinite(ours) && Number.isFinite(theirs) && Math.abs(ours - theirs) > detector.toleranceMs;
+    return (
+      Number.isFinite(ours) &&
+      Number.isFinite(theirs) &&
+      Math.abs(ours - theirs) > detector.toleranceMs
+    );
   });
 }

@@ -87,7 +87,10 @@ export interface SyncEngine {
   resolveConflict(actor: Actor, request: ResolveConflictRequest): Promise<ResolveResult>;
 
   /** Re-runs FAILED mutations of the caller's devices (or the tenant's, for admins). */
-  retryQueue(actor: Actor, request: QueueRetryRequest): Promise<{ retried: number; results: ChangeResult[] }>;
+  retryQueue(
+    actor: Actor,
+    request: QueueRetryRequest,
+  ): Promise<{ retried: number; results: ChangeResult[] }>;
   queueStats(actor: Actor, filter?: { userId?: string; deviceId?: string }): Promise<QueueStats>;
   /** Bumps the tenant's cache epoch: older sync tokens answer `reset: true`. */
   invalidateCache(actor: Actor, request: { deviceId?: string }): Promise<{ epoch: number }>;
@@ -95,5 +98,10 @@ export interface SyncEngine {
   /** Admin: every version of one entity, oldest first. */
   entityHistory(actor: Actor, entityType: string, entityId: string): Promise<HistoryEntry[]>;
   /** Admin: brings an old version back as a new version. */
-  restore(actor: Actor, entityType: string, entityId: string, version: number): Promise<ServerChange>;
+  restore(
+    actor: Actor,
+    entityType: string,
+    entityId: string,
+    version: number,
+  ): Promise<ServerChange>;
 }

@@ -14,7 +14,13 @@ describe('threeWayMerge', () => {
   it('takes the server copy when the client changed nothing', () => {
     fc.assert(
       fc.property(record, record, (base, server) => {
-        const out = threeWayMerge({ base, server, client: base, policies: {}, clientIsLater: true });
+        const out = threeWayMerge({
+          base,
+          server,
+          client: base,
+          policies: {},
+          clientIsLater: true,
+        });
         expect(out.overlapping).toEqual([]);
         expect(deepEqual(out.merged, server)).toBe(true);
       }),
@@ -25,7 +31,13 @@ describe('threeWayMerge', () => {
   it('takes the client copy when the server changed nothing', () => {
     fc.assert(
       fc.property(record, record, (base, client) => {
-        const out = threeWayMerge({ base, server: base, client, policies: {}, clientIsLater: false });
+        const out = threeWayMerge({
+          base,
+          server: base,
+          client,
+          policies: {},
+          clientIsLater: false,
+        });
         expect(out.overlapping).toEqual([]);
         expect(deepEqual(out.merged, client)).toBe(true);
       }),
@@ -38,7 +50,9 @@ describe('threeWayMerge', () => {
     fc.assert(
       fc.property(edits, ({ base, serverPatch, clientPatch }) => {
         // Make the patches touch disjoint keys: the client's keys win the draw only where the server's don't.
-        const clientOnly = Object.fromEntries(Object.entries(clientPatch).filter(([k]) => !(k in serverPatch)));
+        const clientOnly = Object.fromEntries(
+          Object.entries(clientPatch).filter(([k]) => !(k in serverPatch)),
+        );
         const server = applyMergePatch(base, serverPatch);
         const client = applyMergePatch(base, clientOnly);
         const out = threeWayMerge({ base, server, client, policies: {}, clientIsLater: true });
@@ -64,7 +78,13 @@ describe('threeWayMerge', () => {
     const base = { qty: 1, note: 'a', address: { city: 'Kigali', street: 'x' } };
     const server = { qty: 5, note: 'b', address: { city: 'Kigali', street: 'y' } };
     const client = { qty: 3, note: 'c', address: { city: 'Huye', street: 'x' } };
-    const out = threeWayMerge({ base, server, client, policies: { qty: 'MAX' }, clientIsLater: true });
+    const out = threeWayMerge({
+      base,
+      server,
+      client,
+      policies: { qty: 'MAX' },
+      clientIsLater: true,
+    });
     expect(out.merged).toEqual({ qty: 5, note: 'b', address: { city: 'Huye', street: 'y' } });
     expect(out.overlapping).toEqual(['note']);
   });
@@ -87,7 +107,9 @@ describe('applyMergePatch (RFC 7396)', () => {
     expect(applyMergePatch({ a: 'b' }, { a: 'c' })).toEqual({ a: 'c' });
     expect(applyMergePatch({ a: 'b' }, { b: 'c' })).toEqual({ a: 'b', b: 'c' });
     expect(applyMergePatch({ a: 'b' }, { a: null })).toEqual({});
-    expect(applyMergePatch({ a: { b: 'c' } }, { a: { b: 'd', c: null } })).toEqual({ a: { b: 'd' } });
+    expect(applyMergePatch({ a: { b: 'c' } }, { a: { b: 'd', c: null } })).toEqual({
+      a: { b: 'd' },
+    });
     expect(applyMergePatch({ a: [{ b: 'c' }] }, { a: [1] })).toEqual({ a: [1] });
     expect(applyMergePatch({ e: null }, { a: 1 })).toEqual({ e: null, a: 1 });
     expect(applyMergePatch({}, { a: { bb: { ccc: null } } })).toEqual({ a: { bb: {} } });

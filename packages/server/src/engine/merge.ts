@@ -61,7 +61,12 @@ function mergeObjects(
   return result;
 }
 
-function applyPolicy(policy: FieldPolicy, server: unknown, client: unknown, clientIsLater: boolean) {
+function applyPolicy(
+  policy: FieldPolicy,
+  server: unknown,
+  client: unknown,
+  clientIsLater: boolean,
+) {
   switch (policy) {
     case FieldPolicy.CLIENT:
       return client;
@@ -76,7 +81,8 @@ function applyPolicy(policy: FieldPolicy, server: unknown, client: unknown, clie
     case FieldPolicy.UNION: {
       if (!Array.isArray(server) || !Array.isArray(client)) return client ?? server;
       const union = [...server];
-      for (const item of client) if (!union.some((known) => deepEqual(known, item))) union.push(item);
+      for (const item of client)
+        if (!union.some((known) => deepEqual(known, item))) union.push(item);
       return union;
     }
   }

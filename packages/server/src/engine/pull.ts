@@ -70,11 +70,14 @@ export async function resolveCursor(
   const token = from.pageToken ?? from.syncToken;
   if (token) {
     const cursor = decodeCursor(token);
-    return cursor.epoch === epoch ? { afterSeq: cursor.seq, reset: false } : { afterSeq: 0, reset: true };
+    return cursor.epoch === epoch
+      ? { afterSeq: cursor.seq, reset: false }
+      : { afterSeq: 0, reset: true };
   }
   if (from.lastSyncTimestamp) {
     const time = Date.parse(from.lastSyncTimestamp);
-    if (!Number.isFinite(time)) throw new SyncError('VALIDATION_FAILED', 'lastSyncTimestamp is not a date-time');
+    if (!Number.isFinite(time))
+      throw new SyncError('VALIDATION_FAILED', 'lastSyncTimestamp is not a date-time');
     return { afterSeq: await reads.seqBefore(new Date(time).toISOString()), reset: false };
   }
   return { afterSeq: 0, reset: false };

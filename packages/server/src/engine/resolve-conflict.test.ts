@@ -20,12 +20,22 @@ const base: ConflictInput = {
 
 describe('resolveConflict', () => {
   it('SERVER_WINS keeps the server copy and settles the conflict', () => {
-    expect(resolveConflict(base)).toEqual({ action: 'keep', data: null, status: 'RESOLVED', resolution: 'SERVER_WINS' });
+    expect(resolveConflict(base)).toEqual({
+      action: 'keep',
+      data: null,
+      status: 'RESOLVED',
+      resolution: 'SERVER_WINS',
+    });
   });
 
   it('CLIENT_WINS writes the client copy, or waits for review when only admins may win', () => {
-    expect(resolveConflict({ ...base, strategy: 'CLIENT_WINS' })).toMatchObject({ action: 'write', data: base.client });
-    expect(resolveConflict({ ...base, strategy: 'CLIENT_WINS', clientMayWin: false })).toMatchObject({
+    expect(resolveConflict({ ...base, strategy: 'CLIENT_WINS' })).toMatchObject({
+      action: 'write',
+      data: base.client,
+    });
+    expect(
+      resolveConflict({ ...base, strategy: 'CLIENT_WINS', clientMayWin: false }),
+    ).toMatchObject({
       action: 'keep',
       status: 'PENDING_REVIEW',
     });
@@ -45,21 +55,45 @@ describe('resolveConflict', () => {
       status: 'RESOLVED',
       resolution: 'MERGE',
     });
-    const overlap = resolveConflict({ ...base, strategy: 'MERGE', client: { name: 'pump', status: 'retired' } });
-    expect(overlap).toMatchObject({ action: 'keep', status: 'PENDING_REVIEW', overlapping: ['status'] });
+    const overlap = resolveConflict({
+      ...base,
+      strategy: 'MERGE',
+      client: { name: 'pump', status: 'retired' },
+    });
+    expect(overlap).toMatchObject({
+      action: 'keep',
+      status: 'PENDING_REVIEW',
+      overlapping: ['status'],
+    });
   });
 
   it('MERGE of a delete or of a moved clock time waits for a person', () => {
-    expect(resolveConflict({ ...base, strategy: 'MERGE', operation: 'DELETE', client: null }).status).toBe('PENDING_REVIEW');
-    expect(resolveConflict({ ...base, strategy: 'MERGE', type: 'TIME_MISMATCH' }).status).toBe('PENDING_REVIEW');
+    expect(
+      resolveConflict({ ...base, strategy: 'MERGE', operation: 'DELETE', client: null }).status,
+    ).toBe('PENDING_REVIEW');
+    expect(resolveConflict({ ...base, strategy: 'MERGE', type: 'TIME_MISMATCH' }).status).toBe(
+      'PENDING_REVIEW',
+    );
   });
 
   it('MANUAL never changes the server copy', () => {
     fc.assert(
-      fc.property(fc.constantFrom('VERSION_MISMATCH', 'DELETED', 'DUPLICATE_CREATE', 'TIME_MISMATCH') , (type) => {
-        const out = resolveConflict({ ...base, type: type as ConflictInput['type'], strategy: 'MANUAL' });
-        expect(out).toEqual({ action: 'keep', data: null, status: 'PENDING_REVIEW', resolution: null });
-      }),
+      fc.property(
+        fc.constantFrom('VERSION_MISMATCH', 'DELETED', 'DUPLICATE_CREATE', 'TIME_MISMATCH'),
+        (type) => {
+          const out = resolveConflict({
+            ...base,
+            type: type as ConflictInput['type'],
+            strategy: 'MANUAL',
+          });
+          expect(out).toEqual({
+            action: 'keep',
+            data: null,
+            status: 'PENDING_REVIEW',
+            resolution: null,
+          });
+        },
+      ),
       { seed },
     );
   });
@@ -70,6 +104,8 @@ describe('suggestResolution (seed 002)', () => {
     expect(suggestResolution(base)).toBe('MERGE');
     const overlapping = { ...base, client: { name: 'pump', status: 'retired' } };
     expect(suggestResolution(overlapping)).toBe('CLIENT_WINS');
-    expect(suggestResolution({ ...overlapping, serverTime: '2026-01-01T11:00:00.000Z' })).toBe('SERVER_WINS');
+    expect(suggestResolution({ ...overlapping, serverTime: '2026-01-01T11:00:00.000Z' })).toBe(
+      'SERVER_WINS',
+    );
   });
 });

@@ -88,13 +88,20 @@ function mergeDecision(input: ConflictInput): ConflictDecision {
  * Seed 002's suggestion for a person or a device: disjoint field edits suggest MERGE; otherwise a
  * server edited more recently suggests SERVER_WINS; otherwise the user's own change (CLIENT_WINS).
  */
-export function suggestResolution(input: Omit<ConflictInput, 'strategy' | 'policies' | 'clientMayWin'>): ConflictStrategy {
+export function suggestResolution(
+  input: Omit<ConflictInput, 'strategy' | 'policies' | 'clientMayWin'>,
+): ConflictStrategy {
   const serverIsLater = Date.parse(input.serverTime) > Date.parse(input.clientTime);
   if (
     input.server &&
     input.client &&
     input.type !== 'TIME_MISMATCH' &&
-    isDisjointEdit({ base: input.base, server: input.server, client: input.client, clientIsLater: !serverIsLater })
+    isDisjointEdit({
+      base: input.base,
+      server: input.server,
+      client: input.client,
+      clientIsLater: !serverIsLater,
+    })
   ) {
     return 'MERGE';
   }

@@ -71,7 +71,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   ): Promise<void> {
     const device = await tx.getDevice(deviceId);
     if (device && !device.isActive) {
-      throw new SyncError('DEVICE_REVOKED', `Device ${deviceId} was unregistered; register it again`);
+      throw new SyncError(
+        'DEVICE_REVOKED',
+        `Device ${deviceId} was unregistered; register it again`,
+      );
     }
     await tx.upsertDevice({
       deviceId,
@@ -93,7 +96,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   /** Users see their own records; admins see the tenant's. */
   const ownFilter = (actor: Actor) => (isAdmin(actor) ? {} : { userId: actor.userId });
 
-  async function findConflictFor(reads: TenantReads, actor: Actor, id: string): Promise<ConflictRecord> {
+  async function findConflictFor(
+    reads: TenantReads,
+    actor: Actor,
+    id: string,
+  ): Promise<ConflictRecord> {
     const conflict = await reads.getConflict(id);
     if (!conflict || (!isAdmin(actor) && conflict.userId !== actor.userId)) {
       throw new SyncError('NOT_FOUND', `Conflict ${id} not found`);
@@ -135,7 +142,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
 
         const state = await tx.getTenantState();
-        const cursor = await resolveCursor(tx, state.epoch, { syncToken: request.syncToken ?? null });
+        const cursor = await resolveCursor(tx, state.epoch, {
+          syncToken: request.syncToken ?? null,
+        });
         const page = await readFeedPage(tx, actor, collections, {
           afterSeq: cursor.afterSeq,
           ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),
@@ -215,7 +224,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         tenant.listConflicts({ ...ownFilter(actor), status: 'PENDING_REVIEW', limit: 1000 }),
         tenant.countMutations(ownFilter(actor)),
       ]);
-      const lastSyncAt = devices.map((d) => d.lastSyncAt).filter((t): t is string => t !== null).sort().at(-1);
+      const lastSyncAt = devices
+        .map((d) => d.lastSyncAt)
+        .filter((t): t is string => t !== null)
+        .sort()
+        .at(-1);
       return {
         userId: actor.userId,
         serverTime: clock.now().toISOString(),
@@ -249,7 +262,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         };
         await tx.upsertDevice(device);
         if (existing && !existing.isActive) {
-          await tx.insertAudit({ actor: actor.userId, action: 'device.register', target: request.deviceId, details: null, createdAt: now });
+          await tx.insertAudit({
+            actor: actor.userId,
+            action: 'device.register',
+            target: request.deviceId,
+            details: null,
+            createdAt: now,
+          });
         }
         return toWireDevice(device);
       });
@@ -263,7 +282,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           throw new SyncError('NOT_FOUND', `Device ${deviceId} not found`);
         }
         await tx.upsertDevice({ ...device, isActive: false });
-        await tx.insertAudit({ actor: actor.userId, action: 'device.revoke', target: deviceId, details: null, createdAt: now });
+        await tx.insertAudit({
+          actor: actor.userId,
+          action: 'device.revoke',
+          target: deviceId,
+          details: null,
+          createdAt: now,
+        });
       });
     },
 
@@ -282,7 +307,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const conflict = await findConflictFor(tx, actor, request.conflictId);
         if (conflict.status !== 'PENDING_REVIEW') {
-          throw new SyncError('CONFLICT_ALREADY_RESOLVED', `Conflict ${conflict.id} is already resolved`);
+          throw new SyncError(
+            'CONFLICT_ALREADY_RESOLVED',
+            `Conflict ${conflict.id} is already resolved`,
+          );
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
         const collection = collections.get(conflict.entityType);
@@ -290,8 +318,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         let change: ServerChange | undefined;
         if (data !== undefined) {
           const problems = data === null ? [] : checkSchema(collection, data);
-          if (problems.length > 0) throw new SyncError('SCHEMA_VIOLATION', problems.join('; '), { problems });
-          const ctx = { tx, actor, deviceId: conflict.deviceId ?? 'server', crypto, now: now.toISOString() };
+          if (problems.length > 0)
+            throw new SyncError('SCHEMA_VIOLATION', problems.join('; '), { problems });
+          const ctx = {
+            tx,
+            actor,
+            deviceId: conflict.deviceId ?? 'server',
+            crypto,
+            now: now.toISOString(),
+          };
           const target = {
             entityType: conflict.entityType,
             entityId: conflict.entityId,
@@ -299,7 +334,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             timestamp: now.toISOString(),
           };
           const version = await writeVersion(ctx, target, current, data);
-          const written = await tx.getHistoryVersion(conflict.entityType, conflict.entityId, version);
+          const written = await tx.getHistoryVersion(
+            conflict.entityType,
+            conflict.entityId,
+            version,
+          );
           if (written) change = toServerChange(written);
         }
         const resolved: ConflictRecord = {
@@ -316,16 +355,25 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           resolvedAt: resolved.resolvedAt,
         });
         if (conflict.mutationId && conflict.deviceId && data !== undefined) {
-          await tx.updateMutation(conflict.deviceId, conflict.mutationId, { status: 'SYNCED', updatedAt: now.toISOString() });
+          await tx.updateMutation(conflict.deviceId, conflict.mutationId, {
+            status: 'SYNCED',
+            updatedAt: now.toISOString(),
+          });
         }
         await tx.insertAudit({
           actor: actor.userId,
           action: 'conflict.resolve',
           target: conflict.id,
-          details: { resolution: request.resolution, entityType: conflict.entityType, entityId: conflict.entityId },
+          details: {
+            resolution: request.resolution,
+            entityType: conflict.entityType,
+            entityId: conflict.entityId,
+          },
           createdAt: now.toISOString(),
         });
-        return change ? { conflict: toWireConflict(resolved), change } : { conflict: toWireConflict(resolved) };
+        return change
+          ? { conflict: toWireConflict(resolved), change }
+          : { conflict: toWireConflict(resolved) };
       });
     },
 
@@ -342,7 +390,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const results: ChangeResult[] = [];
         for (const mutation of failed) {
           const collection = collections.get(mutation.entityType);
-          const owner: Actor = mutation.userId === actor.userId ? actor : { ...actor, userId: mutation.userId, role: 'user' };
+          const owner: Actor =
+            mutation.userId === actor.userId
+              ? actor
+              : { ...actor, userId: mutation.userId, role: 'user' };
           const ctx = applyContext(tx, owner, mutation.deviceId, now);
           const applied = await applyChange(ctx, toIncoming(mutation), collection);
           results.push(applied.result);
@@ -360,14 +411,23 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async queueStats(actor, filter = {}) {
       const tenant = store.forTenant(actor.tenant);
-      if (!isAdmin(actor) && filter.userId && filter.userId !== actor.userId) throw new SyncError('FORBIDDEN');
+      if (!isAdmin(actor) && filter.userId && filter.userId !== actor.userId)
+        throw new SyncError('FORBIDDEN');
       const scope = {
-        ...(isAdmin(actor) ? (filter.userId ? { userId: filter.userId } : {}) : { userId: actor.userId }),
+        ...(isAdmin(actor)
+          ? filter.userId
+            ? { userId: filter.userId }
+            : {}
+          : { userId: actor.userId }),
         ...(filter.deviceId ? { deviceId: filter.deviceId } : {}),
       };
       const [byStatus, pending] = await Promise.all([
         tenant.countMutations(scope),
-        tenant.listConflicts({ ...(scope.userId ? { userId: scope.userId } : {}), status: 'PENDING_REVIEW', limit: 1000 }),
+        tenant.listConflicts({
+          ...(scope.userId ? { userId: scope.userId } : {}),
+          status: 'PENDING_REVIEW',
+          limit: 1000,
+        }),
       ]);
       return queueStatsOf(byStatus, pending.length);
     },
@@ -377,7 +437,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const now = clock.now().toISOString();
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const epoch = await tx.bumpEpoch();
-        await tx.insertAudit({ actor: actor.userId, action: 'cache.invalidate', target: request.deviceId ?? null, details: { epoch }, createdAt: now });
+        await tx.insertAudit({
+          actor: actor.userId,
+          action: 'cache.invalidate',
+          target: request.deviceId ?? null,
+          details: { epoch },
+          createdAt: now,
+        });
         return { epoch };
       });
     },
@@ -385,19 +451,22 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async entityHistory(actor, entityType, entityId) {
       requireAdmin(actor);
       const rows = await store.forTenant(actor.tenant).listHistory(entityType, entityId);
-      if (rows.length === 0) throw new SyncError('NOT_FOUND', `${entityType} ${entityId} not found`);
-      return [...rows].sort((a, b) => a.version - b.version).map((row) => ({
-        version: row.version,
-        operation: row.operation,
-        payload: row.payload,
-        checksum: row.checksum,
-        updatedBy: row.updatedBy,
-        deviceId: row.deviceId,
-        mutationId: row.mutationId,
-        timestamp: row.updatedAt,
-        deletedAt: row.deletedAt,
-        seq: row.seq,
-      }));
+      if (rows.length === 0)
+        throw new SyncError('NOT_FOUND', `${entityType} ${entityId} not found`);
+      return [...rows]
+        .sort((a, b) => a.version - b.version)
+        .map((row) => ({
+          version: row.version,
+          operation: row.operation,
+          payload: row.payload,
+          checksum: row.checksum,
+          updatedBy: row.updatedBy,
+          deviceId: row.deviceId,
+          mutationId: row.mutationId,
+          timestamp: row.updatedAt,
+          deletedAt: row.deletedAt,
+          seq: row.seq,
+        }));
     },
 
     async restore(actor, entityType, entityId, version) {
@@ -408,9 +477,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           tx.getHistoryVersion(entityType, entityId, version),
           tx.getEntity(entityType, entityId),
         ]);
-        if (!old || !current) throw new SyncError('NOT_FOUND', `${entityType} ${entityId} v${version} not found`);
+        if (!old || !current)
+          throw new SyncError('NOT_FOUND', `${entityType} ${entityId} v${version} not found`);
         const ctx = { tx, actor, deviceId: 'server', crypto, now };
-        const newVersion = await writeVersion(ctx, { entityType, entityId, mutationId: null, timestamp: now }, current, old.payload);
+        const newVersion = await writeVersion(
+          ctx,
+          { entityType, entityId, mutationId: null, timestamp: now },
+          current,
+          old.payload,
+        );
         await tx.insertAudit({
           actor: actor.userId,
           action: 'entity.restore',
@@ -444,7 +519,10 @@ function settledData(
       return conflict.clientData;
     case 'MERGE': {
       if (!current || !conflict.clientData) {
-        throw new SyncError('MERGE_INCOMPLETE', 'A delete cannot be merged; choose CLIENT_WINS or SERVER_WINS');
+        throw new SyncError(
+          'MERGE_INCOMPLETE',
+          'A delete cannot be merged; choose CLIENT_WINS or SERVER_WINS',
+        );
       }
       const { merged, overlapping } = threeWayMerge({
         base: conflict.baseData,
@@ -454,7 +532,11 @@ function settledData(
         clientIsLater: true,
       });
       if (overlapping.length > 0) {
-        throw new SyncError('MERGE_INCOMPLETE', 'Both sides changed the same fields; send resolvedData', { overlapping });
+        throw new SyncError(
+          'MERGE_INCOMPLETE',
+          'Both sides changed the same fields; send resolvedData',
+          { overlapping },
+        );
       }
       return merged;
     }
@@ -477,16 +559,21 @@ function toIncoming(mutation: MutationRecord): IncomingChange {
 }
 
 function countResults(results: readonly ChangeResult[]) {
-  const count = (status: ChangeResult['status']) => results.filter((r) => r.status === status).length;
+  const count = (status: ChangeResult['status']) =>
+    results.filter((r) => r.status === status).length;
   return {
     applied: count('APPLIED'),
     duplicates: count('DUPLICATE'),
-    conflicts: count('CONFLICT') + results.filter((r) => r.status === 'APPLIED' && r.conflictId).length,
+    conflicts:
+      count('CONFLICT') + results.filter((r) => r.status === 'APPLIED' && r.conflictId).length,
     rejected: count('REJECTED'),
   };
 }
 
-export function queueStatsOf(byStatus: Record<MutationStatus, number>, pendingConflicts: number): QueueStats {
+export function queueStatsOf(
+  byStatus: Record<MutationStatus, number>,
+  pendingConflicts: number,
+): QueueStats {
   const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
   const rate = total === 0 ? 0 : (byStatus.SYNCED / total) * 100;
   return { total, byStatus, syncRate: `${rate.toFixed(2)}%`, pendingConflicts };

@@ -49,7 +49,14 @@ export interface ValidationContext {
 
 /** Without a mutationId, the key is derived from what identifies the edit on its device. */
 export function deriveMutationId(deviceId: string, change: Change, crypto: Crypto): string {
-  const identity = [deviceId, change.entityType, change.entityId, change.operation, change.clientVersion, change.timestamp];
+  const identity = [
+    deviceId,
+    change.entityType,
+    change.entityId,
+    change.operation,
+    change.clientVersion,
+    change.timestamp,
+  ];
   return `d-${crypto.sha256Hex(canonicalJson(identity)).slice(0, 40)}`;
 }
 
@@ -72,7 +79,8 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
   }
 
   const editedAt = Date.parse(change.timestamp);
-  if (!Number.isFinite(editedAt)) return refuse('VALIDATION_FAILED', 'timestamp is not a valid date-time');
+  if (!Number.isFinite(editedAt))
+    return refuse('VALIDATION_FAILED', 'timestamp is not a valid date-time');
   if (editedAt > ctx.now.getTime() + ctx.maxFutureSkewMs) {
     return refuse('FUTURE_TIMESTAMP', 'timestamp is more than 5 minutes in the future', {
       timestamp: change.timestamp,
@@ -82,9 +90,11 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
 
   const payload = change.payload ?? null;
   if (payload !== null) {
-    if (!isPlainObject(payload)) return refuse('VALIDATION_FAILED', 'payload must be a JSON object');
+    if (!isPlainObject(payload))
+      return refuse('VALIDATION_FAILED', 'payload must be a JSON object');
     const forbidden = findForbiddenKey(payload);
-    if (forbidden) return refuse('FORBIDDEN_KEY', `Forbidden key at ${forbidden}`, { path: forbidden });
+    if (forbidden)
+      return refuse('FORBIDDEN_KEY', `Forbidden key at ${forbidden}`, { path: forbidden });
     if (jsonByteLength(payload) > ctx.maxPayloadBytes) {
       return refuse('PAYLOAD_TOO_LARGE', `payload is larger than ${ctx.maxPayloadBytes} bytes`);
     }
@@ -98,11 +108,15 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
   if (change.checksum !== undefined) {
     const actual = ctx.crypto.sha256Hex(canonicalJson(payload));
     if (actual !== change.checksum) {
-      return refuse('CHECKSUM_MISMATCH', 'payload does not match its checksum (damaged in transit?)', {
-        conflictType: 'CHECKSUM_MISMATCH',
-        expected: change.checksum,
-        actual,
-      });
+      return refuse(
+        'CHECKSUM_MISMATCH',
+        'payload does not match its checksum (damaged in transit?)',
+        {
+          conflictType: 'CHECKSUM_MISMATCH',
+          expected: change.checksum,
+          actual,
+        },
+      );
     }
   }
   if (change.operation === 'CREATE' && payload) {

@@ -4,7 +4,9 @@ export const testPgUrl = process.env.SYNCLINE_TEST_PG_URL;
 export const testRedisUrl = process.env.SYNCLINE_TEST_REDIS_URL;
 
 if (process.env.CI === 'true' && !testPgUrl) {
-  throw new Error('CI=true but SYNCLINE_TEST_PG_URL is not set: the PostgreSQL suites must run in CI');
+  throw new Error(
+    'CI=true but SYNCLINE_TEST_PG_URL is not set: the PostgreSQL suites must run in CI',
+  );
 }
 
 /** Reason a PostgreSQL suite is skipped, printed beside the skip. */

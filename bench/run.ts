@@ -1,0 +1,372 @@
+// `npm run bench`: push 10,000 attendance changes over HTTP (batches of 100, then of 1,000) and pull
+// them back through the delta feed, beside a baseline that writes and reads the same rows straight
+// through the store. SQLite always; PostgreSQL too when SYNCLINE_BENCH_PG_URL is set.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import {
+  canonicalJson,
+  type Change,
+  type DeltaResponse,
+  type PushResponse,
+} from '@syncline/protocol';
+import type { SyncStore } from '../packages/server/src/engine/ports.js';
+import { mintToken } from '../packages/server/src/http/auth.js';
+import { buildServer } from '../packages/server/src/http/build-server.js';
+import { openStore } from '../packages/server/src/store/index.js';
+
+const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
+const BATCH_SIZES = [100, 1000] as const;
+const PAGE_SIZE = 1000;
+const runId = randomBytes(4).toString('hex');
+const secret = randomBytes(32).toString('hex');
+
+type Backend = 'sqlite' | 'postgres';
+
+interface Figure {
+  backend: Backend;
+  operation: 'push' | 'pull';
+  /** The push batch size (for a pull: of the rows being pulled). */
+  batchSize: number;
+  /** For a pull: changes per page. */
+  pageSize?: number;
+  changes: number;
+  httpSeconds: number;
+  httpPerSecond: number;
+  baselineSeconds: number;
+  baselinePerSecond: number;
+  /** HTTP throughput as a share of the baseline's (1 = as fast as the bare store). */
+  ratio: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress: one in-place line on stderr when it is a terminal, a line per phase otherwise.
+
+const progress = {
+  label: '',
+  done: 0,
+  total: 0,
+  lastDraw: 0,
+  start(label: string, total: number) {
+    Object.assign(this, { label, done: 0, total, lastDraw: 0 });
+    this.draw(true);
+  },
+  tick(count: number) {
+    this.done += count;
+    this.draw(this.done >= this.total);
+  },
+  draw(force: boolean) {
+    const now = performance.now();
+    if (!process.stderr.isTTY) {
+      if (this.done === 0) process.stderr.write(`  ${this.label} …\n`);
+      return;
+    }
+    if (!force && now - this.lastDraw < 50) return;
+    this.lastDraw = now;
+    const width = 30;
+    const share = this.total === 0 ? 1 : Math.min(1, this.done / this.total);
+    const filled = Math.round(share * width);
+    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+    process.stderr.write(
+      `\r  ${bar} ${String(Math.round(share * 100)).padStart(3)}%  ${this.label.padEnd(44)}`,
+    );
+    if (this.done >= this.total) process.stderr.write('\n');
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The workload: attendance clock-ins as seed 000's app records them.
+
+function attendance(i: number, deviceId: string): Change {
+  const clockIn = new Date(Date.now() - 8 * 3_600_000 + i * 1000);
+  const clockOut = new Date(clockIn.getTime() + 8 * 3_600_000 - 60_000);
+  const clientTimestamp = new Date(Date.now() - 1000).toISOString();
+  return {
+    mutationId: `${deviceId}-${i}`,
+    entityType: 'attendance',
+    entityId: `att-${runId}-${i}`,
+    operation: 'CREATE',
+    clientVersion: 1,
+    timestamp: clientTimestamp,
+    payload: {
+      facilityId: `facility-${i % 25}`,
+      clockIn: clockIn.toISOString(),
+      clockOut: clockOut.toISOString(),
+      clockInLatitude: -1.2921 + (i % 100) / 10_000,
+      clockInLongitude: 36.8219 + (i % 100) / 10_000,
+      deviceId,
+      clientTimestamp,
+    },
+  };
+}
+
+function batches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP: the real server, in process, on an ephemeral port.
+
+async function post<T>(url: string, token: string, body: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok)
+    throw new Error(`${new URL(url).pathname} answered ${res.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+async function httpPush(
+  baseUrl: string,
+  token: string,
+  deviceId: string,
+  all: Change[],
+  size: number,
+) {
+  const start = performance.now();
+  for (const batch of batches(all, size)) {
+    const response = await post<PushResponse>(`${baseUrl}/api/sync`, token, {
+      deviceId,
+      changes: batch,
+    });
+    const refused = response.results.filter((r) => r.status !== 'APPLIED');
+    if (refused.length > 0) throw new Error(`push not applied: ${JSON.stringify(refused[0])}`);
+    progress.tick(batch.length);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+async function httpPull(baseUrl: string, token: string, deviceId: string, expected: number) {
+  const start = performance.now();
+  let syncToken: string | undefined;
+  let seen = 0;
+  for (;;) {
+    const page = await post<DeltaResponse>(`${baseUrl}/api/sync/delta`, token, {
+      deviceId,
+      pageSize: PAGE_SIZE,
+      ...(syncToken ? { syncToken } : {}),
+    });
+    seen += page.changes.length;
+    progress.tick(page.changes.length);
+    syncToken = page.syncToken;
+    if (!page.hasMore) break;
+  }
+  if (seen !== expected) throw new Error(`pulled ${seen} changes, expected ${expected}`);
+  return (performance.now() - start) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: the same rows through the store port, one transaction per batch, no HTTP, no engine.
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+async function storeWrite(
+  store: SyncStore,
+  tenant: string,
+  userId: string,
+  all: Change[],
+  size: number,
+) {
+  const tenantStore = store.forTenant(tenant);
+  const start = performance.now();
+  for (const batch of batches(all, size)) {
+    await tenantStore.transact(async (tx) => {
+      const now = new Date().toISOString();
+      for (const change of batch) {
+        const payload = change.payload ?? null;
+        const record = {
+          entityType: change.entityType,
+          entityId: change.entityId,
+          version: 1,
+          payload,
+          checksum: sha256(canonicalJson(payload)),
+          createdBy: userId,
+          updatedBy: userId,
+          deviceId: 'baseline',
+          updatedAt: change.timestamp,
+          deletedAt: null,
+        };
+        const seq = await tx.appendHistory({
+          ...record,
+          operation: 'CREATE',
+          mutationId: change.mutationId ?? null,
+          committedAt: now,
+        });
+        await tx.putEntity({ ...record, seq });
+      }
+    });
+    progress.tick(batch.length);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+async function storeRead(store: SyncStore, tenant: string, expected: number) {
+  const tenantStore = store.forTenant(tenant);
+  const start = performance.now();
+  let afterSeq = 0;
+  let seen = 0;
+  for (;;) {
+    const rows = await tenantStore.readFeed({ afterSeq, limit: PAGE_SIZE });
+    if (rows.length === 0) break;
+    seen += rows.length;
+    progress.tick(rows.length);
+    afterSeq = (rows.at(-1) as { seq: number }).seq;
+    if (rows.length < PAGE_SIZE) break;
+  }
+  if (seen !== expected) throw new Error(`read ${seen} rows, expected ${expected}`);
+  return (performance.now() - start) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function benchBackend(backend: Backend, store: SyncStore): Promise<Figure[]> {
+  const app = await buildServer({
+    store,
+    auth: { secret },
+    limits: { pushLimit: '100000/1m', pullLimit: '100000/1m' },
+    logger: false,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the server has no TCP address');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const figures: Figure[] = [];
+  try {
+    for (const size of BATCH_SIZES) {
+      // Fresh tenants per run and per batch size: each measurement starts from an empty feed.
+      const httpTenant = `bench-${runId}-http-${size}`;
+      const baseTenant = `bench-${runId}-base-${size}`;
+      const userId = `clerk-${size}`;
+      const token = await mintToken({ secret, sub: userId, tenant: httpTenant });
+      const deviceId = `bench-${runId}-${backend}-${size}`;
+      const changes = Array.from({ length: TOTAL }, (_, i) => attendance(i, deviceId));
+
+      progress.start(`${backend}: HTTP push, batches of ${size}`, TOTAL);
+      const httpPushS = await httpPush(baseUrl, token, deviceId, changes, size);
+      progress.start(`${backend}: store write, batches of ${size}`, TOTAL);
+      const storeWriteS = await storeWrite(store, baseTenant, userId, changes, size);
+      progress.start(`${backend}: HTTP pull, pages of ${PAGE_SIZE}`, TOTAL);
+      const httpPullS = await httpPull(baseUrl, token, `${deviceId}-reader`, TOTAL);
+      progress.start(`${backend}: store read, pages of ${PAGE_SIZE}`, TOTAL);
+      const storeReadS = await storeRead(store, baseTenant, TOTAL);
+
+      figures.push(figure(backend, 'push', size, httpPushS, storeWriteS));
+      figures.push(figure(backend, 'pull', size, httpPullS, storeReadS));
+    }
+  } finally {
+    await app.close();
+  }
+  return figures;
+}
+
+function figure(
+  backend: Backend,
+  operation: 'push' | 'pull',
+  batchSize: number,
+  httpSeconds: number,
+  baselineSeconds: number,
+): Figure {
+  const httpPerSecond = TOTAL / httpSeconds;
+  const baselinePerSecond = TOTAL / baselineSeconds;
+  return {
+    backend,
+    operation,
+    batchSize,
+    ...(operation === 'pull' ? { pageSize: PAGE_SIZE } : {}),
+    changes: TOTAL,
+    httpSeconds: round(httpSeconds, 3),
+    httpPerSecond: Math.round(httpPerSecond),
+    baselineSeconds: round(baselineSeconds, 3),
+    baselinePerSecond: Math.round(baselinePerSecond),
+    ratio: round(httpPerSecond / baselinePerSecond, 3),
+  };
+}
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+function printTable(figures: Figure[]) {
+  const header = ['backend', 'operation', 'HTTP changes/s', 'store changes/s', 'HTTP / store'];
+  const rows = figures.map((f) => [
+    f.backend,
+    f.operation === 'push'
+      ? `push, batches of ${f.batchSize}`
+      : `pull, pages of ${f.pageSize} (pushed in ${f.batchSize}s)`,
+    f.httpPerSecond.toLocaleString('en-US'),
+    f.baselinePerSecond.toLocaleString('en-US'),
+    `${(f.ratio * 100).toFixed(1)}%`,
+  ]);
+  const widths = header.map((h, c) =>
+    Math.max(h.length, ...rows.map((r) => (r[c] as string).length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) =>
+        c >= 2 ? cell.padStart(widths[c] as number) : cell.padEnd(widths[c] as number),
+      )
+      .join('  ');
+  console.log();
+  console.log(
+    `${TOTAL.toLocaleString('en-US')} attendance changes per row; store = the same rows through SyncStore, no HTTP, no engine`,
+  );
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+async function main() {
+  const started = performance.now();
+  const figures: Figure[] = [];
+  const dataDir = await mkdtemp(join(tmpdir(), 'syncline-bench-'));
+  try {
+    const sqlite = await openStore({ dataDir });
+    try {
+      figures.push(...(await benchBackend('sqlite', sqlite)));
+    } finally {
+      await sqlite.close();
+    }
+    const pgUrl = process.env.SYNCLINE_BENCH_PG_URL;
+    if (pgUrl) {
+      const postgres = await openStore({ url: pgUrl, dataDir });
+      try {
+        figures.push(...(await benchBackend('postgres', postgres)));
+      } finally {
+        await postgres.close();
+      }
+    } else {
+      console.error('  (PostgreSQL skipped: set SYNCLINE_BENCH_PG_URL to include it)');
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  printTable(figures);
+  const cpuList = cpus();
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cores: availableParallelism(),
+    cpu: cpuList[0]?.model ?? null,
+    changes: TOTAL,
+    pageSize: PAGE_SIZE,
+    durationSeconds: round((performance.now() - started) / 1000, 1),
+    figures,
+  };
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwritten to bench/results/latest.json (${results.durationSeconds} s)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
