@@ -2,13 +2,32 @@ import { defineConfig } from 'vitest/config';
 
 // One run covers every kind of test. Suffixes say what a test needs: *.pg.test.ts runs against
 // SYNCLINE_TEST_PG_URL (and must run in CI), *.redis.test.ts against SYNCLINE_TEST_REDIS_URL.
+// With a PostgreSQL URL, the HTTP suites run a second time with PostgreSQL behind the engine.
+const withPostgres = Boolean(process.env.SYNCLINE_TEST_PG_URL);
+
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'all', include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'] },
+      },
+      ...(withPostgres
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'http-on-postgres',
+                include: ['test/http/**/*.test.ts'],
+                env: { SYNCLINE_TEST_STORE: 'postgres' },
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -704,3 +704,18 @@ export class KyselySyncStore implements SyncStore {
     await this.db.destroy();
   }
 }
+
+/** Runs the migrations unless told not to; a store whose migration fails is closed, not leaked. */
+export async function migratedOrClosed(
+  store: KyselySyncStore,
+  migrate: boolean | undefined,
+): Promise<KyselySyncStore> {
+  if (migrate === false) return store;
+  try {
+    await store.migrate();
+    return store;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -11,3 +11,7 @@ if (process.env.CI === 'true' && !testPgUrl) {
 
 /** Reason a PostgreSQL suite is skipped, printed beside the skip. */
 export const pgSkipReason = 'SYNCLINE_TEST_PG_URL is not set (PostgreSQL suites run in CI)';
+
+/** Which store createTestApp() opens: the HTTP suites run once on each (see vitest.config.ts). */
+export const testStoreKind: 'sqlite' | 'postgres' =
+  process.env.SYNCLINE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';

@@ -12,7 +12,9 @@ import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
 import { createTokenVerifier, mintToken } from '../http/auth.js';
 import { buildServer, type ServerLimits } from '../http/build-server.js';
 import { nodeCrypto } from '../http/node-crypto.js';
-import { openStore, type KyselySyncStore } from '../store/index.js';
+import pg from 'pg';
+import { createPostgresSyncStore, openStore, type KyselySyncStore } from '../store/index.js';
+import { testPgUrl, testStoreKind } from './env.js';
 
 export interface TestAppOptions {
   config?: CollectionsConfig;
@@ -40,7 +42,11 @@ export interface TestApp {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'syncline-test-'));
   const secret = randomBytes(32).toString('hex');
-  const store = await openStore({ dataDir });
+  const pgSchema =
+    testStoreKind === 'postgres' ? `syncline_app_${randomBytes(6).toString('hex')}` : undefined;
+  const store = pgSchema
+    ? await createPostgresSyncStore({ url: requirePgUrl(), schema: pgSchema, max: 4 })
+    : await openStore({ dataDir });
   const engine = createSyncEngine({
     store,
     collections: createCollectionRegistry(options.config),
@@ -69,7 +75,23 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       closed = true;
       await app.close();
       await store.close().catch(() => undefined);
+      if (pgSchema) await dropSchema(pgSchema);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function requirePgUrl(): string {
+  if (!testPgUrl) throw new Error('SYNCLINE_TEST_STORE=postgres needs SYNCLINE_TEST_PG_URL');
+  return testPgUrl;
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: requirePgUrl() });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
 }

@@ -2,7 +2,7 @@
 // query layer. Writers of one tenant queue on the tenant's row lock; tenants run in parallel.
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import { KyselySyncStore, type DialectTraits } from '../kysely-sync-store.js';
+import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
 
 export interface PostgresSyncStoreOptions {
@@ -74,13 +74,5 @@ export async function createPostgresSyncStore(
     postgresTraits,
     options.schema,
   );
-  if (options.migrate !== false) {
-    try {
-      await store.migrate();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-  }
-  return store;
+  return migratedOrClosed(store, options.migrate);
 }

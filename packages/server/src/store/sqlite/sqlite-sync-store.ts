@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { KyselySyncStore, type DialectTraits } from '../kysely-sync-store.js';
+import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
 
 /** The part of better-sqlite3 this adapter uses (Kysely's own part plus `pragma`). */
@@ -54,13 +54,5 @@ export async function createSqliteSyncStore(
     new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     sqliteTraits,
   );
-  if (options.migrate !== false) {
-    try {
-      await store.migrate();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-  }
-  return store;
+  return migratedOrClosed(store, options.migrate);
 }
