@@ -36,7 +36,32 @@ export function openSqliteDatabase(file: string): SqliteDriverDatabase {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  return db;
+  return withStatementCache(db);
+}
+
+/**
+ * Kysely prepares every statement anew; preparing costs as much as running one. The engine's
+ * queries are parameterized, so their SQL text repeats and a bounded cache of prepared
+ * statements serves them. Kysely's connection mutex means no statement is shared mid-execution.
+ */
+export function withStatementCache(db: SqliteDriverDatabase, size = 256): SqliteDriverDatabase {
+  const cache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  return {
+    close: () => db.close(),
+    pragma: (source) => db.pragma(source),
+    prepare(sql) {
+      let statement = cache.get(sql);
+      if (statement) {
+        // Map order doubles as recency order for the eviction below.
+        cache.delete(sql);
+      } else {
+        statement = db.prepare(sql);
+        if (cache.size >= size) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
 }
 
 /**
