@@ -272,6 +272,18 @@ describe('MANUAL', () => {
     });
     expect(again.status).toBe(409);
 
+    const listed = async (query: string) => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/sync/conflicts${query}`,
+        headers: { authorization: `Bearer ${user}` },
+      });
+      return res.json().conflicts.map((c: { id: string }) => c.id);
+    };
+    expect(await listed('')).not.toContain(conflictId);
+    expect(await listed('?status=RESOLVED')).toContain(conflictId);
+    expect(await listed('?status=ALL')).toContain(conflictId);
+
     const after = await pullAll(other, 'dev-other', before.syncToken);
     expect(after.changes).toEqual([
       expect.objectContaining({

@@ -80,6 +80,7 @@ export interface SyncEngine {
   /** Revokes a device: its requests answer DEVICE_REVOKED until it registers again. */
   unregisterDevice(actor: Actor, deviceId: string): Promise<void>;
 
+  /** The caller's conflicts (a tenant's, for admins); every status unless one is given. */
   listConflicts(
     actor: Actor,
     filter?: { status?: 'PENDING_REVIEW' | 'RESOLVED'; entityType?: string; limit?: number },

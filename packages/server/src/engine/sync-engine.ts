@@ -295,7 +295,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async listConflicts(actor, filter = {}) {
       const conflicts = await store.forTenant(actor.tenant).listConflicts({
         ...ownFilter(actor),
-        status: filter.status ?? 'PENDING_REVIEW',
+        ...(filter.status ? { status: filter.status } : {}),
         ...(filter.entityType ? { entityType: filter.entityType } : {}),
         limit: Math.min(filter.limit ?? 100, 1000),
       });
