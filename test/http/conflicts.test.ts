@@ -349,7 +349,7 @@ describe('DUPLICATE_CREATE', () => {
       payload: { name: 'a' },
       clientVersion: 1,
     });
-    const res = await push(other, 'dev-b', {
+    const res = await push(other, 'dev-bob', {
       entityId: 'dc-1',
       operation: 'CREATE',
       payload: { name: 'b' },
@@ -370,7 +370,7 @@ describe('DUPLICATE_CREATE', () => {
       payload: { name: 'same' },
       clientVersion: 1,
     });
-    const res = await push(other, 'dev-b', {
+    const res = await push(other, 'dev-bob', {
       entityId: 'dc-2',
       operation: 'CREATE',
       payload: { name: 'same' },

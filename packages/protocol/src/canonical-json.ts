@@ -40,3 +40,15 @@ export function findForbiddenKey(value: unknown, path = '$'): string | undefined
   }
   return undefined;
 }
+
+/** True when `value` nests objects or arrays more than `maxDepth` levels deep (iterative: safe on any input). */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= maxDepth) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

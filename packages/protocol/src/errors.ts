@@ -25,6 +25,10 @@ export const errorCodes = {
   ACCESS_DENIED: { status: 403, message: "The collection's access rule refuses this change" },
   NOT_FOUND: { status: 404, message: 'Not found' },
   CONFLICT_ALREADY_RESOLVED: { status: 409, message: 'The conflict is already resolved' },
+  CONFLICT_STALE: {
+    status: 409,
+    message: 'The entity changed since the conflict was raised; review it again',
+  },
   MERGE_INCOMPLETE: {
     status: 409,
     message: 'Both sides changed the same fields; resolvedData is needed',

@@ -9,6 +9,10 @@ export const limitsDefaults = {
   maxFutureSkewMs: 5 * 60 * 1000,
   maxPageSize: 1000,
   defaultPageSize: 100,
+  /** Nesting levels a payload may have; deeper ones are refused before any recursive work. */
+  maxPayloadDepth: 32,
+  /** Versions fit a 32-bit integer column on every store. */
+  maxVersion: 2_147_483_647,
 } as const;
 
 export const Operation = { CREATE: 'CREATE', UPDATE: 'UPDATE', DELETE: 'DELETE' } as const;
@@ -64,19 +68,22 @@ export const conflictStatusSchema = literals(ConflictStatus);
 
 /** An entity type name: lower-case identifier, as DESIGN.md's collections section defines. */
 export const entityTypeSchema = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' });
-export const entityIdSchema = Type.String({ minLength: 1, maxLength: 128 });
-export const deviceIdSchema = Type.String({ minLength: 1, maxLength: 128 });
+/** Ids are printable: no NUL or other control characters, which some databases refuse. */
+const idPattern = '^[^\\u0000-\\u001F\\u007F]+$';
+const idString = () => Type.String({ minLength: 1, maxLength: 128, pattern: idPattern });
+export const entityIdSchema = idString();
+export const deviceIdSchema = idString();
 export const isoTimestampSchema = Type.String({ format: 'date-time' });
 export const jsonObjectSchema = Type.Record(Type.String(), Type.Unknown());
 
 export const changeSchema = Type.Object(
   {
-    mutationId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    mutationId: Type.Optional(idString()),
     entityType: entityTypeSchema,
     entityId: entityIdSchema,
     operation: operationSchema,
     payload: Type.Optional(Type.Union([jsonObjectSchema, Type.Null()])),
-    clientVersion: Type.Integer({ minimum: 0 }),
+    clientVersion: Type.Integer({ minimum: 0, maximum: limitsDefaults.maxVersion }),
     timestamp: isoTimestampSchema,
     conflictStrategy: Type.Optional(conflictStrategySchema),
     checksum: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
@@ -246,7 +253,7 @@ export const cacheInvalidateRequestSchema = Type.Object(
 );
 
 export const restoreRequestSchema = Type.Object(
-  { version: Type.Integer({ minimum: 1 }) },
+  { version: Type.Integer({ minimum: 1, maximum: limitsDefaults.maxVersion }) },
   { additionalProperties: false },
 );
 

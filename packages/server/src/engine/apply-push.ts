@@ -48,7 +48,12 @@ export async function applyChange(
 ): Promise<AppliedChange> {
   const { tx } = ctx;
   const previous = await tx.getMutation(ctx.deviceId, change.mutationId);
-  if (previous && previous.status !== 'FAILED') return replayOutcome(ctx, change, previous);
+  if (previous) {
+    const clash = keyClash(ctx.actor, change, previous);
+    if (clash) return { result: resultOf(change, { status: 'REJECTED', error: clash }) };
+    // A FAILED mutation is re-run: the device (or the queue) is retrying it.
+    if (previous.status !== 'FAILED') return replayOutcome(ctx, change, previous);
+  }
 
   const current = await tx.getEntity(change.entityType, change.entityId);
   const reject = (error: ChangeError, retryable = false) =>
@@ -77,7 +82,7 @@ export async function applyChange(
     }
     case 'apply': {
       const next = nextState(change, current?.payload ?? null);
-      const refusal = checkNewState(ctx, collection, next);
+      const refusal = refuseWrite(ctx, collection, current, next);
       if (refusal) return reject(refusal, refusal.code === 'ACCESS_DENIED');
       const version = await writeVersion(ctx, change, current, next);
       await recordMutation(ctx, change, previous, 'SYNCED', { status: 'APPLIED', version });
@@ -115,7 +120,7 @@ async function settleConflict(
     clientMayWin: !collection.clientWinsAdminOnly || ctx.actor.role === 'admin',
   });
   // A resolution whose result breaks the collection's schema or access rule waits for a person.
-  if (decision.action === 'write' && checkNewState(ctx, collection, decision.data)) {
+  if (decision.action === 'write' && refuseWrite(ctx, collection, current, decision.data)) {
     decision = { action: 'keep', data: null, status: 'PENDING_REVIEW', resolution: null };
   }
 
@@ -186,17 +191,51 @@ function nextState(change: IncomingChange, current: JsonObject | null): JsonObje
   return change.operation === 'CREATE' ? change.payload : applyMergePatch(current, change.payload);
 }
 
-function checkNewState(
-  ctx: ApplyContext,
+/**
+ * Why the actor may not store `state` as the entity's next version (schema, access rule), or
+ * undefined. Every write path uses it: a push, an automatic resolution and a person's resolution.
+ */
+export function refuseWrite(
+  ctx: Pick<ApplyContext, 'actor' | 'checkSchema'>,
   collection: Collection,
+  current: EntityRecord | undefined,
   state: JsonObject | null,
 ): ChangeError | undefined {
+  const denied = {
+    code: 'ACCESS_DENIED',
+    message: `No access to this ${collection.name}`,
+  } as const;
+  if (current && !isAllowed(ctx.actor, collection.access, current)) return denied;
   if (state === null) return undefined;
   const problems = ctx.checkSchema(collection, state);
   if (problems.length > 0)
     return { code: 'SCHEMA_VIOLATION', message: problems.join('; '), details: { problems } };
-  if (!isAllowed(ctx.actor, collection.access, { createdBy: ctx.actor.userId, payload: state })) {
-    return { code: 'ACCESS_DENIED', message: `No access to this ${collection.name}` };
+  const createdBy = current?.createdBy ?? ctx.actor.userId;
+  if (!isAllowed(ctx.actor, collection.access, { createdBy, payload: state })) return denied;
+  return undefined;
+}
+
+/**
+ * A mutation key already used by another user, or for another change, is refused: replaying it
+ * would disclose or pre-empt someone else's outcome.
+ */
+function keyClash(
+  actor: Actor,
+  change: IncomingChange,
+  previous: MutationRecord,
+): ChangeError | undefined {
+  if (previous.userId !== actor.userId) {
+    return { code: 'FORBIDDEN', message: 'This mutationId belongs to another user' };
+  }
+  const sameChange =
+    previous.entityType === change.entityType &&
+    previous.entityId === change.entityId &&
+    previous.operation === change.operation;
+  if (!sameChange) {
+    return {
+      code: 'VALIDATION_FAILED',
+      message: 'This mutationId was already used for another change',
+    };
   }
   return undefined;
 }
@@ -238,21 +277,6 @@ async function replayOutcome(
   change: IncomingChange,
   previous: MutationRecord,
 ): Promise<AppliedChange> {
-  const sameChange =
-    previous.entityType === change.entityType &&
-    previous.entityId === change.entityId &&
-    previous.operation === change.operation;
-  if (!sameChange) {
-    return {
-      result: resultOf(change, {
-        status: 'REJECTED',
-        error: {
-          code: 'VALIDATION_FAILED',
-          message: 'This mutationId was already used for another change',
-        },
-      }),
-    };
-  }
   const first = previous.result ?? { status: 'APPLIED' as const };
   const conflict = previous.conflictId ? await ctx.tx.getConflict(previous.conflictId) : undefined;
   const result = resultOf(change, {
@@ -291,6 +315,11 @@ async function recordMutation(
   const error = outcome.error ? { code: outcome.error.code, message: outcome.error.message } : null;
   if (previous) {
     await ctx.tx.updateMutation(ctx.deviceId, change.mutationId, {
+      // A re-run may carry the device's newer copy of the same change.
+      payload: change.payload,
+      clientVersion: change.clientVersion,
+      clientTimestamp: change.timestamp,
+      conflictStrategy: change.conflictStrategy ?? null,
       status,
       attempts: previous.attempts + 1,
       result: outcome,
@@ -315,6 +344,7 @@ async function recordMutation(
     result: outcome,
     error,
     conflictId,
+    conflictStrategy: change.conflictStrategy ?? null,
     createdAt: ctx.now,
     updatedAt: ctx.now,
   });

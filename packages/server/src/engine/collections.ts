@@ -99,6 +99,13 @@ export function createCollectionRegistry(config: CollectionsConfig = {}): Collec
 }
 
 function toCollection(name: string, config: CollectionConfig): Collection {
+  for (const [field, policy] of Object.entries(config.mergePolicy ?? {})) {
+    if (!Object.hasOwn(FieldPolicy, policy)) {
+      throw new Error(
+        `collections config: ${name}.mergePolicy.${field} is not one of ${Object.keys(FieldPolicy).join(', ')}`,
+      );
+    }
+  }
   return {
     name,
     schema: config.schema,

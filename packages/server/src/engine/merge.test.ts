@@ -102,6 +102,20 @@ describe('threeWayMerge', () => {
   });
 });
 
+describe('fields named like Object.prototype members', () => {
+  it('merge like any other field (regression: a policy lookup found inherited functions)', () => {
+    const out = threeWayMerge({
+      base: { toString: 'a', valueOf: 1, n: 1 },
+      server: { toString: 'b', valueOf: 2, n: 1 },
+      client: { toString: 'c', valueOf: 3, n: 2 },
+      policies: {},
+      clientIsLater: true,
+    });
+    expect(out.merged).toEqual({ toString: 'b', valueOf: 2, n: 2 });
+    expect(out.overlapping.sort()).toEqual(['toString', 'valueOf']);
+  });
+});
+
 describe('applyMergePatch (RFC 7396)', () => {
   it('follows the RFC examples', () => {
     expect(applyMergePatch({ a: 'b' }, { a: 'c' })).toEqual({ a: 'c' });

@@ -46,10 +46,10 @@ function mergeObjects(
     let value: unknown;
     if (!clientChanged || deepEqual(s, c)) value = s;
     else if (!serverChanged) value = c;
-    else if (isPlainObject(s) && isPlainObject(c) && !input.policies[path]) {
+    else if (isPlainObject(s) && isPlainObject(c) && !policyFor(input.policies, path)) {
       value = mergeObjects(isPlainObject(b) ? b : {}, s, c, path, input, overlapping);
     } else {
-      const policy = input.policies[path] ?? input.policies[key];
+      const policy = policyFor(input.policies, path) ?? policyFor(input.policies, key);
       if (policy) value = applyPolicy(policy, s, c, input.clientIsLater);
       else {
         overlapping.push(path);
@@ -59,6 +59,11 @@ function mergeObjects(
     if (value !== undefined) result[key] = value;
   }
   return result;
+}
+
+/** Own properties only: a field named `toString` must not find Object.prototype's. */
+function policyFor(policies: Readonly<Record<string, FieldPolicy>>, name: string) {
+  return Object.hasOwn(policies, name) ? policies[name] : undefined;
 }
 
 function applyPolicy(
@@ -85,6 +90,8 @@ function applyPolicy(
         if (!union.some((known) => deepEqual(known, item))) union.push(item);
       return union;
     }
+    default:
+      throw new Error(`Unknown merge policy ${String(policy satisfies never)}`);
   }
 }
 

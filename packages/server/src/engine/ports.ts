@@ -66,6 +66,8 @@ export interface MutationRecord {
   result: MutationOutcome | null;
   error: { code: string; message: string } | null;
   conflictId: string | null;
+  /** The strategy the device asked for with this change, kept so a retry resolves the same way. */
+  conflictStrategy: ConflictStrategy | null;
   createdAt: string;
   updatedAt: string;
 }

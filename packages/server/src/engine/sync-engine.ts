@@ -1,6 +1,8 @@
 // The sync engine: the canonical protocol's operations over the storage port. Each push applies
 // its batch and reads the feed in one tenant transaction, so the answer is sent only after COMMIT.
 import {
+  exceedsDepth,
+  findForbiddenKey,
   limitsDefaults,
   type ChangeResult,
   type Conflict,
@@ -10,10 +12,17 @@ import {
   type ServerChange,
 } from '@syncline/protocol';
 import { isAdmin, type Actor } from './actor.js';
-import { applyChange, writeVersion, type ApplyContext, type AppliedChange } from './apply-push.js';
+import {
+  applyChange,
+  refuseWrite,
+  writeVersion,
+  type ApplyContext,
+  type AppliedChange,
+} from './apply-push.js';
 import type { Collection } from './collections.js';
 import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
 import { SyncError } from './errors.js';
+import { jsonByteLength } from './json.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
@@ -61,7 +70,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     checkSchema,
   });
 
-  /** Refuses a revoked device; registers an unknown one; notes the sync time. */
+  /**
+   * Refuses a revoked device and another user's device (its mutation keys and conflicts are its
+   * owner's); registers an unknown one to the caller; notes the sync time.
+   */
   async function touchDevice(
     tx: TenantTx,
     actor: Actor,
@@ -70,6 +82,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     deviceName?: string,
   ): Promise<void> {
     const device = await tx.getDevice(deviceId);
+    if (device && device.isActive && device.userId !== actor.userId) {
+      throw new SyncError('FORBIDDEN', `Device ${deviceId} is registered to another user`);
+    }
     if (device && !device.isActive) {
       throw new SyncError(
         'DEVICE_REVOKED',
@@ -78,7 +93,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
     await tx.upsertDevice({
       deviceId,
-      userId: actor.userId,
+      userId: device?.userId ?? actor.userId,
       deviceName: deviceName ?? device?.deviceName ?? null,
       platform: device?.platform ?? null,
       appVersion: device?.appVersion ?? null,
@@ -249,6 +264,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const now = clock.now().toISOString();
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const existing = await tx.getDevice(request.deviceId);
+        // An active device stays with its user; a revoked one may be claimed (handing a tablet on).
+        if (existing?.isActive && existing.userId !== actor.userId) {
+          throw new SyncError(
+            'FORBIDDEN',
+            `Device ${request.deviceId} is registered to another user; unregister it first`,
+          );
+        }
         const device: DeviceRecord = {
           deviceId: request.deviceId,
           userId: actor.userId,
@@ -303,8 +325,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     },
 
     async resolveConflict(actor, request) {
-      const now = clock.now();
-      return store.forTenant(actor.tenant).transact(async (tx) => {
+      const now = clock.now().toISOString();
+      const outcome = await store.forTenant(actor.tenant).transact(async (tx) => {
         const conflict = await findConflictFor(tx, actor, request.conflictId);
         if (conflict.status !== 'PENDING_REVIEW') {
           throw new SyncError(
@@ -314,24 +336,31 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
         const collection = collections.get(conflict.entityType);
+        if (request.resolution === 'CLIENT_WINS' && collection.clientWinsAdminOnly) {
+          requireAdmin(actor);
+        }
         const data = settledData(conflict, current?.payload ?? null, request, collection);
+        // A person decided on the server copy the conflict showed; if it has moved since, they
+        // must look again rather than overwrite an edit they never saw.
+        if (data !== undefined && (current?.version ?? 0) !== conflict.serverVersion) {
+          const refreshed = {
+            serverVersion: current?.version ?? 0,
+            serverData: current?.payload ?? null,
+          };
+          await tx.updateConflict(conflict.id, refreshed);
+          return { stale: refreshed } as const;
+        }
         let change: ServerChange | undefined;
         if (data !== undefined) {
-          const problems = data === null ? [] : checkSchema(collection, data);
-          if (problems.length > 0)
-            throw new SyncError('SCHEMA_VIOLATION', problems.join('; '), { problems });
-          const ctx = {
-            tx,
-            actor,
-            deviceId: conflict.deviceId ?? 'server',
-            crypto,
-            now: now.toISOString(),
-          };
+          if (request.resolvedData) assertPayloadLimits(request.resolvedData, limits);
+          const refusal = refuseWrite({ actor, checkSchema }, collection, current, data);
+          if (refusal) throw new SyncError(refusal.code, refusal.message, refusal.details);
+          const ctx = { tx, actor, deviceId: conflict.deviceId ?? 'server', crypto, now };
           const target = {
             entityType: conflict.entityType,
             entityId: conflict.entityId,
             mutationId: conflict.mutationId,
-            timestamp: now.toISOString(),
+            timestamp: now,
           };
           const version = await writeVersion(ctx, target, current, data);
           const written = await tx.getHistoryVersion(
@@ -340,13 +369,19 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             version,
           );
           if (written) change = toServerChange(written);
+          if (conflict.mutationId && conflict.deviceId) {
+            await tx.updateMutation(conflict.deviceId, conflict.mutationId, {
+              status: 'SYNCED',
+              updatedAt: now,
+            });
+          }
         }
         const resolved: ConflictRecord = {
           ...conflict,
           resolution: request.resolution,
           status: 'RESOLVED',
           resolvedBy: actor.userId,
-          resolvedAt: now.toISOString(),
+          resolvedAt: now,
         };
         await tx.updateConflict(conflict.id, {
           resolution: resolved.resolution,
@@ -354,12 +389,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           resolvedBy: resolved.resolvedBy,
           resolvedAt: resolved.resolvedAt,
         });
-        if (conflict.mutationId && conflict.deviceId && data !== undefined) {
-          await tx.updateMutation(conflict.deviceId, conflict.mutationId, {
-            status: 'SYNCED',
-            updatedAt: now.toISOString(),
-          });
-        }
         await tx.insertAudit({
           actor: actor.userId,
           action: 'conflict.resolve',
@@ -369,43 +398,56 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             entityType: conflict.entityType,
             entityId: conflict.entityId,
           },
-          createdAt: now.toISOString(),
+          createdAt: now,
         });
-        return change
-          ? { conflict: toWireConflict(resolved), change }
-          : { conflict: toWireConflict(resolved) };
+        const wire = toWireConflict(resolved);
+        return change ? { conflict: wire, change } : { conflict: wire };
       });
+      if ('stale' in outcome) {
+        throw new SyncError(
+          'CONFLICT_STALE',
+          'The entity changed since this conflict was raised; review its server copy again',
+          outcome.stale,
+        );
+      }
+      return outcome;
     },
 
     async retryQueue(actor, request) {
       const now = clock.now();
       return store.forTenant(actor.tenant).transact(async (tx) => {
-        const failed = await tx.listMutations({
-          ...ownFilter(actor),
-          statuses: ['FAILED'],
-          ...(request.deviceId ? { deviceId: request.deviceId } : {}),
-          ...(request.mutationIds ? { mutationIds: request.mutationIds } : {}),
-          limit: 1000,
-        });
-        const results: ChangeResult[] = [];
-        for (const mutation of failed) {
-          const collection = collections.get(mutation.entityType);
-          const owner: Actor =
-            mutation.userId === actor.userId
-              ? actor
-              : { ...actor, userId: mutation.userId, role: 'user' };
-          const ctx = applyContext(tx, owner, mutation.deviceId, now);
-          const applied = await applyChange(ctx, toIncoming(mutation), collection);
-          results.push(applied.result);
+        const listFailed = () =>
+          tx.listMutations({
+            ...ownFilter(actor),
+            statuses: ['FAILED'],
+            ...(request.deviceId ? { deviceId: request.deviceId } : {}),
+            ...(request.mutationIds ? { mutationIds: request.mutationIds } : {}),
+            limit: 1000,
+          });
+        const results = new Map<string, ChangeResult>();
+        // In arrival order, and again while a pass makes progress: a device's update may wait on
+        // its own create earlier in the queue.
+        for (let pending = await listFailed(), progress = true; progress && pending.length > 0;) {
+          progress = false;
+          for (const mutation of pending) {
+            const applied = await applyChange(
+              applyContext(tx, ownerOf(actor, mutation), mutation.deviceId, now),
+              toIncoming(mutation),
+              collections.get(mutation.entityType),
+            );
+            results.set(`${mutation.deviceId}\u0000${mutation.mutationId}`, applied.result);
+            if (applied.result.status !== 'REJECTED') progress = true;
+          }
+          if (progress) pending = await listFailed();
         }
         await tx.insertAudit({
           actor: actor.userId,
           action: 'queue.retry',
           target: request.deviceId ?? null,
-          details: { retried: failed.length },
+          details: { retried: results.size },
           createdAt: now.toISOString(),
         });
-        return { retried: failed.length, results };
+        return { retried: results.size, results: [...results.values()] };
       });
     },
 
@@ -545,6 +587,34 @@ function settledData(
   }
 }
 
+/**
+ * Whom a queued mutation is re-run as: its owner. An admin's retry carries none of the admin's
+ * claims (the owner's are not stored), so claim rules refuse rather than widen what was allowed.
+ */
+function ownerOf(actor: Actor, mutation: MutationRecord): Actor {
+  if (mutation.userId === actor.userId) return actor;
+  return { tenant: actor.tenant, userId: mutation.userId, role: 'user', claims: {} };
+}
+
+/** A person's payload meets the limits a device's payload must meet. */
+function assertPayloadLimits(payload: JsonObject, limits: EngineLimits): void {
+  if (exceedsDepth(payload, limitsDefaults.maxPayloadDepth)) {
+    throw new SyncError(
+      'VALIDATION_FAILED',
+      `resolvedData nests deeper than ${limitsDefaults.maxPayloadDepth} levels`,
+    );
+  }
+  const forbidden = findForbiddenKey(payload);
+  if (forbidden)
+    throw new SyncError('FORBIDDEN_KEY', `Forbidden key at ${forbidden}`, { path: forbidden });
+  if (jsonByteLength(payload) > limits.maxPayloadBytes) {
+    throw new SyncError(
+      'PAYLOAD_TOO_LARGE',
+      `resolvedData is larger than ${limits.maxPayloadBytes} bytes`,
+    );
+  }
+}
+
 function toIncoming(mutation: MutationRecord): IncomingChange {
   return {
     mutationId: mutation.mutationId,
@@ -554,7 +624,7 @@ function toIncoming(mutation: MutationRecord): IncomingChange {
     payload: mutation.payload,
     clientVersion: mutation.clientVersion,
     timestamp: mutation.clientTimestamp,
-    conflictStrategy: undefined,
+    conflictStrategy: mutation.conflictStrategy ?? undefined,
   };
 }
 

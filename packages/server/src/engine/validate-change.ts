@@ -2,7 +2,9 @@
 // checksum, the create's schema. A refused change leaves no trace and never fails its batch.
 import {
   canonicalJson,
+  exceedsDepth,
   findForbiddenKey,
+  limitsDefaults,
   type Change,
   type ConflictStrategy,
   type ErrorCode,
@@ -92,6 +94,12 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
   if (payload !== null) {
     if (!isPlainObject(payload))
       return refuse('VALIDATION_FAILED', 'payload must be a JSON object');
+    if (exceedsDepth(payload, limitsDefaults.maxPayloadDepth)) {
+      return refuse(
+        'VALIDATION_FAILED',
+        `payload nests deeper than ${limitsDefaults.maxPayloadDepth} levels`,
+      );
+    }
     const forbidden = findForbiddenKey(payload);
     if (forbidden)
       return refuse('FORBIDDEN_KEY', `Forbidden key at ${forbidden}`, { path: forbidden });

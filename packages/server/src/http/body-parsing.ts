@@ -4,8 +4,11 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { findForbiddenKey } from '@syncline/protocol';
+import { exceedsDepth, findForbiddenKey, limitsDefaults } from '@syncline/protocol';
 import { SyncError } from '../engine/errors.js';
+
+/** A payload's own limit plus the request envelope around it (body → changes → change → payload). */
+const maxBodyDepth = limitsDefaults.maxPayloadDepth + 8;
 
 export interface BodyParsingOptions {
   /** Largest body in bytes, after decompression. */
@@ -56,6 +59,12 @@ export const bodyParsingPlugin = fp<BodyParsingOptions>(
           parsed = JSON.parse(text);
         } catch (error) {
           done(new SyncError('MALFORMED_JSON', (error as Error).message), undefined);
+          return;
+        }
+        // Checked before any recursive walk: a deeply nested body must not exhaust the stack.
+        if (exceedsDepth(parsed, maxBodyDepth)) {
+          const message = `The body nests deeper than ${maxBodyDepth} levels`;
+          done(new SyncError('VALIDATION_FAILED', message), undefined);
           return;
         }
         const path = findForbiddenKey(parsed);

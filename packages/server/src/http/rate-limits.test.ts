@@ -27,13 +27,15 @@ describe('budgets', () => {
   });
   afterAll(() => t.close());
 
+  // One device per token: a device belongs to one user.
+  const deviceOf = (token: string) => `d-${token.slice(-16)}`;
   const push = (token: string, changes: number, id = Math.random().toString(36).slice(2)) =>
     t.app.inject({
       method: 'POST',
       url: '/api/sync',
       headers: { authorization: `Bearer ${token}` },
       payload: {
-        deviceId: 'd1',
+        deviceId: deviceOf(token),
         changes: Array.from({ length: changes }, (_, i) => ({
           entityType: 'asset',
           entityId: `${id}-${i}`,
@@ -49,7 +51,7 @@ describe('budgets', () => {
       method: 'POST',
       url: '/api/sync/delta',
       headers: { authorization: `Bearer ${token}` },
-      payload: { deviceId: 'd1' },
+      payload: { deviceId: deviceOf(token) },
     });
 
   it('the 21st push → 429 RATE_LIMITED with Retry-After in seconds; pulls still pass', async () => {

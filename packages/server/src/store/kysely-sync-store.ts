@@ -144,6 +144,7 @@ const mutationCodec: Codec<MutationRecord> = {
   result: 'json',
   error: 'json',
   conflictId: 'text',
+  conflictStrategy: 'text',
   createdAt: 'text',
   updatedAt: 'text',
 };
@@ -346,16 +347,14 @@ class KyselyTenantReads implements TenantReads {
     return row && decode(mutationCodec, row);
   }
 
-  /** Oldest first (created_at, then mutation_id): the order the queue drains in. */
+  /** In arrival order: the order the devices made them, which the queue drains in. */
   async listMutations(filter: MutationFilter): Promise<MutationRecord[]> {
     if (filter.statuses?.length === 0 || filter.mutationIds?.length === 0) return [];
     const rows = await this.db
       .selectFrom('mutations')
       .selectAll()
       .where((eb) => this.mutationWhere(eb, filter))
-      .orderBy('created_at')
-      .orderBy('mutation_id')
-      .orderBy('device_id')
+      .orderBy('arrival')
       .limit(clampLimit(filter.limit))
       .execute();
     return rows.map((r) => decode(mutationCodec, r));
@@ -530,9 +529,20 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
   }
 
   async insertMutation(mutation: MutationRecord): Promise<void> {
+    // The tenant lock held by this transaction makes max + 1 safe on both dialects.
+    const last = await this.db
+      .selectFrom('mutations')
+      .select((eb) => eb.fn.max('arrival').as('arrival'))
+      .where('tenant', '=', this.tenant)
+      .executeTakeFirst();
+    const arrival = Number(last?.arrival ?? 0) + 1;
     await this.db
       .insertInto('mutations')
-      .values({ tenant: this.tenant, ...encode(mutationCodec, mutation) } as Database['mutations'])
+      .values({
+        tenant: this.tenant,
+        arrival,
+        ...encode(mutationCodec, mutation),
+      } as Database['mutations'])
       .execute();
   }
 

@@ -70,6 +70,8 @@ export interface MutationsTable {
   result: JsonText;
   error: JsonText;
   conflict_id: string | null;
+  conflict_strategy: ConflictStrategy | null;
+  arrival: number;
   created_at: string;
   updated_at: string;
 }

@@ -100,6 +100,7 @@ function mutationRecord(over: Partial<MutationRecord> = {}): MutationRecord {
     result: null,
     error: null,
     conflictId: null,
+    conflictStrategy: null,
     createdAt: iso(1),
     updatedAt: iso(1),
     ...over,
@@ -478,15 +479,20 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         await expect(ts.transact((tx) => tx.updateMutation('d9', 'm1', {}))).rejects.toThrow();
       });
 
-      it('lists oldest first with filters and a limit, and counts by status', async () => {
+      it('lists in arrival order with filters and a limit, and counts by status', async () => {
         await ts.transact(async (tx) => {
-          // Inserted out of order: the list sorts by created_at, then mutation_id.
+          // Timestamps out of order and tied: the list follows arrival, as the queue must.
           await tx.insertMutation(mutationRecord({ mutationId: 'm3', createdAt: iso(3) }));
           await tx.insertMutation(
             mutationRecord({ mutationId: 'm2', createdAt: iso(2), status: 'SYNCED' }),
           );
           await tx.insertMutation(
-            mutationRecord({ mutationId: 'm1b', createdAt: iso(1), status: 'FAILED' }),
+            mutationRecord({
+              mutationId: 'm1b',
+              createdAt: iso(1),
+              status: 'FAILED',
+              conflictStrategy: 'MERGE',
+            }),
           );
           await tx.insertMutation(mutationRecord({ mutationId: 'm1a', createdAt: iso(1) }));
           await tx.insertMutation(
@@ -501,17 +507,17 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         });
         const ids = (ms: MutationRecord[]) => ms.map((m) => `${m.deviceId}/${m.mutationId}`);
         expect(ids(await ts.listMutations({}))).toEqual([
-          'd1/m1a',
-          'd1/m1b',
-          'd1/m2',
           'd1/m3',
+          'd1/m2',
+          'd1/m1b',
+          'd1/m1a',
           'd2/m4',
         ]);
-        expect(ids(await ts.listMutations({ limit: 2 }))).toEqual(['d1/m1a', 'd1/m1b']);
+        expect(ids(await ts.listMutations({ limit: 2 }))).toEqual(['d1/m3', 'd1/m2']);
         expect(ids(await ts.listMutations({ deviceId: 'd2' }))).toEqual(['d2/m4']);
         expect(ids(await ts.listMutations({ userId: 'u1', statuses: ['PENDING'] }))).toEqual([
-          'd1/m1a',
           'd1/m3',
+          'd1/m1a',
         ]);
         expect(ids(await ts.listMutations({ statuses: ['SYNCED', 'CONFLICT'] }))).toEqual([
           'd1/m2',
@@ -521,6 +527,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           'd1/m3',
           'd2/m4',
         ]);
+        expect((await ts.getMutation('d1', 'm1b'))?.conflictStrategy).toBe('MERGE');
         expect(await ts.listMutations({ statuses: [] })).toEqual([]);
         expect(await ts.listMutations({ mutationIds: [] })).toEqual([]);
 

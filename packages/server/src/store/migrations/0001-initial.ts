@@ -99,6 +99,10 @@ export function initialMigration(dialect: StoreDialect): Migration {
         .addColumn('result', text)
         .addColumn('error', text)
         .addColumn('conflict_id', text)
+        .addColumn('conflict_strategy', text)
+        // Arrival order within the tenant: changes of one batch share created_at, and the queue
+        // must re-run them in the order the device made them.
+        .addColumn('arrival', int8, notNull)
         .addColumn('created_at', text, notNull)
         .addColumn('updated_at', text, notNull)
         .addPrimaryKeyConstraint('mutations_pk', ['tenant', 'device_id', 'mutation_id'])
@@ -106,12 +110,18 @@ export function initialMigration(dialect: StoreDialect): Migration {
       await schema
         .createIndex('mutations_status_idx')
         .on('mutations')
-        .columns(['tenant', 'status', 'created_at'])
+        .columns(['tenant', 'status', 'arrival'])
         .execute();
       await schema
         .createIndex('mutations_user_idx')
         .on('mutations')
         .columns(['tenant', 'user_id', 'created_at'])
+        .execute();
+      await schema
+        .createIndex('mutations_arrival_idx')
+        .on('mutations')
+        .columns(['tenant', 'arrival'])
+        .unique()
         .execute();
 
       // Conflict ids are server-made UUIDs, but the tenant still leads the key so that one
