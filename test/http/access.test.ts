@@ -193,3 +193,43 @@ describe('strict mode', () => {
     }
   });
 });
+
+describe('a sync token is bound to the view it was minted for', () => {
+  it('answers reset when claims or the type filter change, so newly visible rows arrive', async () => {
+    const f3 = await t.token('writer', 'scoped', 'user', { facilities: ['f3'] });
+    const narrow = await t.token('reader', 'scoped', 'user', { facilities: ['f4'] });
+    const wide = await t.token('reader', 'scoped', 'user', { facilities: ['f3', 'f4'] });
+    await sync(f3, 'w1', [
+      {
+        entityType: 'reading',
+        entityId: 'hidden-then-seen',
+        operation: 'CREATE',
+        payload: { facilityId: 'f3' },
+        clientVersion: 1,
+      },
+    ]);
+    const delta = async (token: string, body: object) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/sync/delta',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { deviceId: 'r1', pageSize: 1000, ...body },
+      });
+      expect(res.statusCode).toBe(200);
+      return res.json() as {
+        changes: Array<{ entityId: string }>;
+        syncToken: string;
+        reset?: boolean;
+      };
+    };
+    const first = await delta(narrow, {});
+    expect(ids(first.changes)).not.toContain('hidden-then-seen');
+    const same = await delta(narrow, { syncToken: first.syncToken });
+    expect(same.reset).toBeUndefined();
+    const widened = await delta(wide, { syncToken: first.syncToken });
+    expect(widened.reset).toBe(true);
+    expect(ids(widened.changes)).toContain('hidden-then-seen');
+    const filtered = await delta(wide, { syncToken: widened.syncToken, entityTypes: ['reading'] });
+    expect(filtered.reset).toBe(true);
+  });
+});

@@ -68,6 +68,8 @@ export interface CollectionRegistry {
   /** The collection for a type, or a SyncError UNKNOWN_ENTITY_TYPE. */
   get(entityType: string): Collection;
   names(): string[];
+  /** The token claims any collection's access rule reads (e.g. `facilities`). */
+  claimNames(): string[];
 }
 
 export function createCollectionRegistry(config: CollectionsConfig = {}): CollectionRegistry {
@@ -95,7 +97,14 @@ export function createCollectionRegistry(config: CollectionsConfig = {}): Collec
       return toCollection(entityType, {});
     },
     names: () => [...resolved.keys()],
+    claimNames: () =>
+      [...new Set([...resolved.values()].flatMap((c) => claimsOf(c.access)))].sort(),
   };
+}
+
+function claimsOf(rule: AccessRule): string[] {
+  if (Array.isArray(rule)) return rule.flatMap(claimsOf);
+  return typeof rule === 'object' ? [rule.claim] : [];
 }
 
 function toCollection(name: string, config: CollectionConfig): Collection {

@@ -6,7 +6,8 @@ import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
 import type { HistoryRecord, TenantReads } from './ports.js';
-import { decodeCursor } from './sync-token.js';
+import type { Crypto } from './ports.js';
+import { decodeCursor, encodeCursor, viewScope } from './sync-token.js';
 
 export interface FeedPage {
   changes: ServerChange[];
@@ -60,17 +61,17 @@ export function toServerChange(row: HistoryRecord): ServerChange {
 
 /**
  * Where a pull starts: a page token, else a sync token, else a timestamp, else the beginning.
- * A token minted before the tenant's last cache invalidation restarts from the beginning.
+ * A token minted before the last cache invalidation, or for another view, restarts from the beginning.
  */
 export async function resolveCursor(
   reads: TenantReads,
-  epoch: number,
-  from: { pageToken?: string | null; syncToken?: string | null; lastSyncTimestamp?: string | null },
+  view: { epoch: number; scope: string },
+  from: PullRequest,
 ): Promise<{ afterSeq: number; reset: boolean }> {
   const token = from.pageToken ?? from.syncToken;
   if (token) {
     const cursor = decodeCursor(token);
-    return cursor.epoch === epoch
+    return cursor.epoch === view.epoch && cursor.scope === view.scope
       ? { afterSeq: cursor.seq, reset: false }
       : { afterSeq: 0, reset: true };
   }
@@ -81,4 +82,31 @@ export async function resolveCursor(
     return { afterSeq: await reads.seqBefore(new Date(time).toISOString()), reset: false };
   }
   return { afterSeq: 0, reset: false };
+}
+
+export interface PullRequest {
+  entityTypes?: readonly string[] | undefined;
+  pageToken?: string | null | undefined;
+  syncToken?: string | null | undefined;
+  lastSyncTimestamp?: string | null | undefined;
+}
+
+/** One page of the feed for a reader, with the token that continues it. */
+export async function pullPage(
+  reads: TenantReads,
+  actor: Actor,
+  collections: CollectionRegistry,
+  crypto: Crypto,
+  request: PullRequest,
+  limit: number,
+): Promise<FeedPage & { token: string; reset: boolean }> {
+  const { epoch } = await reads.getTenantState();
+  const scope = viewScope(actor, collections, request.entityTypes, crypto);
+  const cursor = await resolveCursor(reads, { epoch, scope }, request);
+  const page = await readFeedPage(reads, actor, collections, {
+    afterSeq: cursor.afterSeq,
+    ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),
+    limit,
+  });
+  return { ...page, token: encodeCursor({ seq: page.lastSeq, epoch, scope }), reset: cursor.reset };
 }

@@ -32,8 +32,8 @@ import type {
   TenantReads,
   TenantTx,
 } from './ports.js';
-import { readFeedPage, resolveCursor, toServerChange } from './pull.js';
-import { encodeCursor } from './sync-token.js';
+import { pullPage, toServerChange } from './pull.js';
+import { encodeCursor, viewScope } from './sync-token.js';
 import { validateChange, type IncomingChange } from './validate-change.js';
 
 const systemClock = { now: () => new Date() };
@@ -156,16 +156,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           if (applied.conflict) conflicts.set(applied.conflict.id, applied.conflict);
         }
 
-        const state = await tx.getTenantState();
-        const cursor = await resolveCursor(tx, state.epoch, {
-          syncToken: request.syncToken ?? null,
-        });
-        const page = await readFeedPage(tx, actor, collections, {
-          afterSeq: cursor.afterSeq,
-          ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),
-          limit: limits.defaultPageSize,
-        });
-        const syncToken = encodeCursor({ seq: page.lastSeq, epoch: state.epoch });
+        const page = await pullPage(
+          tx,
+          actor,
+          collections,
+          crypto,
+          { entityTypes: request.entityTypes, syncToken: request.syncToken },
+          limits.defaultPageSize,
+        );
         const counts = countResults(results);
         await tx.insertSyncHistory({
           userId: actor.userId,
@@ -180,14 +178,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           createdAt: now.toISOString(),
         });
         const response: PushResponse = {
-          syncToken,
+          syncToken: page.token,
           changes: page.changes,
           hasMore: page.hasMore,
           results,
           conflicts: [...conflicts.values()].map(toWireConflict),
           serverTime: now.toISOString(),
         };
-        if (cursor.reset) response.reset = true;
+        if (page.reset) response.reset = true;
         return response;
       });
     },
@@ -198,14 +196,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const now = clock.now().toISOString();
         await touchDevice(tx, actor, request.deviceId, now);
-        const state = await tx.getTenantState();
-        const cursor = await resolveCursor(tx, state.epoch, request);
-        const page = await readFeedPage(tx, actor, collections, {
-          afterSeq: cursor.afterSeq,
-          ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),
-          limit: pageSize,
-        });
-        const token = encodeCursor({ seq: page.lastSeq, epoch: state.epoch });
+        const page = await pullPage(tx, actor, collections, crypto, request, pageSize);
         await tx.insertSyncHistory({
           userId: actor.userId,
           deviceId: request.deviceId,
@@ -223,10 +214,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         });
         return {
           changes: page.changes,
-          nextPageToken: page.hasMore ? token : null,
+          nextPageToken: page.hasMore ? page.token : null,
           hasMore: page.hasMore,
-          syncToken: token,
-          ...(cursor.reset ? { reset: true } : {}),
+          syncToken: page.token,
+          ...(page.reset ? { reset: true } : {}),
         };
       });
     },
@@ -247,7 +238,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       return {
         userId: actor.userId,
         serverTime: clock.now().toISOString(),
-        syncToken: encodeCursor(state),
+        syncToken: encodeCursor({
+          ...state,
+          scope: viewScope(actor, collections, undefined, crypto),
+        }),
         devices: devices.map(toWireDevice),
         pendingConflicts: conflicts.length,
         queue,

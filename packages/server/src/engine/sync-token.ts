@@ -1,22 +1,47 @@
-// Sync tokens and page tokens: opaque to devices, a feed position plus the tenant's cache epoch.
-// A token from an older epoch (after cache invalidation) makes the device pull afresh.
+// Sync tokens and page tokens: opaque to devices, a feed position plus what the position is
+// valid for. A token from an older cache epoch (after invalidation), or minted for another view
+// (another user, other access claims, another entityTypes filter), makes the device pull afresh:
+// rows skipped as invisible under the old view may be visible now.
+import { canonicalJson } from '@syncline/protocol';
+import type { Actor } from './actor.js';
+import type { CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
+import type { Crypto } from './ports.js';
 
 export interface FeedCursor {
   seq: number;
   epoch: number;
+  /** Fingerprint of the reader's view (see viewScope). */
+  scope: string;
 }
 
-const PREFIX = 'v1.';
-
 export function encodeCursor(cursor: FeedCursor): string {
-  return `${PREFIX}${cursor.seq.toString(36)}.${cursor.epoch.toString(36)}`;
+  return `v1.${cursor.seq.toString(36)}.${cursor.epoch.toString(36)}.${cursor.scope}`;
 }
 
 export function decodeCursor(token: string): FeedCursor {
-  const match = /^v1\.([0-9a-z]{1,12})\.([0-9a-z]{1,8})$/.exec(token);
-  if (!match?.[1] || !match[2]) {
+  const match = /^v1\.([0-9a-z]{1,12})\.([0-9a-z]{1,8})\.([0-9a-f]{12})$/.exec(token);
+  if (!match?.[1] || !match[2] || !match[3]) {
     throw new SyncError('INVALID_SYNC_TOKEN', 'The sync token is not one this server issued');
   }
-  return { seq: parseInt(match[1], 36), epoch: parseInt(match[2], 36) };
+  return { seq: parseInt(match[1], 36), epoch: parseInt(match[2], 36), scope: match[3] };
+}
+
+/** What decides which feed rows a reader sees: who, with which rule-relevant claims, which types. */
+export function viewScope(
+  actor: Actor,
+  collections: CollectionRegistry,
+  entityTypes: readonly string[] | undefined,
+  crypto: Crypto,
+): string {
+  const claims = Object.fromEntries(
+    collections.claimNames().map((name) => [name, actor.claims[name] ?? null]),
+  );
+  const view = {
+    user: actor.userId,
+    role: actor.role,
+    claims,
+    types: entityTypes ? [...new Set(entityTypes)].sort() : null,
+  };
+  return crypto.sha256Hex(canonicalJson(view)).slice(0, 12);
 }
