@@ -22,6 +22,7 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
+import type { KeyedQueue } from './keyed-queue.js';
 import type { Database, StoreDialect } from './schema.js';
 
 /** What differs between the dialects, supplied by the thin adapters. */
@@ -639,11 +640,16 @@ class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
     private readonly root: Kysely<Database>,
     tenant: string,
     traits: DialectTraits,
+    private readonly queue: KeyedQueue | undefined,
   ) {
     super(root, tenant, traits);
   }
 
-  async transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+  transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+    return this.queue ? this.queue(this.tenant, () => this.transactNow(fn)) : this.transactNow(fn);
+  }
+
+  private async transactNow<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
     // One dedicated connection for the whole transaction: on SQLite that is Kysely's single
     // connection (held, so nothing else interleaves); on PostgreSQL a pooled client.
     return this.root.connection().execute(async (conn) => {
@@ -683,6 +689,8 @@ export class KyselySyncStore implements SyncStore {
     readonly db: Kysely<Database>,
     private readonly traits: DialectTraits,
     private readonly migrationTableSchema?: string,
+    /** Queue each tenant's transactions in this process before they take a connection. */
+    private readonly queue?: KeyedQueue,
   ) {}
 
   /** Brings the schema up to date; resolves to the names of the migrations it ran. */
@@ -703,7 +711,7 @@ export class KyselySyncStore implements SyncStore {
     if (typeof tenant !== 'string' || tenant.length === 0) {
       throw new TypeError('forTenant needs a non-empty tenant id');
     }
-    return new KyselyTenantStore(this.db, tenant, this.traits);
+    return new KyselyTenantStore(this.db, tenant, this.traits, this.queue);
   }
 
   async ping(): Promise<void> {

@@ -2,6 +2,7 @@
 // query layer. Writers of one tenant queue on the tenant's row lock; tenants run in parallel.
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
+import { createKeyedQueue } from '../keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
 
@@ -19,6 +20,11 @@ export interface PostgresSyncStoreOptions {
   migrate?: boolean;
   /** Errors of idle pooled connections (the pool drops them); ignored unless given. */
   onPoolError?: (err: Error) => void;
+  /**
+   * Queue a tenant's transactions in this process (default true), so a busy tenant holds at most
+   * one pooled connection here. The conformance suite turns it off to prove the database lock alone.
+   */
+  queueTenantWrites?: boolean;
 }
 
 export const postgresTraits: DialectTraits = {
@@ -73,6 +79,7 @@ export async function createPostgresSyncStore(
     new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     postgresTraits,
     options.schema,
+    options.queueTenantWrites === false ? undefined : createKeyedQueue(),
   );
   return migratedOrClosed(store, options.migrate);
 }
