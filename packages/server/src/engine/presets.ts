@@ -15,8 +15,9 @@ const open = (properties: Record<string, unknown>, required: string[] = []) => (
 });
 
 export const presetCollections: Record<string, CollectionConfig> = {
-  // Seed 000: clock-in/out; owner-only, facility must be in the token's `facilities` claim when
-  // the token carries one; clock times differing by more than a minute are a TIME_MISMATCH.
+  // Seed 000: clock-in/out, visible to its creator and admins; clock times moved by more than a
+  // minute are a TIME_MISMATCH. Where tokens carry a `facilities` claim, a config can add seed 000's
+  // facility check: access: ['owner', { field: 'facilityId', claim: 'facilities' }].
   attendance: {
     schema: open({
       facilityId: str,
