@@ -233,3 +233,70 @@ describe('a sync token is bound to the view it was minted for', () => {
     expect(filtered.reset).toBe(true);
   });
 });
+
+describe('an entity whose access field moves', () => {
+  it('is revoked for readers who lose it, and its tombstone reaches only readers who saw it', async () => {
+    const both = await t.token('mover', 'moves', 'user', { facilities: ['f1', 'f2'] });
+    const f1 = await t.token('one', 'moves', 'user', { facilities: ['f1'] });
+    const f2 = await t.token('two', 'moves', 'user', { facilities: ['f2'] });
+    const feed = async (token: string, deviceId: string, syncToken?: string) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/sync/delta',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { deviceId, pageSize: 1000, ...(syncToken ? { syncToken } : {}) },
+      });
+      return res.json() as { changes: Array<Record<string, unknown>>; syncToken: string };
+    };
+    await sync(both, 'm1', [
+      {
+        entityType: 'reading',
+        entityId: 'mv',
+        operation: 'CREATE',
+        payload: { facilityId: 'f1', v: 1 },
+        clientVersion: 1,
+      },
+      {
+        entityType: 'reading',
+        entityId: 'gone',
+        operation: 'CREATE',
+        payload: { facilityId: 'f2', v: 1 },
+        clientVersion: 1,
+      },
+    ]);
+    const f1Start = await feed(f1, 'p1');
+    const f2Start = await feed(f2, 'p2');
+    expect(ids(f1Start.changes as Array<{ entityId: string }>)).toEqual(['mv']);
+
+    await sync(both, 'm1', [
+      {
+        entityType: 'reading',
+        entityId: 'mv',
+        operation: 'UPDATE',
+        payload: { facilityId: 'f2' },
+        clientVersion: 1,
+      },
+      { entityType: 'reading', entityId: 'gone', operation: 'DELETE', clientVersion: 1 },
+    ]);
+    const f1Next = await feed(f1, 'p1', f1Start.syncToken);
+    expect(f1Next.changes).toEqual([
+      expect.objectContaining({
+        entityId: 'mv',
+        operation: 'DELETE',
+        payload: null,
+        revoked: true,
+        deletedAt: null,
+      }),
+    ]);
+    const f2Next = await feed(f2, 'p2', f2Start.syncToken);
+    expect(f2Next.changes).toEqual([
+      expect.objectContaining({ entityId: 'mv', version: 2, payload: { facilityId: 'f2', v: 1 } }),
+      expect.objectContaining({
+        entityId: 'gone',
+        operation: 'DELETE',
+        deletedAt: expect.any(String),
+      }),
+    ]);
+    expect(f2Next.changes[1]).not.toHaveProperty('revoked');
+  });
+});

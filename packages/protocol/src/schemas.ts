@@ -119,6 +119,11 @@ export const serverChangeSchema = Type.Object({
   checksum: Type.Union([Type.String(), Type.Null()]),
   deletedAt: Type.Union([isoTimestampSchema, Type.Null()]),
   seq: Type.Integer(),
+  /**
+   * The entity left the reader's view (its access field moved): drop the local copy. Sent as a
+   * DELETE without deletedAt; the entity itself lives on.
+   */
+  revoked: Type.Optional(Type.Literal(true)),
 });
 export type ServerChange = Static<typeof serverChangeSchema>;
 

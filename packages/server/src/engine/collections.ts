@@ -102,7 +102,8 @@ export function createCollectionRegistry(config: CollectionsConfig = {}): Collec
   };
 }
 
-function claimsOf(rule: AccessRule): string[] {
+/** The token claims a rule reads; none for `tenant` and `owner`. */
+export function claimsOf(rule: AccessRule): string[] {
   if (Array.isArray(rule)) return rule.flatMap(claimsOf);
   return typeof rule === 'object' ? [rule.claim] : [];
 }

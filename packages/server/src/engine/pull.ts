@@ -1,9 +1,10 @@
 // Reading the change feed for a device: from a cursor, in sequence order, filtered by the
-// collections' access rules. The cursor advances past rows the actor may not see.
+// collections' access rules. The cursor advances past rows the actor may not see; an entity that
+// leaves the reader's view is sent as a `revoked` removal so the device drops its copy.
 import type { ServerChange } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
-import type { CollectionRegistry } from './collections.js';
+import { claimsOf, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
 import type { HistoryRecord, TenantReads } from './ports.js';
 import type { Crypto } from './ports.js';
@@ -25,21 +26,59 @@ export async function readFeedPage(
   const rows = await reads.readFeed({ ...query, limit: query.limit + 1 });
   const hasMore = rows.length > query.limit;
   const page = hasMore ? rows.slice(0, query.limit) : rows;
-  return {
-    changes: page.filter((row) => canRead(actor, collections, row)).map(toServerChange),
-    lastSeq: page.at(-1)?.seq ?? query.afterSeq,
-    hasMore,
-  };
+  const changes: ServerChange[] = [];
+  for (const row of page) {
+    const seen = await visibility(reads, actor, collections, row);
+    if (seen === 'visible') changes.push(toServerChange(row));
+    else if (seen === 'revoked') changes.push(toRevokedChange(row));
+  }
+  return { changes, lastSeq: page.at(-1)?.seq ?? query.afterSeq, hasMore };
 }
 
-function canRead(actor: Actor, collections: CollectionRegistry, row: HistoryRecord): boolean {
+/**
+ * Whether the reader sees this version. Under a `{ field, claim }` rule the field can move, so the
+ * version before decides two cases: a tombstone is shown only to readers who saw the entity
+ * alive, and a version that left the reader's view is 'revoked' for readers who saw the one before.
+ */
+async function visibility(
+  reads: TenantReads,
+  actor: Actor,
+  collections: CollectionRegistry,
+  row: HistoryRecord,
+): Promise<'visible' | 'hidden' | 'revoked'> {
+  let rule: AccessRule;
   try {
-    return isAllowed(actor, collections.get(row.entityType).access, row);
+    rule = collections.get(row.entityType).access;
   } catch (error) {
     // A type the config no longer names (strict mode) is not served.
-    if (error instanceof SyncError) return false;
+    if (error instanceof SyncError) return 'hidden';
     throw error;
   }
+  if (actor.role === 'admin' || claimsOf(rule).length === 0) {
+    return isAllowed(actor, rule, row) ? 'visible' : 'hidden';
+  }
+  const alive = row.payload !== null;
+  if (alive && isAllowed(actor, rule, row)) return 'visible';
+  const before =
+    row.version > 1
+      ? await reads.getHistoryVersion(row.entityType, row.entityId, row.version - 1)
+      : undefined;
+  const sawBefore = before?.payload != null && isAllowed(actor, rule, before);
+  if (!sawBefore) return 'hidden';
+  return alive ? 'revoked' : 'visible';
+}
+
+/** A removal from the reader's view: drop the local copy; the entity lives on, out of sight. */
+function toRevokedChange(row: HistoryRecord): ServerChange {
+  return {
+    ...toServerChange(row),
+    operation: 'DELETE',
+    payload: null,
+    updatedBy: '',
+    deviceId: null,
+    checksum: null,
+    revoked: true,
+  };
 }
 
 export function toServerChange(row: HistoryRecord): ServerChange {
