@@ -463,6 +463,8 @@ class KyselyTenantReads implements TenantReads {
 
 class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
   #open = true;
+  /** The last mutation arrival number used in this transaction (read once, then counted here). */
+  #arrival: number | undefined;
 
   protected override get db(): Kysely<Database> {
     // Past commit the connection belongs to someone else (on SQLite, to every other caller).
@@ -530,13 +532,17 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
   }
 
   async insertMutation(mutation: MutationRecord): Promise<void> {
-    // The tenant lock held by this transaction makes max + 1 safe on both dialects.
-    const last = await this.db
-      .selectFrom('mutations')
-      .select((eb) => eb.fn.max('arrival').as('arrival'))
-      .where('tenant', '=', this.tenant)
-      .executeTakeFirst();
-    const arrival = Number(last?.arrival ?? 0) + 1;
+    // The tenant lock held by this transaction makes max + 1 safe on both dialects, and lets the
+    // rest of the transaction count on from there without asking again.
+    if (this.#arrival === undefined) {
+      const last = await this.db
+        .selectFrom('mutations')
+        .select((eb) => eb.fn.max('arrival').as('arrival'))
+        .where('tenant', '=', this.tenant)
+        .executeTakeFirst();
+      this.#arrival = Number(last?.arrival ?? 0);
+    }
+    const arrival = ++this.#arrival;
     await this.db
       .insertInto('mutations')
       .values({
