@@ -16,7 +16,11 @@ import {
 import type { SyncStore } from '../packages/server/src/engine/ports.js';
 import { mintToken } from '../packages/server/src/http/auth.js';
 import { buildServer } from '../packages/server/src/http/build-server.js';
-import { openStore } from '../packages/server/src/store/index.js';
+import {
+  createPostgresSyncStore,
+  dropPostgresSchema,
+  openStore,
+} from '../packages/server/src/store/index.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
 const BATCH_SIZES = [100, 1000] as const;
@@ -334,11 +338,14 @@ async function main() {
     }
     const pgUrl = process.env.SYNCLINE_BENCH_PG_URL;
     if (pgUrl) {
-      const postgres = await openStore({ url: pgUrl, dataDir });
+      // A schema of its own, dropped afterwards: the bench leaves nothing in the database.
+      const schema = `syncline_bench_${randomBytes(6).toString('hex')}`;
+      const postgres = await createPostgresSyncStore({ url: pgUrl, schema });
       try {
         figures.push(...(await benchBackend('postgres', postgres)));
       } finally {
         await postgres.close();
+        await dropPostgresSchema(pgUrl, schema);
       }
     } else {
       console.error('  (PostgreSQL skipped: set SYNCLINE_BENCH_PG_URL to include it)');

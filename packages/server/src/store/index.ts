@@ -8,6 +8,7 @@ import { createSqliteSyncStore } from './sqlite/sqlite-sync-store.js';
 export { KyselySyncStore } from './kysely-sync-store.js';
 export {
   createPostgresSyncStore,
+  dropPostgresSchema,
   type PostgresSyncStoreOptions,
 } from './postgres/postgres-sync-store.js';
 export { createSqliteSyncStore, type SqliteSyncStoreOptions } from './sqlite/sqlite-sync-store.js';

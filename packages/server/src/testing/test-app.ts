@@ -12,8 +12,12 @@ import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
 import { createTokenVerifier, mintToken } from '../http/auth.js';
 import { buildServer, type ServerLimits } from '../http/build-server.js';
 import { nodeCrypto } from '../http/node-crypto.js';
-import pg from 'pg';
-import { createPostgresSyncStore, openStore, type KyselySyncStore } from '../store/index.js';
+import {
+  createPostgresSyncStore,
+  dropPostgresSchema,
+  openStore,
+  type KyselySyncStore,
+} from '../store/index.js';
 import { testPgUrl, testStoreKind } from './env.js';
 
 export interface TestAppOptions {
@@ -75,7 +79,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       closed = true;
       await app.close();
       await store.close().catch(() => undefined);
-      if (pgSchema) await dropSchema(pgSchema);
+      if (pgSchema) await dropPostgresSchema(requirePgUrl(), pgSchema);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -84,14 +88,4 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 function requirePgUrl(): string {
   if (!testPgUrl) throw new Error('SYNCLINE_TEST_STORE=postgres needs SYNCLINE_TEST_PG_URL');
   return testPgUrl;
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: requirePgUrl() });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end();
-  }
 }

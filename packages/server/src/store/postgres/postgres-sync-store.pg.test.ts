@@ -1,26 +1,17 @@
 // The PostgreSQL adapter against the store conformance suite, in a schema of its own per run
 // (dropped afterwards) so that concurrent runs on one server never see each other's rows.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pgSkipReason, testPgUrl } from '../../testing/env.js';
 import { runStoreConformance } from '../../testing/store-conformance.js';
-import { createPostgresSyncStore } from './postgres-sync-store.js';
+import { createPostgresSyncStore, dropPostgresSchema } from './postgres-sync-store.js';
 
 const schema = `syncline_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 
 describe.skipIf(!testPgUrl)(
   testPgUrl ? 'PostgresSyncStore' : `PostgresSyncStore (skipped: ${pgSkipReason})`,
   () => {
-    afterAll(async () => {
-      const client = new pg.Client({ connectionString: testPgUrl });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists "${schema}" cascade`);
-      } finally {
-        await client.end();
-      }
-    });
+    afterAll(() => dropPostgresSchema(testPgUrl ?? '', schema));
 
     // 12 connections: the 8 concurrent writers of the gap-free test, each holding one, plus the
     // reader, so that writers really queue on the tenant lock inside PostgreSQL (the in-process

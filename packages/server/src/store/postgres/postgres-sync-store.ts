@@ -83,3 +83,15 @@ export async function createPostgresSyncStore(
   );
   return migratedOrClosed(store, options.migrate);
 }
+
+/** Drops a schema made with the `schema` option (tests and benchmarks clean up with it). */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  if (!schemaPattern.test(schema)) throw new TypeError(`not a schema name: ${schema}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
