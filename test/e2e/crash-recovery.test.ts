@@ -3,6 +3,7 @@
 import type { Change, ChangeResult, PushResponse } from '@syncline/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { change, getJson, pullAll, push } from '../support/http.js';
+import { prng } from '../../packages/server/src/testing/prng.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
 
 const CLIENTS = 4;
@@ -11,18 +12,6 @@ const CREATES_PER_BATCH = 4;
 const UPDATES_PER_BATCH = 4;
 const KILL_AFTER_ACKNOWLEDGED_BATCHES = 25;
 const TENANT = 'crash';
-
-/** mulberry32: a seeded generator so that a failing plan can be replayed from its printed seed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PlannedChange {
   change: Change;
@@ -41,7 +30,7 @@ function plan(
   seed: number,
   runId: string,
 ): { clients: ClientPlan[]; finalVersions: Map<string, number> } {
-  const next = random(seed);
+  const next = prng(seed);
   const finalVersions = new Map<string, number>();
   const clients = Array.from({ length: CLIENTS }, (_, c) => {
     const deviceId = `crash-${runId}-dev-${c}`;

@@ -16,23 +16,12 @@ import type {
   TenantStore,
   TenantTx,
 } from '../engine/ports.js';
+import { prng } from './prng.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 /** A canonical ISO time `n` seconds after the suite's epoch. */
 const iso = (n: number): string => new Date(T0 + n * 1000).toISOString();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Seeded PRNG (mulberry32) so that a failing randomized run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Payload with the values that commonly break JSON storage. Key order is deliberate. */
 const trickyPayload: JsonObject = {
