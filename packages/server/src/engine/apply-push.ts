@@ -59,12 +59,10 @@ export async function applyChange(
   const reject = (error: ChangeError, retryable = false) =>
     rejectChange(ctx, change, previous, error, retryable);
 
-  if (current && !isAllowed(ctx.actor, collection.access, current)) {
-    return reject(
-      { code: 'ACCESS_DENIED', message: `No access to this ${change.entityType}` },
-      true,
-    );
-  }
+  // Before detection: an entity the actor may not touch must not even raise a conflict (its
+  // record would show the server's copy).
+  const denied = refuseWrite(ctx, collection, current, null);
+  if (denied) return reject(denied, true);
 
   const detection = detectConflict(change, current, collection);
   switch (detection.kind) {
