@@ -51,8 +51,11 @@ export async function applyChange(
   if (previous) {
     const clash = keyClash(ctx.actor, change, previous);
     if (clash) return { result: resultOf(change, { status: 'REJECTED', error: clash }) };
-    // A FAILED mutation is re-run: the device (or the queue) is retrying it.
-    if (previous.status !== 'FAILED') return replayOutcome(ctx, change, previous);
+    // A FAILED mutation is re-run: the device (or the queue) is retrying it. A PENDING one was
+    // queued without being applied (sync-queue.ts) and runs now.
+    if (previous.status !== 'FAILED' && previous.status !== 'PENDING') {
+      return replayOutcome(ctx, change, previous);
+    }
   }
 
   const current = await tx.getEntity(change.entityType, change.entityId);
@@ -298,7 +301,10 @@ async function rejectChange(
   retryable: boolean,
 ): Promise<AppliedChange> {
   const outcome: MutationOutcome = { status: 'REJECTED', error };
-  if (retryable) await recordMutation(ctx, change, previous, 'FAILED', outcome);
+  // A queued item keeps its failure either way: it is on record already, and must not look pending.
+  if (retryable || previous?.status === 'PENDING') {
+    await recordMutation(ctx, change, previous, 'FAILED', outcome);
+  }
   return { result: resultOf(change, outcome) };
 }
 

@@ -73,10 +73,13 @@ export interface CollectionRegistry {
 }
 
 export function createCollectionRegistry(config: CollectionsConfig = {}): CollectionRegistry {
-  const merged: Record<string, CollectionConfig> = {
-    ...(config.presets === false ? {} : presetCollections),
-    ...config.collections,
-  };
+  const presets = config.presets === false ? {} : presetCollections;
+  const merged: Record<string, CollectionConfig> = { ...presets };
+  // A config entry for a preset's type overrides the settings it names and keeps the others (e.g.
+  // seed 000's facility rule on attendance keeps the preset's schema and time detector).
+  for (const [name, collection] of Object.entries(config.collections ?? {})) {
+    merged[name] = Object.hasOwn(presets, name) ? { ...presets[name], ...collection } : collection;
+  }
   const resolved = new Map<string, Collection>();
   for (const [name, collection] of Object.entries(merged)) {
     if (!entityTypePattern.test(name)) {

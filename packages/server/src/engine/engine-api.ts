@@ -18,6 +18,8 @@ import type {
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
+import type { SyncRecordsRequest, SyncRecordsResult } from './record-sync.js';
+import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
 
 /** Compiles a JSON Schema into a checker that returns error messages, or an empty list. */
 export type SchemaCompiler = (schema: Record<string, unknown>) => (payload: unknown) => string[];
@@ -105,4 +107,24 @@ export interface SyncEngine {
     entityId: string,
     version: number,
   ): Promise<ServerChange>;
+
+  /**
+   * Seed 000's record sync: each record is created when the server has none, else updated with
+   * the usual conflict checks; chunks of records commit one transaction each (record-sync.ts).
+   */
+  syncRecords(
+    actor: Actor,
+    request: SyncRecordsRequest,
+    meta?: RequestMeta,
+  ): Promise<SyncRecordsResult>;
+  /** Seed 001's queue: stores a change as PENDING without applying it (sync-queue.ts). */
+  enqueue(
+    actor: Actor,
+    request: EnqueueRequest,
+  ): Promise<{ queued: QueuedChange; created: boolean }>;
+  /** Applies a queued item; one already processed answers DUPLICATE with its first outcome. */
+  processQueued(actor: Actor, id: string): Promise<ProcessResult>;
+  /** One queued item, with the conflict its processing raised. */
+  getQueued(actor: Actor, id: string): Promise<{ queued: QueuedChange; conflict?: Conflict }>;
+  listQueue(actor: Actor, filter: QueueFilter): Promise<QueuedChange[]>;
 }

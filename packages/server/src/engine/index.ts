@@ -8,3 +8,16 @@ export { createSyncEngine, queueStatsOf, toWireConflict } from './sync-engine.js
 export { threeWayMerge } from './merge.js';
 export { resolveConflict, suggestResolution } from './resolve-conflict.js';
 export { applyMergePatch } from './json.js';
+export type {
+  SyncRecord,
+  SyncRecordsRequest,
+  SyncRecordsResult,
+  RecordOutcome,
+} from './record-sync.js';
+export type {
+  EnqueueRequest,
+  EntityState,
+  ProcessResult,
+  QueueFilter,
+  QueuedChange,
+} from './sync-queue.js';

@@ -32,7 +32,10 @@ import type {
   TenantReads,
   TenantTx,
 } from './ports.js';
+import type { EngineInternals } from './internals.js';
 import { pullPage, toServerChange } from './pull.js';
+import { syncRecords } from './record-sync.js';
+import { enqueue, getQueued, listQueue, processQueued } from './sync-queue.js';
 import { encodeCursor, viewScope } from './sync-token.js';
 import { validateChange, type IncomingChange } from './validate-change.js';
 
@@ -103,6 +106,30 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       createdAt: device?.createdAt ?? now,
     });
   }
+
+  const internals: EngineInternals = {
+    store,
+    collections,
+    crypto,
+    clock,
+    limits,
+    defaultStrategy: collections.defaultStrategy,
+    checkSchema,
+    touchDevice,
+    applyContext,
+    validationContext: (deviceId, now) => ({
+      deviceId,
+      collections,
+      crypto,
+      now,
+      maxFutureSkewMs: limits.maxFutureSkewMs,
+      maxPayloadBytes: limits.maxPayloadBytes,
+      checkSchema,
+    }),
+    ownerOf,
+    toIncoming,
+    toWireConflict,
+  };
 
   const requireAdmin = (actor: Actor) => {
     if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
@@ -534,6 +561,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         return toServerChange(written);
       });
     },
+
+    syncRecords: (actor, request, meta) => syncRecords(internals, actor, request, meta),
+    enqueue: (actor, request) => enqueue(internals, actor, request),
+    processQueued: (actor, id) => processQueued(internals, actor, id),
+    getQueued: (actor, id) => getQueued(internals, actor, id),
+    listQueue: (actor, filter) => listQueue(internals, actor, filter),
   };
 }
 

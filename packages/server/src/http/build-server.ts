@@ -20,6 +20,8 @@ import {
   type TokenVerifierConfig,
 } from './auth.js';
 import { bodyParsingPlugin } from './body-parsing.js';
+import { attendanceRoutesPlugin } from './compat/attendance.js';
+import { healthcareRoutesPlugin } from './compat/healthcare.js';
 import { docsPlugin } from './docs.js';
 import { errorHandlerPlugin } from './error-handler.js';
 import { healthPlugin } from './health.js';
@@ -137,5 +139,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(healthPlugin, { store: options.store });
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
+  void app.register(attendanceRoutesPlugin, { engine });
+  void app.register(healthcareRoutesPlugin, { engine });
   return app;
 }

@@ -1,0 +1,37 @@
+// What the engine's operations share: the store, settings and the helpers every write path uses.
+// createSyncEngine builds it once; operations kept in their own modules (record sync, the sync
+// queue) take it instead of copying the push machinery.
+import type { Conflict, ConflictStrategy } from '@syncline/protocol';
+import type { Actor } from './actor.js';
+import type { ApplyContext } from './apply-push.js';
+import type { Collection, CollectionRegistry } from './collections.js';
+import type { EngineLimits } from './engine-api.js';
+import type {
+  Clock,
+  ConflictRecord,
+  Crypto,
+  JsonObject,
+  MutationRecord,
+  SyncStore,
+  TenantTx,
+} from './ports.js';
+import type { IncomingChange, ValidationContext } from './validate-change.js';
+
+export interface EngineInternals {
+  store: SyncStore;
+  collections: CollectionRegistry;
+  crypto: Crypto;
+  clock: Clock;
+  limits: EngineLimits;
+  defaultStrategy: ConflictStrategy;
+  checkSchema(collection: Collection, payload: JsonObject): string[];
+  /** Refuses a revoked or another user's device; registers an unknown one; notes the sync time. */
+  touchDevice(tx: TenantTx, actor: Actor, deviceId: string, now: string): Promise<void>;
+  applyContext(tx: TenantTx, actor: Actor, deviceId: string, now: Date): ApplyContext;
+  validationContext(deviceId: string, now: Date): ValidationContext;
+  /** Whom a stored mutation is (re-)run as: its owner. */
+  ownerOf(actor: Actor, mutation: MutationRecord): Actor;
+  /** A stored mutation as the change it was. */
+  toIncoming(mutation: MutationRecord): IncomingChange;
+  toWireConflict(conflict: ConflictRecord): Conflict;
+}

@@ -1,0 +1,462 @@
+// Seed 001 (rural healthcare): the server-side sync queue under /api/v1/sync in the seed's own
+// shapes. A translation only: the engine queues each operation (PENDING), applies it when asked,
+// replays an item already processed, detects conflicts and settles them; these routes map names.
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  deviceIdSchema,
+  entityIdSchema,
+  entityTypeSchema,
+  isoTimestampSchema,
+  jsonObjectSchema,
+  limitsDefaults,
+  type ChangeResult,
+  type Conflict,
+  type ConflictType,
+} from '@syncline/protocol';
+import type { Actor } from '../../engine/actor.js';
+import type { SyncEngine } from '../../engine/engine-api.js';
+import { SyncError } from '../../engine/errors.js';
+import type { ProcessResult, QueuedChange } from '../../engine/sync-queue.js';
+import { actorOf } from '../auth.js';
+import { withErrors } from '../schemas.js';
+
+export interface HealthcareRoutesOptions {
+  engine: SyncEngine;
+}
+
+const resolutionOptions = ['CLIENT_WINS', 'SERVER_WINS', 'MANUAL'] as const;
+type Resolution = (typeof resolutionOptions)[number];
+
+const userIdSchema = Type.String({ minLength: 1, maxLength: 256 });
+const operationSchema = Type.Union([
+  Type.Literal('CREATE'),
+  Type.Literal('UPDATE'),
+  Type.Literal('DELETE'),
+]);
+
+const queueBodySchema = Type.Object(
+  {
+    userId: Type.Optional(userIdSchema),
+    deviceId: deviceIdSchema,
+    operation: operationSchema,
+    resourceType: entityTypeSchema,
+    resourceId: Type.Optional(entityIdSchema),
+    data: Type.Optional(Type.Union([jsonObjectSchema, Type.Null()])),
+    createdAtClient: isoTimestampSchema,
+    version: Type.Optional(Type.Integer({ minimum: 0, maximum: limitsDefaults.maxVersion })),
+  },
+  { additionalProperties: false },
+);
+const queueResponseSchema = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  message: Type.String(),
+});
+const scopeQuerySchema = Type.Object(
+  { deviceId: Type.Optional(deviceIdSchema), userId: Type.Optional(userIdSchema) },
+  { additionalProperties: false },
+);
+const idParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const resolveQuerySchema = Type.Object(
+  {
+    resolution: Type.Union(resolutionOptions.map((option) => Type.Literal(option))),
+  },
+  { additionalProperties: false },
+);
+
+const objectOrNull = Type.Union([jsonObjectSchema, Type.Null()]);
+const itemSchema = Type.Object({
+  id: Type.String(),
+  userId: Type.String(),
+  deviceId: Type.String(),
+  operation: Type.String(),
+  resourceType: Type.String(),
+  resourceId: Type.String(),
+  data: objectOrNull,
+  status: Type.String(),
+  retryCount: Type.Integer(),
+  version: Type.Integer(),
+  createdAtClient: Type.String(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+const conflictDetailSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  status: Type.String(),
+  resolution: Type.Union([Type.String(), Type.Null()]),
+  clientVersion: Type.Integer(),
+  serverVersion: Type.Integer(),
+  clientData: objectOrNull,
+  serverData: objectOrNull,
+});
+const processResponseSchema = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  message: Type.String(),
+  result: Type.Optional(jsonObjectSchema),
+  error: Type.Optional(Type.String()),
+  code: Type.Optional(Type.String()),
+  resolutionOptions: Type.Optional(Type.Array(Type.String())),
+  conflict: Type.Optional(conflictDetailSchema),
+});
+const resolveResponseSchema = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  resolution: Type.String(),
+  message: Type.String(),
+  result: Type.Optional(jsonObjectSchema),
+  conflict: conflictDetailSchema,
+});
+const retryResponseSchema = Type.Object({
+  retried: Type.Integer(),
+  message: Type.String(),
+  results: Type.Array(Type.Object({ id: Type.String(), status: Type.String() })),
+});
+const statsResponseSchema = Type.Object({
+  total: Type.Integer(),
+  pending: Type.Integer(),
+  synced: Type.Integer(),
+  failed: Type.Integer(),
+  conflicts: Type.Integer(),
+  syncRate: Type.String(),
+});
+
+/** What the seed says about each kind of conflict: its `message` and `error`. */
+const conflictWording: Record<ConflictType, { message: string; error: string }> = {
+  VERSION_MISMATCH: {
+    message: 'Version conflict detected',
+    error: 'Resource was modified on server',
+  },
+  DUPLICATE_CREATE: {
+    message: 'Duplicate create detected',
+    error: 'Resource already exists on server',
+  },
+  DELETED: { message: 'Delete conflict detected', error: 'Resource was deleted on server' },
+  TIME_MISMATCH: { message: 'Time conflict detected', error: 'Clock times differ on server' },
+  CHECKSUM_MISMATCH: { message: 'Checksum conflict detected', error: 'Data was damaged' },
+};
+
+/** DESIGN: a userId other than the caller's is refused unless the caller is the tenant's admin. */
+function assertOwnOrAdmin(actor: Actor, userId: string | undefined): void {
+  if (userId !== undefined && userId !== actor.userId && actor.role !== 'admin') {
+    throw new SyncError('FORBIDDEN', "Only admins may act on another user's sync queue");
+  }
+}
+
+/** An admin queueing for a user acts as that user, with no claims of their own. */
+function actingFor(actor: Actor, userId: string | undefined): Actor {
+  if (userId === undefined || userId === actor.userId) return actor;
+  return { tenant: actor.tenant, userId, role: 'user', claims: {} };
+}
+
+/**
+ * The seed's client posts to process/:id with `Content-Type: application/json` and no body, and
+ * its curl examples send JSON with curl's default form type: both reach the routes as JSON.
+ */
+async function bodilessIsEmpty(request: FastifyRequest): Promise<void> {
+  const headers = request.raw.headers;
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+    delete headers['content-type'];
+  }
+}
+async function formIsJson(request: FastifyRequest): Promise<void> {
+  const headers = request.raw.headers;
+  if (headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    headers['content-type'] = 'application/json';
+  }
+}
+
+function toItem(queued: QueuedChange) {
+  return {
+    id: queued.id,
+    userId: queued.userId,
+    deviceId: queued.deviceId,
+    operation: queued.operation,
+    resourceType: queued.entityType,
+    resourceId: queued.entityId,
+    data: queued.payload,
+    status: queued.status,
+    retryCount: Math.max(0, queued.attempts - 1),
+    version: queued.clientVersion,
+    createdAtClient: queued.clientTimestamp,
+    error: queued.error?.message ?? null,
+    createdAt: queued.createdAt,
+    updatedAt: queued.updatedAt,
+  };
+}
+
+function conflictDetail(conflict: Conflict) {
+  return {
+    id: conflict.id,
+    type: conflict.type,
+    status: conflict.status,
+    resolution: conflict.resolution,
+    clientVersion: conflict.clientVersion,
+    serverVersion: conflict.serverVersion,
+    clientData: conflict.clientData,
+    serverData: conflict.serverData,
+  };
+}
+
+/** The resource as the seed's `result` shows it: its fields, its id and its version. */
+function resourceOf(entity: ProcessResult['entity']) {
+  if (!entity) return undefined;
+  return entity.payload === null
+    ? { id: entity.entityId, version: entity.version, deleted: true }
+    : { ...entity.payload, id: entity.entityId, version: entity.version };
+}
+
+/** A queue status for an engine result: applied is SYNCED, refused is FAILED. */
+function statusOf(result: ChangeResult): string {
+  const status = result.status === 'DUPLICATE' ? result.originalStatus : result.status;
+  return status === 'APPLIED' ? 'SYNCED' : status === 'REJECTED' ? 'FAILED' : 'CONFLICT';
+}
+
+export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
+  async (instance, { engine }) => {
+    const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
+    const tags = ['seed 001'];
+    // The queue's writes spend the generous pull budget: the seed's client makes two requests
+    // per operation, so seed 000's push budget would stall a day's backlog.
+    const budget = fastify.syncRateLimits.pull;
+
+    fastify.post(
+      '/api/v1/sync/queue',
+      {
+        schema: {
+          tags,
+          summary: 'Queue an operation made offline (PENDING until processed)',
+          body: queueBodySchema,
+          response: withErrors({ 200: queueResponseSchema, 201: queueResponseSchema }),
+        },
+        onRequest: formIsJson,
+        preHandler: budget,
+      },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        const body = request.body;
+        assertOwnOrAdmin(actor, body.userId);
+        const { queued, created } = await engine.enqueue(actingFor(actor, body.userId), {
+          deviceId: body.deviceId,
+          entityType: body.resourceType,
+          ...(body.resourceId !== undefined ? { entityId: body.resourceId } : {}),
+          operation: body.operation,
+          payload: body.data ?? null,
+          clientVersion: body.version ?? 1,
+          timestamp: body.createdAtClient,
+          // The seed's conflicts wait for the device (or an admin) to choose a resolution.
+          conflictStrategy: 'MANUAL',
+        });
+        return reply.code(created ? 201 : 200).send({
+          id: queued.id,
+          status: queued.status,
+          message: created ? 'Operation queued for sync' : 'Operation already queued',
+        });
+      },
+    );
+
+    fastify.get(
+      '/api/v1/sync/pending',
+      {
+        schema: {
+          tags,
+          summary: 'Queued operations not yet synced (PENDING or FAILED)',
+          querystring: scopeQuerySchema,
+          response: withErrors({ 200: Type.Array(itemSchema) }),
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const { deviceId, userId } = request.query;
+        assertOwnOrAdmin(actor, userId);
+        const items = await engine.listQueue(actor, {
+          ...(deviceId !== undefined ? { deviceId } : {}),
+          ...(userId !== undefined ? { userId } : {}),
+          statuses: ['PENDING', 'SYNCING', 'FAILED'],
+        });
+        return items.map(toItem);
+      },
+    );
+
+    fastify.post(
+      '/api/v1/sync/process/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Apply a queued operation: SYNCED, CONFLICT (with resolution options) or FAILED',
+          params: idParamsSchema,
+          response: withErrors({ 200: processResponseSchema }),
+        },
+        onRequest: bodilessIsEmpty,
+        preHandler: budget,
+      },
+      async (request) => {
+        const processed = await engine.processQueued(actorOf(request), request.params.id);
+        const { queued } = processed;
+        if (queued.status === 'SYNCED') {
+          const result = resourceOf(processed.entity);
+          return {
+            id: queued.id,
+            status: 'SYNCED',
+            message: 'Operation synced successfully',
+            ...(result ? { result } : {}),
+          };
+        }
+        if (queued.status === 'CONFLICT' && processed.conflict) {
+          return {
+            id: queued.id,
+            status: 'CONFLICT',
+            ...conflictWording[processed.conflict.type],
+            resolutionOptions: [...resolutionOptions],
+            conflict: conflictDetail(processed.conflict),
+          };
+        }
+        return {
+          id: queued.id,
+          status: queued.status,
+          message: 'Operation failed',
+          error: queued.error?.message ?? 'The operation could not be applied',
+          ...(queued.error ? { code: queued.error.code } : {}),
+        };
+      },
+    );
+
+    fastify.patch(
+      '/api/v1/sync/resolve/:id',
+      {
+        schema: {
+          tags,
+          summary: "Settle a queued operation's conflict: CLIENT_WINS, SERVER_WINS or MANUAL",
+          params: idParamsSchema,
+          querystring: resolveQuerySchema,
+          response: withErrors({ 200: resolveResponseSchema }),
+        },
+        onRequest: bodilessIsEmpty,
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const { id } = request.params;
+        const resolution: Resolution = request.query.resolution;
+        const { conflict } = await engine.getQueued(actor, id);
+        if (!conflict) {
+          throw new SyncError('INVALID_OPERATION', `Queue item ${id} has no conflict to resolve`);
+        }
+        if (resolution === 'MANUAL') {
+          if (conflict.status === 'RESOLVED') {
+            throw new SyncError('CONFLICT_ALREADY_RESOLVED', `Conflict ${conflict.id} is resolved`);
+          }
+          // The conflict already waits in PENDING_REVIEW, where admins review it.
+          return {
+            id,
+            status: 'CONFLICT',
+            resolution,
+            message: 'Flagged for manual review by an admin',
+            conflict: conflictDetail(conflict),
+          };
+        }
+        const resolved = await engine.resolveConflict(actor, {
+          conflictId: conflict.id,
+          resolution,
+        });
+        const after = await engine.getQueued(actor, id);
+        const change = resolved.change;
+        const result =
+          change && change.payload
+            ? { ...change.payload, id: change.entityId, version: change.version }
+            : undefined;
+        return {
+          id,
+          status: after.queued.status,
+          resolution,
+          message:
+            resolution === 'CLIENT_WINS'
+              ? 'Offline data applied over the server version'
+              : 'Server version kept; offline data discarded',
+          ...(result ? { result } : {}),
+          conflict: conflictDetail(resolved.conflict),
+        };
+      },
+    );
+
+    fastify.post(
+      '/api/v1/sync/retry',
+      {
+        schema: {
+          tags,
+          summary: 'Retry FAILED operations of a device (or a user, for admins)',
+          querystring: scopeQuerySchema,
+          response: withErrors({ 200: retryResponseSchema }),
+        },
+        onRequest: bodilessIsEmpty,
+        preHandler: budget,
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const { deviceId, userId } = request.query;
+        assertOwnOrAdmin(actor, userId);
+        let mutationIds: string[] | undefined;
+        if (userId !== undefined && userId !== actor.userId) {
+          const failed = await engine.listQueue(actor, {
+            userId,
+            ...(deviceId !== undefined ? { deviceId } : {}),
+            statuses: ['FAILED'],
+          });
+          mutationIds = failed.map((item) => item.id);
+        }
+        const { retried, results } =
+          mutationIds?.length === 0
+            ? { retried: 0, results: [] }
+            : await engine.retryQueue(actor, {
+                ...(deviceId !== undefined ? { deviceId } : {}),
+                ...(mutationIds ? { mutationIds } : {}),
+              });
+        return {
+          retried,
+          message: `${retried} failed operation(s) retried`,
+          results: results.map((result) => ({ id: result.mutationId, status: statusOf(result) })),
+        };
+      },
+    );
+
+    fastify.get(
+      '/api/v1/sync/stats',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'Sync statistics of a user (or the tenant), with syncRate like "93.33%"',
+          querystring: Type.Object(
+            { userId: Type.Optional(userIdSchema) },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 200: statsResponseSchema }),
+        },
+      },
+      async (request) => {
+        const { userId } = request.query;
+        const stats = await engine.queueStats(
+          actorOf(request),
+          userId !== undefined ? { userId } : {},
+        );
+        return {
+          total: stats.total,
+          pending: stats.byStatus.PENDING,
+          synced: stats.byStatus.SYNCED,
+          failed: stats.byStatus.FAILED,
+          conflicts: stats.byStatus.CONFLICT,
+          syncRate: stats.syncRate,
+        };
+      },
+    );
+  },
+  {
+    name: 'syncline-compat-healthcare',
+    dependencies: ['syncline-auth', 'syncline-rate-limits'],
+    fastify: '5.x',
+  },
+);
