@@ -1,0 +1,58 @@
+// An engine on a real in-memory SQLite store for engine-level tests, with a count of the
+// transactions it opens (to see how a request is split into them).
+import { createHash, randomUUID } from 'node:crypto';
+import type { Actor } from '../../packages/server/src/engine/actor.js';
+import {
+  createCollectionRegistry,
+  type CollectionsConfig,
+} from '../../packages/server/src/engine/collections.js';
+import type { SyncEngine } from '../../packages/server/src/engine/engine-api.js';
+import type { SyncStore } from '../../packages/server/src/engine/ports.js';
+import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
+import { createSchemaCompiler } from '../../packages/server/src/http/ajv-schema-compiler.js';
+import { createSqliteSyncStore } from '../../packages/server/src/store/index.js';
+
+export const testCrypto = {
+  sha256Hex: (text: string) => createHash('sha256').update(text).digest('hex'),
+  newId: () => randomUUID(),
+};
+
+export const userOf = (
+  userId: string,
+  claims: Record<string, unknown> = {},
+  role: Actor['role'] = 'user',
+): Actor => ({ tenant: 't', userId, role, claims });
+
+export interface EngineFixture {
+  engine: SyncEngine;
+  store: SyncStore;
+  /** Transactions opened so far. */
+  transactions(): number;
+  close(): Promise<void>;
+}
+
+export async function engineFixture(config: CollectionsConfig = {}): Promise<EngineFixture> {
+  const store = await createSqliteSyncStore({ file: ':memory:' });
+  let transactions = 0;
+  const counted: SyncStore = {
+    dialect: store.dialect,
+    ping: () => store.ping(),
+    close: () => store.close(),
+    forTenant(tenant) {
+      const inner = store.forTenant(tenant);
+      return Object.assign(Object.create(inner) as typeof inner, {
+        transact: <T>(fn: Parameters<typeof inner.transact<T>>[0]) => {
+          transactions++;
+          return inner.transact(fn);
+        },
+      });
+    },
+  };
+  const engine = createSyncEngine({
+    store: counted,
+    collections: createCollectionRegistry(config),
+    compileSchema: createSchemaCompiler(),
+    crypto: testCrypto,
+  });
+  return { engine, store, transactions: () => transactions, close: () => store.close() };
+}
