@@ -19,6 +19,7 @@ import { createSchemaCompiler } from '../ajv-schema-compiler.js';
 import { actorOf } from '../auth.js';
 import { nodeCrypto } from '../node-crypto.js';
 import { withErrors } from '../schemas.js';
+import { seedJsonBody } from './seed-bodies.js';
 
 export interface AttendanceRoutesOptions {
   engine: SyncEngine;
@@ -151,6 +152,7 @@ export const attendanceRoutesPlugin = fp<AttendanceRoutesOptions>(
           body: requestSchema,
           response: withErrors({ 200: responseSchema }),
         },
+        onRequest: seedJsonBody,
         // Seed 000: 20 sync requests per 5 minutes per user.
         preHandler: fastify.syncRateLimits.push,
       },

@@ -2,7 +2,6 @@
 // shapes. A translation only: the engine queues each operation (PENDING), applies it when asked,
 // replays an item already processed, detects conflicts and settles them; these routes map names.
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   deviceIdSchema,
@@ -21,6 +20,7 @@ import { SyncError } from '../../engine/errors.js';
 import type { ProcessResult, QueuedChange } from '../../engine/sync-queue.js';
 import { actorOf } from '../auth.js';
 import { withErrors } from '../schemas.js';
+import { seedJsonBody } from './seed-bodies.js';
 
 export interface HealthcareRoutesOptions {
   engine: SyncEngine;
@@ -153,24 +153,6 @@ function actingFor(actor: Actor, userId: string | undefined): Actor {
   return { tenant: actor.tenant, userId, role: 'user', claims: {} };
 }
 
-/**
- * The seed's client posts to process/:id with `Content-Type: application/json` and no body, and
- * its curl examples send JSON with curl's default form type: both reach the routes as JSON.
- */
-async function bodilessIsEmpty(request: FastifyRequest): Promise<void> {
-  const headers = request.raw.headers;
-  const length = headers['content-length'];
-  if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
-    delete headers['content-type'];
-  }
-}
-async function formIsJson(request: FastifyRequest): Promise<void> {
-  const headers = request.raw.headers;
-  if (headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    headers['content-type'] = 'application/json';
-  }
-}
-
 function toItem(queued: QueuedChange) {
   return {
     id: queued.id,
@@ -234,7 +216,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           body: queueBodySchema,
           response: withErrors({ 200: queueResponseSchema, 201: queueResponseSchema }),
         },
-        onRequest: formIsJson,
+        onRequest: seedJsonBody,
         preHandler: budget,
       },
       async (request, reply) => {
@@ -292,7 +274,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           params: idParamsSchema,
           response: withErrors({ 200: processResponseSchema }),
         },
-        onRequest: bodilessIsEmpty,
+        onRequest: seedJsonBody,
         preHandler: budget,
       },
       async (request) => {
@@ -336,7 +318,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           querystring: resolveQuerySchema,
           response: withErrors({ 200: resolveResponseSchema }),
         },
-        onRequest: bodilessIsEmpty,
+        onRequest: seedJsonBody,
       },
       async (request) => {
         const actor = actorOf(request);
@@ -392,7 +374,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           querystring: scopeQuerySchema,
           response: withErrors({ 200: retryResponseSchema }),
         },
-        onRequest: bodilessIsEmpty,
+        onRequest: seedJsonBody,
         preHandler: budget,
       },
       async (request) => {
