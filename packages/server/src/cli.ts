@@ -35,6 +35,7 @@ Commands:
             SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
+            [--claims '{"facilities":["f1"]}']
   doctor    Check the database, the token key and the collections config; exit 1 on a failure
 `;
 
@@ -224,6 +225,8 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
       tenant: { type: 'string' },
       role: { type: 'string', default: 'user' },
       ttl: { type: 'string', default: '1h' },
+      // More claims for access rules, as JSON: --claims '{"facilities":["f1"]}'.
+      claims: { type: 'string' },
     },
     strict: true,
   });
@@ -237,6 +240,16 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
   } catch (error) {
     throw new ConfigError(`--ttl: ${(error as Error).message}`);
   }
+  let extra: Record<string, unknown> | undefined;
+  if (values.claims !== undefined) {
+    try {
+      extra = JSON.parse(values.claims) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`--claims: ${(error as Error).message}`);
+    }
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra))
+      throw new ConfigError('--claims must be a JSON object, e.g. \'{"facilities":["f1"]}\'');
+  }
   const keys = await loadAuthKeys(keySources(env));
   if (keys.secret === undefined) {
     throw new ConfigError(
@@ -249,6 +262,7 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
     tenant: values.tenant,
     role: values.role,
     ttlSeconds: Math.max(1, Math.round(ttlMs / 1000)),
+    ...(extra ? { extra } : {}),
   });
   out.write(`${jwt}\n`);
   return 0;
