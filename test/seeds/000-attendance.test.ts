@@ -198,6 +198,19 @@ describe('3. Server processing: duplicates by device_id + client_timestamp', () 
   });
 });
 
+describe('3. Server processing: the same request twice at the same instant', () => {
+  it('applies it once: one answer says created, the other is a duplicate', async () => {
+    const { token } = clerk();
+    const records = [seedRecord(), seedRecord()];
+    const [a, b] = await Promise.all([post(token, records), post(token, records)]);
+    const flags = [...a.body.data.synced, ...b.body.data.synced].map((s) => Boolean(s.duplicate));
+    expect(flags.sort()).toEqual([false, false, true, true]);
+    for (const { id } of a.body.data.synced) {
+      expect((await historyOf(id)).map((h) => h.version)).toEqual([1]);
+    }
+  });
+});
+
 describe('Conflict detection and resolution', () => {
   /** A record on the server at version 2 (synced, then clocked out), and the clerk's token. */
   async function recordAtVersion2() {

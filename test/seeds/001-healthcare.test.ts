@@ -11,7 +11,7 @@ import {
   MemoryAsyncStorage,
   SyncManager,
 } from './clients/sync-manager.js';
-import { call, curl, hasCurl } from './seed-http.js';
+import { call, curl, hasCurl, type Json } from './seed-http.js';
 
 let server: ServerProcess;
 const tenant = 'clinic-north';
@@ -64,7 +64,7 @@ async function historyOf(type: string, id: string) {
     `${server.url}/api/sync/entities/${type}/${id}/history`,
     adminToken(),
   );
-  return res.status === 404 ? [] : (res.body.history as Array<{ version: number; payload: any }>);
+  return res.status === 404 ? [] : (res.body.history as Array<{ version: number; payload: Json }>);
 }
 
 /** Queues and processes one operation; answers the process response. */
@@ -495,7 +495,7 @@ describe('Client Implementation Guide: the seed’s SyncManager', () => {
         entityTypes: ['encounter'],
       });
       // Encounters are shared in the tenant: this device's user made these.
-      const changes = res.body.changes as Array<{ updatedBy: string; payload: any }>;
+      const changes = res.body.changes as Array<{ updatedBy: string; payload: Json }>;
       return changes.filter((change) => change.updatedBy === userId);
     };
 

@@ -3,6 +3,7 @@
 // token, conflict dialog) are injected shims, and `fetch` is the real one with the server's base
 // URL in front of the seed's relative paths. The class body is the seed's, line for line, except
 // where a comment marked "Port:" says otherwise.
+/* eslint-disable @typescript-eslint/no-explicit-any -- the seed's own types, kept as written */
 
 /** The part of @react-native-async-storage/async-storage the manager uses. */
 export interface AsyncStorageLike {

@@ -68,6 +68,14 @@ describe('/docs', () => {
         'POST /api/sync/entities/{type}/{id}/restore',
         'GET /healthz',
         'GET /readyz',
+        // Seed 000 and seed 001 (compat/attendance.ts, compat/healthcare.ts).
+        'POST /api/attendance/sync',
+        'POST /api/v1/sync/queue',
+        'GET /api/v1/sync/pending',
+        'POST /api/v1/sync/process/{id}',
+        'PATCH /api/v1/sync/resolve/{id}',
+        'POST /api/v1/sync/retry',
+        'GET /api/v1/sync/stats',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;
