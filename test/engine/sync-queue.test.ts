@@ -120,6 +120,25 @@ describe('process', () => {
   });
 });
 
+describe('a queued item refused for good', () => {
+  it('is FAILED with its reason, not left PENDING', async () => {
+    const create = await f.engine.enqueue(nurse, createEncounter({ entityId: 'enc-5' }));
+    await f.engine.processQueued(nurse, create.queued.id);
+    // The merged state breaks the encounter schema (patientId is a string).
+    const bad = await f.engine.enqueue(
+      nurse,
+      createEncounter({ operation: 'UPDATE', entityId: 'enc-5', payload: { patientId: 7 } }),
+    );
+    const processed = await f.engine.processQueued(nurse, bad.queued.id);
+    expect(processed.result).toMatchObject({
+      status: 'REJECTED',
+      error: { code: 'SCHEMA_VIOLATION' },
+    });
+    expect(processed.queued).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(await f.engine.listQueue(nurse, { statuses: ['PENDING'] })).toEqual([]);
+  });
+});
+
 describe('listQueue', () => {
   it('lists the caller’s items by status; another user’s queue is for admins only', async () => {
     await f.engine.enqueue(nurse, createEncounter());

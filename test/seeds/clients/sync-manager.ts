@@ -2,7 +2,7 @@
 // ported only as far as Node needs: AsyncStorage, NetInfo and the app's helpers (user, device,
 // token, conflict dialog) are injected shims, and `fetch` is the real one with the server's base
 // URL in front of the seed's relative paths. The class body is the seed's, line for line, except
-// where a comment marked "Port:" says otherwise.
+// where a comment marked "Port:" says otherwise (and for type annotations Node's typings need).
 /* eslint-disable @typescript-eslint/no-explicit-any -- the seed's own types, kept as written */
 
 /** The part of @react-native-async-storage/async-storage the manager uses. */
@@ -62,7 +62,7 @@ interface SyncOperation {
   deviceId: string;
   operation: 'CREATE' | 'UPDATE' | 'DELETE';
   resourceType: string;
-  resourceId?: string;
+  resourceId?: string | undefined;
   data: any;
   createdAtClient: Date;
   version: number;
@@ -181,7 +181,7 @@ export class SyncManager {
         }),
       });
 
-      const queueResult = await queueResponse.json();
+      const queueResult: any = await queueResponse.json();
       operation.serverId = queueResult.id;
 
       // Step 2: Process sync
@@ -193,7 +193,7 @@ export class SyncManager {
         },
       });
 
-      const processResult = await processResponse.json();
+      const processResult: any = await processResponse.json();
 
       if (processResult.status === 'SYNCED') {
         operation.status = 'SYNCED';
