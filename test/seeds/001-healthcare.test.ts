@@ -123,6 +123,19 @@ describe('API Endpoints', () => {
     expect(after.body.map((item: { id: string }) => item.id)).not.toContain(id);
   });
 
+  it('3. Process: the same item processed twice at the same instant is applied once', async () => {
+    const user = newUser();
+    const t = tokenFor(user);
+    const queued = await queue(t, queueBody(user, { deviceId: newDevice() }));
+    const [a, b] = await Promise.all([
+      processItem(t, queued.body.id),
+      processItem(t, queued.body.id),
+    ]);
+    expect([a.body.status, b.body.status]).toEqual(['SYNCED', 'SYNCED']);
+    expect(a.body.result.id).toBe(b.body.result.id);
+    expect((await historyOf('encounter', a.body.result.id)).map((h) => h.version)).toEqual([1]);
+  });
+
   it('3. Process: a conflict answers CONFLICT with message, error and resolutionOptions', async () => {
     const user = newUser();
     const t = tokenFor(user);
