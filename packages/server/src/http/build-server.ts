@@ -32,6 +32,10 @@ import {
   type RateLimitRedis,
 } from './rate-limits.js';
 import { syncRoutesPlugin } from './sync-routes.js';
+import { paymeCompatPlugin } from './compat/payme.js';
+import { createOfflineReplay } from '../jobs/offline-replay.js';
+import type { OfflineReplay } from '../jobs/request-replay.js';
+import { KyselySyncStore } from '../store/kysely-sync-store.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -59,6 +63,10 @@ export interface BuildServerOptions {
   limits?: ServerLimits;
   /** pino options, a pino logger (shared with the engine), or false for silence (tests). */
   logger?: LoggerOptions | FastifyBaseLogger | false;
+  /** Seed 003's offline operations; by default made on `store` (when it is a Kysely store). */
+  offlineReplay?: OfflineReplay;
+  /** SYNCLINE_UPSTREAM_ALLOW: hosts a business's upstream base URL may name (default: any valid). */
+  upstreamAllow?: readonly string[];
 }
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
@@ -137,5 +145,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(healthPlugin, { store: options.store });
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
+  const offlineReplay =
+    options.offlineReplay ??
+    (options.store instanceof KyselySyncStore
+      ? createOfflineReplay({
+          store: options.store,
+          ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
+        })
+      : undefined);
+  if (offlineReplay) void app.register(paymeCompatPlugin, offlineReplay);
   return app;
 }
