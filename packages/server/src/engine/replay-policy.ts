@@ -111,6 +111,8 @@ export function refuseUpstreamUrl(
 
 /** Endpoints are paths on the upstream API; they can never name another host. */
 export function refuseEndpoint(endpoint: string): string | undefined {
+  if (!endpoint.startsWith('/') || endpoint.startsWith('//'))
+    return 'endpoint must start with one /';
   const forbidden = [...endpoint].some(
     (c) => c <= ' ' || c === '\u007f' || c === '\\' || c === '#',
   );

@@ -371,13 +371,17 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           tags,
           summary: 'Remove synced operations older than olderThanDays (default 7)',
           querystring: cleanupInput,
-          body: Type.Optional(cleanupInput),
+          body: cleanupInput,
           response: ok({}),
+        },
+        // The seed sends a body; a bare DELETE with the query alone is accepted too.
+        preValidation: async (request) => {
+          request.body ??= {};
         },
       },
       async (request) => {
         const actor = actorOf(request);
-        const input = { ...request.query, ...(request.body ?? {}) } as Static<typeof cleanupInput>;
+        const input: Static<typeof cleanupInput> = { ...request.query, ...request.body };
         checkBusiness(actor, input.businessId);
         const olderThanDays = input.olderThanDays ?? 7;
         return { deleted: await operations.cleanup(actor, olderThanDays), olderThanDays };
