@@ -338,9 +338,7 @@ describe('Synchronization: POST /api/offline/sync and /sync/:id', () => {
 describe('Conflict types: DUPLICATE, VERSION_MISMATCH, DELETED, MANUAL', () => {
   it('a 409 from the API is a conflict of the type it names, under the business strategy', async () => {
     const biz = await business('conflict-biz');
-    await api('PATCH', '/api/offline/config', biz.owner, {
-      default_conflict_strategy: 'client_wins',
-    });
+    await api('PATCH', '/api/offline/config', biz.owner, { default_conflict_strategy: 'manual' });
     const answers = [
       { conflict_type: 'DUPLICATE', id: 'sale-900', message: 'Sale already recorded' },
       { error: { code: 'VERSION_MISMATCH', message: 'Product changed' }, current: { version: 4 } },
@@ -377,7 +375,7 @@ describe('Conflict types: DUPLICATE, VERSION_MISMATCH, DELETED, MANUAL', () => {
     });
     expect(conflicts[1]).toMatchObject({
       conflict_data: answers[1],
-      resolution_strategy: 'client_wins',
+      resolution_strategy: 'manual',
     });
     const history = await api('GET', `/api/offline/history/${ids[3]}`, biz.cashier);
     expect(history.body[0]).toMatchObject({ status: 'conflict', status_code: 409 });
@@ -386,6 +384,67 @@ describe('Conflict types: DUPLICATE, VERSION_MISMATCH, DELETED, MANUAL', () => {
     const before = upstream.received.length;
     await api('POST', '/api/offline/sync', biz.cashier, {});
     expect(upstream.received.length).toBe(before);
+  });
+
+  it('client_wins sends the request once more as an overwrite; server_wins lets the API copy stand', async () => {
+    const biz = await business('cw-biz');
+    await api('PATCH', '/api/offline/config', biz.owner, {
+      default_conflict_strategy: 'client_wins',
+    });
+    const stale = { type: 'VERSION_MISMATCH', current: { price: 60 } };
+    upstream.script(biz.path('/api/products/p1'), [{ status: 409, body: stale }]);
+    upstream.script(biz.path('/api/products/p2'), [
+      { status: 409, body: stale },
+      { status: 409, body: { type: 'DELETED' } },
+    ]);
+    const put = (id: string) => ({
+      operation_type: 'record',
+      operation_id: `price-${id}`,
+      endpoint: `/api/products/${id}`,
+      method: 'PUT',
+      request_body: { price: 55 },
+    });
+    const p1 = await api('POST', '/api/offline/queue', biz.cashier, put('p1'));
+    const p2 = await api('POST', '/api/offline/queue', biz.cashier, put('p2'));
+    const summary = await api('POST', '/api/offline/sync', biz.cashier, {});
+    expect(summary.body).toMatchObject({ success: 1, conflict: 3, total: 4 });
+
+    const [first, overwrite] = upstream.requestsTo(biz.path('/api/products/p1'));
+    expect(first?.headers['x-conflict-resolution']).toBeUndefined();
+    expect(overwrite?.headers).toMatchObject({
+      'x-conflict-resolution': 'client_wins',
+      'idempotency-key': `${p1.body.operation.idempotency_key}.client_wins`,
+    });
+    expect(overwrite?.body).toEqual({ price: 55 });
+    const synced = (await api('GET', '/api/offline/pending?status=synced', biz.cashier)).body;
+    expect(synced).toEqual([
+      expect.objectContaining({
+        id: p1.body.queueId,
+        conflict_type: 'VERSION_MISMATCH',
+        conflict_data: stale,
+        resolution_strategy: 'client_wins',
+        sync_attempts: 2,
+      }),
+    ]);
+    const history = (await api('GET', `/api/offline/history/${p1.body.queueId}`, biz.cashier)).body;
+    expect(history.map((h: { status: string }) => h.status)).toEqual(['success', 'conflict']);
+    // Refused again: a person decides.
+    const [waiting] = (await api('GET', '/api/offline/pending?status=conflict', biz.cashier)).body;
+    expect(waiting).toMatchObject({
+      id: p2.body.queueId,
+      conflict_type: 'DELETED',
+      resolution_strategy: 'manual',
+    });
+
+    await api('PATCH', '/api/offline/config', biz.owner, {
+      default_conflict_strategy: 'server_wins',
+    });
+    upstream.script(biz.path('/api/products/p3'), [{ status: 409, body: stale }]);
+    await api('POST', '/api/offline/queue', biz.cashier, put('p3'));
+    await api('POST', '/api/offline/sync', biz.cashier, {});
+    expect(upstream.requestsTo(biz.path('/api/products/p3'))).toHaveLength(1);
+    const kept = (await api('GET', '/api/offline/pending?status=conflict', biz.cashier)).body;
+    expect(kept.at(-1)).toMatchObject({ resolution_strategy: 'server_wins', conflict_data: stale });
   });
 
   it('a request the API already processed (same Idempotency-Key) comes back DUPLICATE', async () => {

@@ -18,7 +18,9 @@ import type {
 import type { Clock, Crypto } from './ports.js';
 import {
   decideAttempt,
+  isOverwrite,
   offlineConfigDefaults,
+  overwriteHeaders,
   refuseEndpoint,
   refuseOffline,
   refuseUpstreamUrl,
@@ -389,6 +391,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
               'x-operation-id': operation.operationId,
               'x-offline-replay': 'true',
               ...(operation.networkType ? { 'x-network-type': operation.networkType } : {}),
+              ...(isOverwrite(operation) ? overwriteHeaders(operation.idempotencyKey) : {}),
             },
           });
         }

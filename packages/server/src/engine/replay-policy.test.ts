@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   conflictTypeOf,
   decideAttempt,
+  isOverwrite,
   offlineConfigDefaults,
+  overwriteHeaders,
   refuseEndpoint,
   refuseOffline,
   refuseUpstreamUrl,
@@ -13,7 +15,7 @@ import {
 } from './replay-policy.js';
 
 const now = new Date('2024-02-03T18:00:00.000Z');
-const config = { default_conflict_strategy: 'client_wins' as const };
+const config = { default_conflict_strategy: 'manual' as const };
 const response = (status: number, body: unknown = null, retryAfterMs?: number): UpstreamAnswer => ({
   kind: 'response',
   status,
@@ -23,7 +25,7 @@ const response = (status: number, body: unknown = null, retryAfterMs?: number): 
 });
 
 describe('decideAttempt', () => {
-  const fresh = { syncAttempts: 0, attemptLimit: 4 };
+  const fresh = { syncAttempts: 0, attemptLimit: 4, conflictType: null, resolutionStrategy: null };
 
   it('2xx: synced, with the response, the server id and the attempt counted', () => {
     const d = decideAttempt(fresh, response(201, { data: { id: 77 } }), config, now);
@@ -41,9 +43,9 @@ describe('decideAttempt', () => {
 
   it.each([
     [{ conflict_type: 'DUPLICATE', id: 's1' }, 'DUPLICATE', 'server_wins'],
-    [{ error: { code: 'VERSION_MISMATCH' } }, 'VERSION_MISMATCH', 'client_wins'],
-    [{ type: 'deleted' }, 'DELETED', 'client_wins'],
-    [{ message: 'someone else changed it' }, 'MANUAL', 'client_wins'],
+    [{ error: { code: 'VERSION_MISMATCH' } }, 'VERSION_MISMATCH', 'manual'],
+    [{ type: 'deleted' }, 'DELETED', 'manual'],
+    [{ message: 'someone else changed it' }, 'MANUAL', 'manual'],
   ])('409 %j: a %s conflict resolved by %s', (body, type, strategy) => {
     const d = decideAttempt(fresh, response(409, body), config, now);
     expect(d.outcome).toBe('conflict');
@@ -56,13 +58,43 @@ describe('decideAttempt', () => {
     });
   });
 
+  it('409 under client_wins: sent once more as an overwrite; a second refusal waits for a person', () => {
+    const clientWins = { default_conflict_strategy: 'client_wins' as const };
+    const first = decideAttempt(
+      fresh,
+      response(409, { type: 'VERSION_MISMATCH' }),
+      clientWins,
+      now,
+    );
+    expect(first.outcome).toBe('conflict');
+    expect(first.patch).toMatchObject({
+      status: 'pending',
+      conflictType: 'VERSION_MISMATCH',
+      resolutionStrategy: 'client_wins',
+      nextAttemptAt: now.toISOString(),
+    });
+    const operation = { ...fresh, ...first.patch } as typeof fresh;
+    expect(isOverwrite(operation)).toBe(true);
+    expect(overwriteHeaders('k1')).toEqual({
+      'idempotency-key': 'k1.client_wins',
+      'x-conflict-resolution': 'client_wins',
+    });
+    const second = decideAttempt(operation, response(409, { type: 'DELETED' }), clientWins, now);
+    expect(second.patch).toMatchObject({ status: 'conflict', resolutionStrategy: 'manual' });
+    const accepted = decideAttempt(operation, response(200, { id: 'x' }), clientWins, now);
+    expect(accepted.patch).toMatchObject({ status: 'synced', serverId: 'x' });
+    // A duplicate is never overwritten.
+    const dup = decideAttempt(fresh, response(409, { code: 'DUPLICATE' }), clientWins, now);
+    expect(dup.patch).toMatchObject({ status: 'conflict', resolutionStrategy: 'server_wins' });
+  });
+
   it('5xx: pending again after an exponential delay, failed at the attempt limit', () => {
     const first = decideAttempt(fresh, response(503), config, now);
     expect(first.outcome).toBe('pending');
     expect(first.patch.nextAttemptAt).toBe(new Date(now.getTime() + 2_000).toISOString());
-    const third = decideAttempt({ syncAttempts: 2, attemptLimit: 4 }, response(500), config, now);
+    const third = decideAttempt({ ...fresh, syncAttempts: 2 }, response(500), config, now);
     expect(third.patch.nextAttemptAt).toBe(new Date(now.getTime() + 8_000).toISOString());
-    const last = decideAttempt({ syncAttempts: 3, attemptLimit: 4 }, response(500), config, now);
+    const last = decideAttempt({ ...fresh, syncAttempts: 3 }, response(500), config, now);
     expect(last.outcome).toBe('failed');
     expect(last.patch).toMatchObject({ status: 'failed', errorCategory: 'SERVER_ERROR' });
   });

@@ -226,8 +226,29 @@ export interface AttemptDecision {
  * body names; 5xx, 429, network errors and timeouts retried with backoff until the attempt limit;
  * any other status (redirects included: they are not followed) failed with the error kept.
  */
+/** The operation's next attempt overwrites the API's copy (client_wins after a conflict). */
+export function isOverwrite(
+  operation: Pick<OfflineOperationRecord, 'conflictType' | 'resolutionStrategy'>,
+): boolean {
+  return operation.resolutionStrategy === 'client_wins' && operation.conflictType !== null;
+}
+
+/**
+ * Headers that mark an overwrite: `X-Conflict-Resolution: client_wins`, under an idempotency key
+ * of its own (the API may have stored its 409 under the original key).
+ */
+export function overwriteHeaders(idempotencyKey: string): Record<string, string> {
+  return {
+    'idempotency-key': `${idempotencyKey}.client_wins`,
+    'x-conflict-resolution': 'client_wins',
+  };
+}
+
 export function decideAttempt(
-  operation: Pick<OfflineOperationRecord, 'syncAttempts' | 'attemptLimit'>,
+  operation: Pick<
+    OfflineOperationRecord,
+    'syncAttempts' | 'attemptLimit' | 'conflictType' | 'resolutionStrategy'
+  >,
   answer: UpstreamAnswer,
   config: Pick<OfflineConfig, 'default_conflict_strategy'>,
   now: Date,
@@ -297,29 +318,57 @@ export function decideAttempt(
   if (status === 409) {
     const conflictType = conflictTypeOf(body);
     const message = errorMessageOf(status, body);
+    const history = {
+      status: 'conflict' as const,
+      statusCode: status,
+      errorCategory: 'CONFLICT' as const,
+      errorMessage: message,
+    };
+    const conflict = {
+      ...base,
+      statusCode: status,
+      serverResponse: body,
+      conflictType,
+      conflictData: body,
+      errorCategory: 'CONFLICT' as const,
+      errorMessage: message,
+    };
+    // client_wins: the request is sent once more, marked as an overwrite (see overwriteHeaders).
+    // A duplicate is never overwritten (the API already has it), nor is a second refusal.
+    const overwritten = isOverwrite(operation);
+    if (
+      config.default_conflict_strategy === 'client_wins' &&
+      conflictType !== 'DUPLICATE' &&
+      !overwritten
+    ) {
+      return {
+        outcome: 'conflict',
+        patch: {
+          ...conflict,
+          status: 'pending',
+          resolutionStrategy: 'client_wins',
+          nextAttemptAt: iso,
+        },
+        history,
+      };
+    }
     return {
       outcome: 'conflict',
       patch: {
-        ...base,
+        ...conflict,
         status: 'conflict',
-        statusCode: status,
-        serverResponse: body,
-        conflictType,
-        conflictData: body,
-        // A duplicate is settled by the server's copy; other types carry the business's strategy.
+        // A duplicate is settled by the API's copy; a refused overwrite waits for a person;
+        // otherwise the business's strategy is recorded (server_wins: the API's copy stands).
         resolutionStrategy:
-          conflictType === 'DUPLICATE' ? 'server_wins' : config.default_conflict_strategy,
+          conflictType === 'DUPLICATE'
+            ? 'server_wins'
+            : overwritten
+              ? 'manual'
+              : config.default_conflict_strategy,
         serverId: conflictType === 'DUPLICATE' ? serverIdOf(body) : null,
-        errorCategory: 'CONFLICT',
-        errorMessage: message,
         nextAttemptAt: null,
       },
-      history: {
-        status: 'conflict',
-        statusCode: status,
-        errorCategory: 'CONFLICT',
-        errorMessage: message,
-      },
+      history,
     };
   }
   if (status >= 500 || status === 429) {

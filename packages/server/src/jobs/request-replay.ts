@@ -130,13 +130,34 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
       // (which may depend on it, e.g. an update of the sale it creates) wait too.
       const waiting = new Set<string>();
       const deferred: ClaimedOperation[] = [];
-      for (const item of claimed) {
-        if (waiting.has(item.operation.deviceId)) {
-          deferred.push(item);
+      for (const claim of claimed) {
+        if (waiting.has(claim.operation.deviceId)) {
+          deferred.push(claim);
           continue;
         }
-        const answer = await send(item, fetchImpl, timeoutMs);
-        const result = await operations.recordAttempt(actor.tenant, item, answer, meta);
+        let item = claim;
+        let result = await operations.recordAttempt(
+          actor.tenant,
+          item,
+          await send(item, fetchImpl, timeoutMs),
+          meta,
+        );
+        // A conflict under client_wins comes back pending for its overwrite: send it now.
+        if (result?.outcome === 'conflict' && result.operation.status === 'pending') {
+          const [again] = await operations.claim(actor, { kind: 'one', id: item.operation.id });
+          if (again) {
+            item = again;
+            summary.total++;
+            summary.conflict++;
+            summary.results.push(result);
+            result = await operations.recordAttempt(
+              actor.tenant,
+              item,
+              await send(item, fetchImpl, timeoutMs),
+              meta,
+            );
+          }
+        }
         if (!result) continue;
         summary.total++;
         summary.results.push(result);
@@ -145,7 +166,7 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
         else summary.failed++;
         if (result.outcome === 'pending') {
           summary.retrying++;
-          waiting.add(item.operation.deviceId);
+          waiting.add(claim.operation.deviceId);
         }
       }
       await operations.release(actor.tenant, deferred);
