@@ -162,6 +162,12 @@ describe('Queue operations: POST /api/offline/queue', () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
     }
+    const huge = await api('POST', '/api/offline/queue', biz.cashier, {
+      ...sale('huge'),
+      request_body: { notes: 'x'.repeat(300 * 1024) },
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     const status = await api('GET', '/api/offline/status', biz.cashier);
     expect(status.body.total).toBe(0);
   });

@@ -2,9 +2,10 @@
 // (tenant) and replayed against the business's own API. This module makes every queue decision
 // (admission, idempotency, claims, outcomes, retries, cleanup); src/jobs/request-replay.ts only
 // carries the request over the network.
-import { canonicalJson } from '@syncline/protocol';
+import { canonicalJson, limitsDefaults } from '@syncline/protocol';
 import { isAdmin, type Actor } from './actor.js';
 import { SyncError } from './errors.js';
+import { jsonByteLength } from './json.js';
 import type {
   OfflineConfig,
   OfflineConfigRecord,
@@ -173,6 +174,13 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
     async queue(actor, input) {
       const endpointProblem = refuseEndpoint(input.endpoint);
       if (endpointProblem) throw new SyncError('VALIDATION_FAILED', endpointProblem);
+      // A queued request body is held to the limit of an entity payload.
+      if (jsonByteLength(input.requestBody ?? null) > limitsDefaults.maxPayloadBytes) {
+        throw new SyncError(
+          'PAYLOAD_TOO_LARGE',
+          `request_body is larger than ${limitsDefaults.maxPayloadBytes} bytes`,
+        );
+      }
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const now = clock.now().toISOString();
         if (input.operationId !== undefined) {

@@ -209,7 +209,8 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
     const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
     const limits = fastify.syncRateLimits;
     const tags = ['seed 003 — PayMe offline'];
-    const ok = (schema: Record<string, unknown>) => withErrors({ 200: Type.Unknown(), ...schema });
+    // PayMe's answers are documented by example, not by schema: they are described loosely.
+    const answers = withErrors({ 200: Type.Unknown() });
 
     fastify.get(
       '/api/offline/status',
@@ -218,7 +219,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           tags,
           summary: 'Offline operation counts',
           querystring: scopeQuery,
-          response: ok({}),
+          response: answers,
         },
       },
       async (request) => {
@@ -236,7 +237,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           tags,
           summary: 'Operations waiting to sync (or of another status), oldest first',
           querystring: pendingQuery,
-          response: ok({}),
+          response: answers,
         },
       },
       async (request) => {
@@ -256,7 +257,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           summary: "One operation's sync attempts, newest first",
           params: idParams,
           querystring: historyQuery,
-          response: ok({}),
+          response: answers,
         },
       },
       async (request) => {
@@ -272,7 +273,12 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
     fastify.post(
       '/api/offline/sync',
       {
-        schema: { tags, summary: 'Sync every pending operation', body: syncBody, response: ok({}) },
+        schema: {
+          tags,
+          summary: 'Sync every pending operation',
+          body: syncBody,
+          response: answers,
+        },
         preValidation: async (request) => {
           request.body ??= {};
         },
@@ -289,7 +295,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
     fastify.post(
       '/api/offline/sync/:id',
       {
-        schema: { tags, summary: 'Sync one operation now', params: idParams, response: ok({}) },
+        schema: { tags, summary: 'Sync one operation now', params: idParams, response: answers },
         preHandler: limits.pull,
       },
       async (request) => {
@@ -312,7 +318,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
     fastify.post(
       '/api/offline/retry',
       {
-        schema: { tags, summary: 'Retry failed operations', body: retryBody, response: ok({}) },
+        schema: { tags, summary: 'Retry failed operations', body: retryBody, response: answers },
         preValidation: async (request) => {
           request.body ??= {};
         },
@@ -334,7 +340,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           tags,
           summary: "The business's offline settings",
           querystring: scopeQuery,
-          response: ok({}),
+          response: answers,
         },
       },
       async (request) => {
@@ -352,7 +358,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           tags,
           summary: "Change the business's offline settings",
           body: configPatch,
-          response: ok({}),
+          response: answers,
         },
       },
       async (request) => {
@@ -372,7 +378,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           summary: 'Remove synced operations older than olderThanDays (default 7)',
           querystring: cleanupInput,
           body: cleanupInput,
-          response: ok({}),
+          response: answers,
         },
         // The seed sends a body; a bare DELETE with the query alone is accepted too.
         preValidation: async (request) => {
