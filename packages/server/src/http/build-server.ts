@@ -150,6 +150,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     (options.store instanceof KyselySyncStore
       ? createOfflineReplay({
           store: options.store,
+          crypto: nodeCrypto,
           ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
         })
       : undefined);

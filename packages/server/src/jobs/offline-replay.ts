@@ -1,14 +1,15 @@
 // Composes offline operations on a Kysely store with the replayer that sends them upstream: the
 // one setup the /api/offline routes and a scheduled replayDueOperations job share.
 import { createOfflineOperations } from '../engine/offline-operations.js';
-import type { Clock } from '../engine/ports.js';
-import { nodeCrypto } from '../http/node-crypto.js';
+import type { Clock, Crypto } from '../engine/ports.js';
 import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { createRequestReplayer, type OfflineReplay } from './request-replay.js';
 
 export interface OfflineReplayOptions {
   store: KyselySyncStore;
+  /** Idempotency keys and generated operation ids (node:crypto in the server: nodeCrypto). */
+  crypto: Crypto;
   /** SYNCLINE_UPSTREAM_ALLOW: hosts an upstream base URL may name (empty or absent: any valid URL). */
   upstreamAllow?: readonly string[];
   fetch?: typeof fetch;
@@ -19,7 +20,7 @@ export interface OfflineReplayOptions {
 export function createOfflineReplay(options: OfflineReplayOptions): OfflineReplay {
   const operations = createOfflineOperations({
     store: createKyselyOfflineOperationStore(options.store),
-    crypto: nodeCrypto,
+    crypto: options.crypto,
     ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../engine/actor.js';
 import { SyncError } from '../engine/errors.js';
+import { nodeCrypto } from '../http/node-crypto.js';
 import { createOfflineReplay } from '../jobs/offline-replay.js';
 import { replayDueOperations, type OfflineReplay } from '../jobs/request-replay.js';
 import type { KyselySyncStore } from '../store/index.js';
@@ -33,7 +34,7 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
       opened = await open();
       store = opened.store;
       upstream = await startUpstreamServer();
-      replay = createOfflineReplay({ store, clock, timeoutMs: 500 });
+      replay = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
     });
     afterAll(async () => {
       await upstream.close();
@@ -186,7 +187,12 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
 
     describe('upstream policy', () => {
       it('an operator allow-list refuses other hosts, at config time and at send time', async () => {
-        const strict = createOfflineReplay({ store, clock, upstreamAllow: ['api.payme.example'] });
+        const strict = createOfflineReplay({
+          store,
+          crypto: nodeCrypto,
+          clock,
+          upstreamAllow: ['api.payme.example'],
+        });
         const refused = strict.operations.updateConfig(admin, { upstream_base_url: upstream.url });
         await expect(refused).rejects.toMatchObject({ code: 'UPSTREAM_NOT_ALLOWED' });
         // The URL stored earlier (before the operator listed hosts) is refused when sending.
@@ -214,7 +220,7 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
       it('two replayers at once send each operation once', async () => {
         const ids = [];
         for (let i = 0; i < 8; i++) ids.push((await queueSale(`till-${i}`)).operation.id);
-        const second = createOfflineReplay({ store, clock, timeoutMs: 500 });
+        const second = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
         const runs = await Promise.all([runDue(), replayDueOperations(second, { limit: 1000 })]);
         expect(runs[0].success + runs[1].success).toBe(8);
         const sent = upstream.requestsTo(`/${tenant}/api/sales`);
