@@ -149,8 +149,13 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
 
   const configOf = async (reads: {
     getConfig(): Promise<OfflineConfigRecord | undefined>;
-  }): Promise<OfflineConfigRecord> =>
-    (await reads.getConfig()) ?? { ...offlineConfigDefaults, updatedAt: null, updatedBy: null };
+  }): Promise<OfflineConfigRecord> => ({
+    // A config stored before a setting existed takes that setting's default.
+    ...offlineConfigDefaults,
+    updatedAt: null,
+    updatedBy: null,
+    ...(await reads.getConfig()),
+  });
 
   /** An operation the actor may see: their own, or any of the business's for admins. */
   const visible = (actor: Actor, operation: OfflineOperationRecord | undefined, id: number) => {

@@ -33,9 +33,7 @@ import {
 } from './rate-limits.js';
 import { syncRoutesPlugin } from './sync-routes.js';
 import { paymeCompatPlugin } from './compat/payme.js';
-import { createOfflineReplay } from '../jobs/offline-replay.js';
 import type { OfflineReplay } from '../jobs/request-replay.js';
-import { KyselySyncStore } from '../store/kysely-sync-store.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -145,15 +143,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(healthPlugin, { store: options.store });
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
-  const offlineReplay =
-    options.offlineReplay ??
-    (options.store instanceof KyselySyncStore
-      ? createOfflineReplay({
-          store: options.store,
-          crypto: nodeCrypto,
-          ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
-        })
-      : undefined);
-  if (offlineReplay) void app.register(paymeCompatPlugin, offlineReplay);
+  void app.register(paymeCompatPlugin, {
+    store: options.store,
+    crypto: nodeCrypto,
+    offlineReplay: options.offlineReplay,
+    upstreamAllow: options.upstreamAllow,
+  });
   return app;
 }

@@ -68,6 +68,16 @@ describe('/docs', () => {
         'POST /api/sync/entities/{type}/{id}/restore',
         'GET /healthz',
         'GET /readyz',
+        'GET /api/offline/status',
+        'GET /api/offline/pending',
+        'GET /api/offline/history/{id}',
+        'POST /api/offline/sync',
+        'POST /api/offline/sync/{id}',
+        'POST /api/offline/retry',
+        'GET /api/offline/config',
+        'PATCH /api/offline/config',
+        'DELETE /api/offline/cleanup',
+        'POST /api/offline/queue',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;

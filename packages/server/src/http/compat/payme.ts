@@ -13,14 +13,32 @@ import type {
   OfflineOperationRecord,
   OfflineSyncHistoryRecord,
 } from '../../engine/offline-operation-ports.js';
-import type { AttemptMeta, OfflineOperations } from '../../engine/offline-operations.js';
-import type { ReplaySummary, RequestReplayer } from '../../jobs/request-replay.js';
+import type { AttemptMeta } from '../../engine/offline-operations.js';
+import type { Crypto, SyncStore } from '../../engine/ports.js';
+import { createOfflineReplay } from '../../jobs/offline-replay.js';
+import type { OfflineReplay, ReplaySummary } from '../../jobs/request-replay.js';
+import { KyselySyncStore } from '../../store/kysely-sync-store.js';
 import { actorOf } from '../auth.js';
 import { withErrors } from '../schemas.js';
 
 export interface PaymeCompatOptions {
-  operations: OfflineOperations;
-  replayer: RequestReplayer;
+  /** Offline operations are kept beside the sync store's tables (a Kysely store). */
+  store: SyncStore;
+  crypto: Crypto;
+  /** Made on `store` unless given. */
+  offlineReplay?: OfflineReplay | undefined;
+  upstreamAllow?: readonly string[] | undefined;
+}
+
+/** The replay the routes use: the given one, or one on the server's Kysely store. */
+function replayOf(options: PaymeCompatOptions): OfflineReplay | undefined {
+  if (options.offlineReplay) return options.offlineReplay;
+  if (!(options.store instanceof KyselySyncStore)) return undefined;
+  return createOfflineReplay({
+    store: options.store,
+    crypto: options.crypto,
+    ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
+  });
 }
 
 const statusValues = ['pending', 'syncing', 'synced', 'conflict', 'failed'] as const;
@@ -205,7 +223,15 @@ const toPaymeSummary = (tenant: string, summary: ReplaySummary) => ({
 });
 
 export const paymeCompatPlugin = fp<PaymeCompatOptions>(
-  async (instance, { operations, replayer }) => {
+  async (instance, options) => {
+    const replay = replayOf(options);
+    if (!replay) {
+      instance.log.warn(
+        'the /api/offline routes need a Kysely store or an offlineReplay; not served',
+      );
+      return;
+    }
+    const { operations, replayer } = replay;
     const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
     const limits = fastify.syncRateLimits;
     const tags = ['seed 003 — PayMe offline'];
