@@ -33,6 +33,19 @@ export const errorCodes = {
     status: 409,
     message: 'Both sides changed the same fields; resolvedData is needed',
   },
+  OFFLINE_NOT_ALLOWED: {
+    status: 403,
+    message: "The business's offline config does not allow this operation offline",
+  },
+  QUEUE_FULL: { status: 409, message: 'The offline queue holds max_queue_size operations' },
+  UPSTREAM_NOT_CONFIGURED: {
+    status: 409,
+    message: 'No upstream base URL is configured to replay operations against',
+  },
+  UPSTREAM_NOT_ALLOWED: {
+    status: 400,
+    message: 'The upstream URL is not an allowed http(s) URL',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body or a payload is larger than allowed' },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

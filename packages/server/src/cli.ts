@@ -24,6 +24,7 @@ import { buildServer } from './http/build-server.js';
 import { nodeCrypto } from './http/node-crypto.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
+import { parseUpstreamAllow } from './jobs/offline-replay.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -32,7 +33,8 @@ const usage = `Usage: syncline <command> [options]
 Commands:
   serve     Serve the sync API (PORT, HOST, SYNCLINE_DATA_DIR, SYNCLINE_DB_URL, SYNCLINE_CONFIG,
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
-            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL)
+            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL,
+            SYNCLINE_UPSTREAM_ALLOW)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
             [--claims '{"facilities":["f1"]}']
@@ -158,7 +160,15 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     crypto: nodeCrypto,
     logger,
   });
-  const app = buildServer({ engine, store, auth: verifier, limits, logger });
+  const upstreamAllow = parseUpstreamAllow(present(env.SYNCLINE_UPSTREAM_ALLOW));
+  const app = buildServer({
+    engine,
+    store,
+    auth: verifier,
+    limits,
+    logger,
+    ...(upstreamAllow ? { upstreamAllow } : {}),
+  });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

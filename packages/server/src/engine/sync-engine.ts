@@ -191,6 +191,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           { entityTypes: request.entityTypes, syncToken: request.syncToken },
           limits.defaultPageSize,
         );
+        await noteSyncToken(tx, request.deviceId, page.token);
         const counts = countResults(results);
         await tx.insertSyncHistory({
           userId: actor.userId,
@@ -224,6 +225,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const now = clock.now().toISOString();
         await touchDevice(tx, actor, request.deviceId, now);
         const page = await pullPage(tx, actor, collections, crypto, request, pageSize);
+        await noteSyncToken(tx, request.deviceId, page.token);
         await tx.insertSyncHistory({
           userId: actor.userId,
           deviceId: request.deviceId,
@@ -612,6 +614,12 @@ function settledData(
     default:
       throw new SyncError('VALIDATION_FAILED', 'MANUAL resolution needs resolvedData');
   }
+}
+
+/** Seed 002's SyncClient.syncToken: the token the device's latest sync reached. */
+async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Promise<void> {
+  const device = await tx.getDevice(deviceId);
+  if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });
 }
 
 /**

@@ -34,6 +34,8 @@ import {
   type RateLimitRedis,
 } from './rate-limits.js';
 import { syncRoutesPlugin } from './sync-routes.js';
+import { paymeCompatPlugin } from './compat/payme.js';
+import type { OfflineReplay } from '../jobs/request-replay.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -61,6 +63,10 @@ export interface BuildServerOptions {
   limits?: ServerLimits;
   /** pino options, a pino logger (shared with the engine), or false for silence (tests). */
   logger?: LoggerOptions | FastifyBaseLogger | false;
+  /** Seed 003's offline operations; by default made on `store` (when it is a Kysely store). */
+  offlineReplay?: OfflineReplay;
+  /** SYNCLINE_UPSTREAM_ALLOW: hosts a business's upstream base URL may name (default: any valid). */
+  upstreamAllow?: readonly string[];
 }
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
@@ -141,5 +147,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(adminRoutesPlugin, { engine });
   void app.register(attendanceRoutesPlugin, { engine });
   void app.register(healthcareRoutesPlugin, { engine });
+  void app.register(paymeCompatPlugin, {
+    store: options.store,
+    crypto: nodeCrypto,
+    offlineReplay: options.offlineReplay,
+    upstreamAllow: options.upstreamAllow,
+  });
   return app;
 }

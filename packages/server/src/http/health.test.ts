@@ -76,6 +76,16 @@ describe('/docs', () => {
         'PATCH /api/v1/sync/resolve/{id}',
         'POST /api/v1/sync/retry',
         'GET /api/v1/sync/stats',
+        'GET /api/offline/status',
+        'GET /api/offline/pending',
+        'GET /api/offline/history/{id}',
+        'POST /api/offline/sync',
+        'POST /api/offline/sync/{id}',
+        'POST /api/offline/retry',
+        'GET /api/offline/config',
+        'PATCH /api/offline/config',
+        'DELETE /api/offline/cleanup',
+        'POST /api/offline/queue',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;

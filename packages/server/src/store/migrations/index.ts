@@ -5,12 +5,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { StoreDialect } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
 import { attendanceHealthcareMigration } from './0002-attendance-healthcare.js';
+import { offlineOperationsMigration } from './0003-offline-operations.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
     '0002_attendance_healthcare': attendanceHealthcareMigration(),
+    '0003_offline_operations': offlineOperationsMigration(dialect),
   };
 }
 

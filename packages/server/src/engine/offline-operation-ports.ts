@@ -1,0 +1,180 @@
+// The storage port for offline operations: queued HTTP requests that replay against a business's
+// own API (seed 003), their per-attempt history and the business's offline config.
+import type { AuditRecord, JsonObject } from './ports.js';
+
+export const OfflineOperationStatus = {
+  PENDING: 'pending',
+  SYNCING: 'syncing',
+  SYNCED: 'synced',
+  CONFLICT: 'conflict',
+  FAILED: 'failed',
+} as const;
+export type OfflineOperationStatus =
+  (typeof OfflineOperationStatus)[keyof typeof OfflineOperationStatus];
+
+export const ReplayConflictType = {
+  DUPLICATE: 'DUPLICATE',
+  VERSION_MISMATCH: 'VERSION_MISMATCH',
+  DELETED: 'DELETED',
+  MANUAL: 'MANUAL',
+} as const;
+export type ReplayConflictType = (typeof ReplayConflictType)[keyof typeof ReplayConflictType];
+
+/** Why an attempt did not succeed (seed 003: "error logging with categorization"). */
+export const ReplayErrorCategory = {
+  NETWORK: 'NETWORK',
+  TIMEOUT: 'TIMEOUT',
+  SERVER_ERROR: 'SERVER_ERROR',
+  CLIENT_ERROR: 'CLIENT_ERROR',
+  CONFLICT: 'CONFLICT',
+  POLICY: 'POLICY',
+} as const;
+export type ReplayErrorCategory = (typeof ReplayErrorCategory)[keyof typeof ReplayErrorCategory];
+
+export type ReplayMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface OfflineOperationRecord {
+  /** The queue id the device is given (`queueId`). */
+  id: number;
+  userId: string;
+  deviceId: string;
+  operationType: string;
+  /** The device's local id for the operation (e.g. `sale_1234567`): with deviceId, the key. */
+  operationId: string;
+  /** Sent upstream as `Idempotency-Key` on every attempt. */
+  idempotencyKey: string;
+  endpoint: string;
+  method: ReplayMethod;
+  requestBody: unknown;
+  status: OfflineOperationStatus;
+  syncAttempts: number;
+  /** The attempt count at which automatic retries stop (raised by a person's retry). */
+  attemptLimit: number;
+  statusCode: number | null;
+  serverResponse: unknown;
+  serverId: string | null;
+  conflictType: ReplayConflictType | null;
+  conflictData: unknown;
+  resolutionStrategy: string | null;
+  errorCategory: ReplayErrorCategory | null;
+  errorMessage: string | null;
+  networkType: string | null;
+  /** When an automatic replay may next try it (null: not scheduled). */
+  nextAttemptAt: string | null;
+  /** Set while one replayer holds it; a claim older than the lease is taken over. */
+  claimedAt: string | null;
+  lastAttemptAt: string | null;
+  syncedAt: string | null;
+  failedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewOfflineOperation = Omit<OfflineOperationRecord, 'id'>;
+
+export interface OfflineSyncHistoryRecord {
+  id: number;
+  queueId: number;
+  userId: string;
+  deviceId: string | null;
+  attempt: number;
+  status: 'success' | 'failed' | 'conflict' | 'retry';
+  statusCode: number | null;
+  durationMs: number;
+  networkType: string | null;
+  errorCategory: ReplayErrorCategory | null;
+  errorMessage: string | null;
+  createdAt: string;
+}
+
+export type NewOfflineSyncHistory = Omit<OfflineSyncHistoryRecord, 'id'>;
+
+/** Per-business offline settings; the names are seed 003's. */
+export interface OfflineConfig {
+  offline_mode_enabled: boolean;
+  auto_sync_enabled: boolean;
+  sync_interval_minutes: number;
+  /** Automatic attempts after the first one before an operation is `failed`. */
+  max_retry_attempts: number;
+  max_queue_size: number;
+  default_conflict_strategy: 'client_wins' | 'server_wins' | 'merge' | 'manual';
+  allow_sales_offline: boolean;
+  allow_expenses_offline: boolean;
+  allow_records_offline: boolean;
+  allow_payments_offline: boolean;
+  allow_stock_adjustment_offline: boolean;
+  /** The business's own API that operations replay against (http or https). */
+  upstream_base_url: string | null;
+}
+
+export interface OfflineConfigRecord extends OfflineConfig {
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+export interface OperationFilter {
+  userId?: string;
+  statuses?: readonly OfflineOperationStatus[];
+  ids?: readonly number[];
+  limit?: number;
+  offset?: number;
+}
+
+export interface OfflineTenantReads {
+  /** The stored config, or undefined when the business never changed the defaults. */
+  getConfig(): Promise<OfflineConfigRecord | undefined>;
+  getOperation(id: number): Promise<OfflineOperationRecord | undefined>;
+  findByOperationId(
+    deviceId: string,
+    operationId: string,
+  ): Promise<OfflineOperationRecord | undefined>;
+  /** Oldest first (FIFO), so a device's operations replay in the order it made them. */
+  listOperations(filter: OperationFilter): Promise<OfflineOperationRecord[]>;
+  countByStatus(filter: { userId?: string }): Promise<Record<OfflineOperationStatus, number>>;
+  /** The latest synced_at, or null. */
+  lastSyncedAt(filter: { userId?: string }): Promise<string | null>;
+  /** Newest first. */
+  listHistory(filter: {
+    queueId: number;
+    userId?: string;
+    limit?: number;
+  }): Promise<OfflineSyncHistoryRecord[]>;
+}
+
+/** Inside one transaction holding the business's write lock (see OfflineOperationStore). */
+export interface OfflineTenantTx extends OfflineTenantReads {
+  insertOperation(operation: NewOfflineOperation): Promise<number>;
+  updateOperation(
+    id: number,
+    patch: Partial<Omit<OfflineOperationRecord, 'id' | 'userId'>>,
+  ): Promise<void>;
+  insertHistory(record: NewOfflineSyncHistory): Promise<void>;
+  putConfig(config: OfflineConfigRecord): Promise<void>;
+  /** Deletes synced operations whose synced_at is before `isoTime`; returns how many. */
+  deleteSyncedBefore(isoTime: string, filter: { userId?: string }): Promise<number>;
+  insertAudit(record: AuditRecord): Promise<void>;
+}
+
+export interface OfflineTenantStore extends OfflineTenantReads {
+  transact<T>(fn: (tx: OfflineTenantTx) => Promise<T>): Promise<T>;
+}
+
+export interface DueOperation {
+  tenant: string;
+  id: number;
+}
+
+/**
+ * Storage for offline operations. Every `transact()` holds the business's write lock to commit,
+ * so the queue-size check and the insert, or two replayers claiming one operation, cannot race.
+ */
+export interface OfflineOperationStore {
+  forTenant(tenant: string): OfflineTenantStore;
+  /**
+   * Operations of every business that an automatic replay should try now: pending and due, or
+   * syncing under a claim taken before `staleClaimBefore`. Oldest first.
+   */
+  findDue(now: string, staleClaimBefore: string, limit: number): Promise<DueOperation[]>;
+}
+
+export type { JsonObject };

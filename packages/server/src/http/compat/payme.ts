@@ -1,0 +1,472 @@
+// Seed 003 (PayMe point of sale): the /api/offline routes, as the PayMe client calls them. A
+// translation of PayMe's shapes (snake_case operations, businessId, device headers) to the
+// engine's offline operations; queue, conflict, retry and idempotency decisions are the engine's.
+import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { jsonObjectSchema } from '@syncline/protocol';
+import type { Actor } from '../../engine/actor.js';
+import { SyncError } from '../../engine/errors.js';
+import type {
+  OfflineConfig,
+  OfflineConfigRecord,
+  OfflineOperationRecord,
+  OfflineSyncHistoryRecord,
+} from '../../engine/offline-operation-ports.js';
+import type { AttemptMeta } from '../../engine/offline-operations.js';
+import type { Crypto, SyncStore } from '../../engine/ports.js';
+import { createOfflineReplay } from '../../jobs/offline-replay.js';
+import type { OfflineReplay, ReplaySummary } from '../../jobs/request-replay.js';
+import { KyselySyncStore } from '../../store/kysely-sync-store.js';
+import { actorOf } from '../auth.js';
+import { withErrors } from '../schemas.js';
+
+export interface PaymeCompatOptions {
+  /** Offline operations are kept beside the sync store's tables (a Kysely store). */
+  store: SyncStore;
+  crypto: Crypto;
+  /** Made on `store` unless given. */
+  offlineReplay?: OfflineReplay | undefined;
+  upstreamAllow?: readonly string[] | undefined;
+}
+
+/** The replay the routes use: the given one, or one on the server's Kysely store. */
+function replayOf(options: PaymeCompatOptions): OfflineReplay | undefined {
+  if (options.offlineReplay) return options.offlineReplay;
+  if (!(options.store instanceof KyselySyncStore)) return undefined;
+  return createOfflineReplay({
+    store: options.store,
+    crypto: options.crypto,
+    ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
+  });
+}
+
+const statusValues = ['pending', 'syncing', 'synced', 'conflict', 'failed'] as const;
+const businessId = Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Integer()]);
+const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const idParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+
+const scopeQuery = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    userId: Type.Optional(text(256)),
+  },
+  { additionalProperties: false },
+);
+
+const pendingQuery = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    userId: Type.Optional(text(256)),
+    status: Type.Optional(Type.Unsafe<(typeof statusValues)[number]>({ enum: [...statusValues] })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+const queueBody = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    operation_type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
+    operationType: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
+    operation_id: Type.Optional(text(128)),
+    operationId: Type.Optional(text(128)),
+    device_id: Type.Optional(text(128)),
+    endpoint: Type.String({ minLength: 1, maxLength: 2048 }),
+    method: Type.Unsafe<'POST' | 'PUT' | 'PATCH' | 'DELETE'>({
+      type: 'string',
+      enum: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    }),
+    request_body: Type.Optional(
+      Type.Union([jsonObjectSchema, Type.Array(Type.Unknown()), Type.Null()]),
+    ),
+    requestBody: Type.Optional(
+      Type.Union([jsonObjectSchema, Type.Array(Type.Unknown()), Type.Null()]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const strategy = Type.Unsafe<OfflineConfig['default_conflict_strategy']>({
+  type: 'string',
+  enum: ['client_wins', 'server_wins', 'merge', 'manual'],
+});
+
+const configPatch = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    offline_mode_enabled: Type.Optional(Type.Boolean()),
+    auto_sync_enabled: Type.Optional(Type.Boolean()),
+    sync_interval_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+    max_retry_attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+    max_queue_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    default_conflict_strategy: Type.Optional(strategy),
+    allow_sales_offline: Type.Optional(Type.Boolean()),
+    allow_expenses_offline: Type.Optional(Type.Boolean()),
+    allow_records_offline: Type.Optional(Type.Boolean()),
+    allow_payments_offline: Type.Optional(Type.Boolean()),
+    allow_stock_adjustment_offline: Type.Optional(Type.Boolean()),
+    upstream_base_url: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const syncBody = Type.Object(
+  { businessId: Type.Optional(businessId) },
+  { additionalProperties: false },
+);
+const retryBody = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+const cleanupInput = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    olderThanDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 36_500 })),
+  },
+  { additionalProperties: false },
+);
+const historyQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { additionalProperties: false },
+);
+
+/** DESIGN: a businessId other than the token's tenant is refused (it is never the caller's). */
+function checkBusiness(actor: Actor, value: string | number | undefined): void {
+  if (value !== undefined && String(value) !== actor.tenant) {
+    throw new SyncError('FORBIDDEN', 'businessId is not the business of this token');
+  }
+}
+
+function header(request: FastifyRequest, name: string): string | null {
+  const value = request.headers[name];
+  const first = (Array.isArray(value) ? value[0] : value)?.trim();
+  return first ? first.slice(0, 128) : null;
+}
+
+/** Seed 003's device headers: X-Device-Id and X-Network-Type. */
+const deviceMeta = (request: FastifyRequest): AttemptMeta => ({
+  deviceId: header(request, 'x-device-id'),
+  networkType: header(request, 'x-network-type')?.slice(0, 32) ?? null,
+});
+
+/** PayMe's offlineQueue row. */
+function toPaymeOperation(tenant: string, op: OfflineOperationRecord) {
+  return {
+    id: op.id,
+    user_id: op.userId,
+    business_id: tenant,
+    device_id: op.deviceId,
+    operation_type: op.operationType,
+    operation_id: op.operationId,
+    idempotency_key: op.idempotencyKey,
+    endpoint: op.endpoint,
+    method: op.method,
+    request_body: op.requestBody,
+    status: op.status,
+    sync_attempts: op.syncAttempts,
+    max_attempts: op.attemptLimit,
+    status_code: op.statusCode,
+    server_response: op.serverResponse,
+    server_id: op.serverId,
+    conflict_type: op.conflictType,
+    conflict_data: op.conflictData,
+    resolution_strategy: op.resolutionStrategy,
+    error_category: op.errorCategory,
+    error_message: op.errorMessage,
+    network_type: op.networkType,
+    next_attempt_at: op.nextAttemptAt,
+    last_attempt_at: op.lastAttemptAt,
+    synced_at: op.syncedAt,
+    failed_at: op.failedAt,
+    created_at: op.createdAt,
+    updated_at: op.updatedAt,
+  };
+}
+
+/** PayMe's offlineSyncHistory row. */
+const toPaymeHistory = (row: OfflineSyncHistoryRecord) => ({
+  id: row.id,
+  queue_id: row.queueId,
+  attempt: row.attempt,
+  status: row.status,
+  status_code: row.statusCode,
+  duration_ms: row.durationMs,
+  network_type: row.networkType,
+  device_id: row.deviceId,
+  error_category: row.errorCategory,
+  error_message: row.errorMessage,
+  created_at: row.createdAt,
+});
+
+const toPaymeConfig = (tenant: string, config: OfflineConfigRecord) => {
+  const { updatedAt, updatedBy, ...settings } = config;
+  return { business_id: tenant, ...settings, updated_at: updatedAt, updated_by: updatedBy };
+};
+
+/** PayMe's sync summary: { success, failed, conflict, total, durationMs }. */
+const toPaymeSummary = (tenant: string, summary: ReplaySummary) => ({
+  success: summary.success,
+  failed: summary.failed,
+  conflict: summary.conflict,
+  retrying: summary.retrying,
+  deferred: summary.deferred,
+  total: summary.total,
+  durationMs: summary.durationMs,
+  operations: summary.results.map((r) => toPaymeOperation(tenant, r.operation)),
+});
+
+export const paymeCompatPlugin = fp<PaymeCompatOptions>(
+  async (instance, options) => {
+    const replay = replayOf(options);
+    if (!replay) {
+      instance.log.warn(
+        'the /api/offline routes need a Kysely store or an offlineReplay; not served',
+      );
+      return;
+    }
+    const { operations, replayer } = replay;
+    const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
+    const limits = fastify.syncRateLimits;
+    const tags = ['seed 003 — PayMe offline'];
+    // PayMe's answers are documented by example, not by schema: they are described loosely.
+    const answers = withErrors({ 200: Type.Unknown() });
+
+    fastify.get(
+      '/api/offline/status',
+      {
+        schema: {
+          tags,
+          summary: 'Offline operation counts',
+          querystring: scopeQuery,
+          response: answers,
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        checkBusiness(actor, request.query.businessId);
+        const { userId } = request.query;
+        return operations.status(actor, userId !== undefined ? { userId } : {});
+      },
+    );
+
+    fastify.get(
+      '/api/offline/pending',
+      {
+        schema: {
+          tags,
+          summary: 'Operations waiting to sync (or of another status), oldest first',
+          querystring: pendingQuery,
+          response: answers,
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const { businessId: business, ...filter } = request.query;
+        checkBusiness(actor, business);
+        const rows = await operations.list(actor, filter);
+        return rows.map((op) => toPaymeOperation(actor.tenant, op));
+      },
+    );
+
+    fastify.get(
+      '/api/offline/history/:id',
+      {
+        schema: {
+          tags,
+          summary: "One operation's sync attempts, newest first",
+          params: idParams,
+          querystring: historyQuery,
+          response: answers,
+        },
+      },
+      async (request) => {
+        const rows = await operations.history(
+          actorOf(request),
+          request.params.id,
+          request.query.limit ?? 50,
+        );
+        return rows.map(toPaymeHistory);
+      },
+    );
+
+    fastify.post(
+      '/api/offline/sync',
+      {
+        schema: {
+          tags,
+          summary: 'Sync every pending operation',
+          body: syncBody,
+          response: answers,
+        },
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+        preHandler: limits.pull,
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        checkBusiness(actor, request.body.businessId);
+        const summary = await replayer.replay(actor, { kind: 'pending' }, deviceMeta(request));
+        return toPaymeSummary(actor.tenant, summary);
+      },
+    );
+
+    fastify.post(
+      '/api/offline/sync/:id',
+      {
+        schema: { tags, summary: 'Sync one operation now', params: idParams, response: answers },
+        preHandler: limits.pull,
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const summary = await replayer.replay(
+          actor,
+          { kind: 'one', id: request.params.id },
+          deviceMeta(request),
+        );
+        const operation =
+          summary.results[0]?.operation ?? (await operations.get(actor, request.params.id));
+        return {
+          synced: operation.status === 'synced',
+          attempted: summary.total > 0,
+          operation: toPaymeOperation(actor.tenant, operation),
+        };
+      },
+    );
+
+    fastify.post(
+      '/api/offline/retry',
+      {
+        schema: { tags, summary: 'Retry failed operations', body: retryBody, response: answers },
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+        preHandler: limits.pull,
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        checkBusiness(actor, request.body.businessId);
+        const retried = await operations.reopenFailed(actor, request.body.ids);
+        const summary = await replayer.replay(actor, { kind: 'pending' }, deviceMeta(request));
+        return { retried, ...toPaymeSummary(actor.tenant, summary) };
+      },
+    );
+
+    fastify.get(
+      '/api/offline/config',
+      {
+        schema: {
+          tags,
+          summary: "The business's offline settings",
+          querystring: scopeQuery,
+          response: answers,
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        checkBusiness(actor, request.query.businessId);
+        return toPaymeConfig(actor.tenant, await operations.getConfig(actor));
+      },
+    );
+
+    fastify.patch(
+      '/api/offline/config',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: "Change the business's offline settings",
+          body: configPatch,
+          response: answers,
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const { businessId: business, ...patch } = request.body;
+        checkBusiness(actor, business);
+        return toPaymeConfig(actor.tenant, await operations.updateConfig(actor, patch));
+      },
+    );
+
+    fastify.delete(
+      '/api/offline/cleanup',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: 'Remove synced operations older than olderThanDays (default 7)',
+          querystring: cleanupInput,
+          body: cleanupInput,
+          response: answers,
+        },
+        // The seed sends a body; a bare DELETE with the query alone is accepted too.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const input: Static<typeof cleanupInput> = { ...request.query, ...request.body };
+        checkBusiness(actor, input.businessId);
+        const olderThanDays = input.olderThanDays ?? 7;
+        return { deleted: await operations.cleanup(actor, olderThanDays), olderThanDays };
+      },
+    );
+
+    fastify.post(
+      '/api/offline/queue',
+      {
+        schema: {
+          tags,
+          summary: 'Queue an operation to replay when online',
+          body: queueBody,
+          response: withErrors({ 200: Type.Unknown(), 202: Type.Unknown() }),
+        },
+        preHandler: limits.pull,
+      },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        const body = request.body;
+        checkBusiness(actor, body.businessId);
+        const operationType = body.operation_type ?? body.operationType;
+        if (operationType === undefined) {
+          throw new SyncError('VALIDATION_FAILED', 'operation_type is required');
+        }
+        const meta = deviceMeta(request);
+        const operationId = body.operation_id ?? body.operationId;
+        const { operation, created } = await operations.queue(actor, {
+          deviceId: meta.deviceId ?? body.device_id ?? `user:${actor.userId}`,
+          networkType: meta.networkType ?? null,
+          operationType,
+          operationId,
+          endpoint: body.endpoint,
+          method: body.method,
+          requestBody: body.request_body ?? body.requestBody ?? null,
+        });
+        return reply.code(created ? 202 : 200).send({
+          success: true,
+          queued: created,
+          duplicate: !created,
+          queueId: operation.id,
+          operationId: operation.operationId,
+          message: created
+            ? 'Operation queued for sync when connection available'
+            : 'Operation already queued',
+          operation: toPaymeOperation(actor.tenant, operation),
+        });
+      },
+    );
+  },
+  {
+    name: 'syncline-compat-payme',
+    dependencies: ['syncline-auth', 'syncline-rate-limits'],
+    fastify: '5.x',
+  },
+);
