@@ -152,6 +152,18 @@ describe('encryption at rest', () => {
     expect(indexedDbRows).toContain(entityId);
   });
 
+  it('lets a write made just before close reach the file', async () => {
+    const path = join(dir, 'close.db');
+    const store = await encryptLocalStore(sqliteStorage(path), options);
+    const writing = store.write(writes);
+    await store.close();
+    await writing;
+    await expect(store.write(writes)).rejects.toThrow(/closed/);
+    const reopened = await encryptLocalStore(sqliteStorage(path), options);
+    await expectEveryRowReadable(reopened);
+    await reopened.close();
+  });
+
   it('encrypts the same value twice to different ciphertexts (a fresh IV each time)', async () => {
     const memory = memoryStorage();
     const store = await encryptLocalStore(memory, options);
