@@ -192,7 +192,10 @@ export class SyncCore {
     }
     const known = this.options.collections;
     if (known && !Object.hasOwn(known, type)) {
-      throw new SyncError('UNKNOWN_COLLECTION', `"${type}" is not one of the configured collections`);
+      throw new SyncError(
+        'UNKNOWN_COLLECTION',
+        `"${type}" is not one of the configured collections`,
+      );
     }
     return {
       create: (data, options) => this.create(type, data, options?.id),
@@ -332,7 +335,10 @@ export class SyncCore {
       const row = this.outbox.byMutationId(mutationId);
       if (!row) throw new SyncError('NOT_FOUND', `No queued mutation ${mutationId}`);
       if (row.state !== OutboxState.FAILED) {
-        throw new SyncError('NOT_FAILED', `Mutation ${mutationId} has not failed; it is still queued`);
+        throw new SyncError(
+          'NOT_FAILED',
+          `Mutation ${mutationId} has not failed; it is still queued`,
+        );
       }
       await this.commit([{ kind: 'removeOutbox', seq: row.seq }]);
       this.notify(new Set([row.type]));
@@ -418,7 +424,8 @@ export class SyncCore {
           isolate = false;
           continue;
         }
-        if (error.kind === TransportFailure.SERVER) summary.failed += await this.countAttempt(batch);
+        if (error.kind === TransportFailure.SERVER)
+          summary.failed += await this.countAttempt(batch);
         throw error;
       }
       isolate = false;

@@ -27,8 +27,12 @@ export const TransportFailure = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   /** 403 DEVICE_REVOKED: the device was unregistered. */
   REVOKED: 'REVOKED',
-  /** Another 4xx: the server refused this request as it is; resending it unchanged will not help. */
+  /** Another 403 (e.g. the device belongs to another user): syncing stops until start(). */
+  FORBIDDEN: 'FORBIDDEN',
+  /** 400 or 413: the server refused this request as it is; resending it unchanged will not help. */
   REFUSED: 'REFUSED',
+  /** Another 4xx (a wrong URL, say): not the changes' fault; retried with backoff. */
+  UNEXPECTED: 'UNEXPECTED',
 } as const;
 export type TransportFailure = (typeof TransportFailure)[keyof typeof TransportFailure];
 

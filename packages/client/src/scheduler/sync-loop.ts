@@ -32,14 +32,7 @@ export const SyncState = {
 export type SyncState = (typeof SyncState)[keyof typeof SyncState];
 
 export type SyncTrigger =
-  | 'start'
-  | 'online'
-  | 'foreground'
-  | 'login'
-  | 'timer'
-  | 'retry'
-  | 'poke'
-  | 'manual';
+  'start' | 'online' | 'foreground' | 'login' | 'timer' | 'retry' | 'poke' | 'manual';
 
 export interface LoopError {
   code: string;
@@ -173,9 +166,11 @@ export class SyncLoop<T> {
         this.setState(SyncState.AUTH, { code, message });
         return;
       case TransportFailure.REVOKED:
+      case TransportFailure.FORBIDDEN:
         this.halted = true;
         this.runAgain = false;
-        this.setState(SyncState.ERROR, { code: 'DEVICE_REVOKED', message });
+        this.clearTimer();
+        this.setState(SyncState.ERROR, { code, message });
         return;
       default:
         this.failures++;
