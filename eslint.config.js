@@ -83,6 +83,26 @@ export default tseslint.config(
               from: './packages/server',
               message: 'The client depends on @syncline/protocol only.',
             },
+            {
+              target: './packages/client/src/core',
+              from: './',
+              except: ['./packages/client/src/core', './packages/protocol'],
+              message:
+                'The client core imports only @syncline/protocol: storage, transport and signals are injected.',
+            },
+            {
+              target: './packages/client/src/scheduler',
+              from: './',
+              except: ['./packages/client/src/scheduler', './packages/client/src/core'],
+              message: 'The scheduler uses the core ports only; signals are injected.',
+            },
+            {
+              target: './packages/client/src/transport',
+              from: './packages/client/src',
+              except: ['./transport', './core'],
+              message:
+                'A transport implements core ports; it knows nothing of storage or scheduling.',
+            },
           ],
         },
       ],
@@ -99,6 +119,28 @@ export default tseslint.config(
             {
               regex: nodeBuiltins,
               message: 'packages/protocol runs in browsers too: no Node modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client's core, scheduler and transport run in browsers and workers as well as Node.
+    files: [
+      'packages/client/src/core/**/*.ts',
+      'packages/client/src/scheduler/**/*.ts',
+      'packages/client/src/transport/**/*.ts',
+    ],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: nodeBuiltins,
+              message: 'The client core runs in browsers too: no Node modules.',
             },
           ],
         },

@@ -387,8 +387,8 @@ export class SyncCore {
     let token = (await storage.getMeta(SYNC_TOKEN)) ?? undefined;
     let reset = false;
     let hasMore = true;
-    // After a batch was refused as a whole, or failed twice, changes go one at a time until
-    // the one that causes it is found and moved aside.
+    // After a batch was refused as a whole, changes go one at a time until the one that causes
+    // it is found and moved aside; after a batch failed twice on the server, likewise.
     let isolate = false;
 
     for (;;) {
@@ -428,7 +428,6 @@ export class SyncCore {
           summary.failed += await this.countAttempt(batch);
         throw error;
       }
-      isolate = false;
       const outcome = await this.applyPush(batch, response, reset);
       reset = false;
       token = response.syncToken;
