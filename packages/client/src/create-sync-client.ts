@@ -225,6 +225,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   return {
     collection<T extends object = JsonObject>(type: string): Collection<T> {
       // Names are checked at once, not on first use.
+      SyncCore.assertCollectionName(type, options.collections);
       const local = () => withCore((opened) => opened.collection<T>(type));
       return {
         create: (data, createOptions) => local().then((c) => c.create(data, createOptions)),

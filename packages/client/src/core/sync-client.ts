@@ -186,17 +186,21 @@ export class SyncCore {
 
   // ---- collections ------------------------------------------------------------------------
 
-  collection<T extends object = JsonObject>(type: string): LocalCollection<T> {
+  /** Refuses a name the server would refuse, or one the app did not configure. */
+  static assertCollectionName(type: string, known?: Record<string, CollectionOptions>): void {
     if (!ENTITY_TYPE.test(type)) {
       throw new SyncError('INVALID_ENTITY_TYPE', `"${type}" is not a valid entity type name`);
     }
-    const known = this.options.collections;
     if (known && !Object.hasOwn(known, type)) {
       throw new SyncError(
         'UNKNOWN_COLLECTION',
         `"${type}" is not one of the configured collections`,
       );
     }
+  }
+
+  collection<T extends object = JsonObject>(type: string): LocalCollection<T> {
+    SyncCore.assertCollectionName(type, this.options.collections);
     return {
       create: (data, options) => this.create(type, data, options?.id),
       update: (id, patch) => this.update(type, id, patch as JsonObject),
