@@ -83,6 +83,44 @@ export default tseslint.config(
               from: './packages/server',
               message: 'The client depends on @syncline/protocol only.',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/protocol/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: nodeBuiltins,
+              message: 'packages/protocol runs in browsers too: no Node modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client's layers (tests beside them may use anything): the core imports only the
+    // protocol; the scheduler and the transport build on the core's ports. This block restates
+    // the client's zone from the list above, because a rule set here replaces that one.
+    files: ['packages/client/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './packages/client',
+              from: './packages/server',
+              message: 'The client depends on @syncline/protocol only.',
+            },
             {
               target: './packages/client/src/core',
               from: './',
@@ -102,23 +140,6 @@ export default tseslint.config(
               except: ['./transport', './core'],
               message:
                 'A transport implements core ports; it knows nothing of storage or scheduling.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['packages/protocol/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: nodeBuiltins,
-              message: 'packages/protocol runs in browsers too: no Node modules.',
             },
           ],
         },

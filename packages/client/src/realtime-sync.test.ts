@@ -4,8 +4,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSyncClient, type SyncClient } from '../create-sync-client.js';
-import { memoryStorage } from '../store/index.js';
+import { createSyncClient, type SyncClient } from './create-sync-client.js';
+import { memoryStorage } from './store/index.js';
 
 interface StreamServer {
   url: string;
