@@ -21,6 +21,7 @@ import { SyncLoop, SyncState, type LoopError } from './scheduler/sync-loop.js';
 import { HttpTransport, type FetchLike } from './transport/http-transport.js';
 import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
 import { createTokenSource } from './transport/token-source.js';
+import { encryptLocalStore, type EncryptLocalStoreOptions } from './store/encrypted-store.js';
 
 const DEVICE_ID = 'sync.deviceId';
 
@@ -52,6 +53,8 @@ export interface SyncClientOptions {
   network?: NetworkSignal;
   /** Random source for backoff jitter (tests pass a seeded one). */
   random?: () => number;
+  /** Encrypt the local store at rest (AES-GCM under a key derived from the passphrase). */
+  encryption?: EncryptLocalStoreOptions;
 }
 
 export interface SyncStatus {
@@ -78,6 +81,8 @@ export interface SyncClientEvents {
   status: SyncStatus;
   change: { types: string[] | 'all' };
   conflict: ConflictView;
+  /** While a sync runs: pushed so far, pulled n of about N. */
+  progress: SyncProgress;
   error: unknown;
 }
 
@@ -137,17 +142,27 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     lastSyncAt,
     error: loopError,
   });
-  let lastStatus = JSON.stringify(status());
-  const publishStatus = () => {
+  // The same object until something in it changes, so that a UI store can compare by identity.
+  let currentStatus = status();
+  let currentText = JSON.stringify(currentStatus);
+  const refreshStatus = (): boolean => {
     const next = status();
     const text = JSON.stringify(next);
-    if (text === lastStatus) return;
-    lastStatus = text;
-    emit('status', next);
+    if (text === currentText) return false;
+    currentStatus = next;
+    currentText = text;
+    return true;
+  };
+  const publishStatus = () => {
+    if (refreshStatus()) emit('status', currentStatus);
   };
 
+  let openedStorage: LocalStore | undefined;
   const opening = (async () => {
-    const storage = options.storage;
+    const storage = options.encryption
+      ? await encryptLocalStore(options.storage, options.encryption)
+      : options.storage;
+    openedStorage = storage;
     let deviceId = options.deviceId ?? (await storage.getMeta(DEVICE_ID));
     if (deviceId === undefined) {
       deviceId = uuidv7();
@@ -194,7 +209,10 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     ...(options.random ? { random: options.random } : {}),
     run: async () => {
       const { core: opened } = await opening;
-      const summary = await opened.sync(options.onProgress);
+      const summary = await opened.sync((progress) => {
+        options.onProgress?.(progress);
+        emit('progress', progress);
+      });
       lastSyncAt = await opened.lastSyncAt();
       return summary;
     },
@@ -242,7 +260,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       };
     },
     get status() {
-      return status();
+      refreshStatus();
+      return currentStatus;
     },
     on(event, callback) {
       let set = listeners.get(event);
@@ -280,7 +299,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       stream?.close();
       stream = undefined;
       await opening.catch(() => undefined);
-      await options.storage.close();
+      await (openedStorage ?? options.storage).close();
     },
   };
 }
