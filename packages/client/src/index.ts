@@ -18,7 +18,7 @@ export type {
   SyncSummary,
 } from './core/sync-client.js';
 export type { NetworkEvent, NetworkSignal } from './core/sync-ports.js';
-export type { LocalStore } from './core/ports.js';
+export type { ConflictRow, EntityRow, LocalStore, OutboxRow, StorageWrite } from './core/ports.js';
 export { retryDefaults } from './scheduler/backoff.js';
 export type { RetryOptions } from './scheduler/backoff.js';
 export { SyncState } from './scheduler/sync-loop.js';
