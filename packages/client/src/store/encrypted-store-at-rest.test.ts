@@ -138,7 +138,7 @@ describe('encryption at rest', () => {
     expect(memoryRows).not.toContain(secret);
     expect(memoryRows).toContain(entityId);
 
-    const overIndexedDb = await encryptLocalStore(await indexedDbStorage('at-rest'), options);
+    const overIndexedDb = await encryptLocalStore(indexedDbStorage('at-rest'), options);
     await overIndexedDb.write(writes);
     await expectEveryRowReadable(overIndexedDb);
     await overIndexedDb.close();

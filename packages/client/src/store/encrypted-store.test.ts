@@ -20,7 +20,7 @@ runLocalStoreConformance('encryptLocalStore(memoryStorage())', () =>
 let databases = 0;
 runLocalStoreConformance('encryptLocalStore(indexedDbStorage())', async () => {
   databases += 1;
-  return encryptLocalStore(await indexedDbStorage(`encrypted-${databases}`), options);
+  return encryptLocalStore(indexedDbStorage(`encrypted-${databases}`), options);
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'syncline-client-encrypted-'));
