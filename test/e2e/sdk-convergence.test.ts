@@ -2,7 +2,9 @@
 // windows, 503s, and responses dropped AFTER the server applied the batch. Once the network is
 // back and every client has synced until quiet, each client's find() equals the server's state
 // and every mutation produced at most one version. The seed is printed; replay with SDK_E2E_SEED.
-import type { HistoryEntry } from '@syncline/protocol';
+import { join } from 'node:path';
+import type { HistoryEntry, PushRequest } from '@syncline/protocol';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSyncClient,
@@ -35,9 +37,13 @@ interface Chaos {
 }
 
 /** A fetch that fails the way field networks do, decided by the seeded random source. */
-function chaoticFetch(random: () => number, chaos: Chaos): typeof fetch {
+function chaoticFetch(random: () => number, chaos: Chaos, sent: Set<string>): typeof fetch {
   return async (input, init) => {
     chaos.tick++;
+    if (String(input).endsWith('/api/sync') && typeof init?.body === 'string') {
+      const request = JSON.parse(init.body) as PushRequest;
+      for (const change of request.changes) sent.add(change.mutationId ?? '');
+    }
     if (chaos.enabled) {
       if (chaos.tick < chaos.offlineUntil) {
         chaos.stats.offline++;
@@ -89,6 +95,7 @@ describe('SDK clients on bad networks', () => {
     const tenant = `sdk-e2e-${seed}`;
 
     const chaos: Chaos[] = [];
+    const sent = new Set<string>();
     let conflicts = 0;
     const clients: SyncClient[] = [];
     for (let n = 0; n < CLIENTS; n++) {
@@ -104,7 +111,7 @@ describe('SDK clients on bad networks', () => {
         url: server.url,
         getToken: () => token,
         storage: memoryStorage(),
-        fetch: chaoticFetch(prng(seed + n + 1), state),
+        fetch: chaoticFetch(prng(seed + n + 1), state, sent),
         batchSize: 1 + Math.floor(random() * 20),
         pullPageSize: 7,
         random,
@@ -185,6 +192,23 @@ describe('SDK clients on bad networks', () => {
         );
       }
     }
+    // At least once too: every local write was pushed, and the server holds exactly one settled
+    // record of each (SYNCED or CONFLICT; none failed or left pending).
+    expect(sent.size).toBe(OPERATIONS);
+    const db = new Database(join(server.dataDir, 'syncline.db'), { readonly: true });
+    try {
+      const rows = db
+        .prepare('SELECT mutation_id AS id, status FROM mutations WHERE tenant = ?')
+        .all(tenant) as Array<{ id: string; status: string }>;
+      expect(rows.length).toBe(OPERATIONS);
+      expect(new Set(rows.map((row) => row.id))).toEqual(sent);
+      expect(rows.filter((row) => row.status !== 'SYNCED' && row.status !== 'CONFLICT')).toEqual(
+        [],
+      );
+    } finally {
+      db.close();
+    }
+    for (const id of versionsByMutation.keys()) expect(sent.has(id)).toBe(true);
     const repeated = [...versionsByMutation].filter(([, count]) => count > 1);
     expect(repeated).toEqual([]);
     expect(versionsByMutation.size).toBeGreaterThan(0);

@@ -12,6 +12,7 @@ import {
 } from '../../../test/support/sdk-fetch.js';
 import { createSyncClient, type SyncClientOptions } from './create-sync-client.js';
 import type { LocalStore } from './core/ports.js';
+import type { QueryableCollection, SyncStatusSource } from './react/types.js';
 import { memoryStorage } from './store/index.js';
 
 function makeClient(
@@ -92,6 +93,16 @@ describe('createSyncClient', () => {
       'MANUAL',
       'LAST_WRITE_WINS',
     ]);
+  });
+
+  it('has the shape the React hooks are built on', () => {
+    const { client } = makeClient();
+    const source: SyncStatusSource = client;
+    const collection: QueryableCollection<{ title: string }> = client.collection<{ title: string }>(
+      'task',
+    );
+    expect(typeof source.on('status', () => undefined)).toBe('function');
+    expect(typeof collection.subscribe(() => undefined)).toBe('function');
   });
 
   it('keeps one status object until something in it changes', async () => {

@@ -230,6 +230,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     stream = openRealtimeStream({
       url: options.url,
       deviceId,
+      ...(options.collections ? { entityTypes: Object.keys(options.collections).sort() } : {}),
       fetch: fetchImpl,
       tokens,
       reconnectDelay: (attempt) => backoffDelay(attempt, retry, options.random),

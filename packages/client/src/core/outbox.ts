@@ -11,7 +11,9 @@ export class Outbox {
 
   static async load(storage: LocalStore): Promise<Outbox> {
     const outbox = new Outbox();
-    for (const row of await storage.listOutbox()) outbox.rows.set(row.seq, row);
+    // The Map keeps insertion order: loaded in seq order, and every new row has a higher seq.
+    const rows = (await storage.listOutbox()).sort((a, b) => a.seq - b.seq);
+    for (const row of rows) outbox.rows.set(row.seq, row);
     const stored = Number((await storage.getMeta(LAST_SEQ)) ?? 0);
     const highest = Math.max(0, ...outbox.rows.keys());
     outbox.lastSeq = Math.max(Number.isFinite(stored) ? stored : 0, highest);
@@ -43,11 +45,11 @@ export class Outbox {
 
   /** Every row, oldest first. */
   all(): OutboxRow[] {
-    return [...this.rows.values()].sort((a, b) => a.seq - b.seq);
+    return [...this.rows.values()];
   }
 
   pending(): OutboxRow[] {
-    return this.all().filter((row) => row.state === OutboxState.PENDING);
+    return [...this.rows.values()].filter((row) => row.state === OutboxState.PENDING);
   }
 
   failed(): OutboxRow[] {

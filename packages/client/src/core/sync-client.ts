@@ -411,7 +411,7 @@ export class SyncCore {
       } catch (error) {
         if (!isTransportError(error)) throw error;
         if (error.kind === TransportFailure.REFUSED) {
-          if (error.details.code === 'INVALID_SYNC_TOKEN') {
+          if (error.details.code === 'INVALID_SYNC_TOKEN' && token !== undefined) {
             token = undefined;
             reset = true;
             continue;

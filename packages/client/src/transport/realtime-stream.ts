@@ -8,6 +8,8 @@ import type { TokenSource } from './token-source.js';
 export interface RealtimeStreamOptions {
   url: string;
   deviceId: string;
+  /** Only changes of these types poke (the client's configured collections). */
+  entityTypes?: readonly string[];
   fetch: FetchLike;
   tokens: TokenSource;
   /** The wait before reconnect number n (1 for the first). */
@@ -26,7 +28,9 @@ export interface RealtimeStream {
 
 export function openRealtimeStream(options: RealtimeStreamOptions): RealtimeStream {
   const base = options.url.replace(/\/+$/, '');
-  const address = `${base}/api/sync/stream?deviceId=${encodeURIComponent(options.deviceId)}`;
+  const query = new URLSearchParams({ deviceId: options.deviceId });
+  if (options.entityTypes?.length) query.set('entityTypes', options.entityTypes.join(','));
+  const address = `${base}/api/sync/stream?${query.toString()}`;
   let closed = false;
   let controller: AbortController | undefined;
   let wake: (() => void) | undefined;
