@@ -172,6 +172,8 @@ class EncryptedLocalStore implements LocalStore {
         }
       }
       sealed = Promise.all(writes.map((write) => this.#seal(write)));
+      // Awaited once the writes before it are done; until then a failure is not yet unhandled.
+      sealed.catch(() => undefined);
     } catch (error) {
       return Promise.reject(error);
     }
