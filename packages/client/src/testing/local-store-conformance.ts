@@ -450,7 +450,10 @@ export function runLocalStoreConformance(
       });
     });
 
-    describe.skipIf(!reopen)('durability across close and reopen', () => {
+    const durability = reopen
+      ? 'durability across close and reopen'
+      : 'durability across close and reopen (skipped: an adapter without reopen keeps nothing)';
+    describe.skipIf(!reopen)(durability, () => {
       it('finds everything a resolved write stored after the store is reopened', async () => {
         const first = await fresh();
         const rows = {
