@@ -28,6 +28,12 @@ import { isTransportError, TransportFailure, type Transport } from './sync-ports
 const ENTITY_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
 const SYNC_TOKEN = 'sync.token';
 const LAST_SYNC_AT = 'sync.lastSyncAt';
+const CLOCK_OFFSET = 'sync.clockOffsetMs';
+/**
+ * A device clock this far from the server's is corrected when stamping changes. Smaller skews are
+ * left alone: the estimate includes network latency, and the server accepts 5 minutes ahead.
+ */
+const CLOCK_CORRECTION_THRESHOLD_MS = 60_000;
 
 export interface CollectionOptions {
   /** Sent with every change of this type; else the client's `conflictStrategy`, else the server's. */
@@ -137,6 +143,8 @@ const outcomeOf = (result: ChangeResult) =>
 export class SyncCore {
   private writeChain: Promise<unknown> = Promise.resolve();
   private readonly conflictRows = new Map<string, ConflictView>();
+  /** Server clock minus device clock, as last measured (0 while within the threshold). */
+  private clockOffsetMs = 0;
 
   private constructor(
     private readonly options: SyncCoreOptions,
@@ -145,6 +153,8 @@ export class SyncCore {
 
   static async open(options: SyncCoreOptions): Promise<SyncCore> {
     const core = new SyncCore(options, await Outbox.load(options.storage));
+    const offset = Number((await options.storage.getMeta(CLOCK_OFFSET)) ?? 0);
+    core.clockOffsetMs = Number.isFinite(offset) ? offset : 0;
     for (const row of await options.storage.listConflicts()) {
       core.conflictRows.set(row.id, toView(JSON.parse(row.body) as Conflict));
     }
@@ -250,7 +260,7 @@ export class SyncCore {
       id,
       operation,
       baseVersion,
-      timestamp: this.options.now().toISOString(),
+      timestamp: new Date(this.options.now().getTime() + this.clockOffsetMs).toISOString(),
       attempts: 0,
       state: OutboxState.PENDING,
       error: null,
@@ -532,6 +542,11 @@ export class SyncCore {
         const outcome = outcomeOf(result);
         if (outcome === 'REJECTED') {
           const error = result.error ?? { code: 'REJECTED', message: 'The server refused it' };
+          const restamped = this.restamp(row, error, response.serverTime);
+          if (restamped) {
+            writes.push({ kind: 'putOutbox', row: restamped });
+            continue;
+          }
           writes.push({ kind: 'putOutbox', row: this.failedRow(row, error) });
           failed++;
           continue;
@@ -548,7 +563,12 @@ export class SyncCore {
       }));
       for (const row of conflicts) writes.push({ kind: 'putConflict', row });
       writes.push({ kind: 'setMeta', key: SYNC_TOKEN, value: response.syncToken });
+      const offset = this.measureClock(response.serverTime);
+      if (offset !== this.clockOffsetMs) {
+        writes.push({ kind: 'setMeta', key: CLOCK_OFFSET, value: String(offset) });
+      }
       await this.commit([...stage.writes(), ...writes]);
+      this.clockOffsetMs = offset;
 
       this.notifyStage(stage);
       const types = new Set(batch.map((row) => row.type));
@@ -581,6 +601,29 @@ export class SyncCore {
       deleted: data === undefined,
       body: data === undefined ? null : JSON.stringify(data),
     });
+  }
+
+  /** The server clock's lead over the device's, when it is large enough to correct. */
+  private measureClock(serverTime: string): number {
+    const measured = Date.parse(serverTime) - this.options.now().getTime();
+    if (!Number.isFinite(measured)) return this.clockOffsetMs;
+    return Math.abs(measured) >= CLOCK_CORRECTION_THRESHOLD_MS ? measured : 0;
+  }
+
+  /**
+   * A change refused for a timestamp ahead of the server's clock was stamped by a device clock
+   * that runs fast: it is stamped again on the server's clock and stays queued (within the
+   * attempt limit), instead of waiting for a person.
+   */
+  private restamp(row: OutboxRow, error: ErrorBody, serverTime: string): OutboxRow | undefined {
+    if (error.code !== 'FUTURE_TIMESTAMP' || row.attempts + 1 >= this.options.maxAttempts) {
+      return undefined;
+    }
+    const lead = Date.parse(serverTime) - this.options.now().getTime();
+    const server = Date.parse(serverTime);
+    const corrected = Math.min(Date.parse(row.timestamp) + lead, server);
+    if (!Number.isFinite(corrected)) return undefined;
+    return { ...row, timestamp: new Date(corrected).toISOString(), attempts: row.attempts + 1 };
   }
 
   private failedRow(row: OutboxRow, error: ErrorBody, attempts = row.attempts + 1): OutboxRow {
