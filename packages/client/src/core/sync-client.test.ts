@@ -174,6 +174,10 @@ describe('reads rebase the outbox on confirmed state', () => {
     expect((await items.find()).map((item) => item.id)).toEqual(['b']);
     await expect(items.update('a', { title: 'x' })).rejects.toThrow('does not exist');
     await expect(items.create({ n: 2 }, { id: 'b' })).rejects.toThrow('exists');
+    // The server keeps the tombstone: a deleted id is not created again.
+    await expect(items.create({ title: 'again' }, { id: 'a' })).rejects.toThrow(
+      'cannot be used again',
+    );
   });
 });
 

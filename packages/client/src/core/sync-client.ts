@@ -22,7 +22,12 @@ import {
   type StorageWrite,
 } from './ports.js';
 import { confirmedData, expectedVersion, rebase, replay } from './rebase.js';
-import { isTransportError, TransportFailure, type Transport } from './sync-ports.js';
+import {
+  isTransportError,
+  TransportError,
+  TransportFailure,
+  type Transport,
+} from './sync-ports.js';
 
 /** The protocol's entity type pattern, checked locally so a bad name never reaches the outbox. */
 const ENTITY_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
@@ -275,8 +280,12 @@ export class SyncCore {
     return this.serialize(async () => {
       assertObject(data);
       const id = givenId ?? this.options.newId();
-      const { data: existing } = await this.current(type, id);
+      const { confirmed, queued, data: existing } = await this.current(type, id);
       if (existing !== undefined) throw new SyncError('ALREADY_EXISTS', `${type} ${id} exists`);
+      // The server keeps a tombstone and answers a CREATE on it with a DELETED conflict.
+      if (confirmed || queued.length > 0) {
+        throw new SyncError('DELETED', `${type} ${id} was deleted; its id cannot be used again`);
+      }
       await this.enqueue(type, id, 'CREATE', 1, withoutId(data));
       return id;
     });
@@ -443,6 +452,12 @@ export class SyncCore {
         throw error;
       }
       const outcome = await this.applyPush(batch, response, reset);
+      if (outcome.settled === 0) {
+        // An answer without a result for any change sent: count it as a failed attempt rather
+        // than send the same batch again and again.
+        summary.failed += await this.countAttempt(batch);
+        throw new TransportError(TransportFailure.SERVER, 'The server answered no result');
+      }
       reset = false;
       token = response.syncToken;
       hasMore = response.hasMore;
@@ -527,7 +542,7 @@ export class SyncCore {
     batch: readonly OutboxRow[],
     response: PushResponse,
     reset: boolean,
-  ): Promise<{ acknowledged: number; failed: number; conflicts: number }> {
+  ): Promise<{ acknowledged: number; failed: number; conflicts: number; settled: number }> {
     return this.serialize(async () => {
       const stage = new StagedEntities(this.options.storage);
       if (reset || response.reset) stage.clear();
@@ -535,10 +550,12 @@ export class SyncCore {
       const writes: StorageWrite[] = [];
       let acknowledged = 0;
       let failed = 0;
+      let settled = 0;
       const bySeq = new Map(batch.map((row) => [row.mutationId, row]));
       for (const result of response.results) {
         const row = bySeq.get(result.mutationId);
         if (!row || !this.outbox.get(row.seq)) continue;
+        settled++;
         const outcome = outcomeOf(result);
         if (outcome === 'REJECTED') {
           const error = result.error ?? { code: 'REJECTED', message: 'The server refused it' };
@@ -575,7 +592,7 @@ export class SyncCore {
       this.notify(types);
       this.options.events.counts();
       for (const conflict of response.conflicts) this.options.events.conflict(toView(conflict));
-      return { acknowledged, failed, conflicts: response.conflicts.length };
+      return { acknowledged, failed, conflicts: response.conflicts.length, settled };
     });
   }
 
