@@ -169,6 +169,57 @@ export default tseslint.config(
     },
   },
   {
+    // The storage adapters and the React hooks, beside the zones above (restated, because a rule
+    // set here replaces theirs): an adapter implements the LocalStore port and knows nothing of
+    // syncing; the hooks type the client structurally and import none of its internals.
+    files: ['packages/client/src/store/**/*.ts', 'packages/client/src/react/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './packages/client',
+              from: './packages/server',
+              message: 'The client depends on @syncline/protocol only.',
+            },
+            {
+              target: './packages/client/src/store',
+              from: './packages/client/src',
+              except: ['./store', './core/ports.ts'],
+              message: 'A storage adapter implements the LocalStore port and knows nothing else.',
+            },
+            {
+              target: './packages/client/src/react',
+              from: './packages/client/src',
+              except: ['./react'],
+              message: 'The hooks type the client structurally: they import none of its internals.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Everything but the SQLite adapter runs in browsers: no Node modules there.
+    files: ['packages/client/src/store/**/*.ts', 'packages/client/src/react/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/client/src/store/sqlite/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: nodeBuiltins,
+              message: 'Browser storage and the hooks run in browsers: no Node modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests beside the engine may use Node (e.g. node:crypto for the Crypto port); the engine
     // itself stays free of I/O so that any store or transport can drive it.
     files: ['packages/server/src/engine/**/*.ts'],

@@ -50,7 +50,24 @@ describe('the built @syncline/client package', () => {
         iterations: 1000,
       });
       await encrypted.write([{ kind: 'setMeta', key: 'k', value: 'from encrypted' }]);
+
+      // A client with no server to reach: changes are local and instant, and wait in the outbox.
+      const sync = client.createSyncClient({
+        url: 'http://127.0.0.1:9',
+        getToken: () => 'token',
+        storage: client.memoryStorage(),
+        realtime: false,
+        fetch: async () => { throw new TypeError('offline'); },
+      });
+      const tasks = sync.collection('task');
+      const id = await tasks.create({ title: 'built' });
+      const task = await tasks.get(id);
+      const pending = sync.status.pending;
+      await sync.close();
+
       console.log(JSON.stringify({
+        task,
+        pending,
         exports: Object.keys(client).sort(),
         react: Object.keys(react).sort(),
         values: [await memory.getMeta('k'), await sqlite.getMeta('k'), await encrypted.getMeta('k')],
@@ -58,25 +75,42 @@ describe('the built @syncline/client package', () => {
       `,
     );
     const { stdout } = await run(process.execPath, [script], { cwd: consumerDir });
-    const result = JSON.parse(stdout) as { exports: string[]; react: string[]; values: string[] };
+    const result = JSON.parse(stdout) as {
+      task: { id: string; title: string };
+      pending: number;
+      exports: string[];
+      react: string[];
+      values: string[];
+    };
+    expect(result.task).toEqual({ id: expect.any(String), title: 'built' });
+    expect(result.pending).toBe(1);
     expect(result.exports).toEqual(
-      expect.arrayContaining(['memoryStorage', 'indexedDbStorage', 'encryptLocalStore']),
+      expect.arrayContaining([
+        'createSyncClient',
+        'memoryStorage',
+        'indexedDbStorage',
+        'encryptLocalStore',
+      ]),
     );
     expect(result.exports).not.toContain('sqliteStorage');
     expect(result.react).toEqual(['useEntity', 'useQuery', 'useSyncStatus']);
     expect(result.values).toEqual(['from memory', 'from sqlite', 'from encrypted']);
-  });
+  }, 60_000);
 
   it('gives a TypeScript consumer the types of every entry point', async () => {
     writeFileSync(
       join(consumerDir, 'consumer.ts'),
       `
-      import { memoryStorage, type LocalStore } from '@syncline/client';
-      import { useQuery } from '@syncline/client/react';
+      import { createSyncClient, memoryStorage, type LocalStore, type SyncStatus } from '@syncline/client';
+      import { useEntity, useQuery, useSyncStatus } from '@syncline/client/react';
       import { sqliteStorage } from '@syncline/client/sqlite';
 
       export const stores: LocalStore[] = [memoryStorage(), sqliteStorage(':memory:')];
-      export const hook: typeof useQuery = useQuery;
+      const client = createSyncClient({ url: 'http://x', getToken: () => 't', storage: stores[0]! });
+      // The hooks accept the client and its collections as they are.
+      export const status = (): SyncStatus => useSyncStatus(client);
+      export const titles = () => useQuery(client.collection<{ title: string }>('task')).data.map((t) => t.title);
+      export const one = (id: string) => useEntity(client.collection<{ title: string }>('task'), id).data?.title;
       // @ts-expect-error: the declarations are real types, not any
       export const wrong: number = memoryStorage();
       `,
@@ -97,10 +131,15 @@ describe('the built @syncline/client package', () => {
         files: ['consumer.ts'],
       }),
     );
-    await expect(
-      run(process.execPath, [tsc, '-p', join(consumerDir, 'tsconfig.json')], { cwd: consumerDir }),
-    ).resolves.toBeDefined();
-  });
+    // tsc reports on stdout: show it if the check fails.
+    const checked = await run(process.execPath, [tsc, '-p', join(consumerDir, 'tsconfig.json')], {
+      cwd: consumerDir,
+    }).then(
+      () => 'no errors',
+      (error: { stdout?: string }) => error.stdout ?? String(error),
+    );
+    expect(checked).toBe('no errors');
+  }, 120_000);
 
   it('fails to bundle for browsers when the graph reaches a Node built-in', async () => {
     const entry = join(consumerDir, 'uses-node.ts');

@@ -1,10 +1,14 @@
 // useSyncStatus: the client's status as React state, through useSyncExternalStore so that every
 // component reads the same status in a render (no tearing).
 import { useCallback, useRef, useSyncExternalStore } from 'react';
-import type { SyncStatusLike, SyncStatusSource } from './types.js';
+import type { SyncStatusSource } from './types.js';
 
-/** The client's sync status; re-renders when any of its fields changes. */
-export function useSyncStatus<S extends SyncStatusLike>(client: SyncStatusSource<S>): S {
+/**
+ * The client's sync status; re-renders when any of its fields changes. Typed by the client, so
+ * that the status type is read from `status` whatever the shape of the client's generic `on`.
+ */
+export function useSyncStatus<C extends SyncStatusSource>(client: C): C['status'] {
+  type S = C['status'];
   const last = useRef<S | undefined>(undefined);
   const subscribe = useCallback((onChange: () => void) => client.on('status', onChange), [client]);
   // useSyncExternalStore needs a stable snapshot between changes, while `status` may be built

@@ -138,7 +138,7 @@ describe('encryption at rest', () => {
     expect(memoryRows).not.toContain(secret);
     expect(memoryRows).toContain(entityId);
 
-    const overIndexedDb = await encryptLocalStore(await indexedDbStorage('at-rest'), options);
+    const overIndexedDb = await encryptLocalStore(indexedDbStorage('at-rest'), options);
     await overIndexedDb.write(writes);
     await expectEveryRowReadable(overIndexedDb);
     await overIndexedDb.close();
@@ -150,6 +150,18 @@ describe('encryption at rest', () => {
     const indexedDbRows = JSON.stringify(everyObjectStore);
     expect(indexedDbRows).not.toContain(secret);
     expect(indexedDbRows).toContain(entityId);
+  });
+
+  it('lets a write made just before close reach the file', async () => {
+    const path = join(dir, 'close.db');
+    const store = await encryptLocalStore(sqliteStorage(path), options);
+    const writing = store.write(writes);
+    await store.close();
+    await writing;
+    await expect(store.write(writes)).rejects.toThrow(/closed/);
+    const reopened = await encryptLocalStore(sqliteStorage(path), options);
+    await expectEveryRowReadable(reopened);
+    await reopened.close();
   });
 
   it('encrypts the same value twice to different ciphertexts (a fresh IV each time)', async () => {

@@ -1,10 +1,12 @@
-// The LocalStore contract holds through the encryption, over memory and over a SQLite file.
+// The LocalStore contract holds through the encryption, over memory, IndexedDB and a SQLite file.
+import 'fake-indexeddb/auto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { runLocalStoreConformance } from '../testing/local-store-conformance.js';
 import { encryptLocalStore } from './encrypted-store.js';
+import { indexedDbStorage } from './indexeddb/indexeddb-store.js';
 import { memoryStorage } from './memory/memory-store.js';
 import { sqliteStorage } from './sqlite/sqlite-store.js';
 
@@ -14,6 +16,12 @@ const options = { passphrase: 'correct horse battery staple', iterations: 1000 }
 runLocalStoreConformance('encryptLocalStore(memoryStorage())', () =>
   encryptLocalStore(memoryStorage(), options),
 );
+
+let databases = 0;
+runLocalStoreConformance('encryptLocalStore(indexedDbStorage())', async () => {
+  databases += 1;
+  return encryptLocalStore(indexedDbStorage(`encrypted-${databases}`), options);
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'syncline-client-encrypted-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,11 @@ import {
   UnreadableCiphertextError,
   type StringCipher,
 } from './encryption/passphrase-cipher.js';
-import { assertStorageWrite, InvalidStorageWriteError } from './validate-write.js';
+import {
+  assertStorageWrite,
+  InvalidStorageWriteError,
+  LocalStoreClosedError,
+} from './validate-write.js';
 
 export interface EncryptLocalStoreOptions {
   passphrase: string;
@@ -116,6 +120,7 @@ async function openCipher(
 class EncryptedLocalStore implements LocalStore {
   /** Inner writes are issued in call order, though each call's encryption takes its own time. */
   #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   constructor(
     private readonly inner: LocalStore,
@@ -159,6 +164,7 @@ class EncryptedLocalStore implements LocalStore {
   write(writes: readonly StorageWrite[]): Promise<void> {
     let sealed: Promise<StorageWrite[]>;
     try {
+      if (this.#closed) throw new LocalStoreClosedError();
       for (const write of writes) {
         assertStorageWrite(write);
         if (write.kind === 'setMeta' && reservedKeys.has(write.key)) {
@@ -166,6 +172,8 @@ class EncryptedLocalStore implements LocalStore {
         }
       }
       sealed = Promise.all(writes.map((write) => this.#seal(write)));
+      // Awaited once the writes before it are done; until then a failure is not yet unhandled.
+      sealed.catch(() => undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -174,8 +182,11 @@ class EncryptedLocalStore implements LocalStore {
     return done;
   }
 
-  close(): Promise<void> {
-    return this.inner.close();
+  /** Lets the writes already made reach the inner store, then closes it. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue;
+    await this.inner.close();
   }
 
   async #seal(write: StorageWrite): Promise<StorageWrite> {

@@ -3,6 +3,7 @@
 // that fails midway leaves nothing of its call), read-after-write, outbox order by seq, entity id
 // order with tombstones, meta set and clear, clearEntities sparing outbox, conflicts and meta,
 // exact round trips, many rows, and — for persistent adapters — the same after close and reopen.
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConflictRow, EntityRow, LocalStore, OutboxRow, StorageWrite } from '../core/ports.js';
 import { InvalidStorageWriteError, LocalStoreClosedError } from '../store/validate-write.js';
@@ -406,6 +407,37 @@ export function runLocalStoreConformance(
       });
     });
 
+    describe('any sequence of writes', () => {
+      it('leaves the store equal to a model that applies each accepted write whole', async () => {
+        const seed = Number(globalThis.process?.env?.LOCAL_STORE_SEED) || Date.now() % 2 ** 31;
+        console.log(`${name}: random writes with seed ${seed} (replay: LOCAL_STORE_SEED=${seed})`);
+        await fc.assert(
+          fc.asyncProperty(fc.array(writeCall, { maxLength: 8 }), async (calls) => {
+            const store = await open();
+            try {
+              const model = new StoreModel();
+              for (const call of calls) {
+                const outcome = await store.write(call.items).then(
+                  () => 'written',
+                  (error: unknown) => error,
+                );
+                if (call.refused) {
+                  expect(outcome).toBeInstanceOf(InvalidStorageWriteError);
+                } else {
+                  expect(outcome).toBe('written');
+                  for (const item of call.items) model.apply(item);
+                }
+                await model.expectEqual(store);
+              }
+            } finally {
+              await store.close();
+            }
+          }),
+          { seed, numRuns: 25 },
+        );
+      });
+    });
+
     describe('close', () => {
       it('refuses reads and writes once closed', async () => {
         const store = await fresh();
@@ -476,6 +508,147 @@ export function runLocalStoreConformance(
       });
     });
   });
+}
+
+// Few keys, so that random writes keep landing on rows that exist.
+const modelTypes = ['a', 'b'];
+const modelMetaKeys = ['k1', 'k2'];
+const body = fc.option(fc.string({ maxLength: 12 }), { nil: null });
+const validItem: fc.Arbitrary<StorageWrite> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .record({
+        type: fc.constantFrom(...modelTypes),
+        id: fc.constantFrom('x', 'y', 'z'),
+        version: fc.nat(3),
+        deleted: fc.boolean(),
+        text: fc.string({ maxLength: 12 }),
+      })
+      .map(({ text, ...row }) => putEntity({ ...row, body: row.deleted ? null : text })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ type: fc.constantFrom(...modelTypes), id: fc.constantFrom('x', 'y', 'z') })
+      .map(({ type, id }): StorageWrite => ({ kind: 'removeEntity', type, id })),
+  },
+  { weight: 1, arbitrary: fc.constant<StorageWrite>({ kind: 'clearEntities' }) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        seq: fc.integer({ min: 1, max: 5 }),
+        attempts: fc.nat(5),
+        failed: fc.boolean(),
+        body,
+      })
+      .map(({ seq, attempts, failed, body }) =>
+        putOutbox(
+          outbox(seq, {
+            attempts,
+            body,
+            state: failed ? 'FAILED' : 'PENDING',
+            error: failed ? '"e"' : null,
+          }),
+        ),
+      ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 1, max: 5 })
+      .map((seq): StorageWrite => ({ kind: 'removeOutbox', seq })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ id: fc.constantFrom('c1', 'c2'), text: fc.string({ maxLength: 12 }) })
+      .map(({ id, text }) => putConflict(conflict(id, text))),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('c1', 'c2')
+      .map((id): StorageWrite => ({ kind: 'removeConflict', id })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ key: fc.constantFrom(...modelMetaKeys), value: body })
+      .map(({ key, value }) => setMeta(key, value)),
+  },
+);
+/** A write() call; a refused one carries a malformed item somewhere among valid ones. */
+const writeCall = fc
+  .record({
+    items: fc.array(validItem, { maxLength: 6 }),
+    bad: fc.option(fc.nat(6), { nil: undefined }),
+  })
+  .map(({ items, bad }) =>
+    bad === undefined
+      ? { items, refused: false }
+      : {
+          items: [
+            ...items.slice(0, bad),
+            putEntity(entity('a', 'x', { version: -1 })),
+            ...items.slice(bad),
+          ],
+          refused: true,
+        },
+  );
+
+/** What a LocalStore should hold: the reference the random writes are checked against. */
+class StoreModel {
+  entities = new Map<string, EntityRow>();
+  readonly outbox = new Map<number, OutboxRow>();
+  readonly conflicts = new Map<string, ConflictRow>();
+  readonly meta = new Map<string, string>();
+
+  apply(write: StorageWrite): void {
+    switch (write.kind) {
+      case 'putEntity':
+        this.entities.set(`${write.row.type}\u0000${write.row.id}`, { ...write.row });
+        return;
+      case 'removeEntity':
+        this.entities.delete(`${write.type}\u0000${write.id}`);
+        return;
+      case 'clearEntities':
+        this.entities = new Map();
+        return;
+      case 'putOutbox':
+        this.outbox.set(write.row.seq, { ...write.row });
+        return;
+      case 'removeOutbox':
+        this.outbox.delete(write.seq);
+        return;
+      case 'putConflict':
+        this.conflicts.set(write.row.id, { ...write.row });
+        return;
+      case 'removeConflict':
+        this.conflicts.delete(write.id);
+        return;
+      case 'setMeta':
+        if (write.value === null) this.meta.delete(write.key);
+        else this.meta.set(write.key, write.value);
+        return;
+    }
+  }
+
+  async expectEqual(store: LocalStore): Promise<void> {
+    for (const type of modelTypes) {
+      const rows = [...this.entities.values()].filter((row) => row.type === type);
+      rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+      expect(await store.listEntities(type)).toStrictEqual(rows);
+    }
+    expect(await store.listOutbox()).toStrictEqual(
+      [...this.outbox.values()].sort((a, b) => a.seq - b.seq),
+    );
+    expect(await store.listConflicts()).toStrictEqual(
+      [...this.conflicts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
+    for (const key of modelMetaKeys) expect(await store.getMeta(key)).toBe(this.meta.get(key));
+  }
 }
 
 /** Data with what commonly breaks text storage. */

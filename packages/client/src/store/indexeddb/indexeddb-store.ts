@@ -34,13 +34,14 @@ type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
 const schemaVersion = 1;
 
-/** Opens (creating it on first use) the IndexedDB database `name` as a LocalStore. */
-export async function indexedDbStorage(
-  name: string,
-  options: IndexedDbStorageOptions = {},
-): Promise<LocalStore> {
+/**
+ * The IndexedDB database `name` (created on first use) as a LocalStore. The database opens in the
+ * background; every call waits for it, and an open that fails rejects every call with its error.
+ */
+export function indexedDbStorage(name: string, options: IndexedDbStorageOptions = {}): LocalStore {
   let closed = false;
-  const db: IDBPDatabase<LocalDbSchema> = await openDB<LocalDbSchema>(name, schemaVersion, {
+  let db: IDBPDatabase<LocalDbSchema> | undefined;
+  const opening = openDB<LocalDbSchema>(name, schemaVersion, {
     upgrade(database) {
       database.createObjectStore('entities', { keyPath: ['type', 'id'] });
       database.createObjectStore('outbox', { keyPath: 'seq' });
@@ -49,61 +50,77 @@ export async function indexedDbStorage(
     },
     blocking() {
       closed = true;
-      db.close();
+      db?.close();
       options.onVersionChange?.();
     },
+  }).then((opened) => {
+    db = opened;
+    if (closed) opened.close();
+    return opened;
   });
+  // A store nobody uses must not report its failed open as an unhandled rejection.
+  opening.catch(() => undefined);
 
-  const open = (): IDBPDatabase<LocalDbSchema> => {
+  const open = async (): Promise<IDBPDatabase<LocalDbSchema>> => {
     if (closed) throw new LocalStoreClosedError();
-    return db;
+    const database = db ?? (await opening);
+    if (closed) throw new LocalStoreClosedError();
+    return database;
+  };
+
+  // Transactions over the same stores run in the order they were created. Once the database is
+  // open, write() creates its transaction synchronously; before that, writes wait on the same
+  // promise and resume in call order. Either way concurrent write() calls apply in call order.
+  const writeIn = (database: IDBPDatabase<LocalDbSchema>, writes: readonly StorageWrite[]) => {
+    const tx = database.transaction(storeNames, 'readwrite', { durability: 'strict' });
+    const requests: Promise<unknown>[] = [];
+    try {
+      for (const item of writes) {
+        assertStorageWrite(item);
+        requests.push(applyWrite(tx, item));
+      }
+    } catch (error) {
+      tx.abort();
+      // The aborted transaction and its requests reject too; the item's error is the answer.
+      void Promise.allSettled([tx.done, ...requests]);
+      return Promise.reject(error);
+    }
+    return Promise.all([...requests, tx.done]).then(() => undefined);
   };
 
   return {
     async getMeta(key) {
-      return (await open().get('meta', key))?.value;
+      return (await (await open()).get('meta', key))?.value;
     },
     async getEntity(type, id) {
-      const row = await open().get('entities', [type, id]);
+      const row = await (await open()).get('entities', [type, id]);
       return row && copyEntity(row);
     },
     async listEntities(type) {
       // [type] sorts before every [type, id] and [type, []] after them: arrays follow strings.
       const range = IDBKeyRange.bound([type], [type, []]);
-      return (await open().getAll('entities', range)).map(copyEntity);
+      return (await (await open()).getAll('entities', range)).map(copyEntity);
     },
     async listOutbox() {
-      return (await open().getAll('outbox')).map(copyOutbox);
+      return (await (await open()).getAll('outbox')).map(copyOutbox);
     },
     async listConflicts() {
-      return (await open().getAll('conflicts')).map(copyConflict);
+      return (await (await open()).getAll('conflicts')).map(copyConflict);
     },
-    // Not an async function up to the transaction: transactions over the same stores run in the
-    // order they were created, so concurrent write() calls apply in call order.
-    write(writes: readonly StorageWrite[]): Promise<void> {
-      let tx: WriteTx;
-      try {
-        tx = open().transaction(storeNames, 'readwrite', { durability: 'strict' });
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const requests: Promise<unknown>[] = [];
-      try {
-        for (const write of writes) {
-          assertStorageWrite(write);
-          requests.push(applyWrite(tx, write));
+    write(writes) {
+      if (closed) return Promise.reject(new LocalStoreClosedError());
+      if (db) {
+        try {
+          return writeIn(db, writes);
+        } catch (error) {
+          return Promise.reject(error);
         }
-      } catch (error) {
-        tx.abort();
-        // The aborted transaction and its requests reject too; the item's error is the answer.
-        void Promise.allSettled([tx.done, ...requests]);
-        return Promise.reject(error);
       }
-      return Promise.all([...requests, tx.done]).then(() => undefined);
+      return open().then((database) => writeIn(database, writes));
     },
     async close() {
       closed = true;
-      db.close();
+      db?.close();
     },
   };
 }
