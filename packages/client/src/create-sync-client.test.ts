@@ -76,6 +76,7 @@ describe('createSyncClient', () => {
     expect(seen).toEqual(['task', 'task']);
     expect(await tasks.get(id)).toBeUndefined();
     expect(() => client.collection('Bad Name')).toThrow('not a valid entity type');
+    expect(client.collection('task')).toBe(client.collection('task'));
   });
 
   it('refuses types outside the configured collections and sends their conflict strategy', async () => {

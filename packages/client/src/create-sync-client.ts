@@ -122,6 +122,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
   const typeListeners = new Map<string, Set<() => void>>();
+  const collections = new Map<string, Collection>();
   const emit = <E extends keyof SyncClientEvents>(event: E, value: SyncClientEvents[E]) => {
     for (const callback of listeners.get(event) ?? [])
       (callback as (v: typeof value) => void)(value);
@@ -243,10 +244,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
 
   return {
     collection<T extends object = JsonObject>(type: string): Collection<T> {
+      // One object per type, so that UI code comparing by identity sees the same collection.
+      const known = collections.get(type);
+      if (known) return known as Collection<T>;
       // Names are checked at once, not on first use.
       SyncCore.assertCollectionName(type, options.collections);
       const local = () => withCore((opened) => opened.collection<T>(type));
-      return {
+      const collection: Collection<T> = {
         create: (data, createOptions) => local().then((c) => c.create(data, createOptions)),
         update: (id, patch) => local().then((c) => c.update(id, patch)),
         delete: (id) => local().then((c) => c.delete(id)),
@@ -259,6 +263,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
           return () => set.delete(callback);
         },
       };
+      collections.set(type, collection as unknown as Collection);
+      return collection;
     },
     get status() {
       refreshStatus();

@@ -158,6 +158,22 @@ describe('the attempt limit', () => {
     client.stop();
   });
 
+  it('an answer with no result for the batch counts as a failed attempt, not a resend loop', async () => {
+    const { client, pushes } = makeClient((call) =>
+      call.path === '/api/sync'
+        ? json(200, { ...acceptPush(call.body as PushRequest), results: [] })
+        : json(200, emptyPage),
+    );
+    await client.collection('task').create({ title: 'x' });
+    client.start();
+    await settle();
+    expect(pushes()).toHaveLength(1);
+    for (let i = 0; i < 6; i++) await vi.advanceTimersByTimeAsync(60_000);
+    expect(pushes()).toHaveLength(5);
+    expect(client.status).toMatchObject({ pending: 0, failed: 1 });
+    client.stop();
+  });
+
   it('a change the server REJECTED waits for retryFailed or discard; the batch around it goes through', async () => {
     const { client } = makeClient((call) =>
       call.path === '/api/sync'

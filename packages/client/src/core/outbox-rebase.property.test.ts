@@ -1,7 +1,7 @@
 // Property: whatever the app does, reads equal the app's own history of writes applied in order,
 // through restarts (a new core on the same storage), failed storage writes (a write that throws
 // changes nothing) and pushes the server acknowledges (the confirmed store then holds what the
-// outbox showed). fast-check prints the seed of a failing run; replay with FC_SEED.
+// outbox showed). The seed is printed; replay with FC_SEED.
 import type { PushRequest, PushResponse } from '@syncline/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +106,10 @@ function acknowledging(): Transport {
 
 describe('outbox and rebase', () => {
   it('reads equal the writes applied in order, through restarts, failed writes and acknowledgements', async () => {
+    const seed = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(
+      `outbox and rebase properties: fast-check seed ${seed} (replay with FC_SEED=${seed})`,
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(command, { maxLength: 40 }), async (commands) => {
         const { storage, failNextWrite } = failingStorage(memoryStorage());
@@ -170,7 +174,7 @@ describe('outbox and rebase', () => {
           await core.collection('item').find(),
         );
       }),
-      { numRuns: 150, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
+      { numRuns: 150, seed },
     );
   });
 });

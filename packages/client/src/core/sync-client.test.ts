@@ -174,6 +174,10 @@ describe('reads rebase the outbox on confirmed state', () => {
     expect((await items.find()).map((item) => item.id)).toEqual(['b']);
     await expect(items.update('a', { title: 'x' })).rejects.toThrow('does not exist');
     await expect(items.create({ n: 2 }, { id: 'b' })).rejects.toThrow('exists');
+    // The server keeps the tombstone: a deleted id is not created again.
+    await expect(items.create({ title: 'again' }, { id: 'a' })).rejects.toThrow(
+      'cannot be used again',
+    );
   });
 });
 
@@ -320,5 +324,64 @@ describe('conflicts', () => {
     expect(core.conflicts()).toMatchObject([{ id: 'c-1', waitingForReview: true }]);
     await core.acknowledgeConflict('c-1');
     expect(core.conflicts()).toEqual([]);
+  });
+});
+
+describe('a device clock that runs fast', () => {
+  it('restamps a change refused as FUTURE_TIMESTAMP on the server clock and stamps later ones right', async () => {
+    const serverNow = Date.parse('2026-01-01T12:00:00Z');
+    const deviceNow = serverNow + 10 * 60_000;
+    const stamps: string[] = [];
+    const transport: Transport = {
+      async push(request) {
+        return {
+          syncToken: 'v1.1.0.000000000000',
+          changes: [],
+          hasMore: false,
+          results: request.changes.map((change) => {
+            stamps.push(change.timestamp);
+            const ahead = Date.parse(change.timestamp) > serverNow + 5 * 60_000;
+            return {
+              mutationId: change.mutationId ?? '',
+              entityType: change.entityType,
+              entityId: change.entityId,
+              ...(ahead
+                ? {
+                    status: 'REJECTED' as const,
+                    error: { code: 'FUTURE_TIMESTAMP', message: 'ahead' },
+                  }
+                : { status: 'APPLIED' as const, version: 1 }),
+            };
+          }),
+          conflicts: [],
+          serverTime: new Date(serverNow).toISOString(),
+        };
+      },
+      delta: async () => page([]),
+    };
+    const storage = memoryStorage();
+    const open = () =>
+      SyncCore.open({
+        storage,
+        transport,
+        deviceId: 'fast-clock',
+        batchSize: 100,
+        pullPageSize: 100,
+        maxAttempts: 5,
+        newId: () => `id-${++ids}`,
+        now: () => new Date(deviceNow),
+        events: { change: () => undefined, conflict: () => undefined, counts: () => undefined },
+      });
+    const core = await open();
+    await core.collection('item').create({ n: 1 });
+    expect(await core.sync()).toMatchObject({ pushed: 1, failed: 0 });
+    expect(stamps).toEqual([new Date(deviceNow).toISOString(), new Date(serverNow).toISOString()]);
+
+    // The measured offset is kept: after a restart, new changes carry the server's time.
+    const restarted = await open();
+    await restarted.collection('item').create({ n: 2 });
+    await restarted.sync();
+    expect(stamps.at(-1)).toBe(new Date(serverNow).toISOString());
+    expect(stamps).toHaveLength(3);
   });
 });

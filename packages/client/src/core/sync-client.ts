@@ -22,12 +22,23 @@ import {
   type StorageWrite,
 } from './ports.js';
 import { confirmedData, expectedVersion, rebase, replay } from './rebase.js';
-import { isTransportError, TransportFailure, type Transport } from './sync-ports.js';
+import {
+  isTransportError,
+  TransportError,
+  TransportFailure,
+  type Transport,
+} from './sync-ports.js';
 
 /** The protocol's entity type pattern, checked locally so a bad name never reaches the outbox. */
 const ENTITY_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
 const SYNC_TOKEN = 'sync.token';
 const LAST_SYNC_AT = 'sync.lastSyncAt';
+const CLOCK_OFFSET = 'sync.clockOffsetMs';
+/**
+ * A device clock this far from the server's is corrected when stamping changes. Smaller skews are
+ * left alone: the estimate includes network latency, and the server accepts 5 minutes ahead.
+ */
+const CLOCK_CORRECTION_THRESHOLD_MS = 60_000;
 
 export interface CollectionOptions {
   /** Sent with every change of this type; else the client's `conflictStrategy`, else the server's. */
@@ -137,6 +148,8 @@ const outcomeOf = (result: ChangeResult) =>
 export class SyncCore {
   private writeChain: Promise<unknown> = Promise.resolve();
   private readonly conflictRows = new Map<string, ConflictView>();
+  /** Server clock minus device clock, as last measured (0 while within the threshold). */
+  private clockOffsetMs = 0;
 
   private constructor(
     private readonly options: SyncCoreOptions,
@@ -145,6 +158,8 @@ export class SyncCore {
 
   static async open(options: SyncCoreOptions): Promise<SyncCore> {
     const core = new SyncCore(options, await Outbox.load(options.storage));
+    const offset = Number((await options.storage.getMeta(CLOCK_OFFSET)) ?? 0);
+    core.clockOffsetMs = Number.isFinite(offset) ? offset : 0;
     for (const row of await options.storage.listConflicts()) {
       core.conflictRows.set(row.id, toView(JSON.parse(row.body) as Conflict));
     }
@@ -250,7 +265,7 @@ export class SyncCore {
       id,
       operation,
       baseVersion,
-      timestamp: this.options.now().toISOString(),
+      timestamp: new Date(this.options.now().getTime() + this.clockOffsetMs).toISOString(),
       attempts: 0,
       state: OutboxState.PENDING,
       error: null,
@@ -265,8 +280,12 @@ export class SyncCore {
     return this.serialize(async () => {
       assertObject(data);
       const id = givenId ?? this.options.newId();
-      const { data: existing } = await this.current(type, id);
+      const { confirmed, queued, data: existing } = await this.current(type, id);
       if (existing !== undefined) throw new SyncError('ALREADY_EXISTS', `${type} ${id} exists`);
+      // The server keeps a tombstone and answers a CREATE on it with a DELETED conflict.
+      if (confirmed || queued.length > 0) {
+        throw new SyncError('DELETED', `${type} ${id} was deleted; its id cannot be used again`);
+      }
       await this.enqueue(type, id, 'CREATE', 1, withoutId(data));
       return id;
     });
@@ -433,6 +452,12 @@ export class SyncCore {
         throw error;
       }
       const outcome = await this.applyPush(batch, response, reset);
+      if (outcome.settled === 0) {
+        // An answer without a result for any change sent: count it as a failed attempt rather
+        // than send the same batch again and again.
+        summary.failed += await this.countAttempt(batch);
+        throw new TransportError(TransportFailure.SERVER, 'The server answered no result');
+      }
       reset = false;
       token = response.syncToken;
       hasMore = response.hasMore;
@@ -517,7 +542,7 @@ export class SyncCore {
     batch: readonly OutboxRow[],
     response: PushResponse,
     reset: boolean,
-  ): Promise<{ acknowledged: number; failed: number; conflicts: number }> {
+  ): Promise<{ acknowledged: number; failed: number; conflicts: number; settled: number }> {
     return this.serialize(async () => {
       const stage = new StagedEntities(this.options.storage);
       if (reset || response.reset) stage.clear();
@@ -525,13 +550,20 @@ export class SyncCore {
       const writes: StorageWrite[] = [];
       let acknowledged = 0;
       let failed = 0;
+      let settled = 0;
       const bySeq = new Map(batch.map((row) => [row.mutationId, row]));
       for (const result of response.results) {
         const row = bySeq.get(result.mutationId);
         if (!row || !this.outbox.get(row.seq)) continue;
+        settled++;
         const outcome = outcomeOf(result);
         if (outcome === 'REJECTED') {
           const error = result.error ?? { code: 'REJECTED', message: 'The server refused it' };
+          const restamped = this.restamp(row, error, response.serverTime);
+          if (restamped) {
+            writes.push({ kind: 'putOutbox', row: restamped });
+            continue;
+          }
           writes.push({ kind: 'putOutbox', row: this.failedRow(row, error) });
           failed++;
           continue;
@@ -548,14 +580,19 @@ export class SyncCore {
       }));
       for (const row of conflicts) writes.push({ kind: 'putConflict', row });
       writes.push({ kind: 'setMeta', key: SYNC_TOKEN, value: response.syncToken });
+      const offset = this.measureClock(response.serverTime);
+      if (offset !== this.clockOffsetMs) {
+        writes.push({ kind: 'setMeta', key: CLOCK_OFFSET, value: String(offset) });
+      }
       await this.commit([...stage.writes(), ...writes]);
+      this.clockOffsetMs = offset;
 
       this.notifyStage(stage);
       const types = new Set(batch.map((row) => row.type));
       this.notify(types);
       this.options.events.counts();
       for (const conflict of response.conflicts) this.options.events.conflict(toView(conflict));
-      return { acknowledged, failed, conflicts: response.conflicts.length };
+      return { acknowledged, failed, conflicts: response.conflicts.length, settled };
     });
   }
 
@@ -581,6 +618,29 @@ export class SyncCore {
       deleted: data === undefined,
       body: data === undefined ? null : JSON.stringify(data),
     });
+  }
+
+  /** The server clock's lead over the device's, when it is large enough to correct. */
+  private measureClock(serverTime: string): number {
+    const measured = Date.parse(serverTime) - this.options.now().getTime();
+    if (!Number.isFinite(measured)) return this.clockOffsetMs;
+    return Math.abs(measured) >= CLOCK_CORRECTION_THRESHOLD_MS ? measured : 0;
+  }
+
+  /**
+   * A change refused for a timestamp ahead of the server's clock was stamped by a device clock
+   * that runs fast: it is stamped again on the server's clock and stays queued (within the
+   * attempt limit), instead of waiting for a person.
+   */
+  private restamp(row: OutboxRow, error: ErrorBody, serverTime: string): OutboxRow | undefined {
+    if (error.code !== 'FUTURE_TIMESTAMP' || row.attempts + 1 >= this.options.maxAttempts) {
+      return undefined;
+    }
+    const lead = Date.parse(serverTime) - this.options.now().getTime();
+    const server = Date.parse(serverTime);
+    const corrected = Math.min(Date.parse(row.timestamp) + lead, server);
+    if (!Number.isFinite(corrected)) return undefined;
+    return { ...row, timestamp: new Date(corrected).toISOString(), attempts: row.attempts + 1 };
   }
 
   private failedRow(row: OutboxRow, error: ErrorBody, attempts = row.attempts + 1): OutboxRow {
