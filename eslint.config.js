@@ -106,6 +106,120 @@ export default tseslint.config(
     },
   },
   {
+    // The client's layers (tests beside them may use anything): the core imports only the
+    // protocol; the scheduler and the transport build on the core's ports. This block restates
+    // the client's zone from the list above, because a rule set here replaces that one.
+    files: ['packages/client/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './packages/client',
+              from: './packages/server',
+              message: 'The client depends on @syncline/protocol only.',
+            },
+            {
+              target: './packages/client/src/core',
+              from: './',
+              except: ['./packages/client/src/core', './packages/protocol'],
+              message:
+                'The client core imports only @syncline/protocol: storage, transport and signals are injected.',
+            },
+            {
+              target: './packages/client/src/scheduler',
+              from: './',
+              except: ['./packages/client/src/scheduler', './packages/client/src/core'],
+              message: 'The scheduler uses the core ports only; signals are injected.',
+            },
+            {
+              target: './packages/client/src/transport',
+              from: './packages/client/src',
+              except: ['./transport', './core'],
+              message:
+                'A transport implements core ports; it knows nothing of storage or scheduling.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client's core, scheduler and transport run in browsers and workers as well as Node.
+    files: [
+      'packages/client/src/core/**/*.ts',
+      'packages/client/src/scheduler/**/*.ts',
+      'packages/client/src/transport/**/*.ts',
+    ],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: nodeBuiltins,
+              message: 'The client core runs in browsers too: no Node modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The storage adapters and the React hooks, beside the zones above (restated, because a rule
+    // set here replaces theirs): an adapter implements the LocalStore port and knows nothing of
+    // syncing; the hooks type the client structurally and import none of its internals.
+    files: ['packages/client/src/store/**/*.ts', 'packages/client/src/react/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './packages/client',
+              from: './packages/server',
+              message: 'The client depends on @syncline/protocol only.',
+            },
+            {
+              target: './packages/client/src/store',
+              from: './packages/client/src',
+              except: ['./store', './core/ports.ts'],
+              message: 'A storage adapter implements the LocalStore port and knows nothing else.',
+            },
+            {
+              target: './packages/client/src/react',
+              from: './packages/client/src',
+              except: ['./react'],
+              message: 'The hooks type the client structurally: they import none of its internals.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Everything but the SQLite adapter runs in browsers: no Node modules there.
+    files: ['packages/client/src/store/**/*.ts', 'packages/client/src/react/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/client/src/store/sqlite/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: nodeBuiltins,
+              message: 'Browser storage and the hooks run in browsers: no Node modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests beside the engine may use Node (e.g. node:crypto for the Crypto port); the engine
     // itself stays free of I/O so that any store or transport can drive it.
     files: ['packages/server/src/engine/**/*.ts'],

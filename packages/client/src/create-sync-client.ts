@@ -1,0 +1,312 @@
+// The composition root of the SDK: storage (encrypted when asked), device id, HTTP transport,
+// the core, the sync loop and the realtime stream, behind the small public SyncClient surface.
+import type { ConflictStrategy } from '@syncline/protocol';
+import { v7 as uuidv7 } from 'uuid';
+import type { LocalStore } from './core/ports.js';
+import {
+  SyncCore,
+  type CollectionOptions,
+  type ConflictView,
+  type Entity,
+  type FailedMutation,
+  type Filter,
+  type SyncProgress,
+  type SyncSummary,
+} from './core/sync-client.js';
+import type { JsonObject } from './core/json-merge-patch.js';
+import type { NetworkSignal } from './core/sync-ports.js';
+import { backoffDelay, retryDefaults, type RetryOptions } from './scheduler/backoff.js';
+import { platformNetworkSignal } from './scheduler/network-signal.js';
+import { SyncLoop, SyncState, type LoopError } from './scheduler/sync-loop.js';
+import { HttpTransport, type FetchLike } from './transport/http-transport.js';
+import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
+import { createTokenSource } from './transport/token-source.js';
+import { encryptLocalStore, type EncryptLocalStoreOptions } from './store/encrypted-store.js';
+
+const DEVICE_ID = 'sync.deviceId';
+
+export interface SyncClientOptions {
+  /** The Syncline server's base URL. */
+  url: string;
+  /** Called for a bearer token before requests, and once more after a 401. */
+  getToken: () => string | Promise<string>;
+  /** Else generated once and kept in the storage: one device id per storage (per user of it). */
+  deviceId?: string;
+  storage: LocalStore;
+  /** The collections this client syncs, with their options; any valid type when left out. */
+  collections?: Record<string, CollectionOptions>;
+  fetch?: FetchLike;
+  /** The timer between syncs (default 5 minutes). */
+  syncIntervalMs?: number;
+  /** Changes a push carries (default 100). */
+  batchSize?: number;
+  /** Changes a pull page asks for (default 500). */
+  pullPageSize?: number;
+  retry?: Partial<RetryOptions>;
+  conflictStrategy?: ConflictStrategy;
+  onConflict?: (conflict: ConflictView) => void;
+  /** Called while a sync runs: "pulled n of about N" for a long first sync. */
+  onProgress?: (progress: SyncProgress) => void;
+  /** Open the server's realtime stream on start() (default true). */
+  realtime?: boolean;
+  /** Online/foreground signals; by default the platform's events where there are any. */
+  network?: NetworkSignal;
+  /** Random source for backoff jitter (tests pass a seeded one). */
+  random?: () => number;
+  /** Encrypt the local store at rest (AES-GCM under a key derived from the passphrase). */
+  encryption?: EncryptLocalStoreOptions;
+}
+
+export interface SyncStatus {
+  state: SyncState;
+  pending: number;
+  failed: number;
+  conflicts: number;
+  lastSyncAt: string | null;
+  /** Why the state is 'error', 'offline' or 'auth' (e.g. DEVICE_REVOKED). */
+  error: LoopError | null;
+}
+
+export interface Collection<T extends object = JsonObject> {
+  create(data: T, options?: { id?: string }): Promise<string>;
+  update(id: string, patch: Partial<T> | Record<string, unknown>): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<Entity<T> | undefined>;
+  find(filter?: Filter<T>): Promise<Array<Entity<T>>>;
+  /** Called after any local or pulled change to this type; returns an unsubscribe. */
+  subscribe(callback: () => void): () => void;
+}
+
+export interface SyncClientEvents {
+  status: SyncStatus;
+  change: { types: string[] | 'all' };
+  conflict: ConflictView;
+  /** While a sync runs: pushed so far, pulled n of about N. */
+  progress: SyncProgress;
+  error: unknown;
+}
+
+export interface SyncClient {
+  collection<T extends object = JsonObject>(type: string): Collection<T>;
+  readonly status: SyncStatus;
+  on<E extends keyof SyncClientEvents>(
+    event: E,
+    callback: (value: SyncClientEvents[E]) => void,
+  ): () => void;
+  /** Resolves once storage is open and the device id known. */
+  ready(): Promise<void>;
+  deviceId(): Promise<string>;
+  /** Starts automatic syncing: now, on reconnect, on foreground, on pokes and on the timer. */
+  start(): void;
+  stop(): void;
+  /** One sync now (or the one already running). */
+  syncNow(): Promise<SyncSummary>;
+  /** A login: the token to use from now on; syncs at once. */
+  setToken(token: string): void;
+  conflicts(): Promise<ConflictView[]>;
+  acknowledgeConflict(conflictId: string): Promise<void>;
+  failed(): Promise<FailedMutation[]>;
+  retryFailed(mutationIds?: readonly string[]): Promise<number>;
+  discard(mutationId: string): Promise<void>;
+  /** Stops syncing and closes the storage. */
+  close(): Promise<void>;
+}
+
+type Listener = (value: never) => void;
+
+export function createSyncClient(options: SyncClientOptions): SyncClient {
+  const retry: RetryOptions = { ...retryDefaults, ...options.retry };
+  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const tokens = createTokenSource(options.getToken);
+  const transport = new HttpTransport({ url: options.url, fetch: fetchImpl, tokens });
+  const network = options.network ?? platformNetworkSignal();
+  const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
+  const typeListeners = new Map<string, Set<() => void>>();
+  const collections = new Map<string, Collection>();
+  const emit = <E extends keyof SyncClientEvents>(event: E, value: SyncClientEvents[E]) => {
+    for (const callback of listeners.get(event) ?? [])
+      (callback as (v: typeof value) => void)(value);
+  };
+
+  let loopState: SyncState = SyncState.IDLE;
+  let loopError: LoopError | null = null;
+  let lastSyncAt: string | null = null;
+  let core: SyncCore | undefined;
+  let stream: RealtimeStream | undefined;
+  let closed = false;
+
+  const status = (): SyncStatus => ({
+    state: loopState,
+    pending: core?.pendingCount ?? 0,
+    failed: core?.failedCount ?? 0,
+    conflicts: core?.conflictCount ?? 0,
+    lastSyncAt,
+    error: loopError,
+  });
+  // The same object until something in it changes, so that a UI store can compare by identity.
+  let currentStatus = status();
+  let currentText = JSON.stringify(currentStatus);
+  const refreshStatus = (): boolean => {
+    const next = status();
+    const text = JSON.stringify(next);
+    if (text === currentText) return false;
+    currentStatus = next;
+    currentText = text;
+    return true;
+  };
+  const publishStatus = () => {
+    if (refreshStatus()) emit('status', currentStatus);
+  };
+
+  let openedStorage: LocalStore | undefined;
+  const opening = (async () => {
+    const storage = options.encryption
+      ? await encryptLocalStore(options.storage, options.encryption)
+      : options.storage;
+    openedStorage = storage;
+    let deviceId = options.deviceId ?? (await storage.getMeta(DEVICE_ID));
+    if (deviceId === undefined) {
+      deviceId = uuidv7();
+      await storage.write([{ kind: 'setMeta', key: DEVICE_ID, value: deviceId }]);
+    }
+    const opened = await SyncCore.open({
+      storage,
+      transport,
+      deviceId,
+      batchSize: options.batchSize ?? 100,
+      pullPageSize: options.pullPageSize ?? 500,
+      maxAttempts: retry.maxAttempts,
+      ...(options.conflictStrategy ? { conflictStrategy: options.conflictStrategy } : {}),
+      ...(options.collections ? { collections: options.collections } : {}),
+      newId: () => uuidv7(),
+      now: () => new Date(),
+      events: {
+        change(types) {
+          const targets = types === 'all' ? [...typeListeners.keys()] : [...types];
+          for (const type of targets)
+            for (const callback of typeListeners.get(type) ?? []) callback();
+          emit('change', { types: types === 'all' ? 'all' : [...types] });
+        },
+        conflict(conflict) {
+          options.onConflict?.(conflict);
+          emit('conflict', conflict);
+        },
+        counts: publishStatus,
+      },
+    });
+    core = opened;
+    lastSyncAt = await opened.lastSyncAt();
+    publishStatus();
+    return { core: opened, deviceId };
+  })();
+  // Callers see the failure through ready() and every operation; this only avoids an
+  // unhandled rejection when nobody has asked yet.
+  opening.catch(() => undefined);
+
+  const loop = new SyncLoop<SyncSummary>({
+    network,
+    intervalMs: options.syncIntervalMs ?? 5 * 60 * 1000,
+    retry,
+    ...(options.random ? { random: options.random } : {}),
+    run: async () => {
+      const { core: opened } = await opening;
+      const summary = await opened.sync((progress) => {
+        options.onProgress?.(progress);
+        emit('progress', progress);
+      });
+      lastSyncAt = await opened.lastSyncAt();
+      return summary;
+    },
+    onState(state, error) {
+      loopState = state;
+      loopError = error;
+      publishStatus();
+    },
+    onError: (error) => emit('error', error),
+  });
+
+  const startStream = async () => {
+    const { deviceId } = await opening;
+    if (closed || !loop.isStarted || stream) return;
+    stream = openRealtimeStream({
+      url: options.url,
+      deviceId,
+      ...(options.collections ? { entityTypes: Object.keys(options.collections).sort() } : {}),
+      fetch: fetchImpl,
+      tokens,
+      reconnectDelay: (attempt) => backoffDelay(attempt, retry, options.random),
+      onPoke: () => loop.trigger('poke'),
+    });
+  };
+
+  const withCore = async <T>(fn: (opened: SyncCore) => Promise<T> | T): Promise<T> =>
+    fn((await opening).core);
+
+  return {
+    collection<T extends object = JsonObject>(type: string): Collection<T> {
+      // One object per type, so that UI code comparing by identity sees the same collection.
+      const known = collections.get(type);
+      if (known) return known as Collection<T>;
+      // Names are checked at once, not on first use.
+      SyncCore.assertCollectionName(type, options.collections);
+      const local = () => withCore((opened) => opened.collection<T>(type));
+      const collection: Collection<T> = {
+        create: (data, createOptions) => local().then((c) => c.create(data, createOptions)),
+        update: (id, patch) => local().then((c) => c.update(id, patch)),
+        delete: (id) => local().then((c) => c.delete(id)),
+        get: (id) => local().then((c) => c.get(id)),
+        find: (filter) => local().then((c) => c.find(filter)),
+        subscribe(callback) {
+          let set = typeListeners.get(type);
+          if (!set) typeListeners.set(type, (set = new Set()));
+          set.add(callback);
+          return () => set.delete(callback);
+        },
+      };
+      collections.set(type, collection as unknown as Collection);
+      return collection;
+    },
+    get status() {
+      refreshStatus();
+      return currentStatus;
+    },
+    on(event, callback) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(callback as Listener);
+      return () => set.delete(callback as Listener);
+    },
+    ready: async () => {
+      await opening;
+    },
+    deviceId: async () => (await opening).deviceId,
+    start() {
+      if (closed) return;
+      loop.start();
+      if (options.realtime !== false) startStream().catch((error) => emit('error', error));
+    },
+    stop() {
+      loop.stop();
+      stream?.close();
+      stream = undefined;
+    },
+    syncNow: () => loop.syncNow(),
+    setToken(token) {
+      tokens.set(token);
+      loop.trigger('login');
+    },
+    conflicts: () => withCore((opened) => opened.conflicts()),
+    acknowledgeConflict: (id) => withCore((opened) => opened.acknowledgeConflict(id)),
+    failed: () => withCore((opened) => opened.failed()),
+    retryFailed: (ids) => withCore((opened) => opened.retryFailed(ids)),
+    discard: (id) => withCore((opened) => opened.discard(id)),
+    async close() {
+      closed = true;
+      loop.stop();
+      stream?.close();
+      stream = undefined;
+      await opening.catch(() => undefined);
+      await (openedStorage ?? options.storage).close();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// @vitest-environment happy-dom
+// The hooks over the real sync client (memory storage, scripted network): the client's types fit
+// the hooks as they are, and its status and change events drive them.
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { healthyServer, scriptedFetch } from '../../../../test/support/sdk-fetch.js';
+import { createSyncClient, type SyncStatus } from '../create-sync-client.js';
+import { memoryStorage } from '../store/index.js';
+import { useEntity, useQuery, useSyncStatus } from './index.js';
+
+afterEach(cleanup);
+
+function makeClient() {
+  return createSyncClient({
+    url: 'http://sync.test',
+    getToken: () => 'token-1',
+    storage: memoryStorage(),
+    fetch: scriptedFetch(healthyServer).fetch,
+    realtime: false,
+  });
+}
+
+describe('React hooks over createSyncClient', () => {
+  it('show pending changes, then the finished sync', async () => {
+    const client = makeClient();
+    await client.ready();
+    const { result } = renderHook(() => useSyncStatus(client));
+    const initial: SyncStatus = result.current;
+    expect(initial.pending).toBe(0);
+
+    await act(async () => {
+      await client.collection('task').create({ title: 'one' });
+    });
+    await waitFor(() => expect(result.current.pending).toBe(1));
+
+    await act(async () => {
+      await client.syncNow();
+    });
+    await waitFor(() => expect(result.current.pending).toBe(0));
+    expect(result.current.lastSyncAt).not.toBeNull();
+    await client.close();
+  });
+
+  it('follow a collection and one entity through create, update and delete', async () => {
+    const client = makeClient();
+    const tasks = client.collection<{ title: string; done: boolean }>('task');
+    const list = renderHook(() => useQuery(tasks, { done: false }));
+    await waitFor(() => expect(list.result.current.loading).toBe(false));
+    expect(list.result.current.data).toEqual([]);
+
+    let id = '';
+    await act(async () => {
+      id = await tasks.create({ title: 'one', done: false });
+    });
+    await waitFor(() =>
+      expect(list.result.current.data).toEqual([{ id, title: 'one', done: false }]),
+    );
+
+    const one = renderHook(() => useEntity(tasks, id));
+    await waitFor(() => expect(one.result.current.data?.title).toBe('one'));
+
+    await act(async () => {
+      await tasks.update(id, { title: 'one, edited', done: true });
+    });
+    await waitFor(() => expect(one.result.current.data?.title).toBe('one, edited'));
+    await waitFor(() => expect(list.result.current.data).toEqual([]));
+
+    await act(async () => {
+      await tasks.delete(id);
+    });
+    await waitFor(() => expect(one.result.current.data).toBeUndefined());
+    await client.close();
+  });
+});

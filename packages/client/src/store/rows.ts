@@ -1,0 +1,27 @@
+// Copies of rows with exactly the port's fields: what an adapter stores and hands back is never
+// the caller's object, and carries no field the port does not name.
+import type { ConflictRow, EntityRow, OutboxRow } from '../core/ports.js';
+
+export function copyEntity(row: EntityRow): EntityRow {
+  return { type: row.type, id: row.id, version: row.version, deleted: row.deleted, body: row.body };
+}
+
+export function copyOutbox(row: OutboxRow): OutboxRow {
+  return {
+    seq: row.seq,
+    mutationId: row.mutationId,
+    type: row.type,
+    id: row.id,
+    operation: row.operation,
+    baseVersion: row.baseVersion,
+    timestamp: row.timestamp,
+    attempts: row.attempts,
+    state: row.state,
+    error: row.error,
+    body: row.body,
+  };
+}
+
+export function copyConflict(row: ConflictRow): ConflictRow {
+  return { id: row.id, body: row.body };
+}

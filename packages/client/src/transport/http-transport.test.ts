@@ -1,0 +1,115 @@
+// How the HTTP transport sorts answers into failures the core and scheduler act on, and the one
+// extra token request after a 401.
+import { describe, expect, it, vi } from 'vitest';
+import {
+  errorResponse,
+  json,
+  scriptedFetch,
+  type Handler,
+} from '../../../../test/support/sdk-fetch.js';
+import { TransportError, TransportFailure } from '../core/sync-ports.js';
+import { HttpTransport, parseRetryAfter } from './http-transport.js';
+import { createTokenSource } from './token-source.js';
+
+const request = { deviceId: 'd1', changes: [] };
+
+function transport(handler: Handler, getToken: () => string = () => 't1') {
+  const network = scriptedFetch(handler);
+  const tokens = createTokenSource(getToken);
+  const http = new HttpTransport({
+    url: 'http://sync.test/',
+    fetch: network.fetch,
+    tokens,
+    now: () => Date.parse('2026-01-01T00:00:00Z'),
+  });
+  return { http, tokens, ...network };
+}
+
+async function failureOf(handler: Handler): Promise<TransportError> {
+  const error = await transport(handler)
+    .http.push(request)
+    .catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TransportError);
+  return error as TransportError;
+}
+
+describe('HttpTransport', () => {
+  it('posts JSON with the bearer token to the canonical routes', async () => {
+    const { http, calls } = transport(() => json(200, { ok: true }));
+    await http.push(request);
+    await http.delta({ deviceId: 'd1', pageSize: 5 });
+    expect(calls.map((c) => [c.method, c.path, c.authorization])).toEqual([
+      ['POST', '/api/sync', 'Bearer t1'],
+      ['POST', '/api/sync/delta', 'Bearer t1'],
+    ]);
+    expect(calls[1]?.body).toEqual({ deviceId: 'd1', pageSize: 5 });
+  });
+
+  it.each([
+    [503, 'UNAVAILABLE', TransportFailure.SERVER],
+    [500, 'INTERNAL', TransportFailure.SERVER],
+    [403, 'DEVICE_REVOKED', TransportFailure.REVOKED],
+    [403, 'FORBIDDEN', TransportFailure.FORBIDDEN],
+    [400, 'VALIDATION_FAILED', TransportFailure.REFUSED],
+    [413, 'PAYLOAD_TOO_LARGE', TransportFailure.REFUSED],
+    [404, 'NOT_FOUND', TransportFailure.UNEXPECTED],
+    [429, 'RATE_LIMITED', TransportFailure.RATE_LIMITED],
+  ])('%s %s is %s', async (status, code, kind) => {
+    const error = await failureOf(() => errorResponse(status, code));
+    expect(error.kind).toBe(kind);
+    expect(error.details).toMatchObject({ status, code });
+  });
+
+  it('a network failure, a body cut off and an unreadable 200 are retryable', async () => {
+    expect((await failureOf(() => Promise.reject(new TypeError('fetch failed')))).kind).toBe(
+      TransportFailure.NETWORK,
+    );
+    const cut = new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"sync'));
+          controller.error(new Error('socket hang up'));
+        },
+      }),
+      { status: 200 },
+    );
+    expect((await failureOf(() => cut)).kind).toBe(TransportFailure.NETWORK);
+    expect((await failureOf(() => new Response('<html>', { status: 200 }))).kind).toBe(
+      TransportFailure.SERVER,
+    );
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', async () => {
+    const error = await failureOf(() =>
+      errorResponse(429, 'RATE_LIMITED', { 'retry-after': '12' }),
+    );
+    expect(error.details.retryAfterMs).toBe(12_000);
+    expect(
+      parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', Date.parse('2026-01-01T00:00:00Z')),
+    ).toBe(30_000);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+    expect(parseRetryAfter(null, 0)).toBeUndefined();
+  });
+
+  it('after a 401 asks for a token once more and retries once', async () => {
+    const tokens = ['old', 'new'];
+    const getToken = vi.fn(() => tokens.shift() ?? 'none');
+    const { http, calls } = transport(
+      (call) =>
+        call.authorization === 'Bearer new' ? json(200, {}) : errorResponse(401, 'TOKEN_EXPIRED'),
+      getToken,
+    );
+    await http.push(request);
+    expect(calls.map((c) => c.authorization)).toEqual(['Bearer old', 'Bearer new']);
+
+    const refused = await failureOf(() => errorResponse(401, 'UNAUTHENTICATED'));
+    expect(refused.kind).toBe(TransportFailure.UNAUTHORIZED);
+  });
+
+  it('estimates the pull from the feed positions of the status token and the device token', async () => {
+    const { http } = transport(() => json(200, { syncToken: 'v1.2s.0.abcdefabcdef' }));
+    expect(await http.estimateRemaining('v1.a.0.abcdefabcdef')).toBe(100 - 10);
+    expect(await http.estimateRemaining(undefined)).toBe(100);
+    expect(await http.estimateRemaining('opaque')).toBeUndefined();
+  });
+});

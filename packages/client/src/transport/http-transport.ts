@@ -1,0 +1,148 @@
+// The Transport over HTTP: the canonical /api/sync routes through an injected fetch, each failure
+// sorted into a TransportFailure the core and the scheduler act on.
+import type {
+  DeltaRequest,
+  DeltaResponse,
+  ErrorBody,
+  PushRequest,
+  PushResponse,
+} from '@syncline/protocol';
+import { TransportError, TransportFailure, type Transport } from '../core/sync-ports.js';
+import type { TokenSource } from './token-source.js';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface HttpTransportOptions {
+  /** The server's base URL, e.g. https://sync.example.org */
+  url: string;
+  fetch: FetchLike;
+  tokens: TokenSource;
+  now?: () => number;
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from `now`; undefined if unreadable. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The feed position inside a sync token, when the token has the server's v1 shape. */
+function feedPosition(token: string | undefined): number | undefined {
+  if (token === undefined) return 0;
+  const match = /^v1\.([0-9a-z]{1,12})\./.exec(token);
+  return match?.[1] ? parseInt(match[1], 36) : undefined;
+}
+
+export class HttpTransport implements Transport {
+  private readonly base: string;
+
+  constructor(private readonly options: HttpTransportOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+  }
+
+  push(request: PushRequest): Promise<PushResponse> {
+    return this.send<PushResponse>('POST', '/api/sync', request);
+  }
+
+  delta(request: DeltaRequest): Promise<DeltaResponse> {
+    return this.send<DeltaResponse>('POST', '/api/sync/delta', request);
+  }
+
+  /**
+   * The feed's head position (from the status route) less the device's: an upper bound of the
+   * changes still to pull, since rows the device may not see are counted too.
+   */
+  async estimateRemaining(syncToken: string | undefined): Promise<number | undefined> {
+    const status = await this.send<{ syncToken: string }>('GET', '/api/sync/status');
+    const head = feedPosition(status.syncToken);
+    const at = feedPosition(syncToken);
+    return head === undefined || at === undefined ? undefined : Math.max(0, head - at);
+  }
+
+  private async send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    let response = await this.attempt(method, path, body, await this.options.tokens.current());
+    if (response.status === 401) {
+      response = await this.attempt(method, path, body, await this.options.tokens.refresh());
+    }
+    return this.read<T>(response);
+  }
+
+  private async attempt(
+    method: string,
+    path: string,
+    body: unknown,
+    token: string,
+  ): Promise<Response> {
+    try {
+      return await this.options.fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TransportError(TransportFailure.NETWORK, `${method} ${path}: ${message}`);
+    }
+  }
+
+  private async read<T>(response: Response): Promise<T> {
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      // The connection dropped while the body was on its way.
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TransportError(TransportFailure.NETWORK, message, { status: response.status });
+    }
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const status = response.status;
+    if (status >= 200 && status < 300) {
+      if (parsed === undefined) {
+        throw new TransportError(
+          TransportFailure.SERVER,
+          'The server answered an unreadable body',
+          {
+            status,
+          },
+        );
+      }
+      return parsed as T;
+    }
+    const error = (parsed as { error?: ErrorBody } | undefined)?.error;
+    const code = error?.code;
+    const message = `${status}${code ? ` ${code}` : ''}: ${error?.message ?? response.statusText}`;
+    const details = { status, ...(code ? { code } : {}) };
+    if (status === 401) throw new TransportError(TransportFailure.UNAUTHORIZED, message, details);
+    if (status === 403 && code === 'DEVICE_REVOKED') {
+      throw new TransportError(TransportFailure.REVOKED, message, details);
+    }
+    if (status === 429) {
+      const now = this.options.now?.() ?? Date.now();
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
+      throw new TransportError(TransportFailure.RATE_LIMITED, message, {
+        ...details,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      });
+    }
+    if (status === 403) throw new TransportError(TransportFailure.FORBIDDEN, message, details);
+    if (status === 400 || status === 413) {
+      throw new TransportError(TransportFailure.REFUSED, message, details);
+    }
+    if (status >= 500 || status === 408) {
+      throw new TransportError(TransportFailure.SERVER, message, details);
+    }
+    throw new TransportError(TransportFailure.UNEXPECTED, message, details);
+  }
+}
