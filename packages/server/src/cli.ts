@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import {
   createCollectionRegistry,
@@ -23,6 +24,9 @@ import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
 import { nodeCrypto } from './http/node-crypto.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
+import { createRealtime } from './realtime/realtime.js';
+import { createRedisBus } from './realtime/redis-bus.js';
+import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -32,7 +36,9 @@ const usage = `Usage: syncline <command> [options]
 Commands:
   serve     Serve the sync API (PORT, HOST, SYNCLINE_DATA_DIR, SYNCLINE_DB_URL, SYNCLINE_CONFIG,
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
-            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL)
+            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL,
+            SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
+            SYNCLINE_SHUTDOWN_TIMEOUT)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
   doctor    Check the database, the token key and the collections config; exit 1 on a failure
@@ -140,6 +146,69 @@ function loggerOf(env: Env): Logger {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SYNCLINE_DRAIN_DELAY (default 0: no load balancer to wait for) and SYNCLINE_SHUTDOWN_TIMEOUT. */
+function shutdownTimingOf(env: Env): { drainDelayMs: number; timeoutMs: number } {
+  const read = (name: string, fallback: string, zero: boolean) => {
+    const value = present(env[name]) ?? fallback;
+    if (zero && value.trim() === '0') return 0;
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      throw new ConfigError(`${name}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    drainDelayMs: read('SYNCLINE_DRAIN_DELAY', '0', true),
+    timeoutMs: read('SYNCLINE_SHUTDOWN_TIMEOUT', '30s', false),
+  };
+}
+
+interface RedisConnections {
+  /** Rate-limit counters and publishing. */
+  publisher: Redis;
+  /** Pub/sub only: a subscribed connection can run nothing else. */
+  subscriber: Redis;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/**
+ * SYNCLINE_REDIS_URL: one command connection and one subscriber per instance, every key under
+ * SYNCLINE_REDIS_PREFIX (default `syncline:`) so deployments can share a Redis.
+ */
+async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections | undefined> {
+  const url = present(env.SYNCLINE_REDIS_URL);
+  if (url === undefined) return undefined;
+  const prefix = present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:';
+  const options = { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 3 };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, options);
+  for (const [name, client] of [
+    ['publisher', publisher],
+    ['subscriber', subscriber],
+  ] as const) {
+    // ioredis reconnects by itself; without a listener an error event would crash the process.
+    client.on('error', (error: Error) => logger.warn({ err: error, redis: name }, 'redis error'));
+  }
+  try {
+    await Promise.all([publisher.connect(), subscriber.connect()]);
+  } catch (error) {
+    publisher.disconnect();
+    subscriber.disconnect();
+    throw new ConfigError(`SYNCLINE_REDIS_URL: ${(error as Error).message}`);
+  }
+  return {
+    publisher,
+    subscriber,
+    prefix,
+    async close() {
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+    },
+  };
+}
+
 async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const logger = loggerOf(env);
   const port = portOf(env);
@@ -149,34 +218,70 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const keys = await loadAuthKeys(keySources(env));
   const verifier = createTokenVerifier(keys.config);
 
-  const store = await openStore(storeOptions(env));
+  const shutdownTiming = shutdownTimingOf(env);
+  const redis = await connectRedis(env, logger);
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(storeOptions(env));
+  } catch (error) {
+    await redis?.close();
+    throw error;
+  }
+  const realtime = createRealtime({
+    collections: registry,
+    logger,
+    ...(redis
+      ? {
+          bus: createRedisBus({
+            publisher: redis.publisher,
+            subscriber: redis.subscriber,
+            channel: `${redis.prefix}realtime`,
+            logger,
+          }),
+        }
+      : {}),
+  });
   const engine = createSyncEngine({
     store,
     collections: registry,
     compileSchema: createSchemaCompiler(),
     crypto: nodeCrypto,
     logger,
+    onCommitted: realtime.publish,
   });
-  const app = buildServer({ engine, store, auth: verifier, limits, logger });
+  const app = buildServer({
+    engine,
+    store,
+    auth: verifier,
+    limits: { ...limits, ...(redis ? { redis: redis.publisher } : {}) },
+    logger,
+    realtime,
+  });
+
+  // Shutdown, in order: readiness goes to 503 (and stays so for the drain delay, long enough for
+  // the load balancer's health check to see it); streams get a reconnect hint and the server
+  // stops accepting while requests in flight finish and commit; then Redis and the store close.
+  const shutdown = createShutdownSequence(logger);
+  shutdown.add('stop-accepting', 'readiness', async () => {
+    app.setNotReady();
+    if (shutdownTiming.drainDelayMs > 0) await sleep(shutdownTiming.drainDelayMs);
+  });
+  shutdown.add('drain', 'http', () => app.close());
+  shutdown.add('release', 'realtime', () => realtime.close());
+  if (redis) shutdown.add('release', 'redis', () => redis.close());
+  shutdown.add('release', 'store', () => store.close());
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Readiness first, so that a load balancer stops sending; close() then lets requests in
-    // flight finish (their transactions commit) before the store goes.
-    app.setNotReady();
-    void (async () => {
-      try {
-        await app.close();
-        await store.close();
-        process.exit(0);
-      } catch (error) {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      }
-    })();
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: shutdownTiming.timeoutMs }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, shutdownTiming.timeoutMs);
+    timer.unref();
+    void shutdown.run().then((ok) => process.exit(ok ? 0 : 1));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -184,6 +289,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   try {
     await app.listen({ port, host });
   } catch (error) {
+    await realtime.close();
+    await redis?.close();
     await store.close();
     throw error;
   }
@@ -193,6 +300,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       collections: registry.names().length,
       auth: keys.source,
       algorithms: verifier.algorithms,
+      shared: redis ? 'redis' : 'in-process',
     },
     'syncline ready',
   );

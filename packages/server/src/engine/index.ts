@@ -8,3 +8,4 @@ export { createSyncEngine, queueStatsOf, toWireConflict } from './sync-engine.js
 export { threeWayMerge } from './merge.js';
 export { resolveConflict, suggestResolution } from './resolve-conflict.js';
 export { applyMergePatch } from './json.js';
+export * from './commit-events.js';

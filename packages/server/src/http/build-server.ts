@@ -16,6 +16,7 @@ import { createSchemaCompiler, createValidatorCompiler } from './ajv-schema-comp
 import {
   authPlugin,
   createTokenVerifier,
+  withoutAccessToken,
   type TokenVerifier,
   type TokenVerifierConfig,
 } from './auth.js';
@@ -32,6 +33,8 @@ import {
   type RateLimitRedis,
 } from './rate-limits.js';
 import { syncRoutesPlugin } from './sync-routes.js';
+import { createRealtime, type Realtime } from '../realtime/realtime.js';
+import { streamRoutesPlugin } from '../realtime/stream-routes.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -59,6 +62,11 @@ export interface BuildServerOptions {
   limits?: ServerLimits;
   /** pino options, a pino logger (shared with the engine), or false for silence (tests). */
   logger?: LoggerOptions | FastifyBaseLogger | false;
+  /**
+   * Realtime pokes (GET /api/sync/stream). Without it: one in memory, which the default engine
+   * feeds. A given engine must have been made with `onCommitted: realtime.publish`.
+   */
+  realtime?: Realtime;
 }
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
@@ -101,6 +109,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const collections = isRegistry(options.collections)
     ? options.collections
     : createCollectionRegistry(options.collections);
+  const realtime = options.realtime ?? createRealtime({ collections, logger: app.log });
+  if (!options.realtime) app.addHook('onClose', () => realtime.close());
+  app.addHook('onReady', async () => {
+    await realtime.ready;
+  });
   const engine =
     options.engine ??
     createSyncEngine({
@@ -109,13 +122,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       compileSchema: createSchemaCompiler(),
       crypto: nodeCrypto,
       logger: app.log,
+      onCommitted: realtime.publish,
     });
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
       {
         method: request.method,
-        url: request.url,
+        url: withoutAccessToken(request.url),
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime),
       },
@@ -137,5 +151,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(healthPlugin, { store: options.store });
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
+  void app.register(streamRoutesPlugin, {
+    hub: realtime.hub,
+    store: options.store,
+    collections: realtime.collections,
+    crypto: nodeCrypto,
+  });
   return app;
 }
