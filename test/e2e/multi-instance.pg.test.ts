@@ -412,6 +412,9 @@ describe.skipIf(!runs)(
       await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
       expect(signalled).toBe(true);
       await exited;
+      // A clean exit, not the shutdown timeout's.
+      expect(a.output()).not.toContain('shutdown took too long');
+      expect(a.output()).not.toContain('shutdown step failed');
       expect(readyz).toContain(503);
       expect(acknowledgedBatches).toBeGreaterThanOrEqual(8);
       console.info(

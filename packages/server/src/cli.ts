@@ -266,7 +266,17 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     app.setNotReady();
     if (shutdownTiming.drainDelayMs > 0) await sleep(shutdownTiming.drainDelayMs);
   });
-  shutdown.add('drain', 'http', () => app.close());
+  shutdown.add('drain', 'http', async () => {
+    const closed = app.close();
+    // close() ends the connections idle at that moment; one busy with a request becomes idle
+    // when its response is sent and would otherwise linger until its keep-alive timeout.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    try {
+      await closed;
+    } finally {
+      clearInterval(sweep);
+    }
+  });
   shutdown.add('release', 'realtime', () => realtime.close());
   if (redis) shutdown.add('release', 'redis', () => redis.close());
   shutdown.add('release', 'store', () => store.close());
