@@ -68,6 +68,7 @@ describe('/docs', () => {
         'POST /api/sync/entities/{type}/{id}/restore',
         'GET /healthz',
         'GET /readyz',
+        'GET /api/sync/stream',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;
