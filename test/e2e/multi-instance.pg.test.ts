@@ -113,7 +113,7 @@ describe.skipIf(!runs)(
         SYNCLINE_PUSH_LIMIT: '20/5m',
         SYNCLINE_PULL_LIMIT: '600/5m',
         // Long enough to see /readyz answer 503 while requests are still served.
-        SYNCLINE_DRAIN_DELAY: '400ms',
+        SYNCLINE_DRAIN_DELAY: '1s',
       };
       [a, b] = await Promise.all([startServer({ env }), startServer({ env })]);
       db = new pg.Client({ connectionString: testPgUrl });
@@ -373,6 +373,7 @@ describe.skipIf(!runs)(
       let signalled = false;
       let exited: Promise<void> | undefined;
       const readyz: number[] = [];
+      let polling: Promise<void> | undefined;
 
       const writer = async (w: number) => {
         const token = tokenFor(`drainer-${w}`);
@@ -396,12 +397,14 @@ describe.skipIf(!runs)(
             signalled = true;
             exited = a.kill('SIGTERM');
             // While draining, the load balancer's health check sees 503.
-            void (async () => {
-              for (let i = 0; i < 10; i++) {
+            polling = (async () => {
+              // Until A stops answering (bounded): 503 during the drain delay, then refused.
+              for (let i = 0; i < 60; i++) {
                 try {
                   readyz.push((await fetch(`${a.url}/readyz`)).status);
                 } catch {
                   readyz.push(0);
+                  break;
                 }
                 await new Promise((resolve) => setTimeout(resolve, 50));
               }
@@ -412,6 +415,7 @@ describe.skipIf(!runs)(
       await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
       expect(signalled).toBe(true);
       await exited;
+      await polling;
       // A clean exit, not the shutdown timeout's.
       expect(a.output()).not.toContain('shutdown took too long');
       expect(a.output()).not.toContain('shutdown step failed');

@@ -60,7 +60,7 @@ const change = (
   entityType: string,
   entityId: string,
   operation: 'CREATE' | 'UPDATE',
-  payload: object,
+  payload: Record<string, unknown>,
   clientVersion = 1,
 ) => ({
   entityType,

@@ -82,7 +82,7 @@ describe('realtime hub', () => {
     hub.deliver(changes(5));
     hub.deliver(changes(4)); // late, from another instance: already covered by seq 5
     hub.deliver(changes(6, 'asset'));
-    hub.deliver({ kind: 'changes', ...changes(7), tenant: 'elsewhere' });
+    hub.deliver({ ...changes(7), tenant: 'elsewhere' });
     expect(all.seen.pokes).toEqual([
       'v1.2.0.aaaaaaaaaaaa',
       'v1.5.0.aaaaaaaaaaaa',
