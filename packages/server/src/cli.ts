@@ -185,19 +185,23 @@ async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections 
   const options = { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 3 };
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
+  let lastError: Error | undefined;
   for (const [name, client] of [
     ['publisher', publisher],
     ['subscriber', subscriber],
   ] as const) {
     // ioredis reconnects by itself; without a listener an error event would crash the process.
-    client.on('error', (error: Error) => logger.warn({ err: error, redis: name }, 'redis error'));
+    client.on('error', (error: Error) => {
+      lastError = error;
+      logger.warn({ err: error, redis: name }, 'redis error');
+    });
   }
   try {
     await Promise.all([publisher.connect(), subscriber.connect()]);
   } catch (error) {
     publisher.disconnect();
     subscriber.disconnect();
-    throw new ConfigError(`SYNCLINE_REDIS_URL: ${(error as Error).message}`);
+    throw new ConfigError(`SYNCLINE_REDIS_URL: ${(lastError ?? (error as Error)).message}`);
   }
   return {
     publisher,
@@ -414,6 +418,30 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
     const path = present(env.SYNCLINE_CONFIG);
     const { registry } = await loadCollections(path);
     return `${path ?? 'presets only'}: ${registry.names().length} collections${registry.strict ? ' (strict)' : ''}`;
+  });
+
+  await check('redis', async () => {
+    const url = present(env.SYNCLINE_REDIS_URL);
+    if (url === undefined) return 'not set: rate limits and realtime pokes stay in this process';
+    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+    let lastError: Error | undefined;
+    client.on('error', (error: Error) => {
+      lastError = error;
+    });
+    try {
+      await client.connect();
+      await client.ping();
+    } catch (error) {
+      throw lastError ?? error;
+    } finally {
+      client.disconnect();
+    }
+    return `answers; keys under "${present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:'}"`;
+  });
+
+  await check('shutdown', async () => {
+    const { drainDelayMs, timeoutMs } = shutdownTimingOf(env);
+    return `drain delay ${drainDelayMs / 1000} s, timeout ${timeoutMs / 1000} s`;
   });
 
   await check('rate limits', async () => {
