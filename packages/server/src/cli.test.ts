@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli.js';
 import { createTokenVerifier } from './http/auth.js';
 import { testRedisUrl } from './testing/env.js';
@@ -104,8 +104,10 @@ describe('syncline serve and doctor: Redis and shutdown settings', () => {
 
   it('serve refuses an unreachable Redis with one line, before opening the store', async () => {
     const errors: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => errors.push(String(chunk))) as typeof write;
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
     try {
       const { code } = await run(['serve'], {
         PORT: '0',
@@ -114,7 +116,7 @@ describe('syncline serve and doctor: Redis and shutdown settings', () => {
       });
       expect(code).toBe(1);
     } finally {
-      process.stderr.write = write;
+      spy.mockRestore();
     }
     expect(errors.join('')).toMatch(/^syncline serve: SYNCLINE_REDIS_URL: .*ECONNREFUSED/);
   });
