@@ -79,6 +79,11 @@ export default tseslint.config(
                 'Dependencies point inwards: the store may use the engine, never the HTTP layer.',
             },
             {
+              target: './packages/server/src/store',
+              from: './packages/server/src/realtime',
+              message: 'Dependencies point inwards: the store knows nothing of realtime fan-out.',
+            },
+            {
               target: './packages/client',
               from: './packages/server',
               message: 'The client depends on @syncline/protocol only.',

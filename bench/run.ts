@@ -21,6 +21,7 @@ import {
   dropPostgresSchema,
   openStore,
 } from '../packages/server/src/store/index.js';
+import { benchScale, printScale, type ScaleFigures } from './scale.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
 const BATCH_SIZES = [100, 1000] as const;
@@ -355,6 +356,16 @@ async function main() {
   }
 
   printTable(figures);
+  // Scale-out (two server processes, PostgreSQL + Redis) when both services are named.
+  const scalePgUrl = process.env.SYNCLINE_BENCH_PG_URL;
+  const scaleRedisUrl = process.env.SYNCLINE_BENCH_REDIS_URL;
+  let scale: ScaleFigures | undefined;
+  if (scalePgUrl && scaleRedisUrl) {
+    scale = await benchScale(scalePgUrl, scaleRedisUrl);
+    printScale(scale);
+  } else {
+    console.error('  (scale-out skipped: set SYNCLINE_BENCH_PG_URL and SYNCLINE_BENCH_REDIS_URL)');
+  }
   const cpuList = cpus();
   const results = {
     date: new Date().toISOString(),
@@ -366,6 +377,7 @@ async function main() {
     pageSize: PAGE_SIZE,
     durationSeconds: round((performance.now() - started) / 1000, 1),
     figures,
+    ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(resultsDir, { recursive: true });

@@ -3,9 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli.js';
 import { createTokenVerifier } from './http/auth.js';
+import { testRedisUrl } from './testing/env.js';
 
 let dataDir: string;
 beforeEach(async () => {
@@ -99,5 +100,42 @@ describe('syncline doctor', () => {
     expect(code).toBe(1);
     expect(text).toMatch(/^FAIL {2}database: /m);
     expect(text).toMatch(/^FAIL {2}collections config: /m);
+  });
+});
+
+describe('syncline serve and doctor: Redis and shutdown settings', () => {
+  it('doctor reports an unreachable Redis and a bad drain delay', async () => {
+    const { code, text } = await run(['doctor'], {
+      SYNCLINE_REDIS_URL: 'redis://127.0.0.1:1',
+      SYNCLINE_DRAIN_DELAY: 'soon',
+    });
+    expect(code).toBe(1);
+    expect(text).toMatch(/^FAIL {2}redis: .*ECONNREFUSED/m);
+    expect(text).toMatch(/^FAIL {2}shutdown: SYNCLINE_DRAIN_DELAY: /m);
+  });
+
+  it.skipIf(!testRedisUrl)('doctor finds the test Redis', async () => {
+    const { text } = await run(['doctor'], { SYNCLINE_REDIS_URL: testRedisUrl as string });
+    expect(text).toMatch(/^ok {4}redis: answers/m);
+    expect(text).toMatch(/^ok {4}shutdown: drain delay 0 s, timeout 30 s/m);
+  });
+
+  it('serve refuses an unreachable Redis with one line, before opening the store', async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
+    try {
+      const { code } = await run(['serve'], {
+        PORT: '0',
+        SYNCLINE_LOG_LEVEL: 'silent',
+        SYNCLINE_REDIS_URL: 'redis://127.0.0.1:1',
+      });
+      expect(code).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join('')).toMatch(/^syncline serve: SYNCLINE_REDIS_URL: .*ECONNREFUSED/);
   });
 });

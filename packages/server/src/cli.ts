@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import {
   createCollectionRegistry,
@@ -23,6 +24,9 @@ import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
 import { nodeCrypto } from './http/node-crypto.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
+import { createRealtime } from './realtime/realtime.js';
+import { createRedisBus } from './realtime/redis-bus.js';
+import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
 import { parseUpstreamAllow } from './jobs/offline-replay.js';
 
@@ -34,7 +38,8 @@ Commands:
   serve     Serve the sync API (PORT, HOST, SYNCLINE_DATA_DIR, SYNCLINE_DB_URL, SYNCLINE_CONFIG,
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
             SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL,
-            SYNCLINE_UPSTREAM_ALLOW)
+            SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
+            SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
             [--claims '{"facilities":["f1"]}']
@@ -143,6 +148,73 @@ function loggerOf(env: Env): Logger {
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** SYNCLINE_DRAIN_DELAY (default 0: no load balancer to wait for) and SYNCLINE_SHUTDOWN_TIMEOUT. */
+function shutdownTimingOf(env: Env): { drainDelayMs: number; timeoutMs: number } {
+  const read = (name: string, fallback: string, zero: boolean) => {
+    const value = present(env[name]) ?? fallback;
+    if (zero && value.trim() === '0') return 0;
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      throw new ConfigError(`${name}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    drainDelayMs: read('SYNCLINE_DRAIN_DELAY', '0', true),
+    timeoutMs: read('SYNCLINE_SHUTDOWN_TIMEOUT', '30s', false),
+  };
+}
+
+interface RedisConnections {
+  /** Rate-limit counters and publishing. */
+  publisher: Redis;
+  /** Pub/sub only: a subscribed connection can run nothing else. */
+  subscriber: Redis;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/**
+ * SYNCLINE_REDIS_URL: one command connection and one subscriber per instance, every key under
+ * SYNCLINE_REDIS_PREFIX (default `syncline:`) so deployments can share a Redis.
+ */
+async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections | undefined> {
+  const url = present(env.SYNCLINE_REDIS_URL);
+  if (url === undefined) return undefined;
+  const prefix = present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:';
+  const options = { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 3 };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, options);
+  let lastError: Error | undefined;
+  for (const [name, client] of [
+    ['publisher', publisher],
+    ['subscriber', subscriber],
+  ] as const) {
+    // ioredis reconnects by itself; without a listener an error event would crash the process.
+    client.on('error', (error: Error) => {
+      lastError = error;
+      logger.warn({ err: error, redis: name }, 'redis error');
+    });
+  }
+  try {
+    await Promise.all([publisher.connect(), subscriber.connect()]);
+  } catch (error) {
+    publisher.disconnect();
+    subscriber.disconnect();
+    throw new ConfigError(`SYNCLINE_REDIS_URL: ${(lastError ?? (error as Error)).message}`);
+  }
+  return {
+    publisher,
+    subscriber,
+    prefix,
+    async close() {
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+    },
+  };
+}
+
 async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const logger = loggerOf(env);
   const port = portOf(env);
@@ -152,42 +224,82 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const keys = await loadAuthKeys(keySources(env));
   const verifier = createTokenVerifier(keys.config);
 
-  const store = await openStore(storeOptions(env));
+  const shutdownTiming = shutdownTimingOf(env);
+  const redis = await connectRedis(env, logger);
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(storeOptions(env));
+  } catch (error) {
+    await redis?.close();
+    throw error;
+  }
+  const realtime = createRealtime({
+    collections: registry,
+    logger,
+    ...(redis
+      ? {
+          bus: createRedisBus({
+            publisher: redis.publisher,
+            subscriber: redis.subscriber,
+            channel: `${redis.prefix}realtime`,
+            logger,
+          }),
+        }
+      : {}),
+  });
   const engine = createSyncEngine({
     store,
     collections: registry,
     compileSchema: createSchemaCompiler(),
     crypto: nodeCrypto,
     logger,
+    onCommitted: realtime.publish,
   });
   const upstreamAllow = parseUpstreamAllow(present(env.SYNCLINE_UPSTREAM_ALLOW));
   const app = buildServer({
     engine,
     store,
     auth: verifier,
-    limits,
+    limits: { ...limits, ...(redis ? { redis: redis.publisher } : {}) },
     logger,
+    realtime,
     ...(upstreamAllow ? { upstreamAllow } : {}),
   });
+
+  // Shutdown, in order: readiness goes to 503 (and stays so for the drain delay, long enough for
+  // the load balancer's health check to see it); streams get a reconnect hint and the server
+  // stops accepting while requests in flight finish and commit; then Redis and the store close.
+  const shutdown = createShutdownSequence(logger);
+  shutdown.add('stop-accepting', 'readiness', async () => {
+    app.setNotReady();
+    if (shutdownTiming.drainDelayMs > 0) await sleep(shutdownTiming.drainDelayMs);
+  });
+  shutdown.add('drain', 'http', async () => {
+    const closed = app.close();
+    // close() ends the connections idle at that moment; one busy with a request becomes idle
+    // when its response is sent and would otherwise linger until its keep-alive timeout.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    try {
+      await closed;
+    } finally {
+      clearInterval(sweep);
+    }
+  });
+  shutdown.add('release', 'realtime', () => realtime.close());
+  if (redis) shutdown.add('release', 'redis', () => redis.close());
+  shutdown.add('release', 'store', () => store.close());
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Readiness first, so that a load balancer stops sending; close() then lets requests in
-    // flight finish (their transactions commit) before the store goes.
-    app.setNotReady();
-    void (async () => {
-      try {
-        await app.close();
-        await store.close();
-        process.exit(0);
-      } catch (error) {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      }
-    })();
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: shutdownTiming.timeoutMs }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, shutdownTiming.timeoutMs);
+    timer.unref();
+    void shutdown.run().then((ok) => process.exit(ok ? 0 : 1));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -195,6 +307,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   try {
     await app.listen({ port, host });
   } catch (error) {
+    await realtime.close();
+    await redis?.close();
     await store.close();
     throw error;
   }
@@ -204,6 +318,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       collections: registry.names().length,
       auth: keys.source,
       algorithms: verifier.algorithms,
+      shared: redis ? 'redis' : 'in-process',
     },
     'syncline ready',
   );
@@ -320,6 +435,30 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
     const path = present(env.SYNCLINE_CONFIG);
     const { registry } = await loadCollections(path);
     return `${path ?? 'presets only'}: ${registry.names().length} collections${registry.strict ? ' (strict)' : ''}`;
+  });
+
+  await check('redis', async () => {
+    const url = present(env.SYNCLINE_REDIS_URL);
+    if (url === undefined) return 'not set: rate limits and realtime pokes stay in this process';
+    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+    let lastError: Error | undefined;
+    client.on('error', (error: Error) => {
+      lastError = error;
+    });
+    try {
+      await client.connect();
+      await client.ping();
+    } catch (error) {
+      throw lastError ?? error;
+    } finally {
+      client.disconnect();
+    }
+    return `answers; keys under "${present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:'}"`;
+  });
+
+  await check('shutdown', async () => {
+    const { drainDelayMs, timeoutMs } = shutdownTimingOf(env);
+    return `drain delay ${drainDelayMs / 1000} s, timeout ${timeoutMs / 1000} s`;
   });
 
   await check('rate limits', async () => {

@@ -17,6 +17,7 @@ import type {
 } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
+import type { CommitListener } from './commit-events.js';
 import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
 import type { SyncRecordsRequest, SyncRecordsResult } from './record-sync.js';
 import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
@@ -32,6 +33,8 @@ export interface SyncEngineOptions {
   clock?: Clock;
   logger?: Logger;
   limits?: Partial<EngineLimits>;
+  /** Told after each commit what changed (no data): realtime pokes. Must not throw. */
+  onCommitted?: CommitListener;
 }
 
 export interface EngineLimits {

@@ -21,3 +21,4 @@ export type {
   QueueFilter,
   QueuedChange,
 } from './sync-queue.js';
+export * from './commit-events.js';

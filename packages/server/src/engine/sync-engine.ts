@@ -20,6 +20,7 @@ import {
   type AppliedChange,
 } from './apply-push.js';
 import type { Collection } from './collections.js';
+import { observeCommits } from './commit-events.js';
 import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
@@ -42,7 +43,10 @@ import { validateChange, type IncomingChange } from './validate-change.js';
 const systemClock = { now: () => new Date() };
 
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
-  const { store, collections, crypto } = options;
+  const { collections, crypto } = options;
+  const store = options.onCommitted
+    ? observeCommits(options.store, collections, options.onCommitted)
+    : options.store;
   const clock = options.clock ?? systemClock;
   const limits: EngineLimits = {
     maxPayloadBytes: limitsDefaults.maxPayloadBytes,

@@ -1,6 +1,7 @@
 // Bearer-token auth: verifies JWTs (HS256 secret, RS256/ES256 PEM public key or JWKS) into an
 // Actor, mints HS256 tokens for the CLI and tests, and the Fastify hook that guards every route.
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   createLocalJWKSet,
@@ -21,6 +22,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Defaults to 'user': a route is public only when it says so. */
     auth?: RouteAuth;
+    /**
+     * Also accept the token as `?access_token=` (streams: browsers' WebSocket and EventSource
+     * cannot send headers). Keep such URLs out of logs (withoutAccessToken).
+     */
+    queryToken?: boolean;
   }
   interface FastifyRequest {
     /** The verified caller; null on public routes. */
@@ -186,7 +192,7 @@ export const authPlugin = fp<AuthPluginOptions>(
       if (request.is404) return;
       const level = request.routeOptions.config.auth ?? 'user';
       if (level === 'public') return;
-      const match = bearerPattern.exec(request.headers.authorization ?? '');
+      const match = bearerPattern.exec(request.headers.authorization ?? queryBearer(request) ?? '');
       if (!match?.[1]) throw new SyncError('UNAUTHENTICATED', 'Send Authorization: Bearer <token>');
       request.actor = await verifier.verify(match[1]);
       if (level === 'admin' && request.actor.role !== 'admin')
@@ -195,6 +201,18 @@ export const authPlugin = fp<AuthPluginOptions>(
   },
   { name: 'syncline-auth', fastify: '5.x' },
 );
+
+/** `Bearer <access_token>` from the query, on routes that allow it. */
+function queryBearer(request: FastifyRequest): string | undefined {
+  if (request.routeOptions.config.queryToken !== true) return undefined;
+  const token = (request.query as { access_token?: unknown } | undefined)?.access_token;
+  return typeof token === 'string' ? `Bearer ${token}` : undefined;
+}
+
+/** A request URL fit for logs: any access_token value replaced. */
+export function withoutAccessToken(url: string): string {
+  return url.replace(/([?&]access_token=)[^&#]*/gi, '$1[redacted]');
+}
 
 /** The verified caller of an authenticated route. */
 export function actorOf(request: { actor: Actor | null }): Actor {

@@ -16,6 +16,7 @@ import { createSchemaCompiler, createValidatorCompiler } from './ajv-schema-comp
 import {
   authPlugin,
   createTokenVerifier,
+  withoutAccessToken,
   type TokenVerifier,
   type TokenVerifierConfig,
 } from './auth.js';
@@ -36,6 +37,8 @@ import {
 import { syncRoutesPlugin } from './sync-routes.js';
 import { paymeCompatPlugin } from './compat/payme.js';
 import type { OfflineReplay } from '../jobs/request-replay.js';
+import { createRealtime, type Realtime } from '../realtime/realtime.js';
+import { streamRoutesPlugin } from '../realtime/stream-routes.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -67,6 +70,11 @@ export interface BuildServerOptions {
   offlineReplay?: OfflineReplay;
   /** SYNCLINE_UPSTREAM_ALLOW: hosts a business's upstream base URL may name (default: any valid). */
   upstreamAllow?: readonly string[];
+  /**
+   * Realtime pokes (GET /api/sync/stream). Without it: one in memory, which the default engine
+   * feeds. A given engine must have been made with `onCommitted: realtime.publish`.
+   */
+  realtime?: Realtime;
 }
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
@@ -109,6 +117,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const collections = isRegistry(options.collections)
     ? options.collections
     : createCollectionRegistry(options.collections);
+  const realtime = options.realtime ?? createRealtime({ collections, logger: app.log });
+  if (!options.realtime) app.addHook('onClose', () => realtime.close());
+  app.addHook('onReady', async () => {
+    await realtime.ready;
+  });
   const engine =
     options.engine ??
     createSyncEngine({
@@ -117,13 +130,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       compileSchema: createSchemaCompiler(),
       crypto: nodeCrypto,
       logger: app.log,
+      onCommitted: realtime.publish,
     });
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
       {
         method: request.method,
-        url: request.url,
+        url: withoutAccessToken(request.url),
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime),
       },
@@ -152,6 +166,12 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     crypto: nodeCrypto,
     offlineReplay: options.offlineReplay,
     upstreamAllow: options.upstreamAllow,
+  });
+  void app.register(streamRoutesPlugin, {
+    hub: realtime.hub,
+    store: options.store,
+    collections: realtime.collections,
+    crypto: nodeCrypto,
   });
   return app;
 }

@@ -80,7 +80,9 @@ export const errorHandlerPlugin = fp(
   async (fastify) => {
     fastify.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const refusal = toRefusal(error);
-      if (refusal.status >= 500) request.log.error({ err: error }, 'request failed');
+      // UNAVAILABLE is expected (draining, or the database check already logged): no stack.
+      if (refusal.status >= 500 && refusal.body.code !== 'UNAVAILABLE')
+        request.log.error({ err: error }, 'request failed');
       else
         request.log.debug(
           { code: refusal.body.code, message: refusal.body.message },

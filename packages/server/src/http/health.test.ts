@@ -86,6 +86,7 @@ describe('/docs', () => {
         'PATCH /api/offline/config',
         'DELETE /api/offline/cleanup',
         'POST /api/offline/queue',
+        'GET /api/sync/stream',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;

@@ -32,11 +32,23 @@ export function sqliteFileIn(dataDir: string): string {
   return join(dataDir, 'syncline.db');
 }
 
+/**
+ * `?schema=name` on a PostgreSQL URL selects the schema the tables live in (created by the
+ * migrations): several deployments, or test runs, share one database. Other parameters pass to pg.
+ */
+export function postgresUrlSchema(url: string): { url: string; schema?: string } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  if (schema === null) return { url };
+  parsed.searchParams.delete('schema');
+  return { url: parsed.toString(), schema };
+}
+
 export function openStore(options: OpenStoreOptions): Promise<KyselySyncStore> {
   const migrate = options.migrate ?? true;
   if (isPostgresUrl(options.url)) {
     return createPostgresSyncStore({
-      url: options.url,
+      ...postgresUrlSchema(options.url),
       migrate,
       ...(options.max !== undefined ? { max: options.max } : {}),
     });
