@@ -22,6 +22,7 @@ import {
 import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
 import { nodeCrypto } from './http/node-crypto.js';
+import { createBackgroundJobs } from './jobs/index.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
 
@@ -157,7 +158,15 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     crypto: nodeCrypto,
     logger,
   });
-  const app = buildServer({ engine, store, auth: verifier, limits, logger });
+  let jobs;
+  try {
+    jobs = createBackgroundJobs({ env, store, engine, logger });
+  } catch (error) {
+    await store.close();
+    throw new ConfigError((error as Error).message);
+  }
+  const tenantSettings = jobs.settings;
+  const app = buildServer({ engine, store, auth: verifier, limits, logger, tenantSettings });
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -169,6 +178,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     app.setNotReady();
     void (async () => {
       try {
+        await jobs.stop();
         await app.close();
         await store.close();
         process.exit(0);
@@ -187,6 +197,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     await store.close();
     throw error;
   }
+  await jobs.start();
   logger.info(
     {
       database: store.dialect,

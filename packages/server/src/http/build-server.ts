@@ -32,6 +32,8 @@ import {
   type RateLimitRedis,
 } from './rate-limits.js';
 import { syncRoutesPlugin } from './sync-routes.js';
+import type { TenantSettingsService } from '../jobs/tenant-settings.js';
+import { settingsRoutesPlugin } from './settings-routes.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -59,6 +61,8 @@ export interface BuildServerOptions {
   limits?: ServerLimits;
   /** pino options, a pino logger (shared with the engine), or false for silence (tests). */
   logger?: LoggerOptions | FastifyBaseLogger | false;
+  /** The tenant settings store: serves GET/PATCH /api/sync/admin/settings when given. */
+  tenantSettings?: TenantSettingsService;
 }
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
@@ -137,5 +141,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(healthPlugin, { store: options.store });
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
+  if (options.tenantSettings) {
+    void app.register(settingsRoutesPlugin, { settings: options.tenantSettings });
+  }
   return app;
 }

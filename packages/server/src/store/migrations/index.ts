@@ -4,11 +4,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreDialect } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
+import { jobsMigration } from './0004-jobs.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
+    '0004_jobs': jobsMigration(dialect),
   };
 }
 
