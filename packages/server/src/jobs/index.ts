@@ -1,6 +1,7 @@
 // Background jobs: the maintenance jobs (and any others registered) on a schedule, in-process for
 // the embedded server, on BullMQ when Redis is configured so that many instances share one
 // schedule. startJobs() is what the CLI calls after the server is listening.
+import { hostname } from 'node:os';
 import type { SyncEngine } from '../engine/engine-api.js';
 import type { Clock, Logger, SyncStore } from '../engine/ports.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
@@ -68,6 +69,7 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
     runJob(job, slot, {
       queries: options.queries,
       logger: options.logger,
+      instance: `${hostname()}:${process.pid}`,
       ...(clock ? { now: () => clock.now() } : {}),
     }),
   );

@@ -38,6 +38,8 @@ export interface RunJobOptions {
   queries: MaintenanceQueries;
   logger: Logger;
   now?: () => Date;
+  /** Which server instance ran it (host:pid), kept in the audit row. */
+  instance?: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function runJob(
     details = { slot: slot.toISOString(), outcome: 'error', error: (error as Error).message };
   }
   details.durationMs = Date.now() - started;
+  if (options.instance) details.instance = options.instance;
   await options.queries.insertAudit(systemTenant, {
     actor: systemActor,
     action: `job:${job.name}`,
