@@ -9,6 +9,10 @@ import { createSqliteSyncStore } from '../store/sqlite/sqlite-sync-store.js';
 import { createTokenVerifier, mintToken } from './auth.js';
 import { buildServer } from './build-server.js';
 
+// Response bodies, read loosely: the assertions say what must be in them.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 const secret = randomBytes(32).toString('hex');
 let app: FastifyInstance;
 let store: KyselySyncStore;
@@ -41,7 +45,7 @@ const call = async (
   method: 'GET' | 'PATCH',
   auth: string,
   payload?: unknown,
-): Promise<{ statusCode: number; json: () => any }> =>
+): Promise<{ statusCode: number; json: () => Json }> =>
   app.inject({
     method,
     url: '/api/sync/admin/settings',

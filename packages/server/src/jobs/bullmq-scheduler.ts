@@ -5,7 +5,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../engine/ports.js';
-import { nextSlotAfter, slotOf, type JobDefinition, type JobScheduler } from './job-registry.js';
+import { nextSlotAfter, slotOf, type JobScheduler } from './job-registry.js';
 
 export interface BullmqSchedulerOptions {
   /** SYNCLINE_REDIS_URL. */

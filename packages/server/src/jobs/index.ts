@@ -27,7 +27,7 @@ export {
   type TenantSettings,
   type TenantSettingsService,
 } from './tenant-settings.js';
-export { jobsConfigFromEnv, type JobsConfig } from './jobs-env.js';
+export { everyFromEnv, jobsConfigFromEnv, type JobsConfig } from './jobs-env.js';
 
 export interface StartJobsOptions extends MaintenanceJobOptions {
   engine: SyncEngine;
