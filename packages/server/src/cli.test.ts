@@ -29,7 +29,7 @@ describe('syncline migrate', () => {
   it('runs the migrations once, then finds the database up to date', async () => {
     expect(await run(['migrate'])).toMatchObject({
       code: 0,
-      text: expect.stringMatching(/^Ran 1 migration/),
+      text: expect.stringMatching(/^Ran \d+ migration/),
     });
     expect(await run(['migrate'])).toEqual({ code: 0, text: 'The database is up to date.\n' });
   });
