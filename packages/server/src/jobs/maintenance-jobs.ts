@@ -6,7 +6,7 @@ import type { Actor } from '../engine/actor.js';
 import type { SyncEngine } from '../engine/engine-api.js';
 import type { Logger, SyncStore } from '../engine/ports.js';
 import type { MaintenanceQueries } from '../store/maintenance-queries.js';
-import { systemActor, type JobDefinition } from './job-registry.js';
+import { systemActor, systemTenant, type JobDefinition } from './job-registry.js';
 import {
   effectiveSettings,
   type TenantSettings,
@@ -119,7 +119,17 @@ export function maintenanceJobs(
           });
         }
       }
-      return { tenants: tenants.length, removed };
+      // The jobs' own run records age out with the server-wide mutation retention.
+      const keepDays = deps.settings.defaults.retention.mutationsDays;
+      const runRows =
+        keepDays === 0
+          ? 0
+          : await queries.deleteAuditBefore(
+              systemTenant,
+              'job:',
+              new Date(now.getTime() - keepDays * DAY_MS).toISOString(),
+            );
+      return { tenants: tenants.length, removed, runRows };
     },
   };
 

@@ -192,14 +192,18 @@ export function createTenantSettingsService(options: {
     },
     async update(actor, patch) {
       requireAdmin(actor);
-      const stored = await queries.getSettings(actor.tenant);
-      const overrides = applySettingsPatch(stored?.settings, patch);
-      await queries.putSettings(actor.tenant, overrides, {
-        actor: actor.userId,
-        action: 'settings.update',
-        target: null,
-        details: { patch, overrides },
-        createdAt: clock.now().toISOString(),
+      await queries.updateSettings(actor.tenant, (stored) => {
+        const overrides = applySettingsPatch(stored, patch);
+        return {
+          settings: overrides,
+          audit: {
+            actor: actor.userId,
+            action: 'settings.update',
+            target: null,
+            details: { patch, overrides },
+            createdAt: clock.now().toISOString(),
+          },
+        };
       });
       return view(actor.tenant);
     },

@@ -315,9 +315,22 @@ export class MaintenanceQueries {
     return new Map(rows.map((r) => [r.tenant, JSON.parse(r.settings) as unknown]));
   }
 
-  /** Stores the settings and an audit row for the change in one transaction. */
-  async putSettings(tenant: string, settings: unknown, audit: AuditRecord): Promise<void> {
+  /**
+   * Reads the stored settings, computes the next ones and stores them with an audit row, in one
+   * transaction that holds the settings row (PostgreSQL: FOR UPDATE), so that two admins'
+   * concurrent changes apply one after the other. `next` may throw to change nothing.
+   */
+  async updateSettings(
+    tenant: string,
+    next: (stored: unknown) => { settings: unknown; audit: AuditRecord },
+  ): Promise<void> {
+    const pg = this.store.dialect === 'postgres';
     await this.db.transaction().execute(async (trx) => {
+      const q = trx.selectFrom('tenant_settings').select('settings').where('tenant', '=', tenant);
+      const current = await (pg ? q.forUpdate() : q).executeTakeFirst();
+      const { settings, audit } = next(
+        current ? (JSON.parse(current.settings) as unknown) : undefined,
+      );
       const row = {
         tenant,
         settings: JSON.stringify(settings),
@@ -337,6 +350,17 @@ export class MaintenanceQueries {
         .execute();
       await insertAudit(trx, tenant, audit);
     });
+  }
+
+  /** Deletes a tenant's audit rows of one action older than `before` (job-run rows). */
+  async deleteAuditBefore(tenant: string, actionPrefix: string, before: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('audit_log')
+      .where('tenant', '=', tenant)
+      .where('action', 'like', `${actionPrefix}%`)
+      .where('created_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** An audit row outside any sync transaction (job runs, alerts): append-only, so no lock. */

@@ -151,10 +151,14 @@ export function runMaintenanceSuite(name: string, openStore: () => Promise<Kysel
         { retention: { mutationsDays: 0 } },
       );
       await push(user('s1', 'shop'), 'till', [change({ mutationId: 'shop-old', entityId: 'a' })]);
+      await run('evaluate-alerts');
       now += 31 * DAY;
       await push(u1, 'tablet', [change({ mutationId: 'recent', entityId: 'c' })]);
 
-      expect(await run('cleanup-synced')).toMatchObject({ removed: 2 });
+      // The month-old job-run row ages out too; this run's own row stays.
+      expect(await run('cleanup-synced')).toMatchObject({ removed: 2, runRows: 1 });
+      const runs = await store.forTenant(systemTenant).listAudit({});
+      expect(runs.map((r) => r.action)).toEqual(['job:cleanup-synced']);
       const left = await store.forTenant(TENANT).listMutations({});
       expect(left.map((m) => m.mutationId).sort()).toEqual(['old-failed', 'recent']);
       expect(await store.forTenant('shop').getMutation('till', 'shop-old')).toBeDefined();
