@@ -14,6 +14,8 @@ export interface BullmqSchedulerOptions {
   prefix?: string;
   queueName?: string;
   logger: Logger;
+  /** How long start() waits for Redis before it fails (default 10 s). */
+  readyTimeoutMs?: number;
 }
 
 export const bullmqSchedulerDefaults = { prefix: 'syncline', queueName: 'maintenance' } as const;
@@ -31,12 +33,20 @@ export function createBullmqScheduler(options: BullmqSchedulerOptions): JobSched
   const queueName = options.queueName ?? bullmqSchedulerDefaults.queueName;
   // BullMQ's blocking reads need maxRetriesPerRequest: null.
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  connection.on('error', (err) => options.logger.warn({ err }, 'jobs: redis connection error'));
+  // ioredis reconnects on its own; one line a minute is enough to say Redis is away.
+  let lastWarned = 0;
+  const warn = (err: unknown, what: string) => {
+    if (Date.now() - lastWarned < 60_000) return;
+    lastWarned = Date.now();
+    options.logger.warn({ err }, `jobs: ${what}`);
+  };
+  connection.on('error', (err) => warn(err, 'redis connection error'));
   let queue: Queue | undefined;
   let worker: Worker | undefined;
 
   return {
     async start(jobs, run) {
+      await readyWithin(connection, options.readyTimeoutMs ?? 10_000);
       const byName = new Map(jobs.map((job) => [job.name, job]));
       queue = new Queue(queueName, {
         connection,
@@ -65,14 +75,33 @@ export function createBullmqScheduler(options: BullmqSchedulerOptions): JobSched
         },
         { connection, prefix, concurrency: Math.max(1, jobs.length) },
       );
-      worker.on('error', (err) => options.logger.warn({ err }, 'jobs: worker error'));
+      queue.on('error', (err) => warn(err, 'queue error'));
+      worker.on('error', (err) => warn(err, 'worker error'));
     },
 
     async stop() {
       // close() waits for the runs in flight; the schedulers stay in Redis for the other instances.
       await worker?.close();
       await queue?.close();
-      await connection.quit().catch(() => connection.disconnect());
+      if (connection.status === 'ready') await connection.quit().catch(() => undefined);
+      connection.disconnect();
     },
   };
+}
+
+/** Resolves once Redis answers; rejects after `ms` so that a wrong URL fails the start, loudly. */
+function readyWithin(connection: Redis, ms: number): Promise<void> {
+  if (connection.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      connection.off('ready', onReady);
+      connection.disconnect();
+      reject(new Error(`SYNCLINE_REDIS_URL: Redis did not answer within ${ms / 1000} s`));
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    connection.once('ready', onReady);
+  });
 }
