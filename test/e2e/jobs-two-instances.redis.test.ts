@@ -61,6 +61,8 @@ describe.skipIf(missing !== undefined)(
         SYNCLINE_DB_URL: dbUrl(),
         SYNCLINE_REDIS_URL: testRedisUrl as string,
         SYNCLINE_JOBS_PREFIX: prefix,
+        // Every other Redis key of the server (rate limits, realtime) under the test's prefix too.
+        SYNCLINE_REDIS_PREFIX: `${prefix}:`,
         SYNCLINE_JOB_RETRY_FAILED_EVERY: '1s',
         SYNCLINE_JOB_CLEANUP_SYNCED_EVERY: '2s',
         SYNCLINE_JOB_PRUNE_HISTORY_EVERY: '2s',

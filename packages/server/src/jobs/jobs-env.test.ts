@@ -44,6 +44,14 @@ describe('jobsConfigFromEnv', () => {
     });
   });
 
+  it('takes the deployment-wide Redis prefix unless the jobs have their own', () => {
+    expect(jobsConfigFromEnv({ SYNCLINE_REDIS_PREFIX: 'acme:' }).redisPrefix).toBe('acme');
+    expect(
+      jobsConfigFromEnv({ SYNCLINE_REDIS_PREFIX: 'acme:', SYNCLINE_JOBS_PREFIX: 'q' }).redisPrefix,
+    ).toBe('q');
+    expect(jobsConfigFromEnv({}).redisPrefix).toBeUndefined();
+  });
+
   it.each([
     [{ SYNCLINE_JOBS: 'maybe' }, /SYNCLINE_JOBS/],
     [{ SYNCLINE_JOB_CLEANUP_SYNCED_EVERY: 'often' }, /SYNCLINE_JOB_CLEANUP_SYNCED_EVERY/],

@@ -11,7 +11,7 @@ export interface JobsConfig {
   /** SYNCLINE_JOBS=off disables the scheduler on this instance. */
   enabled: boolean;
   redisUrl?: string;
-  /** SYNCLINE_JOBS_PREFIX: BullMQ's Redis key prefix. */
+  /** BullMQ's Redis key prefix: SYNCLINE_JOBS_PREFIX, else SYNCLINE_REDIS_PREFIX without its colon. */
   redisPrefix?: string;
   everyMs: Record<string, number>;
   retryMaxAttempts: number;
@@ -71,7 +71,10 @@ export function jobsConfigFromEnv(env: Env): JobsConfig {
     }
   }
   const redisUrl = present(env.SYNCLINE_REDIS_URL);
-  const redisPrefix = present(env.SYNCLINE_JOBS_PREFIX);
+  // One prefix can isolate a whole deployment in a shared Redis: SYNCLINE_REDIS_PREFIX
+  // ('syncline:' style) serves the job queues too unless they get one of their own.
+  const redisPrefix =
+    present(env.SYNCLINE_JOBS_PREFIX) ?? present(env.SYNCLINE_REDIS_PREFIX)?.replace(/:+$/, '');
   return {
     enabled: !['off', 'false', '0'].includes(switchText),
     ...(redisUrl ? { redisUrl } : {}),
