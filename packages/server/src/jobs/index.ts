@@ -55,6 +55,9 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
   const names = new Set<string>();
   for (const job of jobs) {
     if (names.has(job.name)) throw new Error(`two background jobs are named ${job.name}`);
+    if (!Number.isSafeInteger(job.everyMs) || job.everyMs < 1) {
+      throw new Error(`background job ${job.name}: everyMs must be a positive integer`);
+    }
     names.add(job.name);
   }
   const scheduler = options.redisUrl
