@@ -23,12 +23,14 @@ import {
 import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
 import { nodeCrypto } from './http/node-crypto.js';
+import { createBackgroundJobs, everyFromEnv } from './jobs/index.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
 import { createRealtime } from './realtime/realtime.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
-import { parseUpstreamAllow } from './jobs/offline-replay.js';
+import { createOfflineReplay, parseUpstreamAllow } from './jobs/offline-replay.js';
+import { replayDueOperations } from './jobs/request-replay.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -255,7 +257,35 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     logger,
     onCommitted: realtime.publish,
   });
+  // Seed 003's queued requests: the routes send them on demand, a background job as retries fall due.
   const upstreamAllow = parseUpstreamAllow(present(env.SYNCLINE_UPSTREAM_ALLOW));
+  const offlineReplay = createOfflineReplay({
+    store,
+    crypto: nodeCrypto,
+    ...(upstreamAllow ? { upstreamAllow } : {}),
+  });
+  let jobs;
+  try {
+    jobs = createBackgroundJobs({
+      env,
+      store,
+      engine,
+      logger,
+      extraJobs: [
+        {
+          name: 'replay-offline',
+          everyMs: everyFromEnv(env, 'replay-offline', 60_000),
+          run: async () => {
+            const { results: _results, ...counts } = await replayDueOperations(offlineReplay);
+            return counts;
+          },
+        },
+      ],
+    });
+  } catch (error) {
+    await store.close();
+    throw new ConfigError((error as Error).message);
+  }
   const app = buildServer({
     engine,
     store,
@@ -263,6 +293,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     limits: { ...limits, ...(redis ? { redis: redis.publisher } : {}) },
     logger,
     realtime,
+    tenantSettings: jobs.settings,
+    offlineReplay,
     ...(upstreamAllow ? { upstreamAllow } : {}),
   });
 
@@ -285,6 +317,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       clearInterval(sweep);
     }
   });
+  shutdown.add('stop-workers', 'jobs', () => jobs.stop());
   shutdown.add('release', 'realtime', () => realtime.close());
   if (redis) shutdown.add('release', 'redis', () => redis.close());
   shutdown.add('release', 'store', () => store.close());
@@ -312,6 +345,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     await store.close();
     throw error;
   }
+  await jobs.start();
   logger.info(
     {
       database: store.dialect,

@@ -142,6 +142,11 @@ export interface TenantState {
   seq: number;
   /** Bumped by cache invalidation: sync tokens minted under an older epoch answer `reset`. */
   epoch: number;
+  /**
+   * Feed rows at or below it may have been pruned (retention): a cursor below it may have missed
+   * a delete, so it answers `reset`. Absent or 0 when nothing was pruned.
+   */
+  prunedSeq?: number;
 }
 
 export interface MutationFilter {

@@ -100,17 +100,19 @@ export function toServerChange(row: HistoryRecord): ServerChange {
 
 /**
  * Where a pull starts: a page token, else a sync token, else a timestamp, else the beginning.
- * A token minted before the last cache invalidation, or for another view, restarts from the beginning.
+ * A token minted before the last cache invalidation, or for another view, restarts from the
+ * beginning; so does a position below the prune horizon, where a pruned tombstone may lie unseen.
  */
 export async function resolveCursor(
   reads: TenantReads,
-  view: { epoch: number; scope: string },
+  view: { epoch: number; scope: string; prunedSeq?: number | undefined },
   from: PullRequest,
 ): Promise<{ afterSeq: number; reset: boolean }> {
+  const pruned = (afterSeq: number) => afterSeq < (view.prunedSeq ?? 0);
   const token = from.pageToken ?? from.syncToken;
   if (token) {
     const cursor = decodeCursor(token);
-    return cursor.epoch === view.epoch && cursor.scope === view.scope
+    return cursor.epoch === view.epoch && cursor.scope === view.scope && !pruned(cursor.seq)
       ? { afterSeq: cursor.seq, reset: false }
       : { afterSeq: 0, reset: true };
   }
@@ -118,7 +120,8 @@ export async function resolveCursor(
     const time = Date.parse(from.lastSyncTimestamp);
     if (!Number.isFinite(time))
       throw new SyncError('VALIDATION_FAILED', 'lastSyncTimestamp is not a date-time');
-    return { afterSeq: await reads.seqBefore(new Date(time).toISOString()), reset: false };
+    const afterSeq = await reads.seqBefore(new Date(time).toISOString());
+    return pruned(afterSeq) ? { afterSeq: 0, reset: true } : { afterSeq, reset: false };
   }
   return { afterSeq: 0, reset: false };
 }
@@ -139,9 +142,9 @@ export async function pullPage(
   request: PullRequest,
   limit: number,
 ): Promise<FeedPage & { token: string; reset: boolean }> {
-  const { epoch } = await reads.getTenantState();
+  const { epoch, prunedSeq } = await reads.getTenantState();
   const scope = viewScope(actor, collections, request.entityTypes, crypto);
-  const cursor = await resolveCursor(reads, { epoch, scope }, request);
+  const cursor = await resolveCursor(reads, { epoch, scope, prunedSeq }, request);
   const page = await readFeedPage(reads, actor, collections, {
     afterSeq: cursor.afterSeq,
     ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),

@@ -39,6 +39,8 @@ import { paymeCompatPlugin } from './compat/payme.js';
 import type { OfflineReplay } from '../jobs/request-replay.js';
 import { createRealtime, type Realtime } from '../realtime/realtime.js';
 import { streamRoutesPlugin } from '../realtime/stream-routes.js';
+import type { TenantSettingsService } from '../jobs/tenant-settings.js';
+import { settingsRoutesPlugin } from './settings-routes.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -75,6 +77,8 @@ export interface BuildServerOptions {
    * feeds. A given engine must have been made with `onCommitted: realtime.publish`.
    */
   realtime?: Realtime;
+  /** The tenant settings store: serves GET/PATCH /api/sync/admin/settings when given. */
+  tenantSettings?: TenantSettingsService;
 }
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
@@ -173,5 +177,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     collections: realtime.collections,
     crypto: nodeCrypto,
   });
+  if (options.tenantSettings) {
+    void app.register(settingsRoutesPlugin, { settings: options.tenantSettings });
+  }
   return app;
 }

@@ -249,10 +249,14 @@ class KyselyTenantReads implements TenantReads {
   async getTenantState(): Promise<TenantState> {
     const row = await this.db
       .selectFrom('tenants')
-      .select(['seq', 'epoch'])
+      .select(['seq', 'epoch', 'pruned_seq'])
       .where('tenant', '=', this.tenant)
       .executeTakeFirst();
-    return row ? { seq: Number(row.seq), epoch: Number(row.epoch) } : { seq: 0, epoch: 0 };
+    if (!row) return { seq: 0, epoch: 0 };
+    const state: TenantState = { seq: Number(row.seq), epoch: Number(row.epoch) };
+    // Only present once something was pruned.
+    if (Number(row.pruned_seq) > 0) state.prunedSeq = Number(row.pruned_seq);
+    return state;
   }
 
   async getEntity(entityType: string, entityId: string): Promise<EntityRecord | undefined> {

@@ -19,6 +19,8 @@ export interface TenantsTable {
   seq: number;
   epoch: number;
   created_at: string;
+  /** Feed rows at or below it may have been pruned (0: nothing pruned). */
+  pruned_seq: Generated<number>;
 }
 
 export interface EntitiesTable {
@@ -141,6 +143,22 @@ export interface AuditLogTable {
   created_at: string;
 }
 
+export interface TenantSettingsTable {
+  tenant: string;
+  /** JSON: only the settings an admin overrode. */
+  settings: string;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface JobAlertsTable {
+  tenant: string;
+  kind: string;
+  subject: string;
+  value: number;
+  raised_at: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   entities: EntitiesTable;
@@ -150,6 +168,8 @@ export interface Database {
   devices: DevicesTable;
   sync_history: SyncHistoryTable;
   audit_log: AuditLogTable;
+  tenant_settings: TenantSettingsTable;
+  job_alerts: JobAlertsTable;
 }
 
 export type StoreDialect = 'sqlite' | 'postgres';

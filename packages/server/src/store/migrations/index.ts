@@ -6,6 +6,7 @@ import type { StoreDialect } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
 import { attendanceHealthcareMigration } from './0002-attendance-healthcare.js';
 import { offlineOperationsMigration } from './0003-offline-operations.js';
+import { jobsMigration } from './0004-jobs.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -13,6 +14,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0001_initial': initialMigration(dialect),
     '0002_attendance_healthcare': attendanceHealthcareMigration(),
     '0003_offline_operations': offlineOperationsMigration(dialect),
+    '0004_jobs': jobsMigration(dialect),
   };
 }
 
