@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Change, ChangeResult, PushResponse, ServerChange } from '@syncline/protocol';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createSyncClient, memoryStorage } from '../../packages/client/src/index.js';
 import { pgSkipReason, testPgUrl, testRedisUrl } from '../../packages/server/src/testing/env.js';
 import { prng } from '../../packages/server/src/testing/prng.js';
 import { openSse, openWebSocket } from '../../packages/server/src/testing/stream-client.js';
@@ -333,6 +334,51 @@ describe.skipIf(!runs)(
       } finally {
         sse.close();
         socket.close();
+      }
+    });
+
+    it('an SDK client streaming from instance B holds a change pushed through instance A, without its timer', async () => {
+      const watcher = tokenFor(`sdk-watcher-${runId}`);
+      const client = createSyncClient({
+        url: b.url,
+        getToken: () => watcher,
+        storage: memoryStorage(),
+        // An hour: only the poke can bring the change in within this test.
+        syncIntervalMs: 60 * 60_000,
+      });
+      try {
+        client.start();
+        await vi.waitFor(() => expect(client.status.lastSyncAt).not.toBeNull(), {
+          timeout: 15_000,
+        });
+        const syncedOnce = client.status.lastSyncAt;
+        // The stream greets a new connection with a poke; wait for that sync to pass.
+        await vi.waitFor(() => expect(client.status.state).toBe('idle'), { timeout: 15_000 });
+        const entityId = `sdk-poke-${runId}`;
+        await push(a.url, tokenFor(`writer-${runId}`), {
+          deviceId: `sdk-writer-${runId}`,
+          changes: [
+            change({
+              entityType: 'task',
+              entityId,
+              operation: 'CREATE',
+              payload: { title: 'from A' },
+              clientVersion: 1,
+            }),
+          ],
+        });
+        await vi.waitFor(
+          async () =>
+            expect(await client.collection('task').get(entityId)).toEqual({
+              id: entityId,
+              title: 'from A',
+            }),
+          { timeout: 15_000, interval: 100 },
+        );
+        expect(client.status.lastSyncAt).not.toBe(syncedOnce);
+      } finally {
+        client.stop();
+        await client.close();
       }
     });
 
