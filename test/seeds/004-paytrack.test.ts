@@ -1,12 +1,13 @@
 // Seed 004 (PayTrack), top to bottom, through the canonical protocol against the real server
 // process: its five entity types, version-based locking, the four conflict scenarios settled by
 // "server wins" by default, idempotent retries, batching, validation, integrity checks, audit and
-// the metrics it names. (PayTrack's client queue rules — FIFO, batches of 100, 3 retries with
-// backoff, the sync triggers — belong to the client SDK and are tested with it.)
+// the metrics it names; and its client queue rules (FIFO, batches of 100, 3 retries, sync after
+// login, "Sync Now" with progress) as the Syncline SDK runs them when configured so.
 import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalJson } from '@syncline/protocol';
+import { createSyncClient, memoryStorage } from '../../packages/client/src/index.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
 
 let server: ServerProcess;
@@ -762,5 +763,134 @@ describe('Security and monitoring', () => {
       queue: { FAILED: 1, CONFLICT: 1, SYNCED: 1 },
     });
     expect(Date.parse(status.lastSyncAt)).not.toBeNaN();
+  });
+});
+
+describe("PayTrack's client queue rules, on the Syncline SDK", () => {
+  /** The real network, with every push body recorded and pushes failing while `down` is set. */
+  function recordingFetch() {
+    const pushes: Json[] = [];
+    const state = { down: false };
+    const fetchThrough = async (input: string | URL | Request, init?: RequestInit) => {
+      const path = new URL(String(input)).pathname;
+      if (path === '/api/sync') {
+        if (state.down) return new Response('{}', { status: 503 });
+        pushes.push(JSON.parse(String(init?.body)));
+      }
+      return fetch(input, init);
+    };
+    return { fetch: fetchThrough as typeof fetch, pushes, state };
+  }
+
+  it('drains the queue FIFO in batches of 100 and reports pull progress for "Sync Now"', async () => {
+    const co = company(`sdk-fifo-${randomUUID().slice(0, 8)}`);
+    const net = recordingFetch();
+    const phone = createSyncClient({
+      url: server.url,
+      getToken: () => co.collector,
+      storage: memoryStorage(),
+      fetch: net.fetch,
+      batchSize: 100,
+      retry: { maxAttempts: 3 },
+      realtime: false,
+    });
+    try {
+      // An offline morning: 250 records, made in this order.
+      const made: string[] = [];
+      for (let i = 0; i < 250; i += 1) {
+        const type = (['supplier', 'product', 'collection'] as const)[i % 3] ?? 'supplier';
+        made.push(await phone.collection(type).create({ name: `item ${i}` }));
+      }
+      expect(phone.status.pending).toBe(250);
+      const summary = await phone.syncNow();
+      expect(summary).toMatchObject({ pushed: 250, failed: 0, conflicts: 0 });
+      expect(net.pushes.map((p) => p.changes.length)).toEqual([100, 100, 50]);
+      expect(net.pushes.flatMap((p) => p.changes.map((c: Json) => c.entityId))).toEqual(made);
+      expect(phone.status.pending).toBe(0);
+
+      // A second device's first sync: "pulled n of about N" while it pages through.
+      const progress: { pulled: number; total?: number }[] = [];
+      const tablet = createSyncClient({
+        url: server.url,
+        getToken: () => co.clerk,
+        storage: memoryStorage(),
+        pullPageSize: 50,
+        onProgress: (p) => progress.push(p),
+        realtime: false,
+      });
+      try {
+        expect((await tablet.syncNow()).pulled).toBe(250);
+        const pulls = progress.filter((p) => p.pulled > 0);
+        expect(pulls.length).toBeGreaterThanOrEqual(5);
+        expect(pulls.at(-1)).toMatchObject({ pulled: 250, total: 250 });
+        expect(await tablet.collection('supplier').find()).toHaveLength(84);
+      } finally {
+        await tablet.close();
+      }
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('gives a change 3 attempts, then holds it as failed until the collector retries it', async () => {
+    const co = company(`sdk-retry-${randomUUID().slice(0, 8)}`);
+    const net = recordingFetch();
+    const phone = createSyncClient({
+      url: server.url,
+      getToken: () => co.collector,
+      storage: memoryStorage(),
+      fetch: net.fetch,
+      batchSize: 100,
+      retry: { maxAttempts: 3 },
+      realtime: false,
+    });
+    try {
+      const id = await phone.collection('payment').create({ amount: 1200, currency: 'KES' });
+      net.state.down = true;
+      for (let attempt = 1; attempt <= 3; attempt += 1) {
+        await expect(phone.syncNow()).rejects.toThrow();
+      }
+      expect(await phone.failed()).toMatchObject([{ id, type: 'payment', attempts: 3 }]);
+      expect(phone.status).toMatchObject({ pending: 0, failed: 1 });
+      // Still visible locally: nothing is dropped while it waits.
+      expect(await phone.collection('payment').get(id)).toMatchObject({ amount: 1200 });
+
+      net.state.down = false;
+      await phone.syncNow();
+      expect(await phone.failed()).toHaveLength(1); // a failed change waits for a person
+      expect(await phone.retryFailed()).toBe(1);
+      await phone.syncNow();
+      expect(phone.status).toMatchObject({ pending: 0, failed: 0 });
+      const office = await co.localState(co.manager, 'office-pc');
+      expect(office.get(`payment/${id}`)).toMatchObject({ version: 1 });
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('syncs after login: a new token starts a sync of what was queued while signed out', async () => {
+    const co = company(`sdk-login-${randomUUID().slice(0, 8)}`);
+    // Signed out: the app has no valid token yet, so the server answers 401.
+    let token = 'signed-out';
+    const phone = createSyncClient({
+      url: server.url,
+      getToken: () => token,
+      storage: memoryStorage(),
+      syncIntervalMs: 60 * 60_000,
+      realtime: false,
+    });
+    try {
+      const id = await phone.collection('rate').create({ productId: 'milk', price: 45 });
+      phone.start();
+      await vi.waitFor(() => expect(phone.status.state).toBe('auth'), { timeout: 10_000 });
+      token = co.collector;
+      phone.setToken(co.collector);
+      await vi.waitFor(() => expect(phone.status.pending).toBe(0), { timeout: 10_000 });
+      const office = await co.localState(co.manager, 'office-pc');
+      expect(office.get(`rate/${id}`)).toMatchObject({ version: 1 });
+    } finally {
+      phone.stop();
+      await phone.close();
+    }
   });
 });
