@@ -22,6 +22,7 @@ import {
   openStore,
 } from '../packages/server/src/store/index.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
+import { postJson as post } from '../test/support/http.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
 const BATCH_SIZES = [100, 1000] as const;
@@ -116,18 +117,6 @@ function batches<T>(items: readonly T[], size: number): T[][] {
 
 // ---------------------------------------------------------------------------------------------
 // HTTP: the real server, in process, on an ephemeral port.
-
-async function post<T>(url: string, token: string, body: unknown): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok)
-    throw new Error(`${new URL(url).pathname} answered ${res.status}: ${text.slice(0, 500)}`);
-  return JSON.parse(text) as T;
-}
 
 async function httpPush(
   baseUrl: string,

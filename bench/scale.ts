@@ -8,6 +8,7 @@ import type { Change, DeltaResponse, PushResponse } from '@syncline/protocol';
 import { dropPostgresSchema, openStore } from '../packages/server/src/store/index.js';
 import { openSse, type StreamClient } from '../packages/server/src/testing/stream-client.js';
 import { mintHs256, startServer, type ServerProcess } from '../test/support/server-process.js';
+import { postJson as post } from '../test/support/http.js';
 
 const CHANGES = Number(process.env.SYNCLINE_BENCH_SCALE_CHANGES ?? 3000);
 const BATCH = 100;
@@ -39,18 +40,6 @@ export interface ScaleFigures {
     pullMedianMs: number;
     pullP99Ms: number;
   };
-}
-
-async function post<T>(url: string, token: string, body: unknown): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok)
-    throw new Error(`${new URL(url).pathname} answered ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
 }
 
 const percentile = (sorted: number[], p: number) =>

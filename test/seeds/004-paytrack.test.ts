@@ -782,18 +782,22 @@ describe("PayTrack's client queue rules, on the Syncline SDK", () => {
     return { fetch: fetchThrough as typeof fetch, pushes, state };
   }
 
-  it('drains the queue FIFO in batches of 100 and reports pull progress for "Sync Now"', async () => {
-    const co = company(`sdk-fifo-${randomUUID().slice(0, 8)}`);
-    const net = recordingFetch();
-    const phone = createSyncClient({
+  /** A collector's phone set up as PayTrack's queue asks: batches of 100, 3 attempts. */
+  const collectorPhone = (token: string, network: typeof fetch) =>
+    createSyncClient({
       url: server.url,
-      getToken: () => co.collector,
+      getToken: () => token,
       storage: memoryStorage(),
-      fetch: net.fetch,
+      fetch: network,
       batchSize: 100,
       retry: { maxAttempts: 3 },
       realtime: false,
     });
+
+  it('drains the queue FIFO in batches of 100 and reports pull progress for "Sync Now"', async () => {
+    const co = company(`sdk-fifo-${randomUUID().slice(0, 8)}`);
+    const net = recordingFetch();
+    const phone = collectorPhone(co.collector, net.fetch);
     try {
       // An offline morning: 250 records, made in this order.
       const made: string[] = [];
@@ -835,15 +839,7 @@ describe("PayTrack's client queue rules, on the Syncline SDK", () => {
   it('gives a change 3 attempts, then holds it as failed until the collector retries it', async () => {
     const co = company(`sdk-retry-${randomUUID().slice(0, 8)}`);
     const net = recordingFetch();
-    const phone = createSyncClient({
-      url: server.url,
-      getToken: () => co.collector,
-      storage: memoryStorage(),
-      fetch: net.fetch,
-      batchSize: 100,
-      retry: { maxAttempts: 3 },
-      realtime: false,
-    });
+    const phone = collectorPhone(co.collector, net.fetch);
     try {
       const id = await phone.collection('payment').create({ amount: 1200, currency: 'KES' });
       net.state.down = true;

@@ -15,7 +15,7 @@ import { isAdmin, type Actor } from './actor.js';
 import { applyChange } from './apply-push.js';
 import { SyncError } from './errors.js';
 import type { EngineInternals } from './internals.js';
-import type { Crypto, JsonObject, MutationOutcome, MutationRecord, TenantReads } from './ports.js';
+import type { Crypto, JsonObject, MutationRecord, TenantReads } from './ports.js';
 import { validateChange } from './validate-change.js';
 
 export interface EnqueueRequest {
@@ -33,26 +33,10 @@ export interface EnqueueRequest {
   conflictStrategy?: ConflictStrategy;
 }
 
-/** One queued change as the queue shows it. */
-export interface QueuedChange {
+/** One queued change as the queue shows it: its mutation, under the queue's own id. */
+export type QueuedChange = Omit<MutationRecord, 'mutationId' | 'conflictStrategy'> & {
   id: string;
-  deviceId: string;
-  userId: string;
-  entityType: string;
-  entityId: string;
-  operation: Operation;
-  payload: JsonObject | null;
-  clientVersion: number;
-  clientTimestamp: string;
-  status: MutationStatus;
-  /** Times it was processed (0 while it waits). */
-  attempts: number;
-  result: MutationOutcome | null;
-  error: { code: string; message: string } | null;
-  conflictId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 
 /** An entity's current state, as processing left it. */
 export interface EntityState {

@@ -116,16 +116,7 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
     async replay(actor, selection, meta = {}) {
       const started = performance.now();
       const claimed = await operations.claim(actor, selection);
-      const summary: ReplaySummary = {
-        success: 0,
-        failed: 0,
-        conflict: 0,
-        retrying: 0,
-        deferred: 0,
-        total: 0,
-        durationMs: 0,
-        results: [],
-      };
+      const summary = emptySummary();
       // FIFO per device: once a device's operation must wait for a retry, its later operations
       // (which may depend on it, e.g. an update of the sale it creates) wait too.
       const waiting = new Set<string>();
@@ -200,16 +191,7 @@ export async function replayDueOperations(
 ): Promise<ReplaySummary> {
   const { operations, replayer } = replay;
   const started = performance.now();
-  const total: ReplaySummary = {
-    success: 0,
-    failed: 0,
-    conflict: 0,
-    retrying: 0,
-    deferred: 0,
-    total: 0,
-    durationMs: 0,
-    results: [],
-  };
+  const total = emptySummary();
   for (const { tenant, ids } of await operations.findDue(options.limit ?? 100)) {
     const run = await replayer.replay(replayActor(tenant), { kind: 'due', ids });
     total.success += run.success;
@@ -222,4 +204,17 @@ export async function replayDueOperations(
   }
   total.durationMs = Math.round(performance.now() - started);
   return total;
+}
+
+function emptySummary(): ReplaySummary {
+  return {
+    success: 0,
+    failed: 0,
+    conflict: 0,
+    retrying: 0,
+    deferred: 0,
+    total: 0,
+    durationMs: 0,
+    results: [],
+  };
 }
