@@ -71,6 +71,24 @@ describe('seed 000: POST /api/attendance/sync', () => {
   });
 });
 
+describe('seed 000: a record whose time Date cannot hold', () => {
+  it('a leap-second clientTimestamp is a per-record error, not a failed request', async () => {
+    const token = await t.token('clerk-leap', 'woti', 'user', { facilities: ['f1'] });
+    const record = (clientTimestamp: string) => ({
+      facilityId: 'f1',
+      clockIn: '2024-06-30T08:00:00Z',
+      deviceId: 'phone-leap',
+      clientTimestamp,
+    });
+    const res = await send('POST', '/api/attendance/sync', token, {
+      records: [record('2016-12-31T23:59:60Z'), record('2024-06-30T08:00:00Z')],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ synced: 1, errors: 1 });
+    expect(res.body.data.errors[0]).toMatchObject({ index: 0, code: 'VALIDATION_FAILED' });
+  });
+});
+
 describe('seed 001: /api/v1/sync', () => {
   it('queues, processes once, resolves a conflict, retries a failure and counts', async () => {
     const user = await t.token('nurse', 'clinic');

@@ -81,4 +81,11 @@ describe('/api/offline on this store', () => {
     const cleaned = await call('DELETE', '/api/offline/cleanup?olderThanDays=0', owner);
     expect(cleaned.body.deleted).toBe(2);
   });
+
+  it('refuses an empty id list for retry with a 400, not a database error', async () => {
+    const token = await t.token('cashier-empty', 'shop-empty');
+    const res = await call('POST', '/api/offline/retry', token, { ids: [] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+  });
 });

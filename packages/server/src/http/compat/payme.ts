@@ -121,7 +121,7 @@ const syncBody = Type.Object(
 const retryBody = Type.Object(
   {
     businessId: Type.Optional(businessId),
-    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1000 })),
+    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 })),
   },
   { additionalProperties: false },
 );
