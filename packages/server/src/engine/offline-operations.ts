@@ -114,6 +114,11 @@ export interface OfflineOperations {
     answer: UpstreamAnswer,
     meta: AttemptMeta,
   ): Promise<AttemptResult | undefined>;
+  /**
+   * Refreshes a claim just before its operation is sent, so that no other replayer can take it
+   * over as stale while the request is in flight; undefined when the claim was already lost.
+   */
+  renew(tenant: string, claimed: ClaimedOperation): Promise<ClaimedOperation | undefined>;
   /** Hands claimed operations back untouched (their device's earlier operation must go first). */
   release(tenant: string, claimed: readonly ClaimedOperation[]): Promise<void>;
   /** Failed operations (the caller's, or the business's for admins) get a fresh round of attempts. */
@@ -438,6 +443,18 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
           createdAt: now.toISOString(),
         });
         return { operation: { ...current, ...decision.patch }, outcome: decision.outcome };
+      });
+    },
+
+    async renew(tenant, claimed) {
+      return store.forTenant(tenant).transact(async (tx) => {
+        const current = await tx.getOperation(claimed.operation.id);
+        if (current?.status !== 'syncing' || current.claimedAt !== claimed.operation.claimedAt) {
+          return undefined;
+        }
+        const claimedAt = clock.now().toISOString();
+        await tx.updateOperation(current.id, { claimedAt });
+        return { ...claimed, operation: { ...claimed.operation, claimedAt } };
       });
     },
 

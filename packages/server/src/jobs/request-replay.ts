@@ -112,6 +112,21 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? requestReplayDefaults.timeoutMs;
 
+  /**
+   * Renews the claim, sends, records the answer. A claim lost to another replayer (it went stale
+   * while earlier operations were sent) is not sent again: that replayer sends it.
+   */
+  const attempt = async (tenant: string, claimed: ClaimedOperation, meta: AttemptMeta) => {
+    const renewed = await operations.renew(tenant, claimed);
+    if (!renewed) return undefined;
+    return operations.recordAttempt(
+      tenant,
+      renewed,
+      await send(renewed, fetchImpl, timeoutMs),
+      meta,
+    );
+  };
+
   return {
     async replay(actor, selection, meta = {}) {
       const started = performance.now();
@@ -127,12 +142,7 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
           continue;
         }
         let item = claim;
-        let result = await operations.recordAttempt(
-          actor.tenant,
-          item,
-          await send(item, fetchImpl, timeoutMs),
-          meta,
-        );
+        let result = await attempt(actor.tenant, item, meta);
         // A conflict under client_wins comes back pending for its overwrite: send it now.
         if (result?.outcome === 'conflict' && result.operation.status === 'pending') {
           const [again] = await operations.claim(actor, { kind: 'one', id: item.operation.id });
@@ -141,12 +151,7 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
             summary.total++;
             summary.conflict++;
             summary.results.push(result);
-            result = await operations.recordAttempt(
-              actor.tenant,
-              item,
-              await send(item, fetchImpl, timeoutMs),
-              meta,
-            );
+            result = await attempt(actor.tenant, item, meta);
           }
         }
         if (!result) continue;

@@ -230,6 +230,20 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
         }
       });
 
+      it('a claim that went stale while earlier operations were sent is sent only by its new owner', async () => {
+        const { operation } = await queueSale('till-slow');
+        const [mine] = await replay.operations.claim(admin, { kind: 'one', id: operation.id });
+        expect(mine).toBeDefined();
+        // Past the lease: another replayer's scheduled run takes it over and sends it.
+        time += 6 * 60_000;
+        const second = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+        expect((await replayDueOperations(second, { limit: 1000 })).success).toBe(1);
+        // The first replayer, reaching it at last, finds its claim gone and does not send.
+        expect(await replay.operations.renew(tenant, mine!)).toBeUndefined();
+        expect(upstream.requestsTo(`/${tenant}/api/sales`)).toHaveLength(1);
+        expect((await replay.operations.get(admin, operation.id)).syncAttempts).toBe(1);
+      });
+
       it('queueing at once never passes max_queue_size', async () => {
         await replay.operations.updateConfig(admin, { max_queue_size: 5 });
         const attempts = await Promise.allSettled(
