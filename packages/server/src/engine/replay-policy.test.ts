@@ -5,6 +5,7 @@ import {
   isOverwrite,
   offlineConfigDefaults,
   overwriteHeaders,
+  isForbiddenAddress,
   refuseEndpoint,
   refuseOffline,
   refuseUpstreamUrl,
@@ -168,9 +169,36 @@ describe('upstream URLs', () => {
     expect(refuseEndpoint('http://evil.example')).toBeDefined();
     expect(refuseEndpoint('/a\\b')).toBeDefined();
     expect(refuseEndpoint('/a b')).toBeDefined();
-    expect(upstreamTarget('https://api.example', '/../../x', undefined)).toEqual({
-      url: 'https://api.example/x',
+    // Dot segments would climb out of the base path the admin configured.
+    expect(upstreamTarget('https://api.example/api', '/x/../../y', undefined)).toEqual({
+      refused: 'endpoint may not hold . or .. segments',
     });
+    expect(refuseEndpoint('/x/%2e%2E/y')).toBeDefined();
+    expect(refuseEndpoint('/x/./y')).toBeDefined();
+    expect(refuseEndpoint('/x/..y/v1.2')).toBeUndefined();
+  });
+
+  it('refuses link-local and metadata hosts in every spelling', () => {
+    for (const url of [
+      'http://[::ffff:169.254.169.254]/',
+      'http://[::ffff:a9fe:a9fe]/',
+      'http://metadata.google.internal./',
+      'http://[fd00:ec2::254]/',
+      'http://[fe80::1]/',
+      'http://0.0.0.0:80/',
+      'http://100.100.100.200/',
+    ]) {
+      expect(refuseUpstreamUrl(url, undefined), url).toMatch(/link-local|metadata/);
+    }
+    expect(refuseUpstreamUrl('http://[::ffff:10.0.0.5]/', undefined)).toBeUndefined();
+  });
+
+  it('checks addresses whatever their spelling', () => {
+    expect(isForbiddenAddress('169.254.169.254')).toBe(true);
+    expect(isForbiddenAddress('::ffff:169.254.1.1')).toBe(true);
+    expect(isForbiddenAddress('FE80::abcd')).toBe(true);
+    expect(isForbiddenAddress('10.1.2.3')).toBe(false);
+    expect(isForbiddenAddress('2001:db8::1')).toBe(false);
   });
 });
 

@@ -66,8 +66,34 @@ export function refuseOffline(config: OfflineConfig, operationType: string): str
   return undefined;
 }
 
-const linkLocal = /^(169\.254\.\d{1,3}\.\d{1,3}|\[fe80:[0-9a-f:]*\]|0\.0\.0\.0|\[::\])$/i;
 const metadataHosts = new Set(['metadata.google.internal', 'metadata']);
+
+/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d, or as URL writes it, ::ffff:xxxx:xxxx) as IPv4. */
+function unmapIpv4(address: string): string {
+  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (dotted) return dotted[1] as string;
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(address);
+  if (!hex) return address;
+  const high = parseInt(hex[1] as string, 16);
+  const low = parseInt(hex[2] as string, 16);
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+}
+
+/**
+ * Link-local addresses (where cloud metadata services answer) and the unspecified address, in
+ * any spelling: bracketed, IPv4-mapped IPv6. Checked on the URL and again on what DNS answers.
+ */
+export function isForbiddenAddress(address: string): boolean {
+  const a = unmapIpv4(address.toLowerCase().replace(/^\[|\]$/g, ''));
+  return (
+    /^169\.254\.\d{1,3}\.\d{1,3}$/.test(a) ||
+    /^fe[89ab][0-9a-f]?:/.test(a) ||
+    a === '0.0.0.0' ||
+    a === '::' ||
+    a === 'fd00:ec2::254' || // AWS metadata over IPv6
+    a === '100.100.100.200' // Alibaba Cloud metadata
+  );
+}
 
 function hostAllowed(url: URL, allow: readonly string[]): boolean {
   const host = url.hostname.toLowerCase();
@@ -103,7 +129,8 @@ export function refuseUpstreamUrl(
       ? undefined
       : `host ${url.host} is not in SYNCLINE_UPSTREAM_ALLOW`;
   }
-  if (linkLocal.test(url.hostname) || metadataHosts.has(url.hostname.toLowerCase())) {
+  const host = url.hostname.toLowerCase().replace(/\.+$/, '');
+  if (isForbiddenAddress(host) || metadataHosts.has(host)) {
     return `host ${url.hostname} is link-local or a metadata service`;
   }
   return undefined;
@@ -117,6 +144,10 @@ export function refuseEndpoint(endpoint: string): string | undefined {
     (c) => c <= ' ' || c === '\u007f' || c === '\\' || c === '#',
   );
   if (forbidden) return 'endpoint holds a forbidden character';
+  // Dot segments (also percent-encoded) would climb out of the base URL's path.
+  const path = endpoint.split('?')[0] as string;
+  if (path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment)))
+    return 'endpoint may not hold . or .. segments';
   return undefined;
 }
 

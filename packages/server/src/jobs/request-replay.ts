@@ -10,7 +10,9 @@ import {
   type ClaimSelection,
   type OfflineOperations,
 } from '../engine/offline-operations.js';
-import type { UpstreamAnswer } from '../engine/replay-policy.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { isForbiddenAddress, type UpstreamAnswer } from '../engine/replay-policy.js';
 
 export const requestReplayDefaults = {
   /** Per request: connect, send and read the whole answer. */
@@ -62,6 +64,20 @@ async function readBody(res: Response, maxChars: number): Promise<unknown> {
   }
 }
 
+/**
+ * A host name whose DNS answer is link-local or a metadata address is refused, whatever its name
+ * says (e.g. 169.254.169.254.nip.io). A lookup failure is a network error, retried.
+ */
+async function refuseResolvedHost(url: string): Promise<string | undefined> {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return undefined; // an address literal was checked with the URL
+  const answers = await lookup(host, { all: true });
+  const bad = answers.find((answer) => isForbiddenAddress(answer.address));
+  return bad
+    ? `host ${host} resolves to ${bad.address}, a link-local or metadata address`
+    : undefined;
+}
+
 /** One attempt: the request as the device would have sent it, with its idempotency key. */
 async function send(
   claimed: ClaimedOperation,
@@ -75,6 +91,8 @@ async function send(
   }
   const { method, requestBody } = claimed.operation;
   try {
+    const refused = await refuseResolvedHost(claimed.target.url);
+    if (refused) return { kind: 'error', category: 'POLICY', message: refused, durationMs: 0 };
     const res = await fetchImpl(claimed.target.url, {
       method,
       headers: claimed.headers,
