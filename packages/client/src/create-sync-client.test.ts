@@ -161,6 +161,20 @@ describe('createSyncClient', () => {
     await expect(wrong.client.ready()).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
   });
 
+  it('refuses to turn encryption on over a store that synced in clear, instead of failing later', async () => {
+    const inner = memoryStorage();
+    const plain = makeClient(healthyServer, { storage: reusable(inner) });
+    await plain.client.syncNow(); // nothing queued, but the device id and sync token are kept
+    expect(await inner.listOutbox()).toEqual([]);
+    const encrypted = makeClient(healthyServer, {
+      storage: reusable(inner),
+      encryption: { passphrase: 'p', iterations: 1000 },
+    });
+    await expect(encrypted.client.ready()).rejects.toMatchObject({
+      code: 'NOT_AN_ENCRYPTED_STORE',
+    });
+  });
+
   it('reports pull progress as an event: pulled n of about N', async () => {
     const change = (id: string, seq: number) => ({
       entityType: 'task',

@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { LocalStore } from './core/ports.js';
 import {
   SyncCore,
+  syncMetaKeys,
   type CollectionOptions,
   type ConflictView,
   type Entity,
@@ -161,7 +162,10 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   let openedStorage: LocalStore | undefined;
   const opening = (async () => {
     const storage = options.encryption
-      ? await encryptLocalStore(options.storage, options.encryption)
+      ? await encryptLocalStore(options.storage, {
+          ...options.encryption,
+          clearMarkers: [DEVICE_ID, syncMetaKeys.syncToken],
+        })
       : options.storage;
     openedStorage = storage;
     let deviceId = options.deviceId ?? (await storage.getMeta(DEVICE_ID));

@@ -283,6 +283,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       ],
     });
   } catch (error) {
+    await realtime.close();
+    await redis?.close();
     await store.close();
     throw new ConfigError((error as Error).message);
   }

@@ -32,6 +32,8 @@ import {
 /** The protocol's entity type pattern, checked locally so a bad name never reaches the outbox. */
 const ENTITY_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
 const SYNC_TOKEN = 'sync.token';
+/** Meta keys the sync core writes: a store that synced holds the sync token. */
+export const syncMetaKeys = { syncToken: SYNC_TOKEN } as const;
 const LAST_SYNC_AT = 'sync.lastSyncAt';
 const CLOCK_OFFSET = 'sync.clockOffsetMs';
 /**

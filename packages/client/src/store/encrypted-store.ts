@@ -22,6 +22,12 @@ export interface EncryptLocalStoreOptions {
    * Default: encryptLocalStoreDefaults.iterations.
    */
   iterations?: number;
+  /**
+   * Meta keys an app writes on every store it uses (e.g. its device id). Found in clear on a
+   * store without encryption settings, they show that it was written unencrypted, which is
+   * refused (NOT_AN_ENCRYPTED_STORE) instead of failing later on an unreadable value.
+   */
+  clearMarkers?: readonly string[];
 }
 
 /** OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256. */
@@ -72,13 +78,22 @@ export async function encryptLocalStore(
 
 async function openCipher(
   inner: LocalStore,
-  { passphrase, iterations = encryptLocalStoreDefaults.iterations }: EncryptLocalStoreOptions,
+  {
+    passphrase,
+    iterations = encryptLocalStoreDefaults.iterations,
+    clearMarkers = [],
+  }: EncryptLocalStoreOptions,
 ): Promise<StringCipher> {
   const salt = await inner.getMeta(saltKey);
   if (salt === undefined) {
     // A store that already holds rows was written in clear; encrypting it is a migration, not
     // something to do silently on open.
-    if ((await inner.listOutbox()).length > 0 || (await inner.listConflicts()).length > 0) {
+    const markers = await Promise.all(clearMarkers.map((key) => inner.getMeta(key)));
+    if (
+      markers.some((value) => value !== undefined) ||
+      (await inner.listOutbox()).length > 0 ||
+      (await inner.listConflicts()).length > 0
+    ) {
       throw new LocalStoreEncryptionError(
         'NOT_AN_ENCRYPTED_STORE',
         'This local store already holds unencrypted data; encryption must start on a new store',

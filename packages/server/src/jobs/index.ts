@@ -108,12 +108,15 @@ export function createBackgroundJobs(options: {
   const queries = new MaintenanceQueries(options.store);
   const settings = createTenantSettingsService({ queries, defaults: config.settingsDefaults });
   let running: RunningJobs | undefined;
+  // stop() may come while start() still waits for Redis (SIGTERM at startup): the late start
+  // is stopped at once instead of running workers on a closed store.
+  let stopped = false;
   return {
     settings,
     config,
     async start() {
-      if (!config.enabled || running) return;
-      running = await startJobs({
+      if (!config.enabled || running || stopped) return;
+      const started = await startJobs({
         engine: options.engine,
         store: options.store,
         queries,
@@ -125,12 +128,18 @@ export function createBackgroundJobs(options: {
         ...(config.redisPrefix ? { redisPrefix: config.redisPrefix } : {}),
         ...(options.extraJobs ? { extraJobs: options.extraJobs } : {}),
       });
+      if (stopped) {
+        await started.stop();
+        return;
+      }
+      running = started;
       options.logger.info(
         { mode: running.mode, jobs: running.jobs.map((j) => `${j.name}/${j.everyMs}ms`) },
         'background jobs started',
       );
     },
     async stop() {
+      stopped = true;
       await running?.stop();
       running = undefined;
     },
