@@ -12,6 +12,7 @@ const fast = {
   SYNCLINE_JOB_CLEANUP_SYNCED_EVERY: '1s',
   SYNCLINE_JOB_PRUNE_HISTORY_EVERY: '1s',
   SYNCLINE_JOB_EVALUATE_ALERTS_EVERY: '1s',
+  SYNCLINE_JOB_REPLAY_OFFLINE_EVERY: '1s',
 };
 
 function jobRuns(server: ServerProcess): { action: string; slot: string }[] {
@@ -42,7 +43,7 @@ describe('background jobs in the embedded server', () => {
     server = await startServer({ env: fast });
     const deadline = Date.now() + 30_000;
     let runs = jobRuns(server);
-    while (new Set(runs.map((r) => r.action)).size < 4 || runs.length < 12) {
+    while (new Set(runs.map((r) => r.action)).size < 5 || runs.length < 15) {
       if (Date.now() > deadline) throw new Error(`too few runs: ${JSON.stringify(runs)}`);
       await new Promise((resolve) => setTimeout(resolve, 300));
       runs = jobRuns(server);
@@ -53,6 +54,7 @@ describe('background jobs in the embedded server', () => {
         'job:cleanup-synced',
         'job:prune-history',
         'job:evaluate-alerts',
+        'job:replay-offline',
       ]),
     );
     const keys = runs.map((r) => `${r.action}@${r.slot}`);

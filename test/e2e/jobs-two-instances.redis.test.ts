@@ -27,6 +27,7 @@ const every: Record<string, number> = {
   'cleanup-synced': 2000,
   'prune-history': 2000,
   'evaluate-alerts': 1000,
+  'replay-offline': 2000,
 };
 const SLOTS_WANTED = 4;
 
@@ -67,6 +68,7 @@ describe.skipIf(missing !== undefined)(
         SYNCLINE_JOB_CLEANUP_SYNCED_EVERY: '2s',
         SYNCLINE_JOB_PRUNE_HISTORY_EVERY: '2s',
         SYNCLINE_JOB_EVALUATE_ALERTS_EVERY: '1s',
+        SYNCLINE_JOB_REPLAY_OFFLINE_EVERY: '2s',
       };
       // One after the other, so that the second finds the schema migrated and the schedulers set.
       servers.push(await startServer({ env }));
