@@ -106,5 +106,12 @@ describe('realtime hub', () => {
       expect(hint.retryAfterMs).toBeLessThan(1500);
     }
     expect(hub.size()).toBe(0);
+
+    // A stream whose opening finished after shutdown began is sent on its way, not kept.
+    const late = recordingSink();
+    hub.add({ ...base, deviceId: 'late', scope: 'dddddddddddd', sink: late.sink });
+    expect(late.seen.ended).toEqual([{ reason: 'reconnect', retryAfterMs: 500 }]);
+    expect(late.seen.pokes).toEqual([]);
+    expect(hub.size()).toBe(0);
   });
 });

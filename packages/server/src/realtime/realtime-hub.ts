@@ -110,6 +110,12 @@ export function createRealtimeHub(options: RealtimeHubOptions): RealtimeHub {
 
   return {
     add(subscription) {
+      // A stream that finished opening after shutdown began is told to reconnect elsewhere at
+      // once, so it neither holds the drain nor outlives the hub.
+      if (closing) {
+        subscription.sink.end({ reason: 'reconnect', retryAfterMs: 500 });
+        return () => undefined;
+      }
       const connection: Connection = {
         ...subscription,
         lastSeq: -1,

@@ -192,6 +192,11 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
           // nginx: pass events through as they come instead of buffering the response.
           'x-accel-buffering': 'no',
         });
+        // The client may have gone while the subscription was opened: its close event has fired.
+        if (request.raw.socket.destroyed) {
+          reply.raw.destroy();
+          return;
+        }
         reply.raw.write(': connected\n\n');
         const forget = hub.add({ ...subscription, sink: sseSink(reply) });
         request.log.debug(
