@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeltaResponse } from '@syncline/protocol';
 import { openStore } from '../../packages/server/src/store/index.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
-import { call, curl, hasCurl } from './seed-http.js';
+import { call, curl } from './seed-http.js';
 
 let server: ServerProcess;
 let configDir: string;
@@ -119,8 +119,7 @@ describe('2. Sync Request → 4. Sync Response', () => {
     expect(await pullAttendance(colleague.token, `dev-${colleague.sub}`)).toEqual([]);
   });
 
-  it('runs the seed’s HTTP example with curl as written (no Content-Type)', async (ctx) => {
-    if (!(await hasCurl())) ctx.skip();
+  it('runs the seed’s HTTP example with curl as written (no Content-Type)', async () => {
     const { token } = clerk();
     const deviceId = `device_${randomUUID().slice(0, 8)}`;
     const answer = await curl(

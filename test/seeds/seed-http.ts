@@ -37,15 +37,6 @@ export async function call<T = Json>(
 const run = promisify(execFile);
 
 /** Whether curl is installed (the curl examples then run through it). */
-export async function hasCurl(): Promise<boolean> {
-  try {
-    await run('curl', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Runs a seed's curl command line as written, with `$TOKEN` (and any other `$NAME`) taken from
  * `env` by the shell, and the status code appended by `-w`. Answers the parsed body and status.
