@@ -15,7 +15,24 @@ function newAjv(options: AjvOptions): Ajv {
   // strict: false because TypeBox and user configs carry annotation keywords Ajv does not know.
   const ajv = new Ajv({ strict: false, allErrors: true, ...options });
   addFormats(ajv);
+  refuseLeapSeconds(ajv);
   return ajv;
+}
+
+/**
+ * RFC 3339 admits a leap second (…T23:59:60Z), which a JavaScript Date cannot hold: such a time
+ * would pass the schema and then break every comparison made with it. It is refused as a format
+ * error, like any other malformed time.
+ */
+function refuseLeapSeconds(ajv: Ajv): void {
+  const format = ajv.formats['date-time'] as {
+    validate: (text: string) => boolean;
+    compare?: (a: string, b: string) => number | undefined;
+  };
+  ajv.addFormat('date-time', {
+    ...format,
+    validate: (text: string) => format.validate(text) && !Number.isNaN(Date.parse(text)),
+  });
 }
 
 /** The engine's payload checker: compiled once per schema object, answers error strings. */
