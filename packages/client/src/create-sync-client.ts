@@ -14,7 +14,7 @@ import {
   type SyncProgress,
   type SyncSummary,
 } from './core/sync-client.js';
-import type { JsonObject } from './core/json-merge-patch.js';
+import type { JsonObject } from '@syncline/protocol';
 import type { NetworkSignal } from './core/sync-ports.js';
 import { backoffDelay, retryDefaults, type RetryOptions } from './scheduler/backoff.js';
 import { platformNetworkSignal } from './scheduler/network-signal.js';

@@ -2,3 +2,4 @@ export * from './schemas.js';
 export * from './errors.js';
 export * from './version.js';
 export * from './canonical-json.js';
+export * from './merge-patch.js';

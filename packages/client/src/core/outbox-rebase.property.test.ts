@@ -6,7 +6,7 @@ import type { PushRequest, PushResponse } from '@syncline/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../store/index.js';
-import { applyMergePatch, type JsonObject } from './json-merge-patch.js';
+import { applyMergePatch, type JsonObject } from '@syncline/protocol';
 import type { LocalStore, StorageWrite } from './ports.js';
 import { SyncCore } from './sync-client.js';
 import type { Transport } from './sync-ports.js';

@@ -1,6 +1,6 @@
 // Rebase: what a read shows is the confirmed server state with the device's own outbox replayed
 // on top, oldest first. Pure functions over rows, so the same rule serves get, find and tests.
-import { applyMergePatch, type JsonObject } from './json-merge-patch.js';
+import { applyMergePatch, type JsonObject } from '@syncline/protocol';
 import type { EntityRow, OutboxRow } from './ports.js';
 
 /** The entity's data as the confirmed row holds it (undefined for a tombstone or no row). */

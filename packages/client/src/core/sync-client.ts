@@ -11,7 +11,7 @@ import type {
   ServerChange,
 } from '@syncline/protocol';
 import { StagedEntities, stagePulledChanges } from './apply-pull.js';
-import type { JsonObject } from './json-merge-patch.js';
+import type { JsonObject } from '@syncline/protocol';
 import { Outbox } from './outbox.js';
 import {
   OutboxState,

@@ -1,5 +1,8 @@
-// JSON helpers the engine relies on: plain-object checks, deep equality and RFC 7396 merge patches.
+// JSON helpers the engine relies on: plain-object checks, deep equality, and RFC 7396 merge
+// patches (the protocol's, which clients apply too).
 import type { JsonObject } from './ports.js';
+
+export { applyMergePatch } from '@syncline/protocol';
 
 export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -18,19 +21,6 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     );
   }
   return false;
-}
-
-/** RFC 7396: `null` removes a member, objects merge recursively, anything else replaces. */
-export function applyMergePatch(target: JsonObject | null, patch: JsonObject): JsonObject {
-  const result: JsonObject = { ...(target ?? {}) };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else if (isPlainObject(value)) {
-      const current = result[key];
-      result[key] = applyMergePatch(isPlainObject(current) ? current : null, value);
-    } else result[key] = value;
-  }
-  return result;
 }
 
 /** Byte length of a value's JSON text, for the per-payload size limit. */
