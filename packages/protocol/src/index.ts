@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './version.js';
 export * from './canonical-json.js';
 export * from './merge-patch.js';
+export * from './sync-token.js';

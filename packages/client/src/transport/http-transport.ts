@@ -1,11 +1,12 @@
 // The Transport over HTTP: the canonical /api/sync routes through an injected fetch, each failure
 // sorted into a TransportFailure the core and the scheduler act on.
-import type {
-  DeltaRequest,
-  DeltaResponse,
-  ErrorBody,
-  PushRequest,
-  PushResponse,
+import {
+  decodeSyncToken,
+  type DeltaRequest,
+  type DeltaResponse,
+  type ErrorBody,
+  type PushRequest,
+  type PushResponse,
 } from '@syncline/protocol';
 import { TransportError, TransportFailure, type Transport } from '../core/sync-ports.js';
 import type { TokenSource } from './token-source.js';
@@ -32,8 +33,7 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 /** The feed position inside a sync token, when the token has the server's v1 shape. */
 function feedPosition(token: string | undefined): number | undefined {
   if (token === undefined) return 0;
-  const match = /^v1\.([0-9a-z]{1,12})\./.exec(token);
-  return match?.[1] ? parseInt(match[1], 36) : undefined;
+  return decodeSyncToken(token)?.seq;
 }
 
 export class HttpTransport implements Transport {

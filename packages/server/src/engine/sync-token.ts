@@ -2,29 +2,26 @@
 // valid for. A token from an older cache epoch (after invalidation), or minted for another view
 // (another user, other access claims, another entityTypes filter), makes the device pull afresh:
 // rows skipped as invisible under the old view may be visible now.
-import { canonicalJson } from '@syncline/protocol';
+import {
+  canonicalJson,
+  decodeSyncToken,
+  encodeSyncToken,
+  type FeedCursor,
+} from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
 import type { Crypto } from './ports.js';
 
-export interface FeedCursor {
-  seq: number;
-  epoch: number;
-  /** Fingerprint of the reader's view (see viewScope). */
-  scope: string;
-}
-
-export function encodeCursor(cursor: FeedCursor): string {
-  return `v1.${cursor.seq.toString(36)}.${cursor.epoch.toString(36)}.${cursor.scope}`;
-}
+export type { FeedCursor };
+export const encodeCursor = encodeSyncToken;
 
 export function decodeCursor(token: string): FeedCursor {
-  const match = /^v1\.([0-9a-z]{1,12})\.([0-9a-z]{1,8})\.([0-9a-f]{12})$/.exec(token);
-  if (!match?.[1] || !match[2] || !match[3]) {
+  const cursor = decodeSyncToken(token);
+  if (!cursor) {
     throw new SyncError('INVALID_SYNC_TOKEN', 'The sync token is not one this server issued');
   }
-  return { seq: parseInt(match[1], 36), epoch: parseInt(match[2], 36), scope: match[3] };
+  return cursor;
 }
 
 /** What decides which feed rows a reader sees: who, with which rule-relevant claims, which types. */
