@@ -4,3 +4,4 @@ export * from './version.js';
 export * from './canonical-json.js';
 export * from './merge-patch.js';
 export * from './sync-token.js';
+export * from './retry-after.js';

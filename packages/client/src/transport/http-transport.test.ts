@@ -8,7 +8,8 @@ import {
   type Handler,
 } from '../../../../test/support/sdk-fetch.js';
 import { TransportError, TransportFailure } from '../core/sync-ports.js';
-import { HttpTransport, parseRetryAfter } from './http-transport.js';
+import { parseRetryAfter } from '@syncline/protocol';
+import { HttpTransport } from './http-transport.js';
 import { createTokenSource } from './token-source.js';
 
 const request = { deviceId: 'd1', changes: [] };

@@ -2,6 +2,7 @@
 // sorted into a TransportFailure the core and the scheduler act on.
 import {
   decodeSyncToken,
+  parseRetryAfter,
   type DeltaRequest,
   type DeltaResponse,
   type ErrorBody,
@@ -19,15 +20,6 @@ export interface HttpTransportOptions {
   fetch: FetchLike;
   tokens: TokenSource;
   now?: () => number;
-}
-
-/** Retry-After as seconds or an HTTP date, in milliseconds from `now`; undefined if unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** The feed position inside a sync token, when the token has the server's v1 shape. */

@@ -11,6 +11,7 @@ import {
   type OfflineOperations,
 } from '../engine/offline-operations.js';
 import { lookup } from 'node:dns/promises';
+import { parseRetryAfter } from '@syncline/protocol';
 import { isIP } from 'node:net';
 import { isForbiddenAddress, type UpstreamAnswer } from '../engine/replay-policy.js';
 
@@ -44,14 +45,6 @@ export interface ReplaySummary {
 export interface RequestReplayer {
   /** Claims the selected operations of the actor's business and sends them, oldest first. */
   replay(actor: Actor, selection: ClaimSelection, meta?: AttemptMeta): Promise<ReplaySummary>;
-}
-
-function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3600) * 1000;
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
 async function readBody(res: Response, maxChars: number): Promise<unknown> {
@@ -102,7 +95,9 @@ async function send(
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = await readBody(res, requestReplayDefaults.maxResponseChars);
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    // An upstream may not park an operation for more than an hour.
+    const asked = parseRetryAfter(res.headers.get('retry-after'), Date.now());
+    const retryAfterMs = asked === undefined ? undefined : Math.min(asked, 3_600_000);
     return {
       kind: 'response',
       status: res.status,
