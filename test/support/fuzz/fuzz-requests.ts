@@ -16,7 +16,7 @@ export interface FuzzRequest {
   headers: Record<string, string>;
   /** A JSON value, serialised when sent, unless `rawBody` replaced it. */
   body?: unknown;
-  rawBody?: string | Buffer;
+  rawBody?: string | Buffer<ArrayBuffer>;
   /** The defect this request carries, or 'none'. */
   defect: string;
 }
@@ -42,7 +42,7 @@ export function urlOf(baseUrl: string, request: FuzzRequest): string {
   return `${baseUrl}${path}${query ? `?${query}` : ''}`;
 }
 
-export function bodyOf(request: FuzzRequest): string | Buffer | undefined {
+export function bodyOf(request: FuzzRequest): string | Buffer<ArrayBuffer> | undefined {
   if (request.rawBody !== undefined) return request.rawBody;
   return request.body === undefined ? undefined : JSON.stringify(request.body);
 }
@@ -145,7 +145,7 @@ function withAuth(
 
 function withRaw(
   request: FuzzRequest,
-  raw: string | Buffer,
+  raw: string | Buffer<ArrayBuffer>,
   label: string,
   headers: Record<string, string> = {},
 ) {
