@@ -22,6 +22,8 @@ export interface ServerProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly secret: string;
+  /** The running server's process id (for reading its memory). */
+  readonly pid: number | undefined;
   /** Mints an HS256 bearer token valid for an hour. */
   token(
     sub: string,
@@ -136,6 +138,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     url,
     dataDir,
     secret,
+    get pid() {
+      return child?.pid;
+    },
     token(sub, tenant, role = 'user', claims = {}) {
       const now = Math.floor(Date.now() / 1000);
       return mintHs256(secret, { sub, tenant, role, iat: now, exp: now + 3600, ...claims });
