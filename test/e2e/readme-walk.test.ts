@@ -37,7 +37,8 @@ export function shellBlocks(markdown: string): Block[] {
     const body: string[] = [];
     let j = i + 1;
     while (j < lines.length && lines[j]!.trim() !== fence) body.push(lines[j++]!);
-    if (j >= lines.length) throw new Error(`README line ${i + 1}: the ${fence}sh block never closes`);
+    if (j >= lines.length)
+      throw new Error(`README line ${i + 1}: the ${fence}sh block never closes`);
     blocks.push({ line: i + 1, text: body.join('\n') });
     i = j;
   }
@@ -96,7 +97,9 @@ export function walkScript(blocks: Block[]): string {
     if (index === 0) {
       const commands = commandsOf(block.text);
       if (JSON.stringify(commands) !== JSON.stringify(setupBlock)) {
-        throw new Error(`README line ${block.line}: the first block must be ${setupBlock.join(' / ')}`);
+        throw new Error(
+          `README line ${block.line}: the first block must be ${setupBlock.join(' / ')}`,
+        );
       }
       parts.push(`start_server 'npm start'`);
     } else if (isServerBlock(block.text)) {
@@ -134,10 +137,19 @@ it('runs every shell block of the README as written, in order', async () => {
   };
   // The walk is a new user's shell: nothing of the test run's own configuration.
   for (const name of Object.keys(env)) {
-    if (/^SYNCLINE_(TEST|DB|REDIS|CONFIG|JWT|UPSTREAM)/.test(name) || name === 'PORT' || name === 'HOST') delete env[name];
+    if (
+      /^SYNCLINE_(TEST|DB|REDIS|CONFIG|JWT|UPSTREAM)/.test(name) ||
+      name === 'PORT' ||
+      name === 'HOST'
+    )
+      delete env[name];
   }
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('bash', [script], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
