@@ -413,7 +413,9 @@ describe('Conflict types: DUPLICATE, VERSION_MISMATCH, DELETED, MANUAL', () => {
     const p1 = await api('POST', '/api/offline/queue', biz.cashier, put('p1'));
     const p2 = await api('POST', '/api/offline/queue', biz.cashier, put('p2'));
     const summary = await api('POST', '/api/offline/sync', biz.cashier, {});
-    expect(summary.body).toMatchObject({ success: 1, conflict: 3, total: 4 });
+    // Two operations, each counted once by how it ended: p1 overwritten, p2 refused again.
+    expect(summary.body).toMatchObject({ success: 1, conflict: 1, failed: 0, total: 2 });
+    expect(summary.body.operations).toHaveLength(2);
 
     const [first, overwrite] = upstream.requestsTo(biz.path('/api/products/p1'));
     expect(first?.headers['x-conflict-resolution']).toBeUndefined();
@@ -618,12 +620,22 @@ describe('Configuration: GET and PATCH /api/offline/config', () => {
     expect(updated.body).toMatchObject({ ...fields, updated_by: 'cfg-owner' });
     expect((await api('GET', '/api/offline/config', cashier)).body).toMatchObject(fields);
 
-    for (const strategy of ['client_wins', 'server_wins', 'merge', 'manual']) {
+    for (const strategy of ['client_wins', 'server_wins', 'manual']) {
       const res = await api('PATCH', '/api/offline/config', owner, {
         default_conflict_strategy: strategy,
       });
       expect(res.body.default_conflict_strategy).toBe(strategy);
     }
+    // merge needs a person: refused as a default, with the reason and the way to merge.
+    const merge = await api('PATCH', '/api/offline/config', owner, {
+      default_conflict_strategy: 'merge',
+    });
+    expect(merge.status).toBe(400);
+    expect(merge.body.error.code).toBe('VALIDATION_FAILED');
+    expect(merge.body.error.message).toMatch(/no common base version.*\/api\/offline\/resolve/);
+    expect((await api('GET', '/api/offline/config', owner)).body.default_conflict_strategy).toBe(
+      'manual',
+    );
     const bad = [
       { default_conflict_strategy: 'coin_flip' },
       { max_queue_size: 0 },

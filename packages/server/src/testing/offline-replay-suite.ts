@@ -34,7 +34,13 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
       opened = await open();
       store = opened.store;
       upstream = await startUpstreamServer();
-      replay = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+      replay = createOfflineReplay({
+        store,
+        crypto: nodeCrypto,
+        clock,
+        timeoutMs: 500,
+        upstreamAllow: ['127.0.0.1'],
+      });
     });
     afterAll(async () => {
       await upstream.close();
@@ -220,7 +226,13 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
       it('two replayers at once send each operation once', async () => {
         const ids = [];
         for (let i = 0; i < 8; i++) ids.push((await queueSale(`till-${i}`)).operation.id);
-        const second = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+        const second = createOfflineReplay({
+          store,
+          crypto: nodeCrypto,
+          clock,
+          timeoutMs: 500,
+          upstreamAllow: ['127.0.0.1'],
+        });
         const runs = await Promise.all([runDue(), replayDueOperations(second, { limit: 1000 })]);
         expect(runs[0].success + runs[1].success).toBe(8);
         const sent = upstream.requestsTo(`/${tenant}/api/sales`);
@@ -236,7 +248,13 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
         expect(mine).toBeDefined();
         // Past the lease: another replayer's scheduled run takes it over and sends it.
         time += 6 * 60_000;
-        const second = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+        const second = createOfflineReplay({
+          store,
+          crypto: nodeCrypto,
+          clock,
+          timeoutMs: 500,
+          upstreamAllow: ['127.0.0.1'],
+        });
         expect((await replayDueOperations(second, { limit: 1000 })).success).toBe(1);
         // The first replayer, reaching it at last, finds its claim gone and does not send.
         expect(await replay.operations.renew(tenant, mine!)).toBeUndefined();
