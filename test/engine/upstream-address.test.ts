@@ -1,82 +1,11 @@
+// The upstream policy (seed 003): which addresses a business API may live at, in every spelling.
 import { describe, expect, it } from 'vitest';
-import { classifyAddress, compileAllowList, createUpstreamPolicy } from './upstream-address.js';
-
-/** Every spelling of an address a tenant admin must not reach by default (port 8080 where it fits). */
-export const refusedUpstreamUrls: readonly string[] = [
-  // loopback, in every IPv4 spelling the URL parser accepts
-  'http://127.0.0.1:8080',
-  'http://127.0.0.1.:8080',
-  'http://2130706433:8080',
-  'http://0x7f000001:8080',
-  'http://0x7f.0.0.1:8080',
-  'http://0177.0.0.1:8080',
-  'http://017700000001:8080',
-  'http://127.1:8080',
-  'http://127.0.1:8080',
-  'http://127.255.255.254',
-  'http://localhost:8080',
-  'http://localhost.:8080',
-  'http://LOCALHOST',
-  'http://api.localhost',
-  // IPv6 loopback, IPv4-mapped, IPv4-translated and IPv4-compatible forms
-  'http://[::1]:8080',
-  'http://[0:0:0:0:0:0:0:1]',
-  'http://[::ffff:127.0.0.1]:8080',
-  'http://[::ffff:7f00:1]',
-  'http://[::ffff:0:127.0.0.1]',
-  'http://[::127.0.0.1]',
-  'http://[::ffff:10.0.0.1]',
-  // NAT64, 6to4 and Teredo addresses that carry a refused IPv4 address
-  'http://[64:ff9b::127.0.0.1]',
-  'http://[64:ff9b::a9fe:a9fe]',
-  'http://[64:ff9b:1::a00:1]',
-  'http://[2002:7f00:1::]',
-  'http://[2002:c0a8:1::1]',
-  'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]',
-  'http://[2001:0:7f00:1::1]',
-  // RFC 1918, CGNAT, ULA, site-local
-  'http://10.0.0.1',
-  'http://10.255.255.255',
-  'http://172.16.0.1',
-  'http://172.31.255.1',
-  'http://192.168.0.1',
-  'http://100.64.0.1',
-  'http://100.127.255.254',
-  'http://[fc00::1]',
-  'http://[fd12:3456::1]',
-  'http://[fec0::1]',
-  // link-local and cloud metadata
-  'http://169.254.169.254/latest/meta-data',
-  'http://169.254.0.1',
-  'http://[fe80::1]',
-  'http://[::ffff:169.254.169.254]',
-  'http://[fd00:ec2::254]',
-  'http://100.100.100.200',
-  'http://168.63.129.16',
-  'http://192.0.0.192',
-  'http://metadata.google.internal',
-  'http://metadata.google.internal.',
-  'http://metadata',
-  // unspecified, broadcast, multicast, reserved, documentation, benchmarking
-  'http://0.0.0.0:8080',
-  'http://0',
-  'http://0.1.2.3',
-  'http://[::]',
-  'http://255.255.255.255',
-  'http://224.0.0.1',
-  'http://239.255.255.250',
-  'http://[ff02::1]',
-  'http://240.0.0.1',
-  'http://192.0.0.8',
-  'http://192.0.2.1',
-  'http://198.51.100.7',
-  'http://203.0.113.9',
-  'http://198.18.0.1',
-  'http://198.19.255.1',
-  'http://[2001:db8::1]',
-  'http://[2001:2::1]',
-  'http://[100::1]',
-];
+import { refusedUpstreamUrls } from '../../packages/server/src/testing/refused-upstream-urls.js';
+import {
+  classifyAddress,
+  compileAllowList,
+  createUpstreamPolicy,
+} from '../../packages/server/src/engine/upstream-address.js';
 
 describe('classifyAddress', () => {
   it.each([
