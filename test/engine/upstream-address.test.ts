@@ -30,7 +30,7 @@ describe('classifyAddress', () => {
     ['2606:4700:4700::1111', 'public', 'unicast'],
     ['not-an-address', 'never', 'not an IP address'],
   ])('%s is %s (%s)', (address, kind, range) => {
-    expect(classifyAddress(address)).toEqual({ class: kind, range });
+    expect(classifyAddress(address)).toMatchObject({ class: kind, range });
   });
 });
 

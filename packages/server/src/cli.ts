@@ -515,6 +515,15 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
     return `drain delay ${drainDelayMs / 1000} s, timeout ${timeoutMs / 1000} s`;
   });
 
+  await check('upstream', async () => {
+    const { upstreamAllow } = upstreamOf(env);
+    const dns = present(env.SYNCLINE_UPSTREAM_DNS);
+    const hosts = upstreamAllow
+      ? `only ${upstreamAllow.join(', ')}`
+      : 'any host at a public address (SYNCLINE_UPSTREAM_ALLOW not set)';
+    return `seed 003 replays reach ${hosts}; names resolve through ${dns ?? 'the system resolver'}`;
+  });
+
   await check('rate limits', async () => {
     const { pushLimit, pullLimit } = limitsOf(env);
     const show = (l: { max: number; windowMs: number }) => `${l.max} per ${l.windowMs / 1000} s`;

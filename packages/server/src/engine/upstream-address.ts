@@ -14,6 +14,8 @@ export interface AddressVerdict {
   class: AddressClass;
   /** What the address is, for messages: loopback, private, linkLocal, metadata, … */
   range: string;
+  /** For an IPv6 form of an IPv4 address (mapped, NAT64, 6to4, Teredo): which, and what it carries. */
+  via?: string;
 }
 
 /**
@@ -38,6 +40,7 @@ const metadataNames = new Set([
 const neverRanges = new Set(['unspecified', 'broadcast', 'multicast', 'linkLocal']);
 
 const order: Record<AddressClass, number> = { public: 0, private: 1, never: 2 };
+/** The strictest verdict; on a tie the later one (the embedded address) names the range. */
 const worst = (...verdicts: AddressVerdict[]): AddressVerdict =>
   verdicts.reduce((a, b) => (order[b.class] >= order[a.class] ? b : a));
 
@@ -53,6 +56,14 @@ function classifyV4(address: ipaddr.IPv4): AddressVerdict {
   return { class: neverRanges.has(range) ? 'never' : 'private', range };
 }
 
+/** An IPv6 address that carries an IPv4 address is judged as that address too. */
+function carried(form: string, ipv4: ipaddr.IPv4): AddressVerdict {
+  const verdict = classifyV4(ipv4);
+  return verdict.class === 'public'
+    ? verdict
+    : { ...verdict, via: `${form} form of ${ipv4.toString()}` };
+}
+
 function classifyV6(address: ipaddr.IPv6): AddressVerdict {
   const p = address.parts as [number, number, number, number, number, number, number, number];
   if (metadataAddresses.some((m) => m.kind() === 'ipv6' && m.toString() === address.toString())) {
@@ -62,23 +73,24 @@ function classifyV6(address: ipaddr.IPv6): AddressVerdict {
   // Addresses that carry an IPv4 address reach (or stand for) that address: judge it too.
   switch (range) {
     case 'ipv4Mapped': // ::ffff:a.b.c.d
+      return carried('IPv4-mapped', v4FromParts(p[6], p[7]));
     case 'rfc6145': // ::ffff:0:a.b.c.d
-      return classifyV4(v4FromParts(p[6], p[7]));
+      return carried('IPv4-translated', v4FromParts(p[6], p[7]));
     case 'rfc6052': // NAT64 64:ff9b::a.b.c.d (the local-use 64:ff9b:1::/48 is private)
-      return p[2] === 0 ? classifyV4(v4FromParts(p[6], p[7])) : { class: 'private', range };
+      return p[2] === 0 ? carried('NAT64', v4FromParts(p[6], p[7])) : { class: 'private', range };
     case '6to4': // 2002:AABB:CCDD::
-      return worst({ class: 'private', range }, classifyV4(v4FromParts(p[1], p[2])));
+      return worst({ class: 'private', range }, carried('6to4', v4FromParts(p[1], p[2])));
     case 'teredo': // 2001:0:server:…:~client
       return worst(
         { class: 'private', range },
-        classifyV4(v4FromParts(p[2], p[3])),
-        classifyV4(v4FromParts(~p[6] & 0xffff, ~p[7] & 0xffff)),
+        carried('Teredo', v4FromParts(p[2], p[3])),
+        carried('Teredo', v4FromParts(~p[6] & 0xffff, ~p[7] & 0xffff)),
       );
     case 'unicast':
       // IPv4-compatible (::a.b.c.d, deprecated) and the rest of ::/8 are reserved.
       if (p[0] <= 0xff) {
         const embedded = p.slice(0, 6).every((n) => n === 0)
-          ? classifyV4(v4FromParts(p[6], p[7]))
+          ? carried('IPv4-compatible', v4FromParts(p[6], p[7]))
           : { class: 'public' as const, range };
         return worst({ class: 'private', range: 'reserved' }, embedded);
       }
@@ -216,7 +228,9 @@ const labels: Record<string, string> = {
 };
 
 const refusal = (shown: string, verdict: AddressVerdict) => {
-  const what = `${shown} is a${/^[aeiou]/.test(labels[verdict.range] ?? verdict.range) ? 'n' : ''} ${labels[verdict.range] ?? verdict.range} address`;
+  const label = labels[verdict.range] ?? verdict.range;
+  const article = /^(?:[aeio]|un(?!i))/.test(label) ? 'an' : 'a';
+  const what = `${shown} is ${article} ${label} address${verdict.via ? ` (${verdict.via})` : ''}`;
   return verdict.class === 'never'
     ? `${what}, which is never allowed`
     : `${what}; loopback, private and reserved addresses are refused unless SYNCLINE_UPSTREAM_ALLOW lists them`;

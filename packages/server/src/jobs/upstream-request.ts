@@ -5,7 +5,7 @@
 import { promises as dns } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { parseRetryAfter } from '@syncline/protocol';
 import type { HostResolver } from '../engine/offline-operation-ports.js';
 import type { UpstreamAnswer } from '../engine/replay-policy.js';
@@ -137,12 +137,9 @@ export async function sendUpstream(
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   const url = new URL(req.url);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = portOf(url);
-  // A literal address is connected to as it is (no lookup): it is judged here.
-  const refused =
-    guard.policy.refuseHost(url) ??
-    (isIP(host) ? guard.policy.refuseAddress(host, host, port) : undefined);
+  // A literal address is connected to as it is (no lookup): refuseHost judges it here.
+  const refused = guard.policy.refuseHost(url);
   if (refused) return { kind: 'error', category: 'POLICY', message: refused, durationMs: 0 };
 
   const signal = AbortSignal.timeout(req.timeoutMs);
