@@ -11,7 +11,8 @@ let t: TestApp;
 let upstream: UpstreamServer;
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // The test's upstream listens on loopback: the operator opens that address explicitly.
+  t = await createTestApp({ upstreamAllow: ['127.0.0.1'] });
   upstream = await startUpstreamServer();
 });
 afterAll(async () => {

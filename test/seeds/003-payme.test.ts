@@ -413,7 +413,9 @@ describe('Conflict types: DUPLICATE, VERSION_MISMATCH, DELETED, MANUAL', () => {
     const p1 = await api('POST', '/api/offline/queue', biz.cashier, put('p1'));
     const p2 = await api('POST', '/api/offline/queue', biz.cashier, put('p2'));
     const summary = await api('POST', '/api/offline/sync', biz.cashier, {});
-    expect(summary.body).toMatchObject({ success: 1, conflict: 3, total: 4 });
+    // Two operations, each counted once by how it ended: p1 overwritten, p2 refused again.
+    expect(summary.body).toMatchObject({ success: 1, conflict: 1, failed: 0, total: 2 });
+    expect(summary.body.operations).toHaveLength(2);
 
     const [first, overwrite] = upstream.requestsTo(biz.path('/api/products/p1'));
     expect(first?.headers['x-conflict-resolution']).toBeUndefined();
@@ -464,6 +466,165 @@ describe('Conflict types: DUPLICATE, VERSION_MISMATCH, DELETED, MANUAL', () => {
     await api('POST', `/api/offline/sync/${queued.body.queueId}`, biz.cashier);
     const [op] = (await api('GET', '/api/offline/pending?status=conflict', biz.cashier)).body;
     expect(op).toMatchObject({ conflict_type: 'DUPLICATE', server_id: 'srv-earlier' });
+  });
+});
+
+describe('Conflict resolution: POST /api/offline/resolve/:id', () => {
+  /** A business under `manual` with one operation in conflict (the API answered 409 `body`). */
+  async function conflicted(name: string, body: unknown = { type: 'VERSION_MISMATCH' }) {
+    const biz = await business(name);
+    await api('PATCH', '/api/offline/config', biz.owner, { default_conflict_strategy: 'manual' });
+    upstream.script(biz.path('/api/products/p1'), [{ status: 409, body }]);
+    const queued = await api('POST', '/api/offline/queue', biz.cashier, {
+      operation_type: 'record',
+      operation_id: 'price-p1',
+      endpoint: '/api/products/p1',
+      method: 'PUT',
+      request_body: { price: 55, name: 'Soap' },
+    });
+    await api('POST', '/api/offline/sync', biz.cashier, {});
+    return {
+      ...biz,
+      id: queued.body.queueId as number,
+      key: queued.body.operation.idempotency_key,
+    };
+  }
+
+  it('client_wins: an admin re-sends the request at once as an overwrite', async () => {
+    const biz = await conflicted('resolve-cw');
+    const res = await api('POST', `/api/offline/resolve/${biz.id}`, biz.owner, {
+      businessId: biz.name,
+      strategy: 'client_wins',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      resolved: true,
+      strategy: 'client_wins',
+      synced: true,
+      attempted: true,
+      operation: {
+        id: biz.id,
+        status: 'synced',
+        resolution_strategy: 'client_wins',
+        resolved_by: `${biz.name}-owner`,
+        conflict_type: 'VERSION_MISMATCH',
+        sync_attempts: 2,
+      },
+    });
+    const [, overwrite] = upstream.requestsTo(biz.path('/api/products/p1'));
+    expect(overwrite?.headers).toMatchObject({
+      'x-conflict-resolution': 'client_wins',
+      'idempotency-key': `${biz.key}.client_wins.1`,
+    });
+    expect(overwrite?.body).toEqual({ price: 55, name: 'Soap' });
+    const status = await api('GET', '/api/offline/status', biz.owner);
+    expect(status.body).toMatchObject({ conflicts: 0, synced: 1 });
+  });
+
+  it('server_wins: the API copy stands and the operation is settled; nothing is sent', async () => {
+    const biz = await conflicted('resolve-sw', { type: 'DELETED', id: 'p1' });
+    const res = await api('POST', `/api/offline/resolve/${biz.id}`, biz.owner, {
+      strategy: 'server_wins',
+    });
+    expect(res.body).toMatchObject({
+      resolved: true,
+      synced: true,
+      attempted: false,
+      operation: { status: 'synced', resolution_strategy: 'server_wins', conflict_type: 'DELETED' },
+    });
+    expect(Date.parse(res.body.operation.resolved_at)).not.toBeNaN();
+    expect(upstream.requestsTo(biz.path('/api/products/p1'))).toHaveLength(1);
+    const again = await api('POST', `/api/offline/resolve/${biz.id}`, biz.owner, {
+      strategy: 'client_wins',
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('CONFLICT_ALREADY_RESOLVED');
+  });
+
+  it('merge: the version the admin combined from both is sent as the overwrite', async () => {
+    const biz = await conflicted('resolve-merge', {
+      type: 'VERSION_MISMATCH',
+      current: { price: 60, name: 'Soap bar', stock: 12 },
+    });
+    const merged = { price: 55, name: 'Soap bar', stock: 12 };
+    const res = await api('POST', `/api/offline/resolve/${biz.id}`, biz.owner, {
+      strategy: 'merge',
+      request_body: merged,
+    });
+    expect(res.body).toMatchObject({
+      synced: true,
+      operation: { status: 'synced', resolution_strategy: 'merge', request_body: merged },
+    });
+    const [, overwrite] = upstream.requestsTo(biz.path('/api/products/p1'));
+    expect(overwrite?.headers['x-conflict-resolution']).toBe('merge');
+    expect(overwrite?.body).toEqual(merged);
+    const missing = await conflicted('resolve-merge-2');
+    const bare = await api('POST', `/api/offline/resolve/${missing.id}`, missing.owner, {
+      strategy: 'merge',
+    });
+    expect(bare.status).toBe(400);
+    expect(bare.body.error.message).toMatch(/request_body/);
+  });
+
+  it('/sync/:id skips a conflict, and re-sends it when an admin overrides it', async () => {
+    const biz = await conflicted('resolve-sync');
+    const plain = await api('POST', `/api/offline/sync/${biz.id}`, biz.owner);
+    expect(plain.body).toMatchObject({ attempted: false, operation: { status: 'conflict' } });
+    const cashier = await api('POST', `/api/offline/sync/${biz.id}`, biz.cashier, {
+      strategy: 'client_wins',
+    });
+    expect(cashier.status).toBe(403);
+    expect(cashier.body.error.code).toBe('ADMIN_REQUIRED');
+    const override = await api('POST', `/api/offline/sync/${biz.id}`, biz.owner, {
+      strategy: 'client_wins',
+    });
+    expect(override.body).toMatchObject({
+      synced: true,
+      attempted: true,
+      operation: { status: 'synced', resolution_strategy: 'client_wins' },
+    });
+    expect(upstream.requestsTo(biz.path('/api/products/p1'))).toHaveLength(2);
+  });
+
+  it('refuses what cannot be settled, for whom it is not, and changes nothing', async () => {
+    const biz = await conflicted('resolve-refusals');
+    const resolve = (token: string, id: number, body: object) =>
+      api('POST', `/api/offline/resolve/${id}`, token, body);
+    const byCashier = await resolve(biz.cashier, biz.id, { strategy: 'server_wins' });
+    expect([byCashier.status, byCashier.body.error.code]).toEqual([403, 'ADMIN_REQUIRED']);
+    const manual = await resolve(biz.owner, biz.id, { strategy: 'manual' });
+    expect([manual.status, manual.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const other = await business('resolve-refusals-other');
+    const foreign = await resolve(other.owner, biz.id, { strategy: 'server_wins' });
+    expect(foreign.status).toBe(404);
+    const pending = await api('POST', '/api/offline/queue', biz.cashier, sale('not-a-conflict'));
+    const notConflict = await resolve(biz.owner, pending.body.queueId, { strategy: 'server_wins' });
+    expect([notConflict.status, notConflict.body.error.code]).toEqual([400, 'INVALID_OPERATION']);
+    const [op] = (await api('GET', '/api/offline/pending?status=conflict', biz.owner)).body;
+    expect(op).toMatchObject({ id: biz.id, status: 'conflict', resolved_at: null });
+
+    const dup = await conflicted('resolve-dup', { conflict_type: 'DUPLICATE', id: 'srv-1' });
+    const overwrite = await resolve(dup.owner, dup.id, { strategy: 'client_wins' });
+    expect([overwrite.status, overwrite.body.error.code]).toEqual([400, 'INVALID_OPERATION']);
+    expect((await resolve(dup.owner, dup.id, { strategy: 'server_wins' })).status).toBe(200);
+  });
+});
+
+describe('Queue ids', () => {
+  it("are numbered per business: an id reveals nothing of another business's volume", async () => {
+    const busy = await business('ids-busy');
+    for (const id of ['b1', 'b2', 'b3']) {
+      await api('POST', '/api/offline/queue', busy.cashier, sale(id));
+    }
+    const quiet = await business('ids-quiet');
+    const first = await api('POST', '/api/offline/queue', quiet.cashier, sale('q1'));
+    expect(first.body.queueId).toBe(1);
+    const third = await api('POST', '/api/offline/queue', busy.cashier, sale('b4'));
+    expect(third.body.queueId).toBe(4);
+    // The same number in the other business is not this one's operation.
+    const mine = await api('GET', '/api/offline/history/1', quiet.cashier);
+    expect(mine.body).toEqual([]);
+    expect((await api('POST', '/api/offline/sync/4', quiet.cashier)).status).toBe(404);
   });
 });
 
@@ -618,12 +779,22 @@ describe('Configuration: GET and PATCH /api/offline/config', () => {
     expect(updated.body).toMatchObject({ ...fields, updated_by: 'cfg-owner' });
     expect((await api('GET', '/api/offline/config', cashier)).body).toMatchObject(fields);
 
-    for (const strategy of ['client_wins', 'server_wins', 'merge', 'manual']) {
+    for (const strategy of ['client_wins', 'server_wins', 'manual']) {
       const res = await api('PATCH', '/api/offline/config', owner, {
         default_conflict_strategy: strategy,
       });
       expect(res.body.default_conflict_strategy).toBe(strategy);
     }
+    // merge needs a person: refused as a default, with the reason and the way to merge.
+    const merge = await api('PATCH', '/api/offline/config', owner, {
+      default_conflict_strategy: 'merge',
+    });
+    expect(merge.status).toBe(400);
+    expect(merge.body.error.code).toBe('VALIDATION_FAILED');
+    expect(merge.body.error.message).toMatch(/no common base version.*\/api\/offline\/resolve/);
+    expect((await api('GET', '/api/offline/config', owner)).body.default_conflict_strategy).toBe(
+      'manual',
+    );
     const bad = [
       { default_conflict_strategy: 'coin_flip' },
       { max_queue_size: 0 },
@@ -741,6 +912,7 @@ describe('Security and data integrity', () => {
       ['GET', '/api/offline/history/1'],
       ['POST', '/api/offline/sync'],
       ['POST', '/api/offline/sync/1'],
+      ['POST', '/api/offline/resolve/1'],
       ['POST', '/api/offline/retry'],
       ['GET', '/api/offline/config'],
       ['PATCH', '/api/offline/config'],

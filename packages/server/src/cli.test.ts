@@ -120,6 +120,29 @@ describe('syncline serve and doctor: Redis and shutdown settings', () => {
     expect(text).toMatch(/^ok {4}shutdown: drain delay 0 s, timeout 30 s/m);
   });
 
+  it('doctor and serve refuse an upstream allow-list entry that is no host, address or CIDR', async () => {
+    const env = { SYNCLINE_UPSTREAM_ALLOW: 'api.payme.example,10.0.0.0/33' };
+    const doctor = await run(['doctor'], env);
+    expect(doctor.code).toBe(1);
+    expect(doctor.text).toMatch(
+      /^FAIL {2}upstream: SYNCLINE_UPSTREAM_ALLOW: "10.0.0.0\/33" is not/m,
+    );
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
+    try {
+      const { code } = await run(['serve'], { ...env, PORT: '0', SYNCLINE_LOG_LEVEL: 'silent' });
+      expect(code).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join('')).toMatch(/^syncline serve: SYNCLINE_UPSTREAM_ALLOW: "10.0.0.0\/33"/);
+    const ok = await run(['doctor'], { SYNCLINE_UPSTREAM_ALLOW: '127.0.0.1:4000' });
+    expect(ok.text).toMatch(/^ok {4}upstream: seed 003 replays reach only 127.0.0.1:4000;/m);
+  });
+
   it('serve refuses an unreachable Redis with one line, before opening the store', async () => {
     const errors: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {

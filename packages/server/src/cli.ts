@@ -29,7 +29,11 @@ import { createRealtime } from './realtime/realtime.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
-import { createOfflineReplay, parseUpstreamAllow } from './jobs/offline-replay.js';
+import {
+  createOfflineReplay,
+  parseUpstreamAllow,
+  parseUpstreamDns,
+} from './jobs/offline-replay.js';
 import { replayDueOperations } from './jobs/request-replay.js';
 
 type Env = Record<string, string | undefined>;
@@ -41,7 +45,7 @@ Commands:
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
             SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL,
             SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
-            SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW)
+            SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
             [--claims '{"facilities":["f1"]}']
@@ -227,6 +231,18 @@ async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections 
   };
 }
 
+/** SYNCLINE_UPSTREAM_ALLOW and SYNCLINE_UPSTREAM_DNS (seed 003's upstream requests). */
+function upstreamOf(env: Env) {
+  try {
+    return {
+      upstreamAllow: parseUpstreamAllow(present(env.SYNCLINE_UPSTREAM_ALLOW)),
+      resolver: parseUpstreamDns(present(env.SYNCLINE_UPSTREAM_DNS)),
+    };
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const logger = loggerOf(env);
   const port = portOf(env);
@@ -238,6 +254,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const verifier = createTokenVerifier(keys.config);
 
   const shutdownTiming = shutdownTimingOf(env);
+  const upstream = upstreamOf(env);
   const redis = await connectRedis(env, logger);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
@@ -269,11 +286,12 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     onCommitted: realtime.publish,
   });
   // Seed 003's queued requests: the routes send them on demand, a background job as retries fall due.
-  const upstreamAllow = parseUpstreamAllow(present(env.SYNCLINE_UPSTREAM_ALLOW));
+  const { upstreamAllow, resolver } = upstream;
   const offlineReplay = createOfflineReplay({
     store,
     crypto: nodeCrypto,
     ...(upstreamAllow ? { upstreamAllow } : {}),
+    ...(resolver ? { resolver } : {}),
   });
   let jobs;
   try {
@@ -507,6 +525,15 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   await check('shutdown', async () => {
     const { drainDelayMs, timeoutMs } = shutdownTimingOf(env);
     return `drain delay ${drainDelayMs / 1000} s, timeout ${timeoutMs / 1000} s`;
+  });
+
+  await check('upstream', async () => {
+    const { upstreamAllow } = upstreamOf(env);
+    const dns = present(env.SYNCLINE_UPSTREAM_DNS);
+    const hosts = upstreamAllow
+      ? `only ${upstreamAllow.join(', ')}`
+      : 'any host at a public address (SYNCLINE_UPSTREAM_ALLOW not set)';
+    return `seed 003 replays reach ${hosts}; names resolve through ${dns ?? 'the system resolver'}`;
   });
 
   await check('rate limits', async () => {

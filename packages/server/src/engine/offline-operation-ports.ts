@@ -33,8 +33,20 @@ export type ReplayErrorCategory = (typeof ReplayErrorCategory)[keyof typeof Repl
 
 export type ReplayMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * How a person settles a replay conflict (seed 003's strategies): client_wins sends the request
+ * again as an overwrite, merge sends the version the person combined from both, server_wins lets
+ * the API's copy stand. (manual is what waiting for a person is, not a way to settle.)
+ */
+export const ReplayResolution = {
+  CLIENT_WINS: 'client_wins',
+  SERVER_WINS: 'server_wins',
+  MERGE: 'merge',
+} as const;
+export type ReplayResolution = (typeof ReplayResolution)[keyof typeof ReplayResolution];
+
 export interface OfflineOperationRecord {
-  /** The queue id the device is given (`queueId`). */
+  /** The queue id the device is given (`queueId`): numbered per business, from 1. */
   id: number;
   userId: string;
   deviceId: string;
@@ -56,6 +68,14 @@ export interface OfflineOperationRecord {
   conflictType: ReplayConflictType | null;
   conflictData: unknown;
   resolutionStrategy: string | null;
+  /**
+   * Set while the operation is (or was last) sent as an overwrite after a conflict: the
+   * idempotency key of that overwrite, its own for each decision to overwrite.
+   */
+  overwriteKey: string | null;
+  /** When and by whom a person settled its conflict (POST /api/offline/resolve/:id). */
+  resolvedAt: string | null;
+  resolvedBy: string | null;
   errorCategory: ReplayErrorCategory | null;
   errorMessage: string | null;
   networkType: string | null;
@@ -97,7 +117,11 @@ export interface OfflineConfig {
   /** Automatic attempts after the first one before an operation is `failed`. */
   max_retry_attempts: number;
   max_queue_size: number;
-  default_conflict_strategy: 'client_wins' | 'server_wins' | 'merge' | 'manual';
+  /**
+   * What a 409 leads to: client_wins re-sends as an overwrite, server_wins lets the API's copy
+   * stand, manual waits for a person. (merge needs a person: see ReplayResolution.)
+   */
+  default_conflict_strategy: 'client_wins' | 'server_wins' | 'manual';
   allow_sales_offline: boolean;
   allow_expenses_offline: boolean;
   allow_records_offline: boolean;
@@ -119,6 +143,11 @@ export interface OperationFilter {
   limit?: number;
   offset?: number;
 }
+
+/** Resolves a host name to the addresses it would be connected to (the replayer's DNS). */
+export type HostResolver = (
+  hostname: string,
+) => Promise<readonly { address: string; family: 4 | 6 }[]>;
 
 export interface OfflineTenantReads {
   /** The stored config, or undefined when the business never changed the defaults. */
@@ -143,6 +172,7 @@ export interface OfflineTenantReads {
 
 /** Inside one transaction holding the business's write lock (see OfflineOperationStore). */
 export interface OfflineTenantTx extends OfflineTenantReads {
+  /** Inserts under the business's next queue id (never reused, even after cleanup) and returns it. */
   insertOperation(operation: NewOfflineOperation): Promise<number>;
   updateOperation(
     id: number,

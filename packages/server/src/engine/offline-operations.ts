@@ -7,6 +7,7 @@ import { isAdmin, type Actor } from './actor.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import type {
+  HostResolver,
   OfflineConfig,
   OfflineConfigRecord,
   OfflineOperationRecord,
@@ -15,11 +16,11 @@ import type {
   OfflineSyncHistoryRecord,
   OfflineTenantTx,
   ReplayMethod,
+  ReplayResolution,
 } from './offline-operation-ports.js';
 import type { Clock, Crypto } from './ports.js';
 import {
   decideAttempt,
-  isOverwrite,
   offlineConfigDefaults,
   overwriteHeaders,
   refuseEndpoint,
@@ -27,17 +28,37 @@ import {
   refuseUpstreamUrl,
   replayBackoffDefaults,
   replayLeaseMs,
+  resolutionOverwriteKey,
+  serverIdOf,
   upstreamTarget,
   type UpstreamAnswer,
 } from './replay-policy.js';
+import { createUpstreamPolicy, portOf, type UpstreamPolicy } from './upstream-address.js';
 
 export interface OfflineOperationsOptions {
   store: OfflineOperationStore;
   crypto: Crypto;
   clock?: Clock;
-  /** SYNCLINE_UPSTREAM_ALLOW: the hosts upstream base URLs may name (empty: any valid URL). */
-  upstreamAllow?: readonly string[];
+  /** Which upstream hosts and addresses are allowed (default: public addresses only). */
+  upstreamPolicy?: UpstreamPolicy;
+  /**
+   * Resolves an upstream host name when the config is saved, so that a name that points into a
+   * refused network is refused at once; the replayer checks again on the address it connects to.
+   */
+  resolveHost?: HostResolver;
   backoff?: { baseMs: number; maxMs: number };
+}
+
+/** What an admin may send: merge is named only to be refused with its reason. */
+export type OfflineConfigPatch = Partial<Omit<OfflineConfig, 'default_conflict_strategy'>> & {
+  default_conflict_strategy?: OfflineConfig['default_conflict_strategy'] | 'merge';
+};
+
+/** A person's settlement of a conflict (seed 003's resolveConflict(queueId, strategy)). */
+export interface ResolveInput {
+  strategy: ReplayResolution;
+  /** merge: the version the person combined from the device's request and the API's copy. */
+  requestBody?: unknown;
 }
 
 export interface QueueOperationInput {
@@ -102,7 +123,7 @@ export interface OfflineOperations {
   status(actor: Actor, filter: { userId?: string }): Promise<OfflineStatus>;
   history(actor: Actor, id: number, limit?: number): Promise<OfflineSyncHistoryRecord[]>;
   getConfig(actor: Actor): Promise<OfflineConfigRecord>;
-  updateConfig(actor: Actor, patch: Partial<OfflineConfig>): Promise<OfflineConfigRecord>;
+  updateConfig(actor: Actor, patch: OfflineConfigPatch): Promise<OfflineConfigRecord>;
   /** Removes synced operations synced more than `olderThanDays` days ago; returns the count. */
   cleanup(actor: Actor, olderThanDays: number): Promise<number>;
   /** Marks the selected operations `syncing` and says where to send each. */
@@ -121,6 +142,11 @@ export interface OfflineOperations {
   renew(tenant: string, claimed: ClaimedOperation): Promise<ClaimedOperation | undefined>;
   /** Hands claimed operations back untouched (their device's earlier operation must go first). */
   release(tenant: string, claimed: readonly ClaimedOperation[]): Promise<void>;
+  /**
+   * Settles a conflict (admins): server_wins closes it with the API's copy standing (status
+   * synced); client_wins and merge make it pending as an overwrite, for the caller to send.
+   */
+  resolve(actor: Actor, id: number, input: ResolveInput): Promise<OfflineOperationRecord>;
   /** Failed operations (the caller's, or the business's for admins) get a fresh round of attempts. */
   reopenFailed(actor: Actor, ids?: readonly number[]): Promise<number>;
   /** Due operations of every business, for the automatic replay. */
@@ -142,7 +168,28 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
   const { store, crypto } = options;
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? replayBackoffDefaults;
-  const allow = options.upstreamAllow;
+  const policy = options.upstreamPolicy ?? createUpstreamPolicy();
+  const resolveHost = options.resolveHost;
+
+  /** The URL check, then (for a name) the addresses it resolves to now. */
+  const refuseUpstream = async (text: string): Promise<string | undefined> => {
+    const problem = refuseUpstreamUrl(text, policy);
+    if (problem || !resolveHost) return problem;
+    const url = new URL(text);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    let answers: readonly { address: string }[];
+    try {
+      answers = await resolveHost(host);
+    } catch {
+      // Not resolvable now (DNS down, not yet published): each send checks what it connects to.
+      return undefined;
+    }
+    for (const { address } of answers) {
+      const refused = policy.refuseAddress(host, address, portOf(url));
+      if (refused) return refused;
+    }
+    return undefined;
+  };
 
   const scopeOf = (actor: Actor, userId?: string): { userId?: string } => {
     if (isAdmin(actor)) return userId !== undefined ? { userId } : {};
@@ -245,6 +292,9 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
           conflictType: null,
           conflictData: null,
           resolutionStrategy: null,
+          overwriteKey: null,
+          resolvedAt: null,
+          resolvedBy: null,
           errorCategory: null,
           errorMessage: null,
           networkType: input.networkType,
@@ -312,9 +362,21 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
 
     async updateConfig(actor, patch) {
       if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
+      if (patch.default_conflict_strategy === 'merge') {
+        throw new SyncError(
+          'VALIDATION_FAILED',
+          'default_conflict_strategy merge cannot be applied automatically: a replayed request ' +
+            "and the API's 409 answer carry no common base version to merge against. Choose " +
+            'manual and settle each conflict with POST /api/offline/resolve/:id ' +
+            '{ "strategy": "merge", "request_body": <the combined version> }',
+          { field: 'default_conflict_strategy' },
+        );
+      }
       if (typeof patch.upstream_base_url === 'string') {
-        const problem = refuseUpstreamUrl(patch.upstream_base_url, allow);
-        if (problem) throw new SyncError('UPSTREAM_NOT_ALLOWED', problem);
+        const problem = await refuseUpstream(patch.upstream_base_url);
+        if (problem) {
+          throw new SyncError('UPSTREAM_NOT_ALLOWED', `upstream_base_url refused: ${problem}`);
+        }
       }
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const current = await configOf(tx);
@@ -401,7 +463,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
           claimed.push({
             tenant: actor.tenant,
             operation: { ...operation, ...patch },
-            target: upstreamTarget(config.upstream_base_url, operation.endpoint, allow),
+            target: upstreamTarget(config.upstream_base_url, operation.endpoint, policy),
             headers: {
               'content-type': 'application/json',
               'idempotency-key': operation.idempotencyKey,
@@ -409,7 +471,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
               'x-operation-id': operation.operationId,
               'x-offline-replay': 'true',
               ...(operation.networkType ? { 'x-network-type': operation.networkType } : {}),
-              ...(isOverwrite(operation) ? overwriteHeaders(operation.idempotencyKey) : {}),
+              ...overwriteHeaders(operation),
             },
           });
         }
@@ -470,6 +532,90 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
             updatedAt: clock.now().toISOString(),
           });
         }
+      });
+    },
+
+    async resolve(actor, id, input) {
+      if (!isAdmin(actor))
+        throw new SyncError('ADMIN_REQUIRED', 'A conflict is settled by an admin');
+      const { strategy } = input;
+      if (strategy === 'merge') {
+        if (input.requestBody === undefined) {
+          throw new SyncError(
+            'VALIDATION_FAILED',
+            'merge needs request_body: the version combined from the request and the API copy',
+            { field: 'request_body' },
+          );
+        }
+        if (jsonByteLength(input.requestBody) > limitsDefaults.maxPayloadBytes) {
+          throw new SyncError(
+            'PAYLOAD_TOO_LARGE',
+            `request_body is larger than ${limitsDefaults.maxPayloadBytes} bytes`,
+          );
+        }
+      } else if (input.requestBody !== undefined) {
+        throw new SyncError('VALIDATION_FAILED', 'request_body is only taken with merge', {
+          field: 'request_body',
+        });
+      }
+      return store.forTenant(actor.tenant).transact(async (tx) => {
+        const operation = visible(actor, await tx.getOperation(id), id);
+        if (operation.status !== 'conflict') {
+          if (operation.conflictType === null) {
+            throw new SyncError('INVALID_OPERATION', `Offline operation ${id} has no conflict`);
+          }
+          throw new SyncError(
+            'CONFLICT_ALREADY_RESOLVED',
+            `The conflict of offline operation ${id} is already settled (status ${operation.status})`,
+          );
+        }
+        const iso = clock.now().toISOString();
+        const settled = { resolvedAt: iso, resolvedBy: actor.userId, updatedAt: iso };
+        let patch: Partial<OfflineOperationRecord>;
+        if (strategy === 'server_wins') {
+          patch = {
+            ...settled,
+            status: 'synced',
+            resolutionStrategy: 'server_wins',
+            serverId: operation.serverId ?? serverIdOf(operation.conflictData),
+            nextAttemptAt: null,
+            syncedAt: iso,
+          };
+        } else {
+          // The API already applied a duplicate: sending it again would apply it twice.
+          if (operation.conflictType === 'DUPLICATE') {
+            throw new SyncError(
+              'INVALID_OPERATION',
+              `Offline operation ${id} is a DUPLICATE the API already processed; settle it with server_wins`,
+            );
+          }
+          const config = await configOf(tx);
+          if (!config.upstream_base_url) {
+            throw new SyncError(
+              'UPSTREAM_NOT_CONFIGURED',
+              'Set upstream_base_url with PATCH /api/offline/config first',
+            );
+          }
+          patch = {
+            ...settled,
+            status: 'pending',
+            resolutionStrategy: strategy,
+            overwriteKey: resolutionOverwriteKey(operation, strategy),
+            ...(strategy === 'merge' ? { requestBody: input.requestBody } : {}),
+            attemptLimit: operation.syncAttempts + 1 + config.max_retry_attempts,
+            nextAttemptAt: iso,
+            failedAt: null,
+          };
+        }
+        await tx.updateOperation(operation.id, patch);
+        await audit(tx, actor, 'offline.resolve', {
+          queueId: operation.id,
+          strategy,
+          conflictType: operation.conflictType,
+          // Nothing is overwritten without a copy: the device's request as it was.
+          ...(strategy === 'merge' ? { replacedRequestBody: operation.requestBody } : {}),
+        });
+        return { ...operation, ...patch };
       });
     },
 

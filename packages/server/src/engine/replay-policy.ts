@@ -9,6 +9,7 @@ import type {
   ReplayConflictType,
   ReplayErrorCategory,
 } from './offline-operation-ports.js';
+import type { UpstreamPolicy } from './upstream-address.js';
 
 export const offlineConfigDefaults: OfflineConfig = {
   offline_mode_enabled: true,
@@ -66,54 +67,13 @@ export function refuseOffline(config: OfflineConfig, operationType: string): str
   return undefined;
 }
 
-const metadataHosts = new Set(['metadata.google.internal', 'metadata']);
-
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d, or as URL writes it, ::ffff:xxxx:xxxx) as IPv4. */
-function unmapIpv4(address: string): string {
-  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
-  if (dotted) return dotted[1] as string;
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(address);
-  if (!hex) return address;
-  const high = parseInt(hex[1] as string, 16);
-  const low = parseInt(hex[2] as string, 16);
-  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
-}
-
 /**
- * Link-local addresses (where cloud metadata services answer) and the unspecified address, in
- * any spelling: bracketed, IPv4-mapped IPv6. Checked on the URL and again on what DNS answers.
+ * Why `text` may not be a business's upstream base URL, or undefined: http(s) only, no
+ * credentials, query or fragment, and a host the operator's policy allows (see upstream-address:
+ * public addresses by default, private ones only where SYNCLINE_UPSTREAM_ALLOW opens them). A
+ * host name is judged by name here; the replayer judges each address it resolves to.
  */
-export function isForbiddenAddress(address: string): boolean {
-  const a = unmapIpv4(address.toLowerCase().replace(/^\[|\]$/g, ''));
-  return (
-    /^169\.254\.\d{1,3}\.\d{1,3}$/.test(a) ||
-    /^fe[89ab][0-9a-f]?:/.test(a) ||
-    a === '0.0.0.0' ||
-    a === '::' ||
-    a === 'fd00:ec2::254' || // AWS metadata over IPv6
-    a === '100.100.100.200' // Alibaba Cloud metadata
-  );
-}
-
-function hostAllowed(url: URL, allow: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase();
-  return allow.some((entry) => {
-    const rule = entry.trim().toLowerCase();
-    if (rule === '') return false;
-    if (rule.startsWith('*.')) return host.endsWith(rule.slice(1));
-    return rule === host || rule === url.host.toLowerCase();
-  });
-}
-
-/**
- * Why `text` may not be a business's upstream base URL, or undefined. http(s) only, no
- * credentials. With an operator allow-list (SYNCLINE_UPSTREAM_ALLOW), the host must be on it;
- * without one, any host but link-local and cloud-metadata addresses passes (see README: SSRF).
- */
-export function refuseUpstreamUrl(
-  text: string,
-  allow: readonly string[] | undefined,
-): string | undefined {
+export function refuseUpstreamUrl(text: string, policy: UpstreamPolicy): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
@@ -124,16 +84,7 @@ export function refuseUpstreamUrl(
     return 'only http and https are allowed';
   if (url.username !== '' || url.password !== '') return 'credentials in the URL are not allowed';
   if (url.search !== '' || url.hash !== '') return 'a query or fragment is not allowed';
-  if (allow && allow.length > 0) {
-    return hostAllowed(url, allow)
-      ? undefined
-      : `host ${url.host} is not in SYNCLINE_UPSTREAM_ALLOW`;
-  }
-  const host = url.hostname.toLowerCase().replace(/\.+$/, '');
-  if (isForbiddenAddress(host) || metadataHosts.has(host)) {
-    return `host ${url.hostname} is link-local or a metadata service`;
-  }
-  return undefined;
+  return policy.refuseHost(url);
 }
 
 /** Endpoints are paths on the upstream API; they can never name another host. */
@@ -155,9 +106,9 @@ export function refuseEndpoint(endpoint: string): string | undefined {
 export function upstreamTarget(
   baseUrl: string,
   endpoint: string,
-  allow: readonly string[] | undefined,
+  policy: UpstreamPolicy,
 ): { url: string } | { refused: string } {
-  const refused = refuseUpstreamUrl(baseUrl, allow) ?? refuseEndpoint(endpoint);
+  const refused = refuseUpstreamUrl(baseUrl, policy) ?? refuseEndpoint(endpoint);
   if (refused) return { refused };
   const base = new URL(baseUrl);
   const prefix = base.pathname.replace(/\/+$/, '');
@@ -252,33 +203,47 @@ export interface AttemptDecision {
   outcome: Extract<OfflineOperationStatus, 'synced' | 'conflict' | 'failed' | 'pending'>;
 }
 
+/** The operation's next attempt overwrites the API's copy (after a conflict). */
+export function isOverwrite(operation: Pick<OfflineOperationRecord, 'overwriteKey'>): boolean {
+  return operation.overwriteKey !== null;
+}
+
+/** The key of the automatic overwrite under default_conflict_strategy client_wins. */
+export const automaticOverwriteKey = (idempotencyKey: string) => `${idempotencyKey}.client_wins`;
+
+/**
+ * The key of a person's decision to overwrite: its own for each decision (an API that kept its
+ * 409 under an earlier overwrite's key would answer that again), stable across the decision's
+ * retries. The attempt count tells decisions apart: each decision follows another attempt.
+ */
+export const resolutionOverwriteKey = (
+  operation: Pick<OfflineOperationRecord, 'idempotencyKey' | 'syncAttempts'>,
+  strategy: 'client_wins' | 'merge',
+) => `${operation.idempotencyKey}.${strategy}.${operation.syncAttempts}`;
+
+/**
+ * Headers that mark an overwrite: `X-Conflict-Resolution: client_wins` (or `merge`, when a person
+ * combined both versions into the body), under the overwrite's own idempotency key.
+ */
+export function overwriteHeaders(
+  operation: Pick<OfflineOperationRecord, 'overwriteKey' | 'resolutionStrategy'>,
+): Record<string, string> {
+  if (operation.overwriteKey === null) return {};
+  return {
+    'idempotency-key': operation.overwriteKey,
+    'x-conflict-resolution': operation.resolutionStrategy === 'merge' ? 'merge' : 'client_wins',
+  };
+}
+
 /**
  * What one upstream answer makes of the operation: 2xx synced; 409 a conflict of the type the
  * body names; 5xx, 429, network errors and timeouts retried with backoff until the attempt limit;
  * any other status (redirects included: they are not followed) failed with the error kept.
  */
-/** The operation's next attempt overwrites the API's copy (client_wins after a conflict). */
-export function isOverwrite(
-  operation: Pick<OfflineOperationRecord, 'conflictType' | 'resolutionStrategy'>,
-): boolean {
-  return operation.resolutionStrategy === 'client_wins' && operation.conflictType !== null;
-}
-
-/**
- * Headers that mark an overwrite: `X-Conflict-Resolution: client_wins`, under an idempotency key
- * of its own (the API may have stored its 409 under the original key).
- */
-export function overwriteHeaders(idempotencyKey: string): Record<string, string> {
-  return {
-    'idempotency-key': `${idempotencyKey}.client_wins`,
-    'x-conflict-resolution': 'client_wins',
-  };
-}
-
 export function decideAttempt(
   operation: Pick<
     OfflineOperationRecord,
-    'syncAttempts' | 'attemptLimit' | 'conflictType' | 'resolutionStrategy'
+    'idempotencyKey' | 'syncAttempts' | 'attemptLimit' | 'overwriteKey'
   >,
   answer: UpstreamAnswer,
   config: Pick<OfflineConfig, 'default_conflict_strategy'>,
@@ -378,6 +343,7 @@ export function decideAttempt(
           ...conflict,
           status: 'pending',
           resolutionStrategy: 'client_wins',
+          overwriteKey: automaticOverwriteKey(operation.idempotencyKey),
           nextAttemptAt: iso,
         },
         history,

@@ -70,7 +70,10 @@ export interface BuildServerOptions {
   logger?: LoggerOptions | FastifyBaseLogger | false;
   /** Seed 003's offline operations; by default made on `store` (when it is a Kysely store). */
   offlineReplay?: OfflineReplay;
-  /** SYNCLINE_UPSTREAM_ALLOW: hosts a business's upstream base URL may name (default: any valid). */
+  /**
+   * SYNCLINE_UPSTREAM_ALLOW: the only hosts a business's upstream base URL may name, and the
+   * private networks it may reach (default: any host at a public address).
+   */
   upstreamAllow?: readonly string[];
   /**
    * Realtime pokes (GET /api/sync/stream). Without it: one in memory, which the default engine

@@ -81,6 +81,7 @@ describe('/docs', () => {
         'GET /api/offline/history/{id}',
         'POST /api/offline/sync',
         'POST /api/offline/sync/{id}',
+        'POST /api/offline/resolve/{id}',
         'POST /api/offline/retry',
         'GET /api/offline/config',
         'PATCH /api/offline/config',

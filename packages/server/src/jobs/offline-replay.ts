@@ -1,42 +1,81 @@
 // Composes offline operations on a Kysely store with the replayer that sends them upstream: the
-// one setup the /api/offline routes and a scheduled replayDueOperations job share.
+// one setup the /api/offline routes and a scheduled replayDueOperations job share, under one
+// upstream policy and one resolver, so the config check and the send judge hosts alike.
+import type { HostResolver } from '../engine/offline-operation-ports.js';
 import { createOfflineOperations } from '../engine/offline-operations.js';
 import type { Clock, Crypto } from '../engine/ports.js';
+import { compileAllowList, createUpstreamPolicy } from '../engine/upstream-address.js';
 import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { createRequestReplayer, type OfflineReplay } from './request-replay.js';
+import { createDnsServerResolver, systemResolver } from './upstream-request.js';
 
 export interface OfflineReplayOptions {
   store: KyselySyncStore;
   /** Idempotency keys and generated operation ids (node:crypto in the server: nodeCrypto). */
   crypto: Crypto;
-  /** SYNCLINE_UPSTREAM_ALLOW: hosts an upstream base URL may name (empty or absent: any valid URL). */
+  /**
+   * SYNCLINE_UPSTREAM_ALLOW: when set, the only hosts upstream URLs may name, and the private
+   * networks they may reach (addresses and CIDRs). Absent: any host at a public address.
+   */
   upstreamAllow?: readonly string[];
-  fetch?: typeof fetch;
+  /** How upstream host names resolve, at config time and for each connection (default: system). */
+  resolver?: HostResolver;
   timeoutMs?: number;
   clock?: Clock;
 }
 
 export function createOfflineReplay(options: OfflineReplayOptions): OfflineReplay {
+  const policy = createUpstreamPolicy(options.upstreamAllow);
+  const resolver = options.resolver ?? systemResolver;
   const operations = createOfflineOperations({
     store: createKyselyOfflineOperationStore(options.store),
     crypto: options.crypto,
-    ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
+    upstreamPolicy: policy,
+    resolveHost: resolver,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const replayer = createRequestReplayer({
     operations,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    policy,
+    resolver,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   });
   return { operations, replayer };
 }
 
-/** Parses SYNCLINE_UPSTREAM_ALLOW: hosts (or host:port, or *.domain) separated by commas. */
-export function parseUpstreamAllow(value: string | undefined): string[] | undefined {
-  const hosts = (value ?? '')
+const listOf = (value: string | undefined) =>
+  (value ?? '')
     .split(',')
-    .map((host) => host.trim())
-    .filter((host) => host.length > 0);
-  return hosts.length > 0 ? hosts : undefined;
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+/**
+ * Parses SYNCLINE_UPSTREAM_ALLOW: hosts (`api.example`, `api.example:8443`, `*.shops.example`),
+ * addresses (`10.0.0.5`, `10.0.0.5:8080`, `[fd00::5]`) and CIDRs (`10.0.0.0/8`, `fd00::/8`),
+ * separated by commas. Throws on an entry that is none of these.
+ */
+export function parseUpstreamAllow(value: string | undefined): string[] | undefined {
+  const entries = listOf(value);
+  if (entries.length === 0) return undefined;
+  try {
+    compileAllowList(entries);
+  } catch (error) {
+    throw new Error(`SYNCLINE_UPSTREAM_ALLOW: ${(error as Error).message}`);
+  }
+  return entries;
+}
+
+/**
+ * SYNCLINE_UPSTREAM_DNS: DNS servers (`ip` or `ip:port`, commas between) that upstream host
+ * names are resolved with instead of the system resolver; undefined when unset.
+ */
+export function parseUpstreamDns(value: string | undefined): HostResolver | undefined {
+  const servers = listOf(value);
+  if (servers.length === 0) return undefined;
+  try {
+    return createDnsServerResolver(servers);
+  } catch (error) {
+    throw new Error(`SYNCLINE_UPSTREAM_DNS: ${(error as Error).message}`);
+  }
 }

@@ -10,13 +10,13 @@ import {
   type ClaimSelection,
   type OfflineOperations,
 } from '../engine/offline-operations.js';
-import { lookup } from 'node:dns/promises';
-import { parseRetryAfter } from '@syncline/protocol';
-import { isIP } from 'node:net';
-import { isForbiddenAddress, type UpstreamAnswer } from '../engine/replay-policy.js';
+import type { HostResolver } from '../engine/offline-operation-ports.js';
+import type { UpstreamAnswer } from '../engine/replay-policy.js';
+import type { UpstreamPolicy } from '../engine/upstream-address.js';
+import { sendUpstream, systemResolver } from './upstream-request.js';
 
 export const requestReplayDefaults = {
-  /** Per request: connect, send and read the whole answer. */
+  /** Per request: resolve, connect, send and read the whole answer. */
   timeoutMs: 10_000,
   /** Upstream answers are kept up to this size (longer text is cut). */
   maxResponseChars: 64 * 1024,
@@ -24,21 +24,29 @@ export const requestReplayDefaults = {
 
 export interface RequestReplayOptions {
   operations: OfflineOperations;
-  /** Defaults to the global fetch (undici). */
-  fetch?: typeof fetch;
+  /** The operator's rules for upstream addresses: the same the engine checked the URL with. */
+  policy: UpstreamPolicy;
+  /** How upstream host names are resolved (default: the system resolver). */
+  resolver?: HostResolver;
   timeoutMs?: number;
 }
 
+/**
+ * What one run did, one count per operation by its outcome at the end of the run (an operation
+ * that conflicted and was then overwritten counts once, as what the overwrite came to).
+ */
 export interface ReplaySummary {
   success: number;
   failed: number;
   conflict: number;
-  /** Attempts that failed but will be retried (counted in `failed` too). */
+  /** Operations that failed but will be retried (counted in `failed` too). */
   retrying: number;
   /** Operations left for later because an earlier one of the same device has to go first. */
   deferred: number;
+  /** Operations sent in this run: success + failed + conflict. */
   total: number;
   durationMs: number;
+  /** Each operation sent, as it stands after the run. */
   results: AttemptResult[];
 }
 
@@ -47,82 +55,37 @@ export interface RequestReplayer {
   replay(actor: Actor, selection: ClaimSelection, meta?: AttemptMeta): Promise<ReplaySummary>;
 }
 
-async function readBody(res: Response, maxChars: number): Promise<unknown> {
-  const text = (await res.text()).slice(0, maxChars);
-  if (text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
-/**
- * A host name whose DNS answer is link-local or a metadata address is refused, whatever its name
- * says (e.g. 169.254.169.254.nip.io). A lookup failure is a network error, retried.
- */
-async function refuseResolvedHost(url: string): Promise<string | undefined> {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) return undefined; // an address literal was checked with the URL
-  const answers = await lookup(host, { all: true });
-  const bad = answers.find((answer) => isForbiddenAddress(answer.address));
-  return bad
-    ? `host ${host} resolves to ${bad.address}, a link-local or metadata address`
-    : undefined;
-}
-
 /** One attempt: the request as the device would have sent it, with its idempotency key. */
-async function send(
+function send(
   claimed: ClaimedOperation,
-  fetchImpl: typeof fetch,
+  guard: { policy: UpstreamPolicy; resolver: HostResolver },
   timeoutMs: number,
 ): Promise<UpstreamAnswer> {
-  const started = performance.now();
-  const elapsed = () => performance.now() - started;
   if ('refused' in claimed.target) {
-    return { kind: 'error', category: 'POLICY', message: claimed.target.refused, durationMs: 0 };
+    return Promise.resolve({
+      kind: 'error',
+      category: 'POLICY',
+      message: claimed.target.refused,
+      durationMs: 0,
+    });
   }
   const { method, requestBody } = claimed.operation;
-  try {
-    const refused = await refuseResolvedHost(claimed.target.url);
-    if (refused) return { kind: 'error', category: 'POLICY', message: refused, durationMs: 0 };
-    const res = await fetchImpl(claimed.target.url, {
+  return sendUpstream(
+    {
+      url: claimed.target.url,
       method,
       headers: claimed.headers,
       ...(requestBody !== null && method !== 'DELETE' ? { body: JSON.stringify(requestBody) } : {}),
-      // A redirect could point anywhere (an internal host): it is answered, never followed.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = await readBody(res, requestReplayDefaults.maxResponseChars);
-    // An upstream may not park an operation for more than an hour.
-    const asked = parseRetryAfter(res.headers.get('retry-after'), Date.now());
-    const retryAfterMs = asked === undefined ? undefined : Math.min(asked, 3_600_000);
-    return {
-      kind: 'response',
-      status: res.status,
-      body,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      durationMs: elapsed(),
-    };
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    const timedOut = name === 'TimeoutError' || name === 'AbortError';
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return {
-      kind: 'error',
-      category: timedOut ? 'TIMEOUT' : 'NETWORK',
-      message: timedOut
-        ? `No answer within ${timeoutMs} ms`
-        : `${cause?.code ?? 'NETWORK_ERROR'}: ${cause?.message ?? (error as Error).message}`,
-      durationMs: elapsed(),
-    };
-  }
+      timeoutMs,
+      maxResponseChars: requestReplayDefaults.maxResponseChars,
+    },
+    guard,
+  );
 }
 
 export function createRequestReplayer(options: RequestReplayOptions): RequestReplayer {
   const { operations } = options;
-  const fetchImpl = options.fetch ?? fetch;
+  const guard = { policy: options.policy, resolver: options.resolver ?? systemResolver };
   const timeoutMs = options.timeoutMs ?? requestReplayDefaults.timeoutMs;
 
   /**
@@ -132,12 +95,7 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
   const attempt = async (tenant: string, claimed: ClaimedOperation, meta: AttemptMeta) => {
     const renewed = await operations.renew(tenant, claimed);
     if (!renewed) return undefined;
-    return operations.recordAttempt(
-      tenant,
-      renewed,
-      await send(renewed, fetchImpl, timeoutMs),
-      meta,
-    );
+    return operations.recordAttempt(tenant, renewed, await send(renewed, guard, timeoutMs), meta);
   };
 
   return {
@@ -154,18 +112,12 @@ export function createRequestReplayer(options: RequestReplayOptions): RequestRep
           deferred.push(claim);
           continue;
         }
-        let item = claim;
-        let result = await attempt(actor.tenant, item, meta);
-        // A conflict under client_wins comes back pending for its overwrite: send it now.
+        let result = await attempt(actor.tenant, claim, meta);
+        // A conflict under client_wins comes back pending for its overwrite: send it now. The
+        // operation counts once, as what the overwrite came to.
         if (result?.outcome === 'conflict' && result.operation.status === 'pending') {
-          const [again] = await operations.claim(actor, { kind: 'one', id: item.operation.id });
-          if (again) {
-            item = again;
-            summary.total++;
-            summary.conflict++;
-            summary.results.push(result);
-            result = await attempt(actor.tenant, item, meta);
-          }
+          const [again] = await operations.claim(actor, { kind: 'one', id: claim.operation.id });
+          if (again) result = (await attempt(actor.tenant, again, meta)) ?? result;
         }
         if (!result) continue;
         summary.total++;

@@ -1,6 +1,8 @@
 // The OfflineOperationStore port on the same Kysely database as the sync store (SQLite or
-// PostgreSQL). Tables come from migration 0003; JSON columns hold JSON text as everywhere else.
-import { sql, type Generated, type Kysely, type Transaction } from 'kysely';
+// PostgreSQL). Tables come from migrations 0003 and 0005; JSON columns hold JSON text as
+// everywhere else. Queue and history ids are numbered per business (offline_counters), so that
+// an id tells a business nothing about another's volume.
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type {
   DueOperation,
   NewOfflineOperation,
@@ -23,7 +25,7 @@ type Text = string | null;
 
 interface OfflineOperationsTable {
   tenant: string;
-  id: Generated<number>;
+  id: number;
   user_id: string;
   device_id: string;
   operation_type: string;
@@ -41,6 +43,9 @@ interface OfflineOperationsTable {
   conflict_type: Text;
   conflict_data: Text;
   resolution_strategy: Text;
+  overwrite_key: Text;
+  resolved_at: Text;
+  resolved_by: Text;
   error_category: Text;
   error_message: Text;
   network_type: Text;
@@ -55,7 +60,7 @@ interface OfflineOperationsTable {
 
 interface OfflineSyncHistoryTable {
   tenant: string;
-  id: Generated<number>;
+  id: number;
   queue_id: number;
   user_id: string;
   device_id: Text;
@@ -76,10 +81,18 @@ interface OfflineConfigsTable {
   updated_by: Text;
 }
 
+/** The last queue id and history id each business was given (never handed out again). */
+interface OfflineCountersTable {
+  tenant: string;
+  last_queue_id: number;
+  last_history_id: number;
+}
+
 type OfflineTables = {
   offline_operations: OfflineOperationsTable;
   offline_sync_history: OfflineSyncHistoryTable;
   offline_configs: OfflineConfigsTable;
+  offline_counters: OfflineCountersTable;
 };
 
 type Db = Kysely<Database & OfflineTables>;
@@ -232,13 +245,29 @@ class Reads implements OfflineTenantReads {
 }
 
 class Tx extends Reads implements OfflineTenantTx {
-  async insertOperation(operation: NewOfflineOperation): Promise<number> {
-    const { id } = await this.db
-      .insertInto('offline_operations')
-      .values({ tenant: this.tenant, ...encodeOperation(operation) } as never)
-      .returning('id')
+  /** The business's next id of one kind; the transaction's lock keeps two writers apart. */
+  private async nextId(counter: 'last_queue_id' | 'last_history_id'): Promise<number> {
+    const first = { tenant: this.tenant, last_queue_id: 0, last_history_id: 0, [counter]: 1 };
+    const row = await this.db
+      .insertInto('offline_counters')
+      .values(first)
+      .onConflict((oc) =>
+        oc
+          .column('tenant')
+          .doUpdateSet({ [counter]: sql`offline_counters.${sql.ref(counter)} + 1` }),
+      )
+      .returning(counter)
       .executeTakeFirstOrThrow();
-    return Number(id);
+    return Number((row as Record<string, unknown>)[counter]);
+  }
+
+  async insertOperation(operation: NewOfflineOperation): Promise<number> {
+    const id = await this.nextId('last_queue_id');
+    await this.db
+      .insertInto('offline_operations')
+      .values({ tenant: this.tenant, id, ...encodeOperation(operation) } as never)
+      .execute();
+    return id;
   }
 
   async updateOperation(id: number, patch: Partial<OfflineOperationRecord>): Promise<void> {
@@ -255,10 +284,12 @@ class Tx extends Reads implements OfflineTenantTx {
   }
 
   async insertHistory(record: NewOfflineSyncHistory): Promise<void> {
+    const id = await this.nextId('last_history_id');
     await this.db
       .insertInto('offline_sync_history')
       .values({
         tenant: this.tenant,
+        id,
         queue_id: record.queueId,
         user_id: record.userId,
         device_id: record.deviceId,
@@ -368,6 +399,9 @@ export function createKyselyOfflineOperationStore(store: KyselySyncStore): Offli
             eb.and([eb('status', '=', 'syncing'), eb('claimed_at', '<', staleClaimBefore)]),
           ]),
         )
+        // Ids count per business: across businesses, the oldest go first.
+        .orderBy('created_at')
+        .orderBy('tenant')
         .orderBy('id')
         .limit(Math.max(1, Math.min(1000, limit)))
         .execute();

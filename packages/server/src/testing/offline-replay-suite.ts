@@ -4,6 +4,7 @@
 // adapter's test file is one call.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../engine/actor.js';
+import type { HostResolver } from '../engine/offline-operation-ports.js';
 import { SyncError } from '../engine/errors.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createOfflineReplay } from '../jobs/offline-replay.js';
@@ -34,7 +35,13 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
       opened = await open();
       store = opened.store;
       upstream = await startUpstreamServer();
-      replay = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+      replay = createOfflineReplay({
+        store,
+        crypto: nodeCrypto,
+        clock,
+        timeoutMs: 500,
+        upstreamAllow: ['127.0.0.1'],
+      });
     });
     afterAll(async () => {
       await upstream.close();
@@ -205,6 +212,44 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
         });
       });
 
+      it('a DNS answer that changes after the config check is judged on the address connected to', async () => {
+        // The name answers a public address when the config is saved, loopback when sending.
+        const answers = ['93.184.215.14', '127.0.0.1'];
+        const asked: string[] = [];
+        const resolver: HostResolver = async (hostname) => {
+          asked.push(hostname);
+          const address = answers[Math.min(asked.length, answers.length) - 1] as string;
+          return [{ address, family: 4 }];
+        };
+        const guarded = createOfflineReplay({ store, crypto: nodeCrypto, clock, resolver });
+        const port = new URL(upstream.url).port;
+        await guarded.operations.updateConfig(admin, {
+          upstream_base_url: `http://rebind.test:${port}/${tenant}`,
+        });
+        const { operation } = await queueSale();
+        const run = await guarded.replayer.replay(admin, { kind: 'one', id: operation.id });
+        expect(run).toMatchObject({ failed: 1, total: 1 });
+        const op = await guarded.operations.get(admin, operation.id);
+        expect(op).toMatchObject({ status: 'failed', errorCategory: 'POLICY' });
+        expect(op.errorMessage).toMatch(
+          /^rebind\.test resolves to 127\.0\.0\.1, which is a loopback/,
+        );
+        // One lookup for the check, one for the connection: nothing else resolved the name.
+        expect(asked).toEqual(['rebind.test', 'rebind.test']);
+        expect(upstream.requestsTo(`/${tenant}/api/sales`)).toHaveLength(0);
+      });
+
+      it('refuses at config time a name that resolves into a private network', async () => {
+        const resolver: HostResolver = async () => [{ address: '10.0.0.5', family: 4 }];
+        const guarded = createOfflineReplay({ store, crypto: nodeCrypto, clock, resolver });
+        await expect(
+          guarded.operations.updateConfig(admin, { upstream_base_url: 'https://intranet.test' }),
+        ).rejects.toMatchObject({
+          code: 'UPSTREAM_NOT_ALLOWED',
+          message: expect.stringMatching(/intranet\.test resolves to 10\.0\.0\.5/),
+        });
+      });
+
       it('a sync with no upstream configured is refused and leaves the operation pending', async () => {
         await replay.operations.updateConfig(admin, { upstream_base_url: null });
         const { operation } = await queueSale();
@@ -216,11 +261,188 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
       });
     });
 
+    describe('summaries', () => {
+      it('count an operation that conflicted and was then overwritten once', async () => {
+        await replay.operations.updateConfig(admin, { default_conflict_strategy: 'client_wins' });
+        upstream.script(`/${tenant}/api/sales`, [
+          { status: 409, body: { type: 'VERSION_MISMATCH' } },
+        ]);
+        await queueSale();
+        const run = await replay.replayer.replay(user, { kind: 'pending' });
+        expect(run).toMatchObject({ success: 1, conflict: 0, failed: 0, total: 1 });
+        expect(run.results).toHaveLength(1);
+        expect(upstream.requestsTo(`/${tenant}/api/sales`)).toHaveLength(2);
+      });
+    });
+
+    describe('conflicts settled by a person', () => {
+      const conflicted = async (
+        body: unknown = { type: 'VERSION_MISMATCH', current: { total: 90 } },
+      ) => {
+        await replay.operations.updateConfig(admin, { default_conflict_strategy: 'manual' });
+        upstream.script(`/${tenant}/api/sales`, [{ status: 409, body }]);
+        const { operation } = await queueSale();
+        await replay.replayer.replay(admin, { kind: 'one', id: operation.id });
+        const op = await replay.operations.get(admin, operation.id);
+        expect(op.status).toBe('conflict');
+        return op;
+      };
+
+      it('server_wins: the API copy stands and the operation is settled, nothing sent', async () => {
+        const op = await conflicted({ type: 'VERSION_MISMATCH', id: 'srv-kept' });
+        const settled = await replay.operations.resolve(admin, op.id, { strategy: 'server_wins' });
+        expect(settled).toMatchObject({
+          status: 'synced',
+          resolutionStrategy: 'server_wins',
+          resolvedBy: 'owner',
+          serverId: 'srv-kept',
+          conflictType: 'VERSION_MISMATCH',
+        });
+        expect(await replay.operations.get(admin, op.id)).toEqual(settled);
+        expect(upstream.requestsTo(`/${tenant}/api/sales`)).toHaveLength(1);
+        await expect(
+          replay.operations.resolve(admin, op.id, { strategy: 'client_wins' }),
+        ).rejects.toMatchObject({ code: 'CONFLICT_ALREADY_RESOLVED' });
+      });
+
+      it('client_wins: an overwrite under a key of its own for each decision', async () => {
+        const op = await conflicted();
+        const path = `/${tenant}/api/sales`;
+        upstream.script(path, [{ status: 409, body: { type: 'DELETED' } }]);
+        const first = await replay.operations.resolve(admin, op.id, { strategy: 'client_wins' });
+        expect(first).toMatchObject({
+          status: 'pending',
+          overwriteKey: `${op.idempotencyKey}.client_wins.1`,
+        });
+        await replay.replayer.replay(admin, { kind: 'one', id: op.id });
+        // Refused again: it waits for a person once more, who overwrites again.
+        expect(await replay.operations.get(admin, op.id)).toMatchObject({
+          status: 'conflict',
+          conflictType: 'DELETED',
+          resolutionStrategy: 'manual',
+        });
+        await replay.operations.resolve(admin, op.id, { strategy: 'client_wins' });
+        const run = await replay.replayer.replay(admin, { kind: 'one', id: op.id });
+        expect(run).toMatchObject({ success: 1, total: 1 });
+        const sent = upstream.requestsTo(path);
+        expect(sent.map((r) => r.headers['idempotency-key'])).toEqual([
+          op.idempotencyKey,
+          `${op.idempotencyKey}.client_wins.1`,
+          `${op.idempotencyKey}.client_wins.2`,
+        ]);
+        expect(sent[2]?.headers['x-conflict-resolution']).toBe('client_wins');
+        expect(await replay.operations.get(admin, op.id)).toMatchObject({
+          status: 'synced',
+          resolutionStrategy: 'client_wins',
+          syncAttempts: 3,
+        });
+      });
+
+      it("merge: the version a person combined is sent; the device's request is kept in the audit", async () => {
+        const op = await conflicted();
+        const merged = { total: 120, currency: 'KES', discount: 30 };
+        await replay.operations.resolve(admin, op.id, { strategy: 'merge', requestBody: merged });
+        await replay.replayer.replay(admin, { kind: 'one', id: op.id });
+        const [, overwrite] = upstream.requestsTo(`/${tenant}/api/sales`);
+        expect(overwrite?.body).toEqual(merged);
+        expect(overwrite?.headers).toMatchObject({
+          'x-conflict-resolution': 'merge',
+          'idempotency-key': `${op.idempotencyKey}.merge.1`,
+        });
+        expect(await replay.operations.get(admin, op.id)).toMatchObject({
+          status: 'synced',
+          resolutionStrategy: 'merge',
+          requestBody: merged,
+        });
+        const audit = await store.db
+          .selectFrom('audit_log')
+          .select(['action', 'details'])
+          .where('tenant', '=', tenant)
+          .where('action', '=', 'offline.resolve')
+          .execute();
+        expect(audit.map((row) => JSON.parse(row.details as string))).toEqual([
+          expect.objectContaining({
+            queueId: op.id,
+            strategy: 'merge',
+            replacedRequestBody: { total: 120, currency: 'KES' },
+          }),
+        ]);
+      });
+
+      it('refuses what cannot be settled, and changes nothing', async () => {
+        const { operation: pending } = await queueSale();
+        await expect(
+          replay.operations.resolve(admin, pending.id, { strategy: 'server_wins' }),
+        ).rejects.toMatchObject({ code: 'INVALID_OPERATION' });
+        const op = await conflicted();
+        await expect(
+          replay.operations.resolve(user, op.id, { strategy: 'server_wins' }),
+        ).rejects.toMatchObject({ code: 'ADMIN_REQUIRED' });
+        await expect(
+          replay.operations.resolve(admin, op.id, { strategy: 'merge' }),
+        ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        const other: Actor = { ...admin, tenant: `${tenant}-other` };
+        await expect(
+          replay.operations.resolve(other, op.id, { strategy: 'server_wins' }),
+        ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        const dup = await conflicted({ conflict_type: 'DUPLICATE', id: 'srv-dup' });
+        await expect(
+          replay.operations.resolve(admin, dup.id, { strategy: 'client_wins' }),
+        ).rejects.toMatchObject({ code: 'INVALID_OPERATION' });
+        expect(await replay.operations.get(admin, op.id)).toEqual(op);
+        expect(await replay.operations.get(admin, dup.id)).toEqual(dup);
+      });
+
+      it('refuses merge as an automatic default_conflict_strategy', async () => {
+        await expect(
+          replay.operations.updateConfig(admin, { default_conflict_strategy: 'merge' }),
+        ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        expect((await replay.operations.getConfig(admin)).default_conflict_strategy).toBe(
+          'server_wins',
+        );
+      });
+    });
+
+    describe('queue ids', () => {
+      it("number each business's operations from 1 and never hand an id out twice", async () => {
+        const second: Actor = { ...user, tenant: `${tenant}-b` };
+        const a1 = await queueSale();
+        const a2 = await queueSale();
+        const b1 = await replay.operations.queue(second, {
+          deviceId: 'till-b',
+          networkType: null,
+          operationType: 'sale',
+          endpoint: '/api/sales',
+          method: 'POST',
+          requestBody: {},
+        });
+        expect([a1.operation.id, a2.operation.id, b1.operation.id]).toEqual([1, 2, 1]);
+        await replay.replayer.replay(admin, { kind: 'pending' });
+        const [history] = await replay.operations.history(admin, a2.operation.id);
+        expect(history).toMatchObject({ id: 2, queueId: 2 });
+        // The newest operation is cleaned up; its id is not given again (its history stays).
+        time += 86_400_000;
+        expect(await replay.operations.cleanup(admin, 0)).toBe(2);
+        const a3 = await queueSale();
+        expect(a3.operation.id).toBe(3);
+        expect(await replay.operations.history(admin, a2.operation.id)).toHaveLength(1);
+        // The same number in two businesses is two operations: each business sees its own.
+        expect((await replay.operations.get(second, 1)).deviceId).toBe('till-b');
+        await expect(replay.operations.get(admin, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      });
+    });
+
     describe('concurrency', () => {
       it('two replayers at once send each operation once', async () => {
         const ids = [];
         for (let i = 0; i < 8; i++) ids.push((await queueSale(`till-${i}`)).operation.id);
-        const second = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+        const second = createOfflineReplay({
+          store,
+          crypto: nodeCrypto,
+          clock,
+          timeoutMs: 500,
+          upstreamAllow: ['127.0.0.1'],
+        });
         const runs = await Promise.all([runDue(), replayDueOperations(second, { limit: 1000 })]);
         expect(runs[0].success + runs[1].success).toBe(8);
         const sent = upstream.requestsTo(`/${tenant}/api/sales`);
@@ -236,7 +458,13 @@ export function runOfflineReplaySuite(name: string, open: () => Promise<SuiteSto
         expect(mine).toBeDefined();
         // Past the lease: another replayer's scheduled run takes it over and sends it.
         time += 6 * 60_000;
-        const second = createOfflineReplay({ store, crypto: nodeCrypto, clock, timeoutMs: 500 });
+        const second = createOfflineReplay({
+          store,
+          crypto: nodeCrypto,
+          clock,
+          timeoutMs: 500,
+          upstreamAllow: ['127.0.0.1'],
+        });
         expect((await replayDueOperations(second, { limit: 1000 })).success).toBe(1);
         // The first replayer, reaching it at last, finds its claim gone and does not send.
         expect(await replay.operations.renew(tenant, mine!)).toBeUndefined();

@@ -24,6 +24,8 @@ export interface TestAppOptions {
   config?: CollectionsConfig;
   /** Defaults to budgets no test reaches; rate-limit tests pass the real ones. */
   limits?: ServerLimits;
+  /** SYNCLINE_UPSTREAM_ALLOW for seed 003's replays (e.g. a test upstream on 127.0.0.1). */
+  upstreamAllow?: readonly string[];
 }
 
 export interface TestApp {
@@ -63,6 +65,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     auth: createTokenVerifier({ secret }),
     limits: { pushLimit: '1000000/1m', pullLimit: '1000000/1m', ...options.limits },
     logger: false,
+    ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
   });
   await app.ready();
   let closed = false;

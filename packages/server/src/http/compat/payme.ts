@@ -12,6 +12,7 @@ import type {
   OfflineConfigRecord,
   OfflineOperationRecord,
   OfflineSyncHistoryRecord,
+  ReplayResolution,
 } from '../../engine/offline-operation-ports.js';
 import type { AttemptMeta } from '../../engine/offline-operations.js';
 import type { Crypto, SyncStore } from '../../engine/ports.js';
@@ -88,9 +89,14 @@ const queueBody = Type.Object(
   { additionalProperties: false },
 );
 
-const strategy = Type.Unsafe<OfflineConfig['default_conflict_strategy']>({
+// merge is listed so that it is refused with the reason (a person merges: /resolve/:id).
+const strategy = Type.Unsafe<OfflineConfig['default_conflict_strategy'] | 'merge'>({
   type: 'string',
   enum: ['client_wins', 'server_wins', 'merge', 'manual'],
+  description:
+    'client_wins re-sends a refused request as an overwrite; server_wins lets the API copy stand; ' +
+    'manual waits for a person (POST /api/offline/resolve/:id). merge is refused here: it is a ' +
+    "person's resolution, with the combined version as request_body",
 });
 
 const configPatch = Type.Object(
@@ -116,6 +122,32 @@ const configPatch = Type.Object(
 
 const syncBody = Type.Object(
   { businessId: Type.Optional(businessId) },
+  { additionalProperties: false },
+);
+const requestBodySchema = Type.Union([jsonObjectSchema, Type.Array(Type.Unknown()), Type.Null()]);
+const syncOneBody = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    strategy: Type.Optional(
+      Type.Literal('client_wins', {
+        description: 'On a conflict (admins): re-send the request as an overwrite of the API copy',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const resolveBody = Type.Object(
+  {
+    businessId: Type.Optional(businessId),
+    strategy: Type.Unsafe<ReplayResolution>({
+      type: 'string',
+      enum: ['client_wins', 'server_wins', 'merge'],
+      description:
+        'client_wins: re-send the request as an overwrite; server_wins: the API copy stands and ' +
+        'the operation is settled; merge: send request_body, the version combined from both',
+    }),
+    request_body: Type.Optional(requestBodySchema),
+  },
   { additionalProperties: false },
 );
 const retryBody = Type.Object(
@@ -178,6 +210,8 @@ function toPaymeOperation(tenant: string, op: OfflineOperationRecord) {
     conflict_type: op.conflictType,
     conflict_data: op.conflictData,
     resolution_strategy: op.resolutionStrategy,
+    resolved_at: op.resolvedAt,
+    resolved_by: op.resolvedBy,
     error_category: op.errorCategory,
     error_message: op.errorMessage,
     network_type: op.networkType,
@@ -318,24 +352,107 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
       },
     );
 
+    /** Settles a conflict, then sends an overwrite at once; what /resolve/:id and /sync/:id share. */
+    const settle = async (
+      request: FastifyRequest,
+      id: number,
+      strategy: ReplayResolution,
+      requestBody: unknown,
+    ) => {
+      const actor = actorOf(request);
+      const settled = await operations.resolve(actor, id, {
+        strategy,
+        ...(requestBody !== undefined ? { requestBody } : {}),
+      });
+      if (settled.status !== 'pending') return { operation: settled, attempted: false };
+      const summary = await replayer.replay(actor, { kind: 'one', id }, deviceMeta(request));
+      return {
+        operation: summary.results[0]?.operation ?? (await operations.get(actor, id)),
+        attempted: summary.total > 0,
+      };
+    };
+
     fastify.post(
       '/api/offline/sync/:id',
       {
-        schema: { tags, summary: 'Sync one operation now', params: idParams, response: answers },
+        schema: {
+          tags,
+          summary: 'Sync one operation now',
+          description:
+            'A pending or failed operation is sent now. A synced one is settled and not sent ' +
+            'again; so is a conflict, unless an admin overrides it with { "strategy": ' +
+            '"client_wins" }, which re-sends it as an overwrite (as POST /api/offline/resolve/:id).',
+          params: idParams,
+          body: syncOneBody,
+          response: answers,
+        },
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
         preHandler: limits.pull,
       },
       async (request) => {
         const actor = actorOf(request);
-        const summary = await replayer.replay(
-          actor,
-          { kind: 'one', id: request.params.id },
-          deviceMeta(request),
-        );
-        const operation =
-          summary.results[0]?.operation ?? (await operations.get(actor, request.params.id));
+        checkBusiness(actor, request.body.businessId);
+        const { id } = request.params;
+        if (request.body.strategy) {
+          const { operation, attempted } = await settle(
+            request,
+            id,
+            request.body.strategy,
+            undefined,
+          );
+          return {
+            synced: operation.status === 'synced',
+            attempted,
+            operation: toPaymeOperation(actor.tenant, operation),
+          };
+        }
+        const summary = await replayer.replay(actor, { kind: 'one', id }, deviceMeta(request));
+        const operation = summary.results[0]?.operation ?? (await operations.get(actor, id));
         return {
           synced: operation.status === 'synced',
           attempted: summary.total > 0,
+          operation: toPaymeOperation(actor.tenant, operation),
+        };
+      },
+    );
+
+    fastify.post(
+      '/api/offline/resolve/:id',
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags,
+          summary: "Settle an operation's conflict (seed 003's resolveConflict(queueId, strategy))",
+          description:
+            'Admins. server_wins: the API copy stands; the operation becomes synced. ' +
+            'client_wins: the request is sent again at once as an overwrite ' +
+            '(X-Conflict-Resolution: client_wins, an idempotency key of its own). merge: ' +
+            'request_body, the version the admin combined from request_body and conflict_data, ' +
+            'replaces the request and is sent the same way (X-Conflict-Resolution: merge). ' +
+            'A DUPLICATE can only be settled with server_wins (the API already has it).',
+          params: idParams,
+          body: resolveBody,
+          response: answers,
+        },
+        preHandler: limits.pull,
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const { businessId: business, strategy, request_body: requestBody } = request.body;
+        checkBusiness(actor, business);
+        const { operation, attempted } = await settle(
+          request,
+          request.params.id,
+          strategy,
+          requestBody,
+        );
+        return {
+          resolved: true,
+          strategy,
+          synced: operation.status === 'synced',
+          attempted,
           operation: toPaymeOperation(actor.tenant, operation),
         };
       },
