@@ -91,6 +91,8 @@ export async function buildIfStale(target, { force = false, log = console.log } 
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
     const result = spawnSync(npm, ['run', 'build', '--silent', '--workspace', target.workspace], {
       cwd: repoRoot,
+      // A test runner's NODE_ENV=test would otherwise ship React's development build.
+      env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     if (result.status !== 0) {

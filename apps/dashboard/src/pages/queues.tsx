@@ -52,16 +52,18 @@ function useAction() {
 }
 
 function StatusFilter<T extends string>({
+  label,
   value,
   options,
   onChange,
 }: {
+  label: string;
   value: T;
   options: readonly { value: T; label: string }[];
   onChange(value: T): void;
 }) {
   return (
-    <div className="segmented" role="group" aria-label="Status">
+    <div className="segmented" role="group" aria-label={label}>
       {options.map((o) => (
         <button
           key={o.value}
@@ -131,6 +133,7 @@ function SyncQueue() {
       </p>
       <div className="filters">
         <StatusFilter
+          label="Sync queue status"
           value={status}
           options={mutationStatuses}
           onChange={(value) => navigate(`queues?status=${value}`, { replace: true })}
@@ -270,6 +273,7 @@ function ReplayQueue() {
       </p>
       <div className="filters">
         <StatusFilter<OperationStatus>
+          label="Replayed request status"
           value={status}
           options={operationStatuses}
           onChange={setStatus}
