@@ -35,7 +35,13 @@ export function duration(minutes: number): string {
 }
 
 export const percent = (value: number | null | undefined) =>
-  value === null || value === undefined ? '—' : `${value.toFixed(value < 10 ? 1 : 0)}%`;
+  value === null || value === undefined
+    ? '—'
+    : `${value === 0 || value >= 10 ? Math.round(value) : value.toFixed(1)}%`;
+
+/** "1 change", "3 changes". */
+export const plural = (n: number, one: string, many = `${one}s`) =>
+  `${n.toLocaleString()} ${n === 1 ? one : many}`;
 
 export const integer = (value: number) => value.toLocaleString();
 

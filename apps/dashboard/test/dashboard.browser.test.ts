@@ -137,7 +137,11 @@ async function signInByLink(page: Page, path = '') {
 }
 
 async function shoot(page: Page, name: string, size: keyof typeof sizes) {
-  await page.evaluate(() => document.fonts.ready);
+  // From the top, as a person arriving on the page sees it (the phone's bar is sticky).
+  await page.evaluate(async () => {
+    window.scrollTo(0, 0);
+    await document.fonts.ready;
+  });
   await page.screenshot({ path: join(screenshots, `${name}-${size}.png`), fullPage: true });
 }
 

@@ -260,8 +260,12 @@ export function ConflictDetailPage({ id }: { id: string }) {
                 <th scope="row" data-label="Field">
                   {row.field}
                 </th>
-                <Cell label="Base" value={row.base} changed={false} />
-                <Cell label="Server" value={row.server} changed={row.serverChanged} />
+                <Cell label={`Base v${conflict.clientVersion}`} value={row.base} changed={false} />
+                <Cell
+                  label={`Server v${conflict.serverVersion}`}
+                  value={row.server}
+                  changed={row.serverChanged}
+                />
                 <Cell label="Device" value={row.device} changed={row.deviceChanged} />
                 {merging ? (
                   <MergeCell

@@ -3,7 +3,7 @@ import { useSession } from '../app-context.js';
 import { DeviceStatus, deviceLabel } from '../components/device-status.js';
 import { RevokeDevice } from '../components/revoke-device.js';
 import { Badge, Card, EmptyState, ErrorNotice, Loading, PageHeader } from '../components/ui.js';
-import { age, dateTime, integer, percent } from '../format.js';
+import { age, dateTime, percent, plural } from '../format.js';
 import { Link } from '../router.js';
 import type { DeviceHealth, SyncHistoryRow } from '../types.js';
 import { useResource } from '../use-resource.js';
@@ -78,16 +78,14 @@ export function DeviceDetailPage({ deviceId }: { deviceId: string }) {
           </div>
           <div>
             <dt>Behind the feed</dt>
-            <dd>
-              {device.changesBehind === null ? '—' : `${integer(device.changesBehind)} changes`}
-            </dd>
+            <dd>{device.changesBehind === null ? '—' : plural(device.changesBehind, 'change')}</dd>
           </div>
           <div>
             <dt>Failure rate</dt>
             <dd>
               {percent(device.failureRatePercent)}{' '}
               <span className="muted small">
-                ({device.failed} of {device.mutations} changes)
+                ({device.failed} of {plural(device.mutations, 'change')})
               </span>
             </dd>
           </div>

@@ -5,7 +5,7 @@ import { useSession } from '../app-context.js';
 import { DeviceStatus } from '../components/device-status.js';
 import { RevokeDevice } from '../components/revoke-device.js';
 import { Card, EmptyState, ErrorNotice, Loading, Notice, PageHeader } from '../components/ui.js';
-import { age, dateTime, integer, percent } from '../format.js';
+import { age, dateTime, percent, plural } from '../format.js';
 import { Link, useRouter } from '../router.js';
 import type { DeviceHealth } from '../types.js';
 import { useResource } from '../use-resource.js';
@@ -125,7 +125,7 @@ export function DevicesPage() {
                     {age(d.lastSyncAt)}
                   </td>
                   <td data-label="Behind">
-                    {d.changesBehind === null ? '—' : `${integer(d.changesBehind)} changes`}
+                    {d.changesBehind === null ? '—' : plural(d.changesBehind, 'change')}
                   </td>
                   <td data-label="Failure rate">
                     {percent(d.failureRatePercent)}

@@ -27,17 +27,24 @@ interface Search {
 /** What a version changed against the one before it, field by field. */
 function changedFields(entry: HistoryEntry, previous: HistoryEntry | undefined): string {
   if (entry.operation === 'DELETE' || entry.payload === null) return 'deleted';
-  if (!previous) return 'created';
   const rows = compareVersions(
-    previous.payload as JsonRecord | null,
+    (previous?.payload ?? null) as JsonRecord | null,
     entry.payload as JsonRecord,
     null,
   ).filter((r) => r.serverChanged);
-  if (rows.length === 0) return 'no field changed';
+  if (rows.length === 0) return 'the same data as the version before';
   return rows.map((r) => `${r.field}: ${showJson(r.server) || '∅'}`).join(', ');
 }
 
-function History({ entityType, entityId }: { entityType: string; entityId: string }) {
+function History({
+  entityType,
+  entityId,
+  onRestored,
+}: {
+  entityType: string;
+  entityId: string;
+  onRestored(): void;
+}) {
   const { api } = useSession();
   const path = `/api/sync/entities/${encodeURIComponent(entityType)}/${encodeURIComponent(entityId)}`;
   const history = useResource(
@@ -59,6 +66,7 @@ function History({ entityType, entityId }: { entityType: string; entityId: strin
       setDone(`Version ${entry.version} was restored as version ${change.version}.`);
       setRestoring(undefined);
       await history.reload();
+      onRestored();
     } catch (caught) {
       setError(caught instanceof ApiError ? caught : new ApiError(0, 'CLIENT', String(caught)));
     } finally {
@@ -87,7 +95,9 @@ function History({ entityType, entityId }: { entityType: string; entityId: strin
                   {entry.version === latest ? <Badge tone="good">current</Badge> : null}
                   <span className="muted small">
                     {dateTime(entry.timestamp)} · by <strong>{entry.updatedBy}</strong>
-                    {entry.deviceId ? (
+                    {entry.deviceId === 'server' ? (
+                      ' on the server'
+                    ) : entry.deviceId ? (
                       <>
                         {' '}
                         from{' '}
@@ -259,6 +269,7 @@ export function EntitiesPage() {
           key={`${selectedType}/${selected}`}
           entityType={selectedType}
           entityId={selected}
+          onRestored={() => void search.reload()}
         />
       ) : null}
     </>

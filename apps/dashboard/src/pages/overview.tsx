@@ -22,6 +22,14 @@ function alertLink(alert: Alert): string {
   return `devices/${encodeURIComponent(alert.subject)}`;
 }
 
+function Count({ n, one, many }: { n: number; one: string; many: string }) {
+  return (
+    <span>
+      <strong>{integer(n)}</strong> {n === 1 ? one : many}
+    </span>
+  );
+}
+
 export function OverviewPage() {
   const { api } = useSession();
   const [bucket, setBucket] = useState<'hour' | 'day'>('hour');
@@ -143,18 +151,10 @@ export function OverviewPage() {
         {activity.data ? (
           <>
             <div className="totals">
-              <span>
-                <strong>{integer(activity.data.totals.syncs)}</strong> syncs
-              </span>
-              <span>
-                <strong>{integer(activity.data.totals.applied)}</strong> changes applied
-              </span>
-              <span>
-                <strong>{integer(activity.data.totals.conflicts)}</strong> conflicts
-              </span>
-              <span>
-                <strong>{integer(activity.data.totals.rejected)}</strong> rejected
-              </span>
+              <Count n={activity.data.totals.syncs} one="sync" many="syncs" />
+              <Count n={activity.data.totals.applied} one="change applied" many="changes applied" />
+              <Count n={activity.data.totals.conflicts} one="conflict" many="conflicts" />
+              <Count n={activity.data.totals.rejected} one="rejected" many="rejected" />
             </div>
             <ActivityCharts activity={activity.data} />
           </>

@@ -351,8 +351,8 @@ function ConflictDefaults() {
           <tr>
             <th scope="col">Collection</th>
             <th scope="col">On conflict</th>
-            <th scope="col">Field rules for merge</th>
-            <th scope="col">Who may see it</th>
+            <th scope="col">Merge rules</th>
+            <th scope="col">Access</th>
           </tr>
         </thead>
         <tbody>
@@ -371,14 +371,14 @@ function ConflictDefaults() {
                   </div>
                 ) : null}
               </td>
-              <td data-label="Field rules for merge" className="small">
+              <td data-label="Merge rules" className="small">
                 {Object.keys(c.mergePolicy).length
                   ? Object.entries(c.mergePolicy)
                       .map(([field, policy]) => `${field}: ${policy.toLowerCase()}`)
                       .join(', ')
                   : '—'}
               </td>
-              <td data-label="Who may see it" className="small">
+              <td data-label="Access" className="small">
                 {c.access}
               </td>
             </tr>
