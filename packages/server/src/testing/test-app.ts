@@ -10,7 +10,7 @@ import type { SyncEngine } from '../engine/engine-api.js';
 import { createSyncEngine } from '../engine/sync-engine.js';
 import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
 import { createTokenVerifier, mintToken } from '../http/auth.js';
-import { buildServer, type ServerLimits } from '../http/build-server.js';
+import { buildServer, type BuildServerOptions, type ServerLimits } from '../http/build-server.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import {
   createPostgresSyncStore,
@@ -24,6 +24,8 @@ export interface TestAppOptions {
   config?: CollectionsConfig;
   /** Defaults to budgets no test reaches; rate-limit tests pass the real ones. */
   limits?: ServerLimits;
+  /** GET /metrics: e.g. a SYNCLINE_METRICS_TOKEN. */
+  metrics?: BuildServerOptions['metrics'];
 }
 
 export interface TestApp {
@@ -63,6 +65,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     auth: createTokenVerifier({ secret }),
     limits: { pushLimit: '1000000/1m', pullLimit: '1000000/1m', ...options.limits },
     logger: false,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await app.ready();
   let closed = false;
