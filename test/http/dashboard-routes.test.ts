@@ -235,6 +235,15 @@ describe('queue, entities and collections', () => {
     });
   });
 
+  it('are in the OpenAPI document, as admin routes', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    for (const path of ['overview', 'activity', 'alerts', 'audit', 'devices/{deviceId}/history']) {
+      expect(doc.paths[`/api/sync/admin/${path}`]?.get?.tags).toEqual(['admin']);
+    }
+    expect(doc.paths['/metrics']).toBeUndefined();
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/admin'))).toBe(false);
+  });
+
   it('describes each collection’s conflict defaults', async () => {
     const { body } = await get('/api/sync/admin/collections');
     expect(body.defaultStrategy).toBe('SERVER_WINS');
