@@ -26,6 +26,7 @@ async function api(
   method: string,
   path: string,
   body?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
 ): Promise<{ status: number; body: any }> {
   const res = await fetch(`${server.url}${path}`, {
     method,
@@ -288,7 +289,9 @@ describe('the conflict inbox', () => {
       deviceId: 'phone-south',
       syncToken: bobPull.body.syncToken,
     });
-    const latest = pulled.body.changes.filter((c: any) => c.entityId === 'oxygen-3').at(-1);
+    const latest = pulled.body.changes
+      .filter((c: { entityId: string }) => c.entityId === 'oxygen-3')
+      .at(-1);
     expect(latest).toMatchObject({
       version: 3,
       payload: { name: 'Oxygen concentrator 3', status: 'retired', room: '14' },
