@@ -162,6 +162,7 @@ export interface ConflictFilter {
   entityType?: string;
   entityId?: string;
   userId?: string;
+  deviceId?: string;
   limit?: number;
 }
 

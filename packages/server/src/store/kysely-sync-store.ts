@@ -414,6 +414,7 @@ class KyselyTenantReads implements TenantReads {
     if (filter.entityType !== undefined) q = q.where('entity_type', '=', filter.entityType);
     if (filter.entityId !== undefined) q = q.where('entity_id', '=', filter.entityId);
     if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+    if (filter.deviceId !== undefined) q = q.where('device_id', '=', filter.deviceId);
     const rows = await q
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')

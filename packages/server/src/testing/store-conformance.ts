@@ -601,6 +601,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           'c-1',
         ]);
         expect(ids(await ts.listConflicts({ userId: 'u2' }))).toEqual(['c-2']);
+        expect(ids(await ts.listConflicts({ deviceId: 'd1' }))).toEqual(['c-3', 'c-1']);
 
         await ts.transact((tx) =>
           tx.updateConflict('c-1', {
