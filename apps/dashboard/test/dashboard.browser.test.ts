@@ -321,7 +321,9 @@ describe('devices', () => {
         await shoot(page, 'device-revoke', size);
         await page.getByRole('button', { name: 'Revoke device' }).click();
         await page.getByRole('status').filter({ hasText: 'was revoked' }).waitFor();
+        // The list reloads after the notice: wait for the row to say so rather than read it once.
         const row = page.getByRole('row').filter({ hasText: 'Spare phone' });
+        await row.filter({ hasText: 'Revoked' }).waitFor({ timeout: 10_000 });
         expect(await row.textContent()).toMatch(/Revoked/);
       }
       await context.close();
