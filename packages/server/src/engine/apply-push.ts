@@ -301,8 +301,9 @@ async function rejectChange(
   retryable: boolean,
 ): Promise<AppliedChange> {
   const outcome: MutationOutcome = { status: 'REJECTED', error };
-  // A queued item keeps its failure either way: it is on record already, and must not look pending.
-  if (retryable || previous?.status === 'PENDING') {
+  // A mutation already on record (queued, or FAILED and re-run) keeps this attempt either way: a
+  // queued one must not look pending, and a retry round must see that it was tried.
+  if (retryable || previous) {
     await recordMutation(ctx, change, previous, 'FAILED', outcome);
   }
   return { result: resultOf(change, outcome) };

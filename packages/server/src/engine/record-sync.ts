@@ -16,6 +16,7 @@ import { isSyncError } from './errors.js';
 import type { EngineInternals } from './internals.js';
 import type { Crypto, JsonObject, TenantTx } from './ports.js';
 import { validateChange, type ChangeError } from './validate-change.js';
+import { yieldToEventLoop } from './yield.js';
 
 export const recordSyncDefaults = {
   /** Records per transaction: seed 000 processes its batches in chunks of 50. */
@@ -86,6 +87,8 @@ export async function syncRecords(
   const tenant = engine.store.forTenant(actor.tenant);
   const outcomes: RecordOutcome[] = [];
   for (let i = 0; i < request.records.length; i += chunkSize) {
+    // Between chunks other requests (of this tenant and of others) get their turn.
+    if (i > 0) await yieldToEventLoop();
     const chunk = request.records.slice(i, i + chunkSize);
     outcomes.push(...(await tenant.transact((tx) => applyChunk(engine, tx, actor, chunk))));
   }
