@@ -365,8 +365,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
         const collection = collections.get(conflict.entityType);
-        if (request.resolution === 'CLIENT_WINS' && collection.clientWinsAdminOnly) {
-          requireAdmin(actor);
+        // Seed 001: the offline copy overwrites the server's only with an admin's approval (and
+        // so does a copy of the user's own making, which could be the offline one).
+        const overwrites = request.resolution === 'CLIENT_WINS' || request.resolvedData;
+        if (overwrites && collection.clientWinsAdminOnly && !isAdmin(actor)) {
+          throw new SyncError(
+            'ADMIN_REQUIRED',
+            `${request.resolvedData ? 'resolvedData' : 'CLIENT_WINS'} on ${collection.name} needs an admin's approval: ask an admin to resolve it, or choose SERVER_WINS`,
+            { resolution: request.resolution, entityType: collection.name },
+          );
         }
         const data = settledData(conflict, current?.payload ?? null, request, collection);
         // A person decided on the server copy the conflict showed; if it has moved since, they
