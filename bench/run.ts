@@ -21,6 +21,7 @@ import {
   dropPostgresSchema,
   openStore,
 } from '../packages/server/src/store/index.js';
+import { benchRetryFairness, printFairness, type FairnessFigures } from './retry-fairness.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
 import { postJson as post } from '../test/support/http.js';
 
@@ -326,6 +327,7 @@ function printTable(figures: Figure[]) {
 async function main() {
   const started = performance.now();
   const figures: Figure[] = [];
+  const fairness: FairnessFigures[] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'syncline-bench-'));
   try {
     const sqlite = await openStore({ dataDir });
@@ -353,6 +355,23 @@ async function main() {
   }
 
   printTable(figures);
+  progress.start('sqlite: delta pulls while another tenant hammers queue/retry', 1);
+  fairness.push(await benchRetryFairness('sqlite'));
+  progress.tick(1);
+  const fairPgUrl = process.env.SYNCLINE_BENCH_PG_URL;
+  if (fairPgUrl) {
+    const schema = `syncline_bench_${randomBytes(6).toString('hex')}`;
+    const url = new URL(fairPgUrl);
+    url.searchParams.set('schema', schema);
+    progress.start('postgres: delta pulls while another tenant hammers queue/retry', 1);
+    try {
+      fairness.push(await benchRetryFairness('postgres', { SYNCLINE_DB_URL: url.toString() }));
+    } finally {
+      await dropPostgresSchema(fairPgUrl, schema);
+    }
+    progress.tick(1);
+  }
+  printFairness(fairness);
   // Scale-out (two server processes, PostgreSQL + Redis) when both services are named.
   const scalePgUrl = process.env.SYNCLINE_BENCH_PG_URL;
   const scaleRedisUrl = process.env.SYNCLINE_BENCH_REDIS_URL;
@@ -374,6 +393,7 @@ async function main() {
     pageSize: PAGE_SIZE,
     durationSeconds: round((performance.now() - started) / 1000, 1),
     figures,
+    fairness,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

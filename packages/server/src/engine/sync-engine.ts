@@ -24,6 +24,7 @@ import { observeCommits } from './commit-events.js';
 import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
+import { createKeyedQueue } from './keyed-queue.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
@@ -58,6 +59,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     ...options.limits,
   };
 
+  const heavyWork = createKeyedQueue();
   const checkers = new Map<string, (payload: unknown) => string[]>();
   const checkSchema = (collection: Collection, payload: JsonObject): string[] => {
     if (!collection.schema) return [];
@@ -554,7 +556,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       });
     },
 
-    retryQueue: (actor, request) => retryQueue(internals, actor, request),
+    // One retry at a time per tenant (in this process): callers hammering it share one stream of
+    // chunks with every other tenant's requests, rather than one stream each.
+    retryQueue: (actor, request) =>
+      heavyWork(actor.tenant, () => retryQueue(internals, actor, request)),
     syncRecords: (actor, request, meta) => syncRecords(internals, actor, request, meta),
     enqueue: (actor, request) => enqueue(internals, actor, request),
     processQueued: (actor, id) => processQueued(internals, actor, id),

@@ -22,7 +22,7 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
-import type { KeyedQueue } from './keyed-queue.js';
+import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { Database, StoreDialect } from './schema.js';
 
 /** What differs between the dialects, supplied by the thin adapters. */
