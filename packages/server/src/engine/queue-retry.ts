@@ -42,7 +42,6 @@ export async function retryQueue(
   engine: EngineInternals,
   actor: Actor,
   request: RetryQueueRequest,
-  options: { chunkSize?: number } = {},
 ): Promise<RetryQueueResult> {
   if (!isAdmin(actor) && request.userId !== undefined && request.userId !== actor.userId) {
     throw new SyncError('FORBIDDEN', "Only admins may retry another user's queue");
@@ -61,7 +60,7 @@ export async function retryQueue(
     ...(request.deviceId !== undefined ? { deviceId: request.deviceId } : {}),
     ...(request.mutationIds !== undefined ? { mutationIds: request.mutationIds } : {}),
   };
-  const chunkSize = Math.max(1, options.chunkSize ?? retryQueueDefaults.chunkSize);
+  const { chunkSize } = retryQueueDefaults;
   let budget = Math.min(
     request.limit ?? retryQueueDefaults.maxMutations,
     retryQueueDefaults.maxMutations,
