@@ -90,6 +90,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     SYNCLINE_JWT_SECRET: secret,
     SYNCLINE_PUSH_LIMIT: '1000000/1m',
     SYNCLINE_PULL_LIMIT: '1000000/1m',
+    SYNCLINE_ADMIN_LIMIT: '1000000/1m',
     SYNCLINE_LOG_LEVEL: 'warn',
     ...options.env,
   };

@@ -45,7 +45,7 @@ const usage = `Usage: syncline <command> [options]
 Commands:
   serve     Serve the sync API (PORT, HOST, SYNCLINE_DATA_DIR, SYNCLINE_DB_URL, SYNCLINE_CONFIG,
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
-            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL,
+            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_ADMIN_LIMIT, SYNCLINE_LOG_LEVEL,
             SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
             SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS,
             SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR)
@@ -152,6 +152,7 @@ function limitsOf(env: Env) {
   return {
     pushLimit: read('SYNCLINE_PUSH_LIMIT', rateLimitDefaults.push),
     pullLimit: read('SYNCLINE_PULL_LIMIT', rateLimitDefaults.pull),
+    adminLimit: read('SYNCLINE_ADMIN_LIMIT', rateLimitDefaults.admin),
   };
 }
 
@@ -571,9 +572,9 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   });
 
   await check('rate limits', async () => {
-    const { pushLimit, pullLimit } = limitsOf(env);
+    const { pushLimit, pullLimit, adminLimit } = limitsOf(env);
     const show = (l: { max: number; windowMs: number }) => `${l.max} per ${l.windowMs / 1000} s`;
-    return `push ${show(pushLimit)}, pull ${show(pullLimit)}`;
+    return `push ${show(pushLimit)}, pull ${show(pullLimit)}, admin ${show(adminLimit)}`;
   });
 
   return failed ? 1 : 0;

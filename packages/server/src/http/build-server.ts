@@ -54,6 +54,8 @@ export interface ServerLimits {
   pushLimit?: string | RateLimit;
   /** Pulls per user (default '600/5m'). */
   pullLimit?: string | RateLimit;
+  /** Admin work per user: retries, replays, cleanup, invalidation, resolutions (default '60/5m'). */
+  adminLimit?: string | RateLimit;
   /** An ioredis-like client: rate budgets shared across server instances. */
   redis?: RateLimitRedis;
 }
@@ -118,6 +120,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const bodyLimit = limits.bodyLimit ?? limitsDefaults.maxBodyBytes;
   const push = toRateLimit(limits.pushLimit ?? rateLimitDefaults.push);
   const pull = toRateLimit(limits.pullLimit ?? rateLimitDefaults.pull);
+  const admin = toRateLimit(limits.adminLimit ?? rateLimitDefaults.admin);
   const logger = options.logger ?? { level: 'info' };
 
   const app = Fastify({
@@ -177,6 +180,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(rateLimitsPlugin, {
     push,
     pull,
+    admin,
     ...(limits.redis ? { redis: limits.redis } : {}),
   });
   void app.register(healthPlugin, { store: options.store });

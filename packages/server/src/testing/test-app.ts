@@ -65,7 +65,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     engine,
     store,
     auth: createTokenVerifier({ secret }),
-    limits: { pushLimit: '1000000/1m', pullLimit: '1000000/1m', ...options.limits },
+    limits: {
+      pushLimit: '1000000/1m',
+      pullLimit: '1000000/1m',
+      adminLimit: '1000000/1m',
+      ...options.limits,
+    },
     logger: false,
     ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
