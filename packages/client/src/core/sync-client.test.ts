@@ -79,6 +79,7 @@ async function openCore(transport: Transport, storage: LocalStore = memoryStorag
     batchSize: 100,
     pullPageSize: 100,
     maxAttempts: 5,
+    maxBatchBytes: 10 * 1024 * 1024,
     newId: () => `id-${++ids}`,
     now: () => new Date('2026-01-01T00:00:00Z'),
     events: {
@@ -368,6 +369,7 @@ describe('a device clock that runs fast', () => {
         batchSize: 100,
         pullPageSize: 100,
         maxAttempts: 5,
+        maxBatchBytes: 10 * 1024 * 1024,
         newId: () => `id-${++ids}`,
         now: () => new Date(deviceNow),
         events: { change: () => undefined, conflict: () => undefined, counts: () => undefined },
