@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // One run covers every kind of test. Suffixes say what a test needs: *.pg.test.ts runs against
-// SYNCLINE_TEST_PG_URL (and must run in CI), *.redis.test.ts against SYNCLINE_TEST_REDIS_URL.
+// SYNCLINE_TEST_PG_URL (and must run in CI), *.redis.test.ts against SYNCLINE_TEST_REDIS_URL,
+// *.browser.test.ts drives Debian's Chromium at /usr/bin/chromium (an error in CI when missing).
 // With a PostgreSQL URL, the HTTP suites run a second time with PostgreSQL behind the engine.
 const withPostgres = Boolean(process.env.SYNCLINE_TEST_PG_URL);
 
@@ -14,7 +15,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'all', include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'] },
+        test: {
+          name: 'all',
+          include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.browser.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['packages/*/src/**/*.browser.test.ts', 'test/**/*.browser.test.ts'],
+        },
       },
       ...(withPostgres
         ? [

@@ -231,18 +231,20 @@ export class SyncCore {
     this.revision = revision;
   }
 
-  /** Reloads the mirrors if another writer moved the storage on; says whether it did. */
-  private async catchUp(): Promise<boolean> {
-    if ((await this.options.storage.revision()) === this.revision) return false;
-    await this.reload();
-    return true;
+  /** Reloads the mirrors if another writer moved the storage on. */
+  private async catchUp(): Promise<void> {
+    if ((await this.options.storage.revision()) !== this.revision) await this.reloadForeign();
   }
 
-  /** Another instance (tab, process, client) may have written: show it. */
-  private async onStorageChanged(): Promise<void> {
-    if (!(await this.serialize(() => this.catchUp()))) return;
+  /** Another instance (tab, process, client) wrote: take its changes and tell the app. */
+  private async reloadForeign(): Promise<void> {
+    await this.reload();
     this.notify('all');
     this.options.events.counts();
+  }
+
+  private onStorageChanged(): Promise<void> {
+    return this.serialize(() => this.catchUp());
   }
 
   // ---- counts and lists -------------------------------------------------------------------
@@ -327,7 +329,7 @@ export class SyncCore {
     );
     if (writes.length === 0) return result;
     if (result.revision !== this.revision + 1) {
-      await this.reload();
+      await this.reloadForeign();
       return result;
     }
     this.revision = result.revision;

@@ -391,14 +391,19 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
 }
 
 function migrate(db: BetterSqlite3.Database): void {
-  const found = db.pragma('user_version', { simple: true }) as number;
-  if (found === schemaVersion) return;
-  if (found > schemaVersion) {
-    throw new Error(
-      `This SQLite file has local-store schema ${found}; this version of Syncline reads schema ${schemaVersion}. Update the app.`,
-    );
-  }
+  const check = () => {
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > schemaVersion) {
+      throw new Error(
+        `This SQLite file has local-store schema ${found}; this version of Syncline reads schema ${schemaVersion}. Update the app.`,
+      );
+    }
+    return found === schemaVersion;
+  };
+  if (check()) return;
+  // Looked at again under the write lock: another process may have created the schema meanwhile.
   db.transaction(() => {
+    if (check()) return;
     db.exec(schema);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();
