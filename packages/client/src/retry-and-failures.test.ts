@@ -361,15 +361,15 @@ describe('batches sized in bytes', () => {
   });
 
   it('a large batch whose upload keeps breaking (no answer at all) is halved, never lost', async () => {
-    // A proxy that drops the connection on bodies over 3 kB, as an EPIPE on a large upload does.
-    const limit = 3_000;
+    // A proxy that drops the connection on bodies over 300 kB, as an EPIPE on a large upload does.
+    const limit = 300_000;
     const { client, pushes } = makeClient(
       (call) =>
         call.path === '/api/sync' && bodyBytes(call) > limit ? networkDown() : healthyServer(call),
-      { maxBatchBytes: 100_000 },
+      { maxBatchBytes: 10_000_000 },
     );
     const tasks = client.collection<{ note: string }>('task');
-    for (let i = 0; i < 40; i++) await tasks.create({ note: 'n'.repeat(200) });
+    for (let i = 0; i < 40; i++) await tasks.create({ note: 'n'.repeat(20_000) });
     client.start();
     await settle();
     for (let i = 0; i < 20 && client.status.pending > 0; i++) {
@@ -380,6 +380,26 @@ describe('batches sized in bytes', () => {
       .filter((call) => bodyBytes(call) <= limit)
       .flatMap((call) => (call.body as PushRequest).changes.map((change) => change.mutationId));
     expect(new Set(delivered).size).toBe(40);
+    client.stop();
+  });
+
+  it('an outage does not shrink small batches: they go out whole once the server is back', async () => {
+    let down = 6;
+    const { client, pushes } = makeClient((call) =>
+      call.path === '/api/sync' && down-- > 0
+        ? errorResponse(502, 'BAD_GATEWAY')
+        : healthyServer(call),
+    );
+    const tasks = client.collection<{ note: string }>('task');
+    for (let i = 0; i < 30; i++) await tasks.create({ note: `n${i}` });
+    client.start();
+    await settle();
+    for (let i = 0; i < 10 && client.status.pending > 0; i++) {
+      await vi.advanceTimersByTimeAsync(60_000);
+    }
+    expect(client.status).toMatchObject({ pending: 0, failed: 0 });
+    const sizes = pushes().map((call) => (call.body as PushRequest).changes.length);
+    expect(sizes).toEqual([30, 30, 30, 30, 30, 30, 30]);
     client.stop();
   });
 });

@@ -1,11 +1,16 @@
 // How much one push may carry: at most `batchSize` changes and `maxBatchBytes` of JSON body, the
-// server's body limit. A 413 halves the next batch and caps later ones below the refused size; a
-// transient failure (network, 5xx, timeout) of the same batch twice in a row halves it too, since
-// a large upload that keeps breaking may be what breaks it. Successes grow it back.
+// server's body limit. A 413 halves the next batch and caps later ones below the refused size. A
+// large batch (over `largeBatchBytes`) that fails twice in a row without an answer (network, 5xx,
+// timeout) is halved too, since a large upload that keeps breaking may be what breaks; a small
+// one is left as it is, since an outage is not its fault. Successes grow it back.
+import { limitsDefaults } from '@syncline/protocol';
 
 /** UTF-8 bytes of a JSON text, as the server counts its body limit. */
 const encoder = new TextEncoder();
 export const utf8Length = (text: string): number => encoder.encode(text).length;
+
+/** One maximum-size change: a batch larger than this is "large". */
+export const largeBatchBytes = limitsDefaults.maxPayloadBytes;
 
 export interface BatchLimits {
   changes: number;
@@ -37,8 +42,9 @@ export class BatchSizing {
 
   /** A batch of `sent` failed without a definitive answer. */
   failed(sent: BatchLimits): void {
+    if (sent.changes < 2 || sent.bytes <= largeBatchBytes) return;
     this.transientFailures += 1;
-    if (this.transientFailures >= 2 && sent.changes > 1) this.halve(sent);
+    if (this.transientFailures >= 2) this.halve(sent);
   }
 
   succeeded(): void {
