@@ -24,6 +24,10 @@ function versionedServer() {
   const versions = new Map<string, number>();
   const applied = new Map<string, number>();
   const refused: string[] = [];
+  /** Notes with these texts are refused, as a schema would. */
+  const refuse = new Set<string>();
+  /** The sync token each request started from, by path. */
+  const tokens: Array<{ path: string; token: string | null }> = [];
   let online = false;
   const cursor = (token: string | null | undefined) => Number(token?.split('.')[1] ?? 0);
   const token = () => `v1.${feed.length}.0.scope`;
@@ -31,12 +35,20 @@ function versionedServer() {
     if (!online) networkDown();
     const path = new URL(input).pathname;
     const body = JSON.parse(String(init?.body ?? '{}'));
+    tokens.push({ path, token: body.syncToken ?? null });
     if (path === '/api/sync') {
       const request = body as PushRequest;
       const results = request.changes.map((change) => {
         const mutationId = change.mutationId ?? '';
         const key = `${change.entityType}/${change.entityId}`;
         const base = { mutationId, entityType: change.entityType, entityId: change.entityId };
+        if (refuse.has(String(change.payload?.text))) {
+          return {
+            ...base,
+            status: 'REJECTED' as const,
+            error: { code: 'SCHEMA_VIOLATION', message: 'no' },
+          };
+        }
         applied.set(mutationId, (applied.get(mutationId) ?? 0) + 1);
         const held = versions.get(key) ?? 0;
         // A CREATE is made on nothing; any other change on the version the server holds.
@@ -95,6 +107,8 @@ function versionedServer() {
     fetch,
     applied,
     refused,
+    refuse,
+    tokens,
     versions,
     setOnline: (value: boolean) => (online = value),
   };
@@ -214,6 +228,49 @@ describe.each(storages)('two clients on %s', (_name, openPair) => {
       // The other client's next run finds the work done and does not redo it.
       expect(await b.syncNow()).toMatchObject({ pushed: 0 });
       expect([...server.applied.values()]).toEqual([1]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe.each(storages)('a client on %s that did not sync', (_name, openPair) => {
+  it('writes back nothing stale: it starts from the token, failures and retries the other left', async () => {
+    const server = versionedServer();
+    const [first, second] = openPair();
+    const make = (storage: LocalStore) =>
+      createSyncClient({
+        url: 'http://sync.test',
+        getToken: () => 'token',
+        storage,
+        fetch: server.fetch,
+        realtime: false,
+      });
+    const [a, b] = [make(first), make(second)];
+    try {
+      server.setOnline(true);
+      server.refuse.add('bad');
+      await b.ready();
+      await a.collection<Note>('note').create({ text: 'good', by: 'a' });
+      await a.collection<Note>('note').create({ text: 'bad', by: 'a' });
+      expect(await a.syncNow()).toMatchObject({ pushed: 1, failed: 1 });
+
+      // B never synced: it reads A's outcome, not its own old view of the outbox.
+      expect(await b.failed()).toMatchObject([{ error: { code: 'SCHEMA_VIOLATION' } }]);
+      server.refuse.clear();
+      expect(await b.retryFailed()).toBe(1);
+      expect(await a.failed()).toEqual([]);
+
+      // A's next run pushes what B put back; B's run after it starts from the token A reached.
+      expect(await a.syncNow()).toMatchObject({ pushed: 1, failed: 0 });
+      const afterA = server.tokens.length;
+      await b.syncNow();
+      const fromB = server.tokens.slice(afterA);
+      // Two changes in the feed: B starts where A left the storage, not where B last looked.
+      expect(fromB[0]).toEqual({ path: '/api/sync/delta', token: 'v1.2.0.scope' });
+      expect([...server.applied.values()]).toEqual([1, 1]);
+      expect(b.status).toMatchObject({ pending: 0, failed: 0 });
     } finally {
       await a.close();
       await b.close();

@@ -322,9 +322,9 @@ describe('conflicts', () => {
     expect(summary).toMatchObject({ pushed: 1, conflicts: 1 });
     expect(await items.get('a')).toEqual({ id: 'a', n: 2 });
     expect(conflicts).toHaveLength(1);
-    expect(core.conflicts()).toMatchObject([{ id: 'c-1', waitingForReview: true }]);
+    expect(await core.conflicts()).toMatchObject([{ id: 'c-1', waitingForReview: true }]);
     await core.acknowledgeConflict('c-1');
-    expect(core.conflicts()).toEqual([]);
+    expect(await core.conflicts()).toEqual([]);
   });
 });
 

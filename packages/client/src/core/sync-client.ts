@@ -261,11 +261,15 @@ export class SyncCore {
     return this.conflictRows.size;
   }
 
-  conflicts(): ConflictView[] {
+  /** The conflicts kept, oldest first, as the storage holds them now. */
+  async conflicts(): Promise<ConflictView[]> {
+    await this.serialize(() => this.catchUp());
     return [...this.conflictRows.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  failed(): FailedMutation[] {
+  /** The failed mutations, oldest first, as the storage holds them now. */
+  async failed(): Promise<FailedMutation[]> {
+    await this.serialize(() => this.catchUp());
     return this.outbox.failed().map((row) => ({
       mutationId: row.mutationId,
       type: row.type,
