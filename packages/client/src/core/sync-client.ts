@@ -547,19 +547,19 @@ export class SyncCore {
     return storage.exclusive(SYNC_SECTION, async () => {
       const started = this.options.now().getTime();
       await this.serialize(() => this.catchUp());
-      const run = count(await storage.getMeta(RUNS_STARTED)) + 1;
+      const generation = count(await storage.getMeta(RUNS_STARTED)) + 1;
       if (count(await storage.getMeta(RUNS_SUCCEEDED)) > asked) {
         return { pushed: 0, pulled: 0, conflicts: 0, failed: 0, durationMs: 0 };
       }
       await this.serialize(() =>
-        this.commit([{ kind: 'setMeta', key: RUNS_STARTED, value: String(run) }]),
+        this.commit([{ kind: 'setMeta', key: RUNS_STARTED, value: String(generation) }]),
       );
       const summary = await this.run(onProgress);
       const finished = this.options.now();
       await this.serialize(() =>
         this.commit([
           { kind: 'setMeta', key: LAST_SYNC_AT, value: finished.toISOString() },
-          { kind: 'setMeta', key: RUNS_SUCCEEDED, value: String(run) },
+          { kind: 'setMeta', key: RUNS_SUCCEEDED, value: String(generation) },
         ]),
       );
       return { ...summary, durationMs: finished.getTime() - started };
