@@ -2,9 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // One run covers every kind of test. Suffixes say what a test needs: *.pg.test.ts runs against
 // SYNCLINE_TEST_PG_URL (and must run in CI), *.redis.test.ts against SYNCLINE_TEST_REDIS_URL,
-// *.browser.test.ts drives Chromium (/usr/bin/chromium) against the built web apps, which the
-// browser project's global setup builds when stale. With a PostgreSQL URL, the HTTP suites run a
-// second time with PostgreSQL behind the engine.
+// *.browser.test.ts drives Debian's Chromium at /usr/bin/chromium (an error in CI when missing)
+// against the built web apps, which the browser project's global setup builds when stale. With a
+// PostgreSQL URL, the HTTP suites run a second time with PostgreSQL behind the engine.
 const withPostgres = Boolean(process.env.SYNCLINE_TEST_PG_URL);
 
 export default defineConfig({

@@ -5,8 +5,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../test/support/chromium.js';
 import { startServer, type ServerProcess } from '../../../test/support/server-process.js';
 
 const screenshots = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
@@ -154,10 +155,7 @@ beforeAll(async () => {
     env: { SYNCLINE_JOBS: 'off' },
   });
   adminToken = server.token('dana', tenant, 'admin');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   await seedTenant();
 });
 
