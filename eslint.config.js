@@ -88,10 +88,20 @@ export default tseslint.config(
               from: './packages/server',
               message: 'The client depends on @syncline/protocol only.',
             },
+            {
+              target: './apps',
+              from: './packages/server',
+              message: 'The web apps reach the server over HTTP only.',
+            },
           ],
         },
       ],
     },
+  },
+  {
+    // The web apps run in browsers.
+    files: ['apps/*/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['packages/protocol/src/**/*.ts'],

@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // One run covers every kind of test. Suffixes say what a test needs: *.pg.test.ts runs against
-// SYNCLINE_TEST_PG_URL (and must run in CI), *.redis.test.ts against SYNCLINE_TEST_REDIS_URL.
-// With a PostgreSQL URL, the HTTP suites run a second time with PostgreSQL behind the engine.
+// SYNCLINE_TEST_PG_URL (and must run in CI), *.redis.test.ts against SYNCLINE_TEST_REDIS_URL,
+// *.browser.test.ts drives Debian's Chromium at /usr/bin/chromium (an error in CI when missing)
+// against the built web apps, which the browser project's global setup builds when stale. With a
+// PostgreSQL URL, the HTTP suites run a second time with PostgreSQL behind the engine.
 const withPostgres = Boolean(process.env.SYNCLINE_TEST_PG_URL);
 
 export default defineConfig({
@@ -14,7 +16,22 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'all', include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'] },
+        test: {
+          name: 'all',
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.browser.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['**/*.browser.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/support/build-web-apps.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
       },
       ...(withPostgres
         ? [

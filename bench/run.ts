@@ -23,6 +23,7 @@ import {
 } from '../packages/server/src/store/index.js';
 import { benchLoad } from './load.js';
 import { progress } from './progress.js';
+import { benchRetryFairness, printFairness, type FairnessFigures } from './retry-fairness.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
 import { postJson as post } from '../test/support/http.js';
 
@@ -51,10 +52,13 @@ interface Figure {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The workload: attendance clock-ins as seed 000's app records them.
+// The workload: attendance clock-ins as seed 000's app records them, at 25 facilities that the
+// clerk's token lists (the attendance preset checks the `facilities` claim), all in the past.
+
+const FACILITIES = Array.from({ length: 25 }, (_, i) => `facility-${i}`);
 
 function attendance(i: number, deviceId: string): Change {
-  const clockIn = new Date(Date.now() - 8 * 3_600_000 + i * 1000);
+  const clockIn = new Date(Date.now() - 24 * 3_600_000 - i * 1000);
   const clockOut = new Date(clockIn.getTime() + 8 * 3_600_000 - 60_000);
   const clientTimestamp = new Date(Date.now() - 1000).toISOString();
   return {
@@ -65,7 +69,7 @@ function attendance(i: number, deviceId: string): Change {
     clientVersion: 1,
     timestamp: clientTimestamp,
     payload: {
-      facilityId: `facility-${i % 25}`,
+      facilityId: FACILITIES[i % FACILITIES.length] as string,
       clockIn: clockIn.toISOString(),
       clockOut: clockOut.toISOString(),
       clockInLatitude: -1.2921 + (i % 100) / 10_000,
@@ -206,7 +210,12 @@ async function benchBackend(backend: Backend, store: SyncStore): Promise<Figure[
       const httpTenant = `bench-${runId}-http-${size}`;
       const baseTenant = `bench-${runId}-base-${size}`;
       const userId = `clerk-${size}`;
-      const token = await mintToken({ secret, sub: userId, tenant: httpTenant });
+      const token = await mintToken({
+        secret,
+        sub: userId,
+        tenant: httpTenant,
+        extra: { facilities: FACILITIES },
+      });
       const deviceId = `bench-${runId}-${backend}-${size}`;
       const changes = Array.from({ length: TOTAL }, (_, i) => attendance(i, deviceId));
 
@@ -285,6 +294,7 @@ function printTable(figures: Figure[]) {
 async function main() {
   const started = performance.now();
   const figures: Figure[] = [];
+  const fairness: FairnessFigures[] = [];
   const dataDir = await mkdtemp(join(tmpdir(), 'syncline-bench-'));
   try {
     const sqlite = await openStore({ dataDir });
@@ -312,6 +322,23 @@ async function main() {
   }
 
   printTable(figures);
+  progress.start('sqlite: delta pulls while another tenant hammers queue/retry', 1);
+  fairness.push(await benchRetryFairness('sqlite'));
+  progress.tick(1);
+  const fairPgUrl = process.env.SYNCLINE_BENCH_PG_URL;
+  if (fairPgUrl) {
+    const schema = `syncline_bench_${randomBytes(6).toString('hex')}`;
+    const url = new URL(fairPgUrl);
+    url.searchParams.set('schema', schema);
+    progress.start('postgres: delta pulls while another tenant hammers queue/retry', 1);
+    try {
+      fairness.push(await benchRetryFairness('postgres', { SYNCLINE_DB_URL: url.toString() }));
+    } finally {
+      await dropPostgresSchema(fairPgUrl, schema);
+    }
+    progress.tick(1);
+  }
+  printFairness(fairness);
   // Scale-out (two server processes, PostgreSQL + Redis) when both services are named.
   const scalePgUrl = process.env.SYNCLINE_BENCH_PG_URL;
   const scaleRedisUrl = process.env.SYNCLINE_BENCH_REDIS_URL;
@@ -333,6 +360,7 @@ async function main() {
     pageSize: PAGE_SIZE,
     durationSeconds: round((performance.now() - started) / 1000, 1),
     figures,
+    fairness,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -216,6 +216,7 @@ export async function benchScale(pgUrl: string, redisUrl: string): Promise<Scale
     SYNCLINE_JWT_SECRET: secret,
     SYNCLINE_PUSH_LIMIT: '1000000/1m',
     SYNCLINE_PULL_LIMIT: '1000000/1m',
+    SYNCLINE_ADMIN_LIMIT: '1000000/1m',
   };
   const servers: ServerProcess[] = [];
   try {

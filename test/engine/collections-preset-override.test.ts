@@ -3,17 +3,34 @@ import { describe, expect, it } from 'vitest';
 import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
 
 describe('config over presets', () => {
-  it('adds seed 000’s facility rule to attendance and keeps its schema and time detector', () => {
-    const access = ['owner' as const, { field: 'facilityId', claim: 'facilities' }];
-    const registry = createCollectionRegistry({ collections: { attendance: { access } } });
+  it('attendance keeps seed 000’s facility and future-time rules unless the config opts out', () => {
+    const preset = createCollectionRegistry().get('attendance');
+    expect(preset.access).toEqual(['owner', { field: 'facilityId', claim: 'facilities' }]);
+    expect(preset.notInFuture).toEqual(['clockIn', 'clockOut', 'clientTimestamp']);
+
+    const registry = createCollectionRegistry({
+      collections: { attendance: { access: 'owner', notInFuture: [] } },
+    });
     const attendance = registry.get('attendance');
-    expect(attendance.access).toEqual(access);
+    expect(attendance.access).toBe('owner');
+    expect(attendance.notInFuture).toEqual([]);
+    // What the config does not name stays the preset's.
     expect(attendance.timeDetector).toEqual({
       fields: ['clockIn', 'clockOut'],
       toleranceMs: 60_000,
     });
     expect(attendance.schema).toBeDefined();
-    expect(registry.claimNames()).toEqual(['facilities']);
+    expect(createCollectionRegistry().claimNames()).toEqual(['facilities']);
+  });
+
+  it('seed 001’s encounter and patient restrict CLIENT_WINS to admins unless the config opts out', () => {
+    const presets = createCollectionRegistry();
+    expect(presets.get('encounter').clientWinsAdminOnly).toBe(true);
+    expect(presets.get('patient').clientWinsAdminOnly).toBe(true);
+    const relaxed = createCollectionRegistry({
+      collections: { encounter: { clientWinsAdminOnly: false } },
+    });
+    expect(relaxed.get('encounter').clientWinsAdminOnly).toBe(false);
   });
 
   it('leaves types the presets do not name as the config gives them', () => {

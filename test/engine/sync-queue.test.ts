@@ -80,7 +80,7 @@ describe('process', () => {
     expect(entity?.createdBy).toBe('nurse');
   });
 
-  it('a MANUAL conflict waits for a person; CLIENT_WINS then syncs the item', async () => {
+  it('a MANUAL conflict waits for a person; an admin’s CLIENT_WINS then syncs the item', async () => {
     const original = await f.engine.enqueue(nurse, createEncounter({ entityId: 'enc-1' }));
     await f.engine.processQueued(nurse, original.queued.id);
     const offline = await f.engine.enqueue(
@@ -94,7 +94,11 @@ describe('process', () => {
       status: 'PENDING_REVIEW',
     });
     const { conflict } = await f.engine.getQueued(nurse, offline.queued.id);
-    await f.engine.resolveConflict(nurse, { conflictId: conflict!.id, resolution: 'CLIENT_WINS' });
+    // The healthcare presets restrict CLIENT_WINS to admins (seed 001: admin approval).
+    await expect(
+      f.engine.resolveConflict(nurse, { conflictId: conflict!.id, resolution: 'CLIENT_WINS' }),
+    ).rejects.toMatchObject({ code: 'ADMIN_REQUIRED' });
+    await f.engine.resolveConflict(admin, { conflictId: conflict!.id, resolution: 'CLIENT_WINS' });
     expect((await f.engine.getQueued(nurse, offline.queued.id)).queued.status).toBe('SYNCED');
     expect(await f.store.forTenant('t').getEntity('encounter', 'enc-1')).toMatchObject({
       version: 2,

@@ -46,8 +46,9 @@ const ids = (changes: Array<{ entityId: string }>) => changes.map((c) => c.entit
 
 describe('owner rule (attendance preset)', () => {
   it('shows a record to its creator and admins only, and refuses others’ edits', async () => {
-    const alice = await t.token('alice', 'clinic');
-    const bob = await t.token('bob', 'clinic');
+    // Both clerks may clock in at f1: only the owner rule tells them apart.
+    const alice = await t.token('alice', 'clinic', 'user', { facilities: ['f1'] });
+    const bob = await t.token('bob', 'clinic', 'user', { facilities: ['f1'] });
     const admin = await t.token('boss', 'clinic', 'admin');
     const created = await sync(alice, 'a1', [
       {

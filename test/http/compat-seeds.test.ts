@@ -7,13 +7,8 @@ import { createTestApp, type TestApp } from '../../packages/server/src/testing/t
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({
-    config: {
-      collections: {
-        attendance: { access: ['owner', { field: 'facilityId', claim: 'facilities' }] },
-      },
-    },
-  });
+  // No config: the presets' own rules (seed 000's facility rule and future check included).
+  t = await createTestApp();
 });
 afterAll(() => t.close());
 
@@ -71,6 +66,36 @@ describe('seed 000: POST /api/attendance/sync', () => {
   });
 });
 
+describe('seed 000: an operator opts out of the facility and future-time rules', () => {
+  it('with access: "owner" and notInFuture: [] a token without `facilities` and a future clock-out sync', async () => {
+    const relaxed = await createTestApp({
+      config: { collections: { attendance: { access: 'owner', notInFuture: [] } } },
+    });
+    try {
+      const token = await relaxed.token('clerk-any', 'woti');
+      const res = await relaxed.app.inject({
+        method: 'POST',
+        url: '/api/attendance/sync',
+        headers: { authorization: `Bearer ${token}` },
+        payload: {
+          records: [
+            {
+              facilityId: 'anywhere',
+              clockIn: new Date().toISOString(),
+              clockOut: new Date(Date.now() + 86_400_000).toISOString(),
+              deviceId: 'phone-any',
+              clientTimestamp: new Date().toISOString(),
+            },
+          ],
+        },
+      });
+      expect(res.json()).toMatchObject({ success: true, synced: 1, errors: 0 });
+    } finally {
+      await relaxed.close();
+    }
+  });
+});
+
 describe('seed 000: a record whose time Date cannot hold', () => {
   it('a leap-second clientTimestamp is a per-record error, not a failed request', async () => {
     const token = await t.token('clerk-leap', 'woti', 'user', { facilities: ['f1'] });
@@ -125,11 +150,13 @@ describe('seed 001: /api/v1/sync', () => {
       status: 'CONFLICT',
       error: 'Resource already exists on server',
     });
-    const won = await send(
-      'PATCH',
-      `/api/v1/sync/resolve/${clash.body.id}?resolution=CLIENT_WINS`,
-      user,
-    );
+    // CLIENT_WINS needs an admin's approval (the healthcare preset's clientWinsAdminOnly).
+    const asked = `/api/v1/sync/resolve/${clash.body.id}?resolution=CLIENT_WINS`;
+    expect(await send('PATCH', asked, user)).toMatchObject({
+      status: 403,
+      body: { error: { code: 'ADMIN_REQUIRED' } },
+    });
+    const won = await send('PATCH', asked, admin);
     expect(won.body).toMatchObject({ status: 'SYNCED', result: { name: 'W.', version: 2 } });
 
     const early = await send(

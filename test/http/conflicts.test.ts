@@ -389,6 +389,7 @@ describe('DUPLICATE_CREATE', () => {
 describe('TIME_MISMATCH (attendance preset: clock times within 60 s)', () => {
   it('flags a clock-in moved by more than a minute and accepts a smaller correction', async () => {
     const type = 'attendance';
+    const user = await t.token('alice', 'acme', 'user', { facilities: ['f1'] });
     const clockIn = '2026-01-05T08:00:00.000Z';
     await push(user, 'dev-a', {
       entityType: type,

@@ -1,5 +1,6 @@
 // The pull side and the bookkeeping routes: delta pages, type filters, timestamp pulls, cache
 // invalidation, sync status, devices and queue statistics.
+import { decodeSyncToken, encodeSyncToken } from '@syncline/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../packages/server/src/testing/test-app.js';
 
@@ -96,13 +97,53 @@ describe('delta', () => {
     expect(pages.flatMap((p) => p.changes)).toHaveLength(4);
   });
 
-  it('refuses a token it did not issue', async () => {
-    const res = await call(user, 'POST', '/api/sync/delta', {
-      deviceId: 'reader',
-      syncToken: 'forged',
+  it('an unknown sync token (garbage, a placeholder, another tenant’s, past the feed) answers reset and pulls from the start', async () => {
+    await create('asset', 2);
+    const everything = (await pullPages({ pageSize: 1000 })).flatMap((p) => p.changes);
+    const mine = decodeSyncToken((await pullPages({ pageSize: 1000 })).at(-1)!.syncToken)!;
+    // The same user id in another tenant, whose feed position is within this tenant's feed.
+    const namesake = await t.token('ann', 'other-shop');
+    const elsewhere = await t.app.inject({
+      method: 'POST',
+      url: '/api/sync',
+      headers: { authorization: `Bearer ${namesake}` },
+      payload: { deviceId: 'other-till', changes: [] },
     });
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('INVALID_SYNC_TOKEN');
+    const foreign = elsewhere.json().syncToken as string;
+    const past = encodeSyncToken({ ...mine, seq: mine.seq + 1000 });
+    for (const syncToken of ['forged', 'previous-sync-token', 'v0.1.2', foreign, past]) {
+      const res = await call(user, 'POST', '/api/sync/delta', {
+        deviceId: 'reader',
+        syncToken,
+        pageSize: 1000,
+      });
+      expect(res.status, syncToken).toBe(200);
+      expect(res.body.reset, syncToken).toBe(true);
+      expect(res.body.changes, syncToken).toHaveLength(everything.length);
+    }
+  });
+
+  it('a push with an unknown sync token applies its changes and answers reset', async () => {
+    const res = await call(user, 'POST', '/api/sync', {
+      deviceId: 'till-1',
+      syncToken: 'previous-sync-token',
+      changes: [
+        {
+          mutationId: `f${++n}`,
+          entityType: 'asset',
+          entityId: `pushed-${n}`,
+          operation: 'CREATE',
+          payload: { n },
+          clientVersion: 1,
+          timestamp: new Date().toISOString(),
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toEqual([expect.objectContaining({ status: 'APPLIED', version: 1 })]);
+    expect(res.body.reset).toBe(true);
+    // The pull started from the beginning of the feed.
+    expect(res.body.changes[0].seq).toBe(1);
   });
 
   it('answers reset after cache invalidation, so the device pulls afresh', async () => {

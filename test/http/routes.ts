@@ -48,4 +48,18 @@ export const canonicalRoutes = (): RouteCase[] => [
     body: { version: 1 },
     admin: true,
   },
+  // The admin dashboard's read routes.
+  ...[
+    'overview',
+    'activity',
+    'alerts',
+    'audit',
+    'devices',
+    'devices/dev-1/history',
+    'conflicts',
+    'conflicts/c-1',
+    'mutations',
+    'entities',
+    'collections',
+  ].map((path): RouteCase => ({ method: 'GET', url: `/api/sync/admin/${path}`, admin: true })),
 ];

@@ -2,9 +2,6 @@
 // server process: the sync request and response, duplicates, the three conflict scenarios and the
 // three strategies, chunks, the rate limit, and the security rules the seed lists.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeltaResponse } from '@syncline/protocol';
 import { openStore } from '../../packages/server/src/store/index.js';
@@ -12,28 +9,16 @@ import { startServer, type ServerProcess } from '../support/server-process.js';
 import { call, curl } from './seed-http.js';
 
 let server: ServerProcess;
-let configDir: string;
 const tenant = 'woti';
 const sync = '/api/attendance/sync';
 
-// Seed 000's facility rule: a record's facility must be in the token's `facilities` claim.
-const config = {
-  collections: {
-    attendance: { access: ['owner', { field: 'facilityId', claim: 'facilities' }] },
-  },
-};
-
+// No collections config: the attendance preset itself keeps the seed's security rules (facility
+// access from the token's `facilities` claim, no clock times in the future).
 beforeAll(async () => {
-  configDir = await mkdtemp(join(tmpdir(), 'syncline-seed-000-'));
-  const configFile = join(configDir, 'collections.json');
-  await writeFile(configFile, JSON.stringify(config));
-  server = await startServer({
-    env: { SYNCLINE_CONFIG: configFile, SYNCLINE_PUSH_LIMIT: '20/5m' },
-  });
+  server = await startServer({ env: { SYNCLINE_PUSH_LIMIT: '20/5m' } });
 });
 afterAll(async () => {
   await server?.stop();
-  await rm(configDir, { recursive: true, force: true });
 });
 
 /** A clerk with the facilities they may clock in at; each test uses its own (own rate budget). */
@@ -187,11 +172,23 @@ describe('3. Server processing: duplicates by device_id + client_timestamp', () 
       duplicate: true,
     });
     expect((await historyOf(id)).map((h) => h.version)).toEqual([1]);
-    // The same device and moment, however the timestamp is written, is the same record.
+    // The same device and moment, however its times are written, is the same record, and the
+    // resend is a duplicate: no second version.
     const respelled = await post(token, [
-      { ...record, clientTimestamp: '2024-01-01T08:00:00.000Z' },
+      {
+        ...record,
+        clientTimestamp: '2024-01-01T08:00:00.000Z',
+        clockIn: '2024-01-01T08:00:00.000Z',
+        clockOut: '2024-01-01T17:00:00.000+00:00',
+      },
     ]);
-    expect(respelled.body.data.synced[0]).toMatchObject({ id, action: 'updated' });
+    expect(respelled.body.data.synced[0]).toEqual({
+      id,
+      action: 'created',
+      syncVersion: 1,
+      duplicate: true,
+    });
+    expect((await historyOf(id)).map((h) => h.version)).toEqual([1]);
     const changes = await pullAttendance(token, record.deviceId);
     expect(new Set(changes.map((c) => c.entityId))).toEqual(new Set([id]));
   });
@@ -430,10 +427,23 @@ describe('Security Considerations', () => {
       seedRecord({ facilityId: 'fac-b' }),
     ]);
     expect(res.body).toMatchObject({ synced: 1, conflicts: 0, errors: 1 });
-    expect(res.body.data.errors[0]).toMatchObject({ index: 1, code: 'ACCESS_DENIED' });
+    expect(res.body.data.errors[0]).toMatchObject({
+      index: 1,
+      code: 'ACCESS_DENIED',
+      error: expect.stringContaining("facilityId is not in the token's `facilities` claim"),
+    });
+    // A token minted without the claim gets a per-record error that names it.
     const noClaim = server.token(`clerk-${randomUUID().slice(0, 8)}`, tenant);
     const refused = await post(noClaim, [seedRecord({ facilityId: 'fac-a' })]);
-    expect(refused.body.data.errors[0]).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(refused.body).toMatchObject({ success: true, synced: 0, errors: 1 });
+    expect(refused.body.data.errors[0]).toMatchObject({
+      code: 'ACCESS_DENIED',
+      error: expect.stringContaining('the token has no `facilities` claim'),
+      details: { claim: 'facilities', field: 'facilityId' },
+    });
+    // Admins pass the facility rule.
+    const fixed = await post(admin(), [seedRecord({ facilityId: 'fac-z' })]);
+    expect(fixed.body).toMatchObject({ synced: 1, errors: 0 });
   });
 
   it('4. Timestamp validation: a record from the future is refused, the rest sync', async () => {
@@ -446,6 +456,37 @@ describe('Security Considerations', () => {
       code: 'FUTURE_TIMESTAMP',
       clientTimestamp: future,
     });
+  });
+
+  it('4. Timestamp validation: a clock-in or clock-out in the future is refused, per record', async () => {
+    const { token } = clerk();
+    const now = new Date().toISOString();
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    const soon = new Date(Date.now() + 60_000).toISOString(); // within the allowed skew
+    const open = seedRecord({ clientTimestamp: now, clockIn: soon, clockOut: null });
+    const res = await post(token, [
+      seedRecord({ clientTimestamp: now, clockIn: tomorrow, clockOut: null }),
+      seedRecord({ clientTimestamp: now, clockIn: now, clockOut: tomorrow }),
+      open,
+    ]);
+    expect(res.body).toMatchObject({ success: true, synced: 1, errors: 2 });
+    expect(res.body.data.errors).toEqual([
+      expect.objectContaining({
+        index: 0,
+        code: 'FUTURE_TIMESTAMP',
+        details: expect.objectContaining({ field: 'clockIn', value: tomorrow }),
+      }),
+      expect.objectContaining({
+        index: 1,
+        code: 'FUTURE_TIMESTAMP',
+        details: expect.objectContaining({ field: 'clockOut', value: tomorrow }),
+      }),
+    ]);
+    // A clock-out sent later for the open record is checked too; the record stays as it was.
+    const id = res.body.data.synced[0].id;
+    const later = await post(token, [{ ...open, clockOut: tomorrow }]);
+    expect(later.body.data.errors[0]).toMatchObject({ id, code: 'FUTURE_TIMESTAMP' });
+    expect((await historyOf(id)).map((h) => h.version)).toEqual([1]);
   });
 
   it('Validate metadata: a record missing a required field is a per-record error; a bad body is 400', async () => {

@@ -216,9 +216,25 @@ describe('API Endpoints', () => {
       expect(twice.body.error.code).toBe('CONFLICT_ALREADY_RESOLVED');
     });
 
-    it('CLIENT_WINS: the offline data overwrites the server, and the item is SYNCED', async () => {
+    it('CLIENT_WINS needs an admin: a user’s choice is refused (403), an admin’s overwrites the server and the item is SYNCED', async () => {
       const { id, patientId, t } = await conflicted();
-      const res = await resolve(t, id, 'CLIENT_WINS');
+      const refused = await resolve(t, id, 'CLIENT_WINS');
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({
+        code: 'ADMIN_REQUIRED',
+        message: expect.stringContaining("CLIENT_WINS on patient needs an admin's approval"),
+      });
+      expect((await historyOf('patient', patientId)).map((h) => h.version)).toEqual([1, 2]);
+      // Nor may the user write a copy of their own making over the server's.
+      const own = await call('POST', `${server.url}/api/sync/conflicts/resolve`, t, {
+        conflictId: (await processItem(t, id)).body.conflict.id,
+        resolution: 'MERGE',
+        resolvedData: { name: 'Baraka', village: 'Keroka' },
+      });
+      expect(own.status).toBe(403);
+      expect(own.body.error.code).toBe('ADMIN_REQUIRED');
+
+      const res = await resolve(adminToken(), id, 'CLIENT_WINS');
       expect(res.body).toMatchObject({
         id,
         status: 'SYNCED',

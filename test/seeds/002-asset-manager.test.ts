@@ -169,6 +169,41 @@ describe('POST /api/sync', () => {
     ]);
   });
 
+  it('takes the seed’s placeholder "previous-sync-token" (or any token it did not issue): applies the changes and answers reset', async () => {
+    const org = organisation('am-token');
+    const first = await org.sync(org.alice, 'unique-device-id', [
+      { entityId: 'gen-1', operation: 'CREATE', payload: { name: 'Generator' }, clientVersion: 1 },
+    ]);
+    // Another organisation's token for a user of the same id, and one past this feed's end.
+    const namesake = server.token(`${org.name}-alice`, 'am-token-elsewhere');
+    const foreign = (await api('POST', '/api/sync', namesake, { deviceId: 'd', changes: [] })).body
+      .syncToken as string;
+    const [, , epoch, scope] = (first.syncToken as string).split('.');
+    const beyond = `v1.zz.${epoch}.${scope}`;
+    for (const syncToken of ['previous-sync-token', 'not-a-token', foreign, beyond]) {
+      const entityId = `gen-${randomUUID().slice(0, 8)}`;
+      const res = await org.sync(
+        org.alice,
+        'unique-device-id',
+        [{ entityId, operation: 'CREATE', payload: { name: 'Pump' }, clientVersion: 1 }],
+        { syncToken },
+      );
+      expect(res.results, syncToken).toEqual([
+        expect.objectContaining({ entityId, status: 'APPLIED', version: 1 }),
+      ]);
+      expect(res.reset, syncToken).toBe(true);
+      // The pull starts at the beginning: the first asset comes back too.
+      expect(res.changes.map((c: { entityId: string }) => c.entityId)).toContain('gen-1');
+      const delta = await api('POST', '/api/sync/delta', org.alice, {
+        deviceId: 'unique-device-id',
+        syncToken,
+      });
+      expect(delta.status, syncToken).toBe(200);
+      expect(delta.body.reset, syncToken).toBe(true);
+      expect(delta.body.changes[0]).toMatchObject({ entityId: 'gen-1' });
+    }
+  });
+
   it('keeps SyncMetadata: version per change, last modifier, checksum, soft delete', async () => {
     const org = organisation('am-meta');
     const payload = { name: 'Pump', status: 'ok' };

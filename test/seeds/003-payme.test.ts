@@ -848,7 +848,7 @@ describe('Maintenance: DELETE /api/offline/cleanup', () => {
       businessId: 'cleanup-biz',
       olderThanDays: 7,
     });
-    expect(week.body).toEqual({ deleted: 0, olderThanDays: 7 });
+    expect(week.body).toEqual({ deleted: 0, olderThanDays: 7, hasMore: false });
     const now = await api('DELETE', '/api/offline/cleanup?olderThanDays=0', biz.owner);
     expect(now.body.deleted).toBe(1);
     const status = (await api('GET', '/api/offline/status', biz.owner)).body;

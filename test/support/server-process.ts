@@ -16,6 +16,13 @@ export interface StartServerOptions {
   env?: Record<string, string>;
   /** Reuse a data directory; otherwise a fresh temporary one is created and removed on stop(). */
   dataDir?: string;
+  /**
+   * `serve` (default) runs the CLI directly; `npm start` runs it as a user does, through npm and
+   * its prestart step (which builds the web apps when their build is stale).
+   */
+  command?: 'serve' | 'npm start';
+  /** How long to wait for /healthz (default 30 s). */
+  startTimeoutMs?: number;
 }
 
 export interface ServerProcess {
@@ -75,6 +82,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let output = '';
+  let signal: (name: NodeJS.Signals) => void = () => undefined;
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -84,6 +92,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     SYNCLINE_JWT_SECRET: secret,
     SYNCLINE_PUSH_LIMIT: '1000000/1m',
     SYNCLINE_PULL_LIMIT: '1000000/1m',
+    SYNCLINE_ADMIN_LIMIT: '1000000/1m',
     SYNCLINE_LOG_LEVEL: 'warn',
     ...options.env,
   };
@@ -92,11 +101,28 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
 
   const launch = async () => {
     output = '';
-    const proc = spawn(process.execPath, ['--import', 'tsx', cliPath, 'serve'], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const viaNpm = options.command === 'npm start';
+    // npm runs the server as a grandchild: it gets its own process group, signalled as a whole.
+    const proc = viaNpm
+      ? spawn('npm', ['start', '--silent'], {
+          cwd: repoRoot,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        })
+      : spawn(process.execPath, ['--import', 'tsx', cliPath, 'serve'], {
+          cwd: repoRoot,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+    signal = (name) => {
+      try {
+        if (viaNpm && proc.pid !== undefined) process.kill(-proc.pid, name);
+        else proc.kill(name);
+      } catch {
+        // Already gone.
+      }
+    };
     child = proc;
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
@@ -105,11 +131,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     proc.stderr?.on('data', keep);
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     let exitCode: number | null | undefined;
-    proc.once('exit', (code, signal) => {
-      exitCode = code ?? (signal ? -1 : null);
+    proc.once('exit', (code, killedBy) => {
+      exitCode = code ?? (killedBy ? -1 : null);
     });
 
-    const deadline = Date.now() + 30_000;
+    const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline) {
       if (exitCode !== undefined) {
         throw new Error(`server exited (${exitCode}) before answering /healthz:\n${output}`);
@@ -122,13 +149,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    proc.kill('SIGKILL');
-    throw new Error(`server did not answer /healthz within 30 s:\n${output}`);
+    signal('SIGKILL');
+    throw new Error(`server did not answer /healthz within ${startTimeoutMs / 1000} s:\n${output}`);
   };
 
-  const kill = async (signal: NodeJS.Signals) => {
+  const kill = async (name: NodeJS.Signals) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
+    signal(name);
     await exited;
   };
 
@@ -153,8 +180,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     async stop() {
       const proc = child;
       if (proc && proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        signal('SIGTERM');
+        const timer = setTimeout(() => signal('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
       }

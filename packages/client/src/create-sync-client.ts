@@ -1,8 +1,8 @@
 // The composition root of the SDK: storage (encrypted when asked), device id, HTTP transport,
 // the core, the sync loop and the realtime stream, behind the small public SyncClient surface.
-import type { ConflictStrategy } from '@syncline/protocol';
+import { limitsDefaults, type ConflictStrategy } from '@syncline/protocol';
 import { v7 as uuidv7 } from 'uuid';
-import type { LocalStore } from './core/ports.js';
+import { isLocalStoreChangedError, type LocalStore } from './core/ports.js';
 import {
   SyncCore,
   syncMetaKeys,
@@ -31,8 +31,15 @@ export interface SyncClientOptions {
   url: string;
   /** Called for a bearer token before requests, and once more after a 401. */
   getToken: () => string | Promise<string>;
-  /** Else generated once and kept in the storage: one device id per storage (per user of it). */
+  /**
+   * Else generated once and kept in the storage: one device id per storage (per user of it),
+   * shared by every tab or process that opens it.
+   */
   deviceId?: string;
+  /**
+   * Any number of clients (tabs, processes) may open the same storage: each sees the others'
+   * changes, and their sync runs take turns.
+   */
   storage: LocalStore;
   /** The collections this client syncs, with their options; any valid type when left out. */
   collections?: Record<string, CollectionOptions>;
@@ -41,6 +48,13 @@ export interface SyncClientOptions {
   syncIntervalMs?: number;
   /** Changes a push carries (default 100). */
   batchSize?: number;
+  /**
+   * The largest push body in bytes: the server's body limit (default 10 MiB,
+   * `limitsDefaults.maxBodyBytes`). Batches are cut to fit; a change larger on its own fails.
+   */
+  maxBatchBytes?: number;
+  /** A request that has not answered after this long fails as a network error (default 60 s). */
+  requestTimeoutMs?: number;
   /** Changes a pull page asks for (default 500). */
   pullPageSize?: number;
   retry?: Partial<RetryOptions>;
@@ -119,7 +133,12 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const retry: RetryOptions = { ...retryDefaults, ...options.retry };
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const tokens = createTokenSource(options.getToken);
-  const transport = new HttpTransport({ url: options.url, fetch: fetchImpl, tokens });
+  const transport = new HttpTransport({
+    url: options.url,
+    fetch: fetchImpl,
+    tokens,
+    ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
+  });
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
   const typeListeners = new Map<string, Set<() => void>>();
@@ -131,7 +150,6 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
 
   let loopState: SyncState = SyncState.IDLE;
   let loopError: LoopError | null = null;
-  let lastSyncAt: string | null = null;
   let core: SyncCore | undefined;
   let stream: RealtimeStream | undefined;
   let closed = false;
@@ -141,7 +159,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     pending: core?.pendingCount ?? 0,
     failed: core?.failedCount ?? 0,
     conflicts: core?.conflictCount ?? 0,
-    lastSyncAt,
+    lastSyncAt: core?.lastSyncAt ?? null,
     error: loopError,
   });
   // The same object until something in it changes, so that a UI store can compare by identity.
@@ -168,16 +186,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         })
       : options.storage;
     openedStorage = storage;
-    let deviceId = options.deviceId ?? (await storage.getMeta(DEVICE_ID));
-    if (deviceId === undefined) {
-      deviceId = uuidv7();
-      await storage.write([{ kind: 'setMeta', key: DEVICE_ID, value: deviceId }]);
-    }
+    const deviceId = options.deviceId ?? (await storedDeviceId(storage));
     const opened = await SyncCore.open({
       storage,
       transport,
       deviceId,
       batchSize: options.batchSize ?? 100,
+      maxBatchBytes: options.maxBatchBytes ?? limitsDefaults.maxBodyBytes,
       pullPageSize: options.pullPageSize ?? 500,
       maxAttempts: retry.maxAttempts,
       ...(options.conflictStrategy ? { conflictStrategy: options.conflictStrategy } : {}),
@@ -199,7 +214,6 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       },
     });
     core = opened;
-    lastSyncAt = await opened.lastSyncAt();
     publishStatus();
     return { core: opened, deviceId };
   })();
@@ -218,7 +232,6 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         options.onProgress?.(progress);
         emit('progress', progress);
       });
-      lastSyncAt = await opened.lastSyncAt();
       return summary;
     },
     onState(state, error) {
@@ -309,8 +322,30 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       loop.stop();
       stream?.close();
       stream = undefined;
-      await opening.catch(() => undefined);
+      const opened = await opening.catch(() => undefined);
+      opened?.core.close();
       await (openedStorage ?? options.storage).close();
     },
   };
+}
+
+/**
+ * The device id kept in the storage, made on first use. Two tabs opening a new storage at once
+ * must end up with the same one: it is written only if nothing changed since it was found missing.
+ */
+async function storedDeviceId(storage: LocalStore): Promise<string> {
+  for (;;) {
+    const revision = await storage.revision();
+    const stored = await storage.getMeta(DEVICE_ID);
+    if (stored !== undefined) return stored;
+    const made = uuidv7();
+    try {
+      await storage.write([{ kind: 'setMeta', key: DEVICE_ID, value: made }], {
+        ifRevision: revision,
+      });
+      return made;
+    } catch (error) {
+      if (!isLocalStoreChangedError(error)) throw error;
+    }
+  }
 }

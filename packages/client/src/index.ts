@@ -18,7 +18,16 @@ export type {
   SyncSummary,
 } from './core/sync-client.js';
 export type { NetworkEvent, NetworkSignal } from './core/sync-ports.js';
-export type { ConflictRow, EntityRow, LocalStore, OutboxRow, StorageWrite } from './core/ports.js';
+export type {
+  ConflictRow,
+  EntityRow,
+  LocalStore,
+  OutboxRow,
+  StorageWrite,
+  WriteOptions,
+  WriteResult,
+} from './core/ports.js';
+export { LocalStoreChangedError } from './core/ports.js';
 export { retryDefaults } from './scheduler/backoff.js';
 export type { RetryOptions } from './scheduler/backoff.js';
 export { SyncState } from './scheduler/sync-loop.js';

@@ -243,10 +243,20 @@ export const registerDeviceRequestSchema = Type.Object(
 );
 export type RegisterDeviceRequest = Static<typeof registerDeviceRequestSchema>;
 
+/** Each call re-runs at most this many FAILED mutations; the answer says what is left. */
+export const queueRetryMaxMutations = 100;
+
 export const queueRetryRequestSchema = Type.Object(
   {
     deviceId: Type.Optional(deviceIdSchema),
     mutationIds: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 1000 })),
+    /** At most this many re-runs in this call (1–100, default 100). */
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: queueRetryMaxMutations })),
+    /**
+     * Continues a retry round: the `startedAt` of the round's first answer. Mutations already
+     * re-run since then are left for the next round, so `hasMore` ends.
+     */
+    startedAt: Type.Optional(isoTimestampSchema),
   },
   { additionalProperties: false },
 );

@@ -50,6 +50,23 @@ describe('syncline token', () => {
     expect(actor).toMatchObject({ userId: 'u1', tenant: 't1', role: 'admin' });
   });
 
+  it('prints a dashboard sign-in link that carries the token in the fragment', async () => {
+    const secret = 'a-configured-secret-of-at-least-32-bytes!';
+    const env = { SYNCLINE_JWT_SECRET: secret, PORT: '4100' };
+    const admin = ['token', '--sub', 'boss', '--tenant', 't1', '--role', 'admin', '--link'];
+    const { code, text } = await run(admin, env);
+    expect(code).toBe(0);
+    const link = new URL(text.trim());
+    expect(`${link.origin}${link.pathname}${link.search}`).toBe('http://localhost:4100/admin/');
+    const token = /^#access_token=(.+)$/.exec(link.hash)?.[1] ?? '';
+    const actor = await createTokenVerifier({ secret }).verify(token);
+    expect(actor).toMatchObject({ userId: 'boss', tenant: 't1', role: 'admin' });
+
+    const elsewhere = await run([...admin, '--url', 'https://sync.example.org/base'], env);
+    expect(elsewhere.text).toMatch(/^https:\/\/sync\.example\.org\/base\/admin\/#access_token=/);
+    expect((await run([...admin, '--url', 'ftp://x'], env)).code).toBe(1);
+  });
+
   it('uses the data directory’s development secret when none is configured', async () => {
     const { code, text } = await run(['token', '--sub', 'u2', '--tenant', 't2']);
     expect(code).toBe(0);

@@ -2,7 +2,7 @@
 // process.env and calls listen(). It builds the store, the engine and the server from the environment.
 import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -22,6 +22,8 @@ import {
 } from './http/auth-keys.js';
 import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
+import { createServerMetrics } from './http/metrics.js';
+import type { WebApp } from './http/web-apps.js';
 import { nodeCrypto } from './http/node-crypto.js';
 import { createBackgroundJobs, everyFromEnv } from './jobs/index.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
@@ -43,16 +45,32 @@ const usage = `Usage: syncline <command> [options]
 Commands:
   serve     Serve the sync API (PORT, HOST, SYNCLINE_DATA_DIR, SYNCLINE_DB_URL, SYNCLINE_CONFIG,
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
-            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_LOG_LEVEL,
+            SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_ADMIN_LIMIT, SYNCLINE_LOG_LEVEL,
             SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
-            SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS)
+            SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS,
+            SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
-            [--claims '{"facilities":["f1"]}']
+            [--claims '{"facilities":["f1"]}'] [--link [--url http://localhost:3000]]
+            --link prints a sign-in link to the admin dashboard instead of the bare token
   doctor    Check the database, the token key and the collections config; exit 1 on a failure
 `;
 
 const mintHint = 'npm run syncline -- token --sub u1 --tenant t1 [--role admin]';
+const dashboardHint = 'npm run syncline -- token --sub admin --tenant t1 --role admin --link';
+
+/** The repository's built dashboard, unless SYNCLINE_DASHBOARD_DIR names another build. */
+const defaultDashboardDir = fileURLToPath(new URL('../../../apps/dashboard/dist', import.meta.url));
+
+function webAppsOf(env: Env): WebApp[] {
+  return [
+    {
+      prefix: '/admin',
+      root: resolve(present(env.SYNCLINE_DASHBOARD_DIR) ?? defaultDashboardDir),
+      buildHint: 'npm run build --workspace apps/dashboard',
+    },
+  ];
+}
 
 /** A fault in the configuration: reported as one line, without a stack. */
 class ConfigError extends Error {}
@@ -144,6 +162,7 @@ function limitsOf(env: Env) {
   return {
     pushLimit: read('SYNCLINE_PUSH_LIMIT', rateLimitDefaults.push),
     pullLimit: read('SYNCLINE_PULL_LIMIT', rateLimitDefaults.pull),
+    adminLimit: read('SYNCLINE_ADMIN_LIMIT', rateLimitDefaults.admin),
   };
 }
 
@@ -293,6 +312,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     ...(upstreamAllow ? { upstreamAllow } : {}),
     ...(resolver ? { resolver } : {}),
   });
+  const metrics = createServerMetrics();
   let jobs;
   try {
     jobs = createBackgroundJobs({
@@ -300,6 +320,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       store,
       engine,
       logger,
+      onJobRun: metrics.observeJobRun,
       extraJobs: [
         {
           name: 'replay-offline',
@@ -325,6 +346,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     logger,
     realtime,
     tenantSettings: jobs.settings,
+    metrics: { registry: metrics, token: present(env.SYNCLINE_METRICS_TOKEN) },
+    webApps: webAppsOf(env),
     offlineReplay,
     ...(upstreamAllow ? { upstreamAllow } : {}),
   });
@@ -391,7 +414,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     out.write(
       `\nNo SYNCLINE_JWT_SECRET / SYNCLINE_JWT_PUBLIC_KEY / SYNCLINE_JWKS_FILE set: tokens are verified with the ` +
         `development secret in ${keys.secretFile}${keys.created ? ' (just created)' : ''}.\n` +
-        `Mint a token with:  ${mintHint}\n\n`,
+        `Mint a token with:  ${mintHint}\n` +
+        `Admin dashboard:    http://localhost:${port}/admin/ (sign-in link: ${dashboardHint})\n\n`,
     );
   }
   return 0;
@@ -417,6 +441,9 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
       ttl: { type: 'string', default: '1h' },
       // More claims for access rules, as JSON: --claims '{"facilities":["f1"]}'.
       claims: { type: 'string' },
+      // Print a dashboard sign-in link: the token rides in the URL fragment, which browsers never send.
+      link: { type: 'boolean', default: false },
+      url: { type: 'string' },
     },
     strict: true,
   });
@@ -454,8 +481,28 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
     ttlSeconds: Math.max(1, Math.round(ttlMs / 1000)),
     ...(extra ? { extra } : {}),
   });
-  out.write(`${jwt}\n`);
+  if (!values.link) {
+    out.write(`${jwt}\n`);
+    return 0;
+  }
+  out.write(`${dashboardLink(values.url ?? `http://localhost:${portOf(env)}`, jwt)}\n`);
   return 0;
+}
+
+/** `<server>/admin/#access_token=…`: the dashboard keeps the token and clears the fragment. */
+export function dashboardLink(serverUrl: string, jwt: string): string {
+  let base: URL;
+  try {
+    base = new URL(serverUrl);
+  } catch {
+    throw new ConfigError(`--url: "${serverUrl}" is not a URL`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new ConfigError('--url must be an http:// or https:// URL');
+  }
+  const link = new URL('admin/', base.href.endsWith('/') ? base.href : `${base.href}/`);
+  link.hash = `access_token=${jwt}`;
+  return link.href;
 }
 
 async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
@@ -537,9 +584,9 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   });
 
   await check('rate limits', async () => {
-    const { pushLimit, pullLimit } = limitsOf(env);
+    const { pushLimit, pullLimit, adminLimit } = limitsOf(env);
     const show = (l: { max: number; windowMs: number }) => `${l.max} per ${l.windowMs / 1000} s`;
-    return `push ${show(pushLimit)}, pull ${show(pullLimit)}`;
+    return `push ${show(pushLimit)}, pull ${show(pullLimit)}, admin ${show(adminLimit)}`;
   });
 
   return failed ? 1 : 0;

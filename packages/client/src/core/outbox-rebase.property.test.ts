@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { memoryStorage } from '../store/index.js';
 import { applyMergePatch, type JsonObject } from '@syncline/protocol';
-import type { LocalStore, StorageWrite } from './ports.js';
+import type { LocalStore, StorageWrite, WriteOptions } from './ports.js';
 import { SyncCore } from './sync-client.js';
 import type { Transport } from './sync-ports.js';
 
@@ -49,13 +49,16 @@ function failingStorage(inner: LocalStore) {
     listEntities: (type) => inner.listEntities(type),
     listOutbox: () => inner.listOutbox(),
     listConflicts: () => inner.listConflicts(),
-    async write(writes: readonly StorageWrite[]) {
+    revision: () => inner.revision(),
+    async write(writes: readonly StorageWrite[], options?: WriteOptions) {
       if (failNext) {
         failNext = false;
         throw new Error('disk full');
       }
-      return inner.write(writes);
+      return inner.write(writes, options);
     },
+    exclusive: (name, fn) => inner.exclusive(name, fn),
+    watch: (listener) => inner.watch(listener),
     close: () => inner.close(),
   };
   return { storage, failNextWrite: () => (failNext = true) };
@@ -123,6 +126,7 @@ describe('outbox and rebase', () => {
             batchSize: 3,
             pullPageSize: 10,
             maxAttempts: 5,
+            maxBatchBytes: 10 * 1024 * 1024,
             newId: () => `m-${String(++counter).padStart(4, '0')}`,
             now: () => new Date('2026-01-01T00:00:00Z'),
             events: { change: () => undefined, conflict: () => undefined, counts: () => undefined },

@@ -1,45 +1,46 @@
 // The outbox: local changes waiting for the server, drained FIFO by `seq`. The rows live in the
-// LocalStore; this mirror keeps them in memory so that every read can rebase without a storage
-// scan. The mirror follows the writes the client commits (`observe`), never the other way round.
-import { OutboxState, type LocalStore, type OutboxRow, type StorageWrite } from './ports.js';
-
-const LAST_SEQ = 'outbox.lastSeq';
+// LocalStore, which gives each new row its seq inside the write's transaction, so that any number
+// of writers share one sequence. This mirror keeps them in memory so that every read can rebase
+// without a storage scan; it follows the writes the client commits (`observe`), and is loaded
+// afresh (`replace`) whenever another writer changed the storage.
+import {
+  OutboxState,
+  type LocalStore,
+  type OutboxRow,
+  type StorageWrite,
+  type WriteResult,
+} from './ports.js';
 
 export class Outbox {
   private rows = new Map<number, OutboxRow>();
-  private lastSeq = 0;
 
   static async load(storage: LocalStore): Promise<Outbox> {
     const outbox = new Outbox();
-    // The Map keeps insertion order: loaded in seq order, and every new row has a higher seq.
-    const rows = (await storage.listOutbox()).sort((a, b) => a.seq - b.seq);
-    for (const row of rows) outbox.rows.set(row.seq, row);
-    const stored = Number((await storage.getMeta(LAST_SEQ)) ?? 0);
-    const highest = Math.max(0, ...outbox.rows.keys());
-    outbox.lastSeq = Math.max(Number.isFinite(stored) ? stored : 0, highest);
+    outbox.replace(await storage.listOutbox());
     return outbox;
   }
 
-  /** The writes that queue a new row; `seq` is reserved now, so call it inside the write lock. */
-  add(row: Omit<OutboxRow, 'seq'>): { row: OutboxRow; writes: StorageWrite[] } {
-    const seq = this.lastSeq + 1;
-    const full: OutboxRow = { ...row, seq };
-    return {
-      row: full,
-      writes: [
-        { kind: 'putOutbox', row: full },
-        { kind: 'setMeta', key: LAST_SEQ, value: String(seq) },
-      ],
-    };
+  /** The write that queues a new row; the storage gives it its seq. */
+  static append(row: Omit<OutboxRow, 'seq'>): StorageWrite {
+    return { kind: 'appendOutbox', row };
+  }
+
+  /** Takes the rows as the storage holds them now. */
+  replace(rows: readonly OutboxRow[]): void {
+    // The Map keeps insertion order: loaded in seq order, and every new row has a higher seq.
+    this.rows = new Map([...rows].sort((a, b) => a.seq - b.seq).map((row) => [row.seq, row]));
   }
 
   /** Brings the mirror in step with writes that the storage has committed. */
-  observe(writes: readonly StorageWrite[]): void {
+  observe(writes: readonly StorageWrite[], result: WriteResult): void {
+    let appended = 0;
     for (const write of writes) {
       if (write.kind === 'putOutbox') this.rows.set(write.row.seq, write.row);
       else if (write.kind === 'removeOutbox') this.rows.delete(write.seq);
-      else if (write.kind === 'setMeta' && write.key === LAST_SEQ && write.value !== null)
-        this.lastSeq = Math.max(this.lastSeq, Number(write.value));
+      else if (write.kind === 'appendOutbox') {
+        const seq = result.appended[appended++];
+        if (seq !== undefined) this.rows.set(seq, { ...write.row, seq });
+      }
     }
   }
 

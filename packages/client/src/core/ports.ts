@@ -21,7 +21,7 @@ export type OutboxState = (typeof OutboxState)[keyof typeof OutboxState];
 
 /** One local change waiting to reach the server (the outbox drains FIFO by `seq`). */
 export interface OutboxRow {
-  /** Position in the outbox; assigned by the client, strictly increasing. */
+  /** Position in the outbox: given by the storage on `appendOutbox`, strictly increasing. */
   seq: number;
   /** The idempotency key sent as `mutationId`; stable across every retry. */
   mutationId: string;
@@ -52,20 +52,65 @@ export type StorageWrite =
   | { kind: 'putEntity'; row: EntityRow }
   | { kind: 'removeEntity'; type: string; id: string }
   | { kind: 'clearEntities' }
+  /** Queues a new outbox row; the storage gives it its `seq` inside the write's transaction. */
+  | { kind: 'appendOutbox'; row: Omit<OutboxRow, 'seq'> }
+  /** Replaces the outbox row with this `seq` (or adds it under that seq). */
   | { kind: 'putOutbox'; row: OutboxRow }
   | { kind: 'removeOutbox'; seq: number }
   | { kind: 'putConflict'; row: ConflictRow }
   | { kind: 'removeConflict'; id: string }
   | { kind: 'setMeta'; key: string; value: string | null };
 
+export interface WriteOptions {
+  /**
+   * Apply the call only if the storage's revision is still this one (what `revision()` returned
+   * before the caller read what it based the writes on); otherwise reject with
+   * LocalStoreChangedError and change nothing. The check and the writes are one transaction.
+   */
+  ifRevision?: number;
+}
+
+export interface WriteResult {
+  /** The storage's revision once the call committed. */
+  revision: number;
+  /** The `seq` each `appendOutbox` item of the call was given, in the order of the items. */
+  appended: number[];
+}
+
+/** A write made with `ifRevision` found that another writer had changed the storage first. */
+export class LocalStoreChangedError extends Error {
+  override readonly name = 'LocalStoreChangedError';
+  readonly code = 'LOCAL_STORE_CHANGED';
+  constructor(expected: number, found: number) {
+    super(`the local store changed (revision ${found}, expected ${expected})`);
+  }
+}
+
+export function isLocalStoreChangedError(error: unknown): error is LocalStoreChangedError {
+  return (error as { code?: unknown } | null)?.code === 'LOCAL_STORE_CHANGED';
+}
+
 /**
- * Local storage for one sync client. Guarantees every adapter must give (the conformance suite
- * in src/testing checks them):
+ * Local storage for sync clients. Any number of store instances may be open on the same storage
+ * (tabs on one IndexedDB database, processes on one SQLite file; memoryStorage is one instance,
+ * shared by every client handed that object). Guarantees every adapter must give (the
+ * conformance suite in src/testing checks them, with two instances on one storage):
  * - `write()` is atomic: after a crash, either every write of the call is there or none is;
- *   and it is durable once its promise resolves.
- * - Reads after a resolved `write()` see it; `listOutbox()` is ordered by `seq`;
- *   `listEntities(type)` returns that type's rows in `id` order, tombstones included.
+ *   and it is durable once its promise resolves. Calls from every instance are serialized.
+ * - Reads after a resolved `write()` see it, through any instance; `listOutbox()` is ordered by
+ *   `seq`; `listEntities(type)` returns that type's rows in `id` order, tombstones included.
  * - Rows come back equal to what was written (no added or missing fields).
+ * - `appendOutbox` gives a `seq` above every seq the storage ever gave or held, inside the
+ *   call's transaction: two writers never get the same seq, and seq order is commit order.
+ * - The revision moves on with every call that writes anything, in the same transaction, and is
+ *   the same number for every instance: `ifRevision` turns a read-then-write into a
+ *   compare-and-set across instances.
+ * - `exclusive(name, fn)` runs `fn` while no other instance on the storage runs one for `name`.
+ * - `watch(listener)` calls the listener after writes committed through this instance and, where
+ *   the platform tells (BroadcastChannel, the SQLite file's data version), through the others.
+ *
+ * Meta keys that start with `syncline.store.` are the adapters' own (revision, outbox counter,
+ * leases); a write to one is refused.
  */
 export interface LocalStore {
   getMeta(key: string): Promise<string | undefined>;
@@ -73,6 +118,16 @@ export interface LocalStore {
   listEntities(type: string): Promise<EntityRow[]>;
   listOutbox(): Promise<OutboxRow[]>;
   listConflicts(): Promise<ConflictRow[]>;
-  write(writes: readonly StorageWrite[]): Promise<void>;
+  /** The storage's current revision (0 for a new one). */
+  revision(): Promise<number>;
+  write(writes: readonly StorageWrite[], options?: WriteOptions): Promise<WriteResult>;
+  /**
+   * Runs `fn` once no other instance on this storage is inside `exclusive` for the same `name`,
+   * and keeps them out until it settles. Waits its turn; a holder that dies (a closed tab, a
+   * killed process) lets the next one in.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Calls `listener` after writes to the storage (see above); returns an unsubscribe. */
+  watch(listener: () => void): () => void;
   close(): Promise<void>;
 }

@@ -79,6 +79,7 @@ async function openCore(transport: Transport, storage: LocalStore = memoryStorag
     batchSize: 100,
     pullPageSize: 100,
     maxAttempts: 5,
+    maxBatchBytes: 10 * 1024 * 1024,
     newId: () => `id-${++ids}`,
     now: () => new Date('2026-01-01T00:00:00Z'),
     events: {
@@ -321,9 +322,9 @@ describe('conflicts', () => {
     expect(summary).toMatchObject({ pushed: 1, conflicts: 1 });
     expect(await items.get('a')).toEqual({ id: 'a', n: 2 });
     expect(conflicts).toHaveLength(1);
-    expect(core.conflicts()).toMatchObject([{ id: 'c-1', waitingForReview: true }]);
+    expect(await core.conflicts()).toMatchObject([{ id: 'c-1', waitingForReview: true }]);
     await core.acknowledgeConflict('c-1');
-    expect(core.conflicts()).toEqual([]);
+    expect(await core.conflicts()).toEqual([]);
   });
 });
 
@@ -368,6 +369,7 @@ describe('a device clock that runs fast', () => {
         batchSize: 100,
         pullPageSize: 100,
         maxAttempts: 5,
+        maxBatchBytes: 10 * 1024 * 1024,
         newId: () => `id-${++ids}`,
         now: () => new Date(deviceNow),
         events: { change: () => undefined, conflict: () => undefined, counts: () => undefined },

@@ -1,25 +1,37 @@
 // The sync client's core: local collections over a LocalStore, the outbox, and one sync run
 // (push the outbox oldest first, then pull the feed). When to run and what to do after a failed
 // run is the scheduler's job; how requests travel is the transport's. Imports only the protocol.
+//
+// Several cores may share one storage (tabs on one IndexedDB database, processes on one SQLite
+// file). Each keeps mirrors of the outbox and the conflicts, checked against the storage's
+// revision before every read and taken afresh when another writer moved it. A local write is a
+// compare-and-set on that revision, tried again on fresh state when it lost the race; the outbox
+// position is given by the storage inside the write. One sync run at a time holds the storage's
+// 'sync' exclusive section; the syncer alone writes confirmed state, conflicts from the server and
+// the sync token, and only to rows it pushed.
 import type {
   Change,
   ChangeResult,
   Conflict,
   ConflictStrategy,
   ErrorBody,
+  PushRequest,
   PushResponse,
   ServerChange,
 } from '@syncline/protocol';
 import { StagedEntities, stagePulledChanges } from './apply-pull.js';
 import type { JsonObject } from '@syncline/protocol';
+import { BatchSizing, utf8Length, type BatchLimits } from './batch-sizing.js';
 import { Outbox } from './outbox.js';
 import {
+  isLocalStoreChangedError,
   OutboxState,
   type ConflictRow,
   type EntityRow,
   type LocalStore,
   type OutboxRow,
   type StorageWrite,
+  type WriteResult,
 } from './ports.js';
 import { confirmedData, expectedVersion, rebase, replay } from './rebase.js';
 import {
@@ -36,6 +48,13 @@ const SYNC_TOKEN = 'sync.token';
 export const syncMetaKeys = { syncToken: SYNC_TOKEN } as const;
 const LAST_SYNC_AT = 'sync.lastSyncAt';
 const CLOCK_OFFSET = 'sync.clockOffsetMs';
+/** Sync runs begun on this storage, by any instance, and the last of them that succeeded. */
+const RUNS_STARTED = 'sync.runsStarted';
+const RUNS_SUCCEEDED = 'sync.runsSucceeded';
+/** Sync runs of all instances on one storage take turns in this exclusive section. */
+const SYNC_SECTION = 'sync';
+/** A local write that keeps losing the compare-and-set this often gives up (a runaway writer). */
+const MAX_WRITE_ROUNDS = 100;
 /**
  * A device clock this far from the server's is corrected when stamping changes. Smaller skews are
  * left alone: the estimate includes network latency, and the server accepts 5 minutes ahead.
@@ -104,7 +123,10 @@ export interface SyncCoreOptions {
   transport: Transport;
   deviceId: string;
   batchSize: number;
+  /** The largest push body (JSON bytes) the server accepts; a single larger change fails. */
+  maxBatchBytes: number;
   pullPageSize: number;
+  /** Definitive refusals a change may get (a restamped FUTURE_TIMESTAMP) before it fails. */
   maxAttempts: number;
   conflictStrategy?: ConflictStrategy;
   collections?: Record<string, CollectionOptions>;
@@ -147,25 +169,82 @@ function matches<T>(item: Entity<T>, filter: Filter<T> | undefined): boolean {
 const outcomeOf = (result: ChangeResult) =>
   result.status === 'DUPLICATE' ? (result.originalStatus ?? 'APPLIED') : result.status;
 
+const count = (value: string | undefined): number => {
+  const parsed = Number(value ?? 0);
+  return Number.isSafeInteger(parsed) && parsed > 0 ? parsed : 0;
+};
+
+/** No definitive answer: the server may or may not have the batch; resent later as it is. */
+const isTransient = (error: TransportError) =>
+  error.kind === TransportFailure.NETWORK || error.kind === TransportFailure.SERVER;
+
 export class SyncCore {
   private writeChain: Promise<unknown> = Promise.resolve();
+  private readonly outbox = new Outbox();
   private readonly conflictRows = new Map<string, ConflictView>();
   /** Server clock minus device clock, as last measured (0 while within the threshold). */
   private clockOffsetMs = 0;
+  private lastSyncAtValue: string | null = null;
+  /** The storage revision the mirrors show. */
+  private revision = 0;
+  private readonly sizing: BatchSizing;
+  private unwatch: (() => void) | undefined;
 
-  private constructor(
-    private readonly options: SyncCoreOptions,
-    private readonly outbox: Outbox,
-  ) {}
+  private constructor(private readonly options: SyncCoreOptions) {
+    this.sizing = new BatchSizing({ changes: options.batchSize, bytes: options.maxBatchBytes });
+  }
 
   static async open(options: SyncCoreOptions): Promise<SyncCore> {
-    const core = new SyncCore(options, await Outbox.load(options.storage));
-    const offset = Number((await options.storage.getMeta(CLOCK_OFFSET)) ?? 0);
-    core.clockOffsetMs = Number.isFinite(offset) ? offset : 0;
-    for (const row of await options.storage.listConflicts()) {
-      core.conflictRows.set(row.id, toView(JSON.parse(row.body) as Conflict));
-    }
+    const core = new SyncCore(options);
+    await core.reload();
+    core.unwatch = options.storage.watch(() => {
+      core.onStorageChanged().catch(() => undefined);
+    });
     return core;
+  }
+
+  /** Stops following the storage (the storage itself is the caller's to close). */
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+
+  /** Takes every mirror afresh from the storage. */
+  private async reload(): Promise<void> {
+    const { storage } = this.options;
+    // Read first: a write landing during the reload leaves the mirrors newer, never older.
+    const revision = await storage.revision();
+    const [rows, conflicts, offset, lastSyncAt] = await Promise.all([
+      storage.listOutbox(),
+      storage.listConflicts(),
+      storage.getMeta(CLOCK_OFFSET),
+      storage.getMeta(LAST_SYNC_AT),
+    ]);
+    this.outbox.replace(rows);
+    this.conflictRows.clear();
+    for (const row of conflicts) {
+      this.conflictRows.set(row.id, toView(JSON.parse(row.body) as Conflict));
+    }
+    const measured = Number(offset ?? 0);
+    this.clockOffsetMs = Number.isFinite(measured) ? measured : 0;
+    this.lastSyncAtValue = lastSyncAt ?? null;
+    this.revision = revision;
+  }
+
+  /** Reloads the mirrors if another writer moved the storage on. */
+  private async catchUp(): Promise<void> {
+    if ((await this.options.storage.revision()) !== this.revision) await this.reloadForeign();
+  }
+
+  /** Another instance (tab, process, client) wrote: take its changes and tell the app. */
+  private async reloadForeign(): Promise<void> {
+    await this.reload();
+    this.notify('all');
+    this.options.events.counts();
+  }
+
+  private onStorageChanged(): Promise<void> {
+    return this.serialize(() => this.catchUp());
   }
 
   // ---- counts and lists -------------------------------------------------------------------
@@ -182,11 +261,15 @@ export class SyncCore {
     return this.conflictRows.size;
   }
 
-  conflicts(): ConflictView[] {
+  /** The conflicts kept, oldest first, as the storage holds them now. */
+  async conflicts(): Promise<ConflictView[]> {
+    await this.serialize(() => this.catchUp());
     return [...this.conflictRows.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  failed(): FailedMutation[] {
+  /** The failed mutations, oldest first, as the storage holds them now. */
+  async failed(): Promise<FailedMutation[]> {
+    await this.serialize(() => this.catchUp());
     return this.outbox.failed().map((row) => ({
       mutationId: row.mutationId,
       type: row.type,
@@ -197,8 +280,9 @@ export class SyncCore {
     }));
   }
 
-  async lastSyncAt(): Promise<string | null> {
-    return (await this.options.storage.getMeta(LAST_SYNC_AT)) ?? null;
+  /** When a sync run on this storage (by any instance) last succeeded. */
+  get lastSyncAt(): string | null {
+    return this.lastSyncAtValue;
   }
 
   // ---- collections ------------------------------------------------------------------------
@@ -238,14 +322,53 @@ export class SyncCore {
     return run;
   }
 
-  private async commit(writes: StorageWrite[]): Promise<void> {
-    await this.options.storage.write(writes);
-    this.outbox.observe(writes);
+  /**
+   * Writes, and brings the mirrors in step: by the writes themselves when nobody else wrote since
+   * the mirrors' revision, else by reloading them. `ifRevision` makes it a compare-and-set.
+   */
+  private async commit(writes: StorageWrite[], ifRevision?: number): Promise<WriteResult> {
+    const result = await this.options.storage.write(
+      writes,
+      ifRevision === undefined ? {} : { ifRevision },
+    );
+    if (writes.length === 0) return result;
+    if (result.revision !== this.revision + 1) {
+      await this.reloadForeign();
+      return result;
+    }
+    this.revision = result.revision;
+    this.outbox.observe(writes, result);
     for (const write of writes) {
       if (write.kind === 'putConflict') {
         this.conflictRows.set(write.row.id, toView(JSON.parse(write.row.body) as Conflict));
       } else if (write.kind === 'removeConflict') this.conflictRows.delete(write.id);
+      else if (write.kind === 'setMeta' && write.key === LAST_SYNC_AT) {
+        this.lastSyncAtValue = write.value;
+      }
     }
+    return result;
+  }
+
+  /**
+   * A local read-then-write that another writer may race: `plan` reads fresh state and returns
+   * the writes it makes of it, committed only if nothing changed in between; else it runs again
+   * on the newer state. One at a time in this instance.
+   */
+  private transact<T>(plan: () => Promise<{ writes: StorageWrite[]; value: T }>): Promise<T> {
+    return this.serialize(async () => {
+      for (let round = 1; ; round++) {
+        await this.catchUp();
+        const base = this.revision;
+        const { writes, value } = await plan();
+        if (writes.length === 0) return value;
+        try {
+          await this.commit(writes, base);
+          return value;
+        } catch (error) {
+          if (!isLocalStoreChangedError(error) || round >= MAX_WRITE_ROUNDS) throw error;
+        }
+      }
+    });
   }
 
   private async current(type: string, id: string) {
@@ -254,14 +377,14 @@ export class SyncCore {
     return { confirmed, queued, data: rebase(confirmed, queued) };
   }
 
-  private async enqueue(
+  private queue(
     type: string,
     id: string,
     operation: OutboxRow['operation'],
     baseVersion: number,
     body: JsonObject | null,
-  ): Promise<void> {
-    const { writes } = this.outbox.add({
+  ): StorageWrite {
+    return Outbox.append({
       mutationId: this.options.newId(),
       type,
       id,
@@ -273,49 +396,60 @@ export class SyncCore {
       error: null,
       body: body === null ? null : JSON.stringify(body),
     });
-    await this.commit(writes);
+  }
+
+  private queued(type: string): void {
     this.notify(new Set([type]));
     this.options.events.counts();
   }
 
-  private create(type: string, data: object, givenId?: string): Promise<string> {
-    return this.serialize(async () => {
-      assertObject(data);
-      const id = givenId ?? this.options.newId();
+  private async create(type: string, data: object, givenId?: string): Promise<string> {
+    assertObject(data);
+    const id = givenId ?? this.options.newId();
+    const body = withoutId(data);
+    await this.transact(async () => {
       const { confirmed, queued, data: existing } = await this.current(type, id);
       if (existing !== undefined) throw new SyncError('ALREADY_EXISTS', `${type} ${id} exists`);
       // The server keeps a tombstone and answers a CREATE on it with a DELETED conflict.
       if (confirmed || queued.length > 0) {
         throw new SyncError('DELETED', `${type} ${id} was deleted; its id cannot be used again`);
       }
-      await this.enqueue(type, id, 'CREATE', 1, withoutId(data));
-      return id;
+      return { writes: [this.queue(type, id, 'CREATE', 1, body)], value: undefined };
     });
+    this.queued(type);
+    return id;
   }
 
-  private update(type: string, id: string, patch: JsonObject): Promise<void> {
-    return this.serialize(async () => {
-      assertObject(patch);
+  private async update(type: string, id: string, patch: JsonObject): Promise<void> {
+    assertObject(patch);
+    const body = withoutId(patch);
+    await this.transact(async () => {
       const { confirmed, queued, data } = await this.current(type, id);
       if (data === undefined) throw new SyncError('NOT_FOUND', `${type} ${id} does not exist`);
-      await this.enqueue(type, id, 'UPDATE', expectedVersion(confirmed, queued), withoutId(patch));
+      const base = expectedVersion(confirmed, queued);
+      return { writes: [this.queue(type, id, 'UPDATE', base, body)], value: undefined };
     });
+    this.queued(type);
   }
 
-  private remove(type: string, id: string): Promise<void> {
-    return this.serialize(async () => {
+  private async remove(type: string, id: string): Promise<void> {
+    await this.transact(async () => {
       const { confirmed, queued, data } = await this.current(type, id);
       if (data === undefined) throw new SyncError('NOT_FOUND', `${type} ${id} does not exist`);
-      await this.enqueue(type, id, 'DELETE', expectedVersion(confirmed, queued), null);
+      const base = expectedVersion(confirmed, queued);
+      return { writes: [this.queue(type, id, 'DELETE', base, null)], value: undefined };
     });
+    this.queued(type);
   }
 
   private async get(type: string, id: string): Promise<Entity<JsonObject> | undefined> {
+    await this.serialize(() => this.catchUp());
     const { data } = await this.current(type, id);
     return data === undefined ? undefined : { ...data, id };
   }
 
   private async find<T>(type: string, filter?: Filter<T>): Promise<Array<Entity<T>>> {
+    await this.serialize(() => this.catchUp());
     const confirmed = new Map<string, EntityRow>();
     for (const row of await this.options.storage.listEntities(type)) confirmed.set(row.id, row);
     const queued = new Map<string, OutboxRow[]>();
@@ -338,9 +472,9 @@ export class SyncCore {
   // ---- failed mutations and conflicts -------------------------------------------------------
 
   /** Puts failed mutations (all, or the given ones) back in the queue with fresh attempts. */
-  retryFailed(mutationIds?: readonly string[]): Promise<number> {
-    return this.serialize(async () => {
-      const wanted = mutationIds ? new Set(mutationIds) : undefined;
+  async retryFailed(mutationIds?: readonly string[]): Promise<number> {
+    const wanted = mutationIds ? new Set(mutationIds) : undefined;
+    const retried = await this.transact(async () => {
       const writes: StorageWrite[] = this.outbox
         .failed()
         .filter((row) => !wanted || wanted.has(row.mutationId))
@@ -348,15 +482,15 @@ export class SyncCore {
           kind: 'putOutbox',
           row: { ...row, state: OutboxState.PENDING, attempts: 0, error: null },
         }));
-      if (writes.length > 0) await this.commit(writes);
-      this.options.events.counts();
-      return writes.length;
+      return { writes, value: writes.length };
     });
+    this.options.events.counts();
+    return retried;
   }
 
   /** Drops a failed mutation for good: the local view falls back to what the server holds. */
-  discard(mutationId: string): Promise<void> {
-    return this.serialize(async () => {
+  async discard(mutationId: string): Promise<void> {
+    const type = await this.transact(async () => {
       const row = this.outbox.byMutationId(mutationId);
       if (!row) throw new SyncError('NOT_FOUND', `No queued mutation ${mutationId}`);
       if (row.state !== OutboxState.FAILED) {
@@ -365,18 +499,17 @@ export class SyncCore {
           `Mutation ${mutationId} has not failed; it is still queued`,
         );
       }
-      await this.commit([{ kind: 'removeOutbox', seq: row.seq }]);
-      this.notify(new Set([row.type]));
-      this.options.events.counts();
+      return { writes: [{ kind: 'removeOutbox', seq: row.seq }], value: row.type };
     });
+    this.queued(type);
   }
 
-  acknowledgeConflict(conflictId: string): Promise<void> {
-    return this.serialize(async () => {
-      if (!this.conflictRows.has(conflictId)) return;
-      await this.commit([{ kind: 'removeConflict', id: conflictId }]);
-      this.options.events.counts();
-    });
+  async acknowledgeConflict(conflictId: string): Promise<void> {
+    await this.transact(async () => ({
+      writes: this.conflictRows.has(conflictId) ? [{ kind: 'removeConflict', id: conflictId }] : [],
+      value: undefined,
+    }));
+    this.options.events.counts();
   }
 
   // ---- one sync run ---------------------------------------------------------------------------
@@ -402,33 +535,95 @@ export class SyncCore {
   }
 
   /**
-   * Pushes the outbox in batches, oldest first, then pulls until the feed has no more. Throws a
-   * TransportError when a request fails as a whole; what was acknowledged before stays so.
+   * One sync run on this storage: waits its turn behind any other instance's run, then pushes the
+   * outbox in batches, oldest first, and pulls until the feed has no more. A run that another
+   * instance began after this one was asked for, and that succeeded, has done this one's work:
+   * this one then returns at once. Throws a TransportError when a request fails as a whole; what
+   * was acknowledged before stays so.
    */
   async sync(onProgress?: (progress: SyncProgress) => void): Promise<SyncSummary> {
-    const { storage, transport, deviceId, batchSize } = this.options;
-    const started = this.options.now().getTime();
+    const { storage } = this.options;
+    const asked = count(await storage.getMeta(RUNS_STARTED));
+    return storage.exclusive(SYNC_SECTION, async () => {
+      const started = this.options.now().getTime();
+      await this.serialize(() => this.catchUp());
+      const generation = count(await storage.getMeta(RUNS_STARTED)) + 1;
+      if (count(await storage.getMeta(RUNS_SUCCEEDED)) > asked) {
+        return { pushed: 0, pulled: 0, conflicts: 0, failed: 0, durationMs: 0 };
+      }
+      await this.serialize(() =>
+        this.commit([{ kind: 'setMeta', key: RUNS_STARTED, value: String(generation) }]),
+      );
+      const summary = await this.run(onProgress);
+      const finished = this.options.now();
+      await this.serialize(() =>
+        this.commit([
+          { kind: 'setMeta', key: LAST_SYNC_AT, value: finished.toISOString() },
+          { kind: 'setMeta', key: RUNS_SUCCEEDED, value: String(generation) },
+        ]),
+      );
+      return { ...summary, durationMs: finished.getTime() - started };
+    });
+  }
+
+  /**
+   * The next batch: the oldest pending changes within the change and byte limits (the first one
+   * always goes, alone if need be, unless it is larger than any push the server accepts).
+   */
+  private nextBatch(
+    pending: readonly OutboxRow[],
+    envelope: Omit<PushRequest, 'changes'>,
+    isolate: boolean,
+  ): { batch: OutboxRow[]; changes: Change[]; size: BatchLimits } | { tooLarge: OutboxRow } {
+    const limits = this.sizing.limits;
+    const most = isolate ? 1 : Math.min(this.options.batchSize, limits.changes);
+    // `{...,"changes":[]}` plus each change and the commas between them: the body's exact size.
+    let bytes = utf8Length(JSON.stringify({ ...envelope, changes: [] }));
+    const batch: OutboxRow[] = [];
+    const changes: Change[] = [];
+    for (const row of pending) {
+      if (batch.length >= most) break;
+      const change = this.toChange(row);
+      const size = utf8Length(JSON.stringify(change)) + (batch.length > 0 ? 1 : 0);
+      if (batch.length === 0 && bytes + size > this.options.maxBatchBytes) return { tooLarge: row };
+      if (batch.length > 0 && bytes + size > limits.bytes) break;
+      batch.push(row);
+      changes.push(change);
+      bytes += size;
+    }
+    return { batch, changes, size: { changes: batch.length, bytes } };
+  }
+
+  private async run(
+    onProgress?: (progress: SyncProgress) => void,
+  ): Promise<Omit<SyncSummary, 'durationMs'>> {
+    const { storage, transport, deviceId } = this.options;
     const summary = { pushed: 0, pulled: 0, conflicts: 0, failed: 0 };
     let token = (await storage.getMeta(SYNC_TOKEN)) ?? undefined;
     let reset = false;
     let hasMore = true;
-    // After a batch was refused as a whole, changes go one at a time until the one that causes
-    // it is found and moved aside; after a batch failed twice on the server, likewise.
+    // After a batch was refused as a whole (400), changes go one at a time until the one that
+    // causes it is found and moved aside.
     let isolate = false;
 
     for (;;) {
       const pending = this.outbox.pending();
-      const head = pending[0];
-      if (!head) break;
-      const batch = pending.slice(0, isolate || head.attempts >= 2 ? 1 : batchSize);
+      if (pending.length === 0) break;
+      const envelope = { deviceId, ...(token ? { syncToken: token } : {}), ...this.entityTypes };
+      const next = this.nextBatch(pending, envelope, isolate);
+      if ('tooLarge' in next) {
+        await this.markFailed(next.tooLarge, {
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `This change alone is larger than the ${this.options.maxBatchBytes} bytes a push may carry`,
+        });
+        summary.failed++;
+        continue;
+      }
+      const { batch, changes, size } = next;
+      const head = batch[0]!;
       let response: PushResponse;
       try {
-        response = await transport.push({
-          deviceId,
-          ...(token ? { syncToken: token } : {}),
-          ...this.entityTypes,
-          changes: batch.map((row) => this.toChange(row)),
-        });
+        response = await transport.push({ ...envelope, changes });
       } catch (error) {
         if (!isTransportError(error)) throw error;
         if (error.kind === TransportFailure.REFUSED) {
@@ -438,9 +633,13 @@ export class SyncCore {
             continue;
           }
           if (batch.length > 1) {
-            isolate = true;
+            // Too large for this server: half as much next time. Refused otherwise: find the
+            // change that causes it, one at a time.
+            if (error.details.status === 413) this.sizing.tooLarge(size);
+            else isolate = true;
             continue;
           }
+          // A single change refused: that is the server's verdict on the change itself.
           await this.markFailed(head, {
             code: error.details.code ?? 'REFUSED',
             message: error.message,
@@ -449,17 +648,18 @@ export class SyncCore {
           isolate = false;
           continue;
         }
-        if (error.kind === TransportFailure.SERVER)
-          summary.failed += await this.countAttempt(batch);
+        // 5xx, network, timeouts and 429 are nobody's verdict on the changes: they stay pending,
+        // whatever their number, and the scheduler backs off.
+        if (isTransient(error)) this.sizing.failed(size);
         throw error;
       }
       const outcome = await this.applyPush(batch, response, reset);
       if (outcome.settled === 0) {
-        // An answer without a result for any change sent: count it as a failed attempt rather
-        // than send the same batch again and again.
-        summary.failed += await this.countAttempt(batch);
+        // An answer without a result for any change sent is no verdict either.
+        this.sizing.failed(size);
         throw new TransportError(TransportFailure.SERVER, 'The server answered no result');
       }
+      this.sizing.succeeded();
       reset = false;
       token = response.syncToken;
       hasMore = response.hasMore;
@@ -509,12 +709,7 @@ export class SyncCore {
         ...(total !== undefined ? { total: Math.max(total, summary.pulled) } : {}),
       });
     }
-
-    const finished = this.options.now();
-    await this.serialize(() =>
-      storage.write([{ kind: 'setMeta', key: LAST_SYNC_AT, value: finished.toISOString() }]),
-    );
-    return { ...summary, durationMs: finished.getTime() - started };
+    return summary;
   }
 
   private applyPull(changes: ServerChange[], syncToken: string, reset: boolean): Promise<void> {
@@ -661,36 +856,6 @@ export class SyncCore {
       await this.commit([{ kind: 'putOutbox', row: this.failedRow(current, error) }]);
       this.notify(new Set([row.type]));
       this.options.events.counts();
-    });
-  }
-
-  /** A batch that failed on the server: one attempt more for each; the last moves it aside. */
-  private countAttempt(batch: readonly OutboxRow[]): Promise<number> {
-    return this.serialize(async () => {
-      let failed = 0;
-      const writes: StorageWrite[] = [];
-      for (const row of batch) {
-        const current = this.outbox.get(row.seq);
-        if (!current) continue;
-        const attempts = current.attempts + 1;
-        if (attempts >= this.options.maxAttempts) {
-          failed++;
-          writes.push({
-            kind: 'putOutbox',
-            row: this.failedRow(
-              current,
-              {
-                code: 'TOO_MANY_ATTEMPTS',
-                message: `The server failed this change ${attempts} times`,
-              },
-              attempts,
-            ),
-          });
-        } else writes.push({ kind: 'putOutbox', row: { ...current, attempts } });
-      }
-      if (writes.length > 0) await this.commit(writes);
-      if (failed > 0) this.options.events.counts();
-      return failed;
     });
   }
 }

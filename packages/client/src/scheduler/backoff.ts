@@ -1,5 +1,5 @@
 // Retry timing for the sync loop: exponential backoff with jitter, capped, and the per-mutation
-// attempt limit. Exported as `retryDefaults` so an app (or a seed's config) can tune it.
+// limit on refusals answered by a retry. Exported as `retryDefaults` so an app (or a seed's config) can tune it.
 export interface RetryOptions {
   /** The first wait after a failure. */
   initialDelayMs: number;
@@ -8,7 +8,11 @@ export interface RetryOptions {
   multiplier: number;
   /** Fraction of each wait drawn at random (0.2: between 80 % and 100 % of the step). */
   jitter: number;
-  /** Server failures of one mutation before it moves aside and waits for retryFailed(). */
+  /**
+   * Refusals of one mutation the client answers by stamping it again (FUTURE_TIMESTAMP) before
+   * it moves aside and waits for retryFailed(). Transient failures (5xx, 429, network, timeouts)
+   * never count: they are retried with backoff for as long as they last.
+   */
   maxAttempts: number;
 }
 

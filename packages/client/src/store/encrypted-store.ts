@@ -2,7 +2,16 @@
 // meta values are AES-GCM ciphertext in the inner store; what it indexes on (type, id, version,
 // seq, state, meta keys) stays in clear. The key comes from a passphrase through PBKDF2-SHA256 with
 // a random salt kept in clear meta beside a key check, so a wrong passphrase fails at open.
-import type { ConflictRow, EntityRow, LocalStore, OutboxRow, StorageWrite } from '../core/ports.js';
+import {
+  isLocalStoreChangedError,
+  type ConflictRow,
+  type EntityRow,
+  type LocalStore,
+  type OutboxRow,
+  type StorageWrite,
+  type WriteOptions,
+  type WriteResult,
+} from '../core/ports.js';
 import {
   passphraseCipher,
   randomSalt,
@@ -54,8 +63,8 @@ const checkPlaintext = 'syncline local store key check';
 // The additional data of each kind of value: a ciphertext opens only where it was written.
 const at = {
   entity: (type: string, id: string) => `entity\u0000${type}\u0000${id}`,
-  outboxBody: (row: OutboxRow) => `outbox.body\u0000${row.mutationId}`,
-  outboxError: (row: OutboxRow) => `outbox.error\u0000${row.mutationId}`,
+  outboxBody: (row: Pick<OutboxRow, 'mutationId'>) => `outbox.body\u0000${row.mutationId}`,
+  outboxError: (row: Pick<OutboxRow, 'mutationId'>) => `outbox.error\u0000${row.mutationId}`,
   conflict: (id: string) => `conflict\u0000${id}`,
   meta: (key: string) => `meta\u0000${key}`,
   check: 'key-check',
@@ -76,7 +85,21 @@ export async function encryptLocalStore(
   return new EncryptedLocalStore(inner, cipher);
 }
 
-async function openCipher(
+/**
+ * Two tabs opening a new store at once must not each set up a key: the salt is written only if
+ * nothing changed since it was found missing, and the loser opens with the winner's salt.
+ */
+async function openCipher(inner: LocalStore, options: EncryptLocalStoreOptions) {
+  for (;;) {
+    try {
+      return await openCipherOnce(inner, options);
+    } catch (error) {
+      if (!isLocalStoreChangedError(error)) throw error;
+    }
+  }
+}
+
+async function openCipherOnce(
   inner: LocalStore,
   {
     passphrase,
@@ -84,6 +107,7 @@ async function openCipher(
     clearMarkers = [],
   }: EncryptLocalStoreOptions,
 ): Promise<StringCipher> {
+  const revision = await inner.revision();
   const salt = await inner.getMeta(saltKey);
   if (salt === undefined) {
     // A store that already holds rows was written in clear; encrypting it is a migration, not
@@ -104,11 +128,14 @@ async function openCipher(
     }
     const newSalt = randomSalt();
     const cipher = await passphraseCipher(passphrase, newSalt, iterations);
-    await inner.write([
-      { kind: 'setMeta', key: saltKey, value: newSalt },
-      { kind: 'setMeta', key: iterationsKey, value: String(iterations) },
-      { kind: 'setMeta', key: checkKey, value: await cipher.encrypt(checkPlaintext, at.check) },
-    ]);
+    await inner.write(
+      [
+        { kind: 'setMeta', key: saltKey, value: newSalt },
+        { kind: 'setMeta', key: iterationsKey, value: String(iterations) },
+        { kind: 'setMeta', key: checkKey, value: await cipher.encrypt(checkPlaintext, at.check) },
+      ],
+      { ifRevision: revision },
+    );
     return cipher;
   }
 
@@ -176,7 +203,19 @@ class EncryptedLocalStore implements LocalStore {
     );
   }
 
-  write(writes: readonly StorageWrite[]): Promise<void> {
+  revision(): Promise<number> {
+    return this.inner.revision();
+  }
+
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.inner.exclusive(name, fn);
+  }
+
+  watch(listener: () => void): () => void {
+    return this.inner.watch(listener);
+  }
+
+  write(writes: readonly StorageWrite[], options?: WriteOptions): Promise<WriteResult> {
     let sealed: Promise<StorageWrite[]>;
     try {
       if (this.#closed) throw new LocalStoreClosedError();
@@ -192,7 +231,7 @@ class EncryptedLocalStore implements LocalStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    const done = this.#queue.then(async () => this.inner.write(await sealed));
+    const done = this.#queue.then(async () => this.inner.write(await sealed, options));
     this.#queue = done.catch(() => undefined);
     return done;
   }
@@ -213,17 +252,10 @@ class EncryptedLocalStore implements LocalStore {
           row.body === null ? null : await cipher.encrypt(row.body, at.entity(row.type, row.id));
         return { kind: 'putEntity', row: { ...row, body } };
       }
-      case 'putOutbox': {
-        const { row } = write;
-        return {
-          kind: 'putOutbox',
-          row: {
-            ...row,
-            error: row.error === null ? null : await cipher.encrypt(row.error, at.outboxError(row)),
-            body: row.body === null ? null : await cipher.encrypt(row.body, at.outboxBody(row)),
-          },
-        };
-      }
+      case 'putOutbox':
+        return { kind: 'putOutbox', row: await this.#sealOutbox(write.row) };
+      case 'appendOutbox':
+        return { kind: 'appendOutbox', row: await this.#sealOutbox(write.row) };
       case 'putConflict':
         return {
           kind: 'putConflict',
@@ -239,6 +271,15 @@ class EncryptedLocalStore implements LocalStore {
       default:
         return write;
     }
+  }
+
+  async #sealOutbox<R extends Omit<OutboxRow, 'seq'>>(row: R): Promise<R> {
+    const { cipher } = this;
+    return {
+      ...row,
+      error: row.error === null ? null : await cipher.encrypt(row.error, at.outboxError(row)),
+      body: row.body === null ? null : await cipher.encrypt(row.body, at.outboxBody(row)),
+    };
   }
 
   async #openEntity(row: EntityRow): Promise<EntityRow> {

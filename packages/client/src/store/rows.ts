@@ -25,3 +25,8 @@ export function copyOutbox(row: OutboxRow): OutboxRow {
 export function copyConflict(row: ConflictRow): ConflictRow {
   return { id: row.id, body: row.body };
 }
+
+/** An `appendOutbox` row with the seq the storage gave it. */
+export function appendedOutbox(row: Omit<OutboxRow, 'seq'>, seq: number): OutboxRow {
+  return copyOutbox({ ...row, seq });
+}

@@ -1,7 +1,7 @@
 // Checks one StorageWrite before an adapter applies it, so that every adapter refuses the same
 // malformed rows with the same error. Adapters call it per item inside their transaction: an
 // invalid item midway through a write() aborts the whole call, and nothing of it stays.
-import { OutboxState, type StorageWrite } from '../core/ports.js';
+import { OutboxState, type OutboxRow, type StorageWrite } from '../core/ports.js';
 
 /** A write() item that breaks the LocalStore contract; the call it was part of changed nothing. */
 export class InvalidStorageWriteError extends Error {
@@ -28,6 +28,22 @@ function isNullableString(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
 }
 
+/** Meta keys the adapters keep for themselves (revision, outbox counter, leases). */
+export const adapterMetaPrefix = 'syncline.store.';
+
+function assertOutboxFields(write: StorageWrite, row: Omit<OutboxRow, 'seq'>): void {
+  if (!isNonEmptyString(row.mutationId)) fail(write, 'mutationId must be a non-empty string');
+  if (!isNonEmptyString(row.type)) fail(write, 'type must be a non-empty string');
+  if (!isNonEmptyString(row.id)) fail(write, 'id must be a non-empty string');
+  if (!operations.has(row.operation)) fail(write, 'operation must be CREATE, UPDATE or DELETE');
+  if (!isCount(row.baseVersion)) fail(write, 'baseVersion must be a non-negative integer');
+  if (typeof row.timestamp !== 'string') fail(write, 'timestamp must be a string');
+  if (!isCount(row.attempts)) fail(write, 'attempts must be a non-negative integer');
+  if (!outboxStates.has(row.state)) fail(write, 'state must be PENDING or FAILED');
+  if (!isNullableString(row.error)) fail(write, 'error must be a string or null');
+  if (!isNullableString(row.body)) fail(write, 'body must be a string or null');
+}
+
 /** Throws InvalidStorageWriteError unless `write` is a well-formed StorageWrite. */
 export function assertStorageWrite(write: StorageWrite): void {
   if (typeof write !== 'object' || write === null) {
@@ -50,21 +66,15 @@ export function assertStorageWrite(write: StorageWrite): void {
       return;
     case 'clearEntities':
       return;
-    case 'putOutbox': {
-      const { row } = write;
-      if (!isCount(row?.seq)) fail(write, 'seq must be a non-negative integer');
-      if (!isNonEmptyString(row.mutationId)) fail(write, 'mutationId must be a non-empty string');
-      if (!isNonEmptyString(row.type)) fail(write, 'type must be a non-empty string');
-      if (!isNonEmptyString(row.id)) fail(write, 'id must be a non-empty string');
-      if (!operations.has(row.operation)) fail(write, 'operation must be CREATE, UPDATE or DELETE');
-      if (!isCount(row.baseVersion)) fail(write, 'baseVersion must be a non-negative integer');
-      if (typeof row.timestamp !== 'string') fail(write, 'timestamp must be a string');
-      if (!isCount(row.attempts)) fail(write, 'attempts must be a non-negative integer');
-      if (!outboxStates.has(row.state)) fail(write, 'state must be PENDING or FAILED');
-      if (!isNullableString(row.error)) fail(write, 'error must be a string or null');
-      if (!isNullableString(row.body)) fail(write, 'body must be a string or null');
+    case 'putOutbox':
+      if (!isCount(write.row?.seq)) fail(write, 'seq must be a non-negative integer');
+      assertOutboxFields(write, write.row);
       return;
-    }
+    case 'appendOutbox':
+      if (typeof write.row !== 'object' || write.row === null) fail(write, 'row must be an object');
+      if ('seq' in write.row) fail(write, 'the storage gives the seq; the row has none');
+      assertOutboxFields(write, write.row);
+      return;
     case 'removeOutbox':
       if (!isCount(write.seq)) fail(write, 'seq must be a non-negative integer');
       return;
@@ -77,6 +87,8 @@ export function assertStorageWrite(write: StorageWrite): void {
       return;
     case 'setMeta':
       if (!isNonEmptyString(write.key)) fail(write, 'key must be a non-empty string');
+      if (write.key.startsWith(adapterMetaPrefix))
+        fail(write, `${write.key} is kept by the storage`);
       if (!isNullableString(write.value)) fail(write, 'value must be a string or null');
       return;
     default:

@@ -2,20 +2,41 @@
 // test file is one call. It checks every guarantee the port states: atomic write() calls (an item
 // that fails midway leaves nothing of its call), read-after-write, outbox order by seq, entity id
 // order with tombstones, meta set and clear, clearEntities sparing outbox, conflicts and meta,
-// exact round trips, many rows, and — for persistent adapters — the same after close and reopen.
+// exact round trips, many rows, two writers on one storage (a shared outbox sequence, a shared
+// revision for compare-and-set, exclusive sections, change notices), and — for persistent
+// adapters — the same after close and reopen.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ConflictRow, EntityRow, LocalStore, OutboxRow, StorageWrite } from '../core/ports.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  LocalStoreChangedError,
+  type ConflictRow,
+  type EntityRow,
+  type LocalStore,
+  type OutboxRow,
+  type StorageWrite,
+} from '../core/ports.js';
 import { InvalidStorageWriteError, LocalStoreClosedError } from '../store/validate-write.js';
 
-/**
- * `open` creates a new, empty store each call. `reopen`, for persistent adapters, opens again the
- * storage of the store `open` created last (after it was closed), as an app restarting would.
- */
+export interface LocalStoreFactories {
+  /** Creates a new, empty store each call. */
+  open: () => Promise<LocalStore>;
+  /**
+   * A second instance on the storage of the store `open` created last, while that one is still
+   * open: another tab on the same IndexedDB database, another connection to the same SQLite
+   * file. An adapter whose storage only one object can reach (memoryStorage) returns that object:
+   * its writers then share one instance.
+   */
+  twin: () => Promise<LocalStore>;
+  /**
+   * For persistent adapters: opens again the storage of the store `open` created last (after it
+   * was closed), as an app restarting would.
+   */
+  reopen?: () => Promise<LocalStore>;
+}
+
 export function runLocalStoreConformance(
   name: string,
-  open: () => Promise<LocalStore>,
-  reopen?: () => Promise<LocalStore>,
+  { open, twin, reopen }: LocalStoreFactories,
 ): void {
   describe(`LocalStore conformance: ${name}`, () => {
     const opened: LocalStore[] = [];
@@ -28,6 +49,13 @@ export function runLocalStoreConformance(
       const store = await reopen!();
       opened.push(store);
       return store;
+    };
+    /** Two writers on one new storage. */
+    const pair = async (): Promise<[LocalStore, LocalStore]> => {
+      const first = await fresh();
+      const second = await twin();
+      opened.push(second);
+      return [first, second];
     };
     afterEach(async () => {
       // close() twice must be harmless: some tests close their store themselves.
@@ -300,6 +328,11 @@ export function runLocalStoreConformance(
           putConflict({ id: 'c9', body: undefined as unknown as string }),
         ],
         ['a meta value that is a number', setMeta('n', 1 as unknown as string)],
+        ['a meta key the storage keeps for itself', setMeta('syncline.store.revision', '0')],
+        [
+          'an appended row that names its own seq',
+          { kind: 'appendOutbox', row: outbox(7) } as unknown as StorageWrite,
+        ],
         ['an unknown kind', { kind: 'dropEverything' } as unknown as StorageWrite],
       ];
 
@@ -435,6 +468,180 @@ export function runLocalStoreConformance(
           }),
           { seed, numRuns: 25 },
         );
+      });
+    });
+
+    describe('appendOutbox', () => {
+      it('gives each appended row the next seq, in item order, and says which', async () => {
+        const store = await fresh();
+        const first = await store.write([appendOutbox('a'), appendOutbox('b')]);
+        const second = await store.write([putEntity(entity('task', 't1')), appendOutbox('c')]);
+        expect(first.appended).toEqual([1, 2]);
+        expect(second.appended).toEqual([3]);
+        expect(await store.listOutbox()).toStrictEqual([
+          outbox(1, appendedFields('a')),
+          outbox(2, appendedFields('b')),
+          outbox(3, appendedFields('c')),
+        ]);
+      });
+
+      it('never gives a seq twice: not after its row is gone, not below a seq put by hand', async () => {
+        const store = await fresh();
+        const { appended } = await store.write([appendOutbox('a')]);
+        await store.write([{ kind: 'removeOutbox', seq: appended[0]! }]);
+        expect((await store.write([appendOutbox('b')])).appended).toEqual([2]);
+        await store.write([putOutbox(outbox(40))]);
+        expect((await store.write([appendOutbox('c')])).appended).toEqual([41]);
+        await store.write([
+          { kind: 'removeOutbox', seq: 41 },
+          { kind: 'removeOutbox', seq: 40 },
+        ]);
+        expect((await store.write([appendOutbox('d')])).appended).toEqual([42]);
+      });
+    });
+
+    describe('revision', () => {
+      it('moves by one with every write that writes something, and only then', async () => {
+        const store = await fresh();
+        // 0 for a new storage, unless the layer over it wrote its own settings (encryption).
+        const start = await store.revision();
+        expect(Number.isSafeInteger(start) && start >= 0).toBe(true);
+        expect((await store.write([setMeta('k', 'v')])).revision).toBe(start + 1);
+        expect(await store.write([])).toStrictEqual({ revision: start + 1, appended: [] });
+        const both = await store.write([putOutbox(outbox(1)), setMeta('k', null)]);
+        expect(both.revision).toBe(start + 2);
+        await expect(store.write([putEntity(entity('task', ''))])).rejects.toThrow();
+        expect(await store.revision()).toBe(start + 2);
+      });
+
+      it('applies a write made ifRevision the current one, and refuses one made on an older', async () => {
+        const store = await fresh();
+        await store.write(someRows());
+        const revision = await store.revision();
+        await store.write([setMeta('cursor', 'moved on')]);
+        await expect(
+          store.write([putEntity(entity('task', 'late')), appendOutbox('late')], {
+            ifRevision: revision,
+          }),
+        ).rejects.toBeInstanceOf(LocalStoreChangedError);
+        expect(await store.getEntity('task', 'late')).toBeUndefined();
+        expect(await store.listOutbox()).toStrictEqual([]);
+        expect(await store.revision()).toBe(revision + 1);
+        const current = await store.write([setMeta('k', 'v')], { ifRevision: revision + 1 });
+        expect(current.revision).toBe(revision + 2);
+      });
+    });
+
+    describe('two writers on one storage', () => {
+      it('sees through one instance what the other wrote, as soon as its write resolved', async () => {
+        const [a, b] = await pair();
+        await a.write([
+          putEntity(entity('task', 't1', { version: 2 })),
+          putConflict(conflict('c1')),
+          setMeta('cursor', 'from a'),
+          appendOutbox('a1'),
+        ]);
+        expect(await b.getEntity('task', 't1')).toStrictEqual(entity('task', 't1', { version: 2 }));
+        expect(await b.listConflicts()).toStrictEqual([conflict('c1')]);
+        expect(await b.getMeta('cursor')).toBe('from a');
+        expect(await b.listOutbox()).toStrictEqual([outbox(1, appendedFields('a1'))]);
+        expect(await b.revision()).toBe(await a.revision());
+      });
+
+      it('loses no appended row when both append at once: seqs are distinct and in commit order', async () => {
+        const [a, b] = await pair();
+        const writes = range(1, 40).flatMap((i) => [
+          a.write([appendOutbox(`a${i}`)]),
+          b.write(
+            i % 3 === 0 ? [appendOutbox(`b${i}`), appendOutbox(`b${i}+`)] : [appendOutbox(`b${i}`)],
+          ),
+        ]);
+        const results = await Promise.all(writes);
+        const given = results.flatMap((result) => result.appended);
+        expect(new Set(given).size).toBe(given.length);
+        for (const store of [a, b]) {
+          const rows = await store.listOutbox();
+          expect(rows).toHaveLength(40 + 40 + 13);
+          expect(rows.map((row) => row.seq)).toEqual([...given].sort((x, y) => x - y));
+          expect(new Set(rows.map((row) => row.mutationId)).size).toBe(rows.length);
+        }
+        // A later write's rows come after an earlier write's: the seq is given at commit.
+        const revisions = results.map((result) => result.revision);
+        const byRevision = results
+          .map((result, i) => ({ result, revision: revisions[i]! }))
+          .sort((x, y) => x.revision - y.revision)
+          .flatMap(({ result }) => result.appended);
+        expect(byRevision).toEqual([...given].sort((x, y) => x - y));
+      });
+
+      it('lets exactly one of two writers that read the same revision commit', async () => {
+        const [a, b] = await pair();
+        await a.write([setMeta('balance', '10')]);
+        const seen = await b.revision();
+        expect(await a.revision()).toBe(seen);
+        const outcomes = await Promise.allSettled([
+          a.write([setMeta('balance', '11'), appendOutbox('from a')], { ifRevision: seen }),
+          b.write([setMeta('balance', '12'), appendOutbox('from b')], { ifRevision: seen }),
+        ]);
+        const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+        const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(LocalStoreChangedError);
+        const winner = outcomes[0]!.status === 'fulfilled' ? 'from a' : 'from b';
+        expect((await b.listOutbox()).map((row) => row.mutationId)).toEqual([`m-${winner}`]);
+        expect(await a.getMeta('balance')).toBe(winner === 'from a' ? '11' : '12');
+      });
+
+      it('runs exclusive sections of one name one at a time across instances, others meanwhile', async () => {
+        const [a, b] = await pair();
+        const log: string[] = [];
+        const section = (who: string, store: LocalStore) =>
+          store.exclusive('sync', async () => {
+            log.push(`${who} in`);
+            await new Promise((resolve) => setTimeout(resolve, 15));
+            log.push(`${who} out`);
+            return who;
+          });
+        let release!: () => void;
+        const holding = a.exclusive('sync', async () => {
+          log.push('holder in');
+          await new Promise<void>((resolve) => (release = resolve));
+          log.push('holder out');
+        });
+        await vi.waitFor(() => expect(log).toEqual(['holder in']));
+        const waiting = [section('b1', b), section('a1', a), section('b2', b)];
+        // Another name does not wait for the holder.
+        expect(await b.exclusive('other', async () => 'other')).toBe('other');
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        expect(log).toEqual(['holder in']);
+        release();
+        await holding;
+        expect((await Promise.all(waiting)).sort()).toEqual(['a1', 'b1', 'b2']);
+        // Never two inside at once: every "in" is followed by its own "out".
+        for (let i = 0; i < log.length; i += 2) {
+          expect(log[i]?.replace(' in', '')).toBe(log[i + 1]?.replace(' out', ''));
+        }
+        expect(log).toHaveLength(8);
+      });
+
+      it('lets the next one in after a section that threw', async () => {
+        const [a, b] = await pair();
+        await expect(
+          a.exclusive('sync', async () => {
+            throw new Error('failed inside');
+          }),
+        ).rejects.toThrow('failed inside');
+        expect(await b.exclusive('sync', async () => 'next')).toBe('next');
+      });
+
+      it("tells one instance's watchers of a write made through the other", async () => {
+        const [a, b] = await pair();
+        let told = 0;
+        const unwatch = b.watch(() => (told += 1));
+        await a.write([setMeta('cursor', 'from a')]);
+        await vi.waitFor(() => expect(told).toBeGreaterThan(0), { timeout: 5_000 });
+        unwatch();
       });
     });
 
@@ -684,6 +891,26 @@ function outbox(seq: number, over: Partial<OutboxRow> = {}): OutboxRow {
     body: `{"seq":${seq}}`,
     ...over,
   };
+}
+
+/** The fields of the appended row `outbox(seq, appendedFields(name))` stands for. */
+function appendedFields(name: string): Partial<OutboxRow> {
+  return {
+    mutationId: `m-${name}`,
+    id: `t-${name}`,
+    timestamp: '2024-01-01T00:00:00.000Z',
+    body: `{"name":${JSON.stringify(name)}}`,
+  };
+}
+
+function appendOutbox(name: string): StorageWrite {
+  const { seq: _seq, ...row } = outbox(0, appendedFields(name));
+  return { kind: 'appendOutbox', row };
+}
+
+/** A few rows of every kind, to show that a refused write keeps its hands off them. */
+function someRows(): StorageWrite[] {
+  return [putEntity(entity('task', 'kept')), putConflict(conflict('c1')), setMeta('cursor', 'x')];
 }
 
 function conflict(id: string, body = `{"conflict":${JSON.stringify(id)}}`): ConflictRow {

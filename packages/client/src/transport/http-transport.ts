@@ -20,7 +20,11 @@ export interface HttpTransportOptions {
   fetch: FetchLike;
   tokens: TokenSource;
   now?: () => number;
+  /** A request (answer and body) that takes longer fails as a network error (default 60 s). */
+  timeoutMs?: number;
 }
+
+export const httpTransportDefaults = { timeoutMs: 60_000 } as const;
 
 /** The feed position inside a sync token, when the token has the server's v1 shape. */
 function feedPosition(token: string | undefined): number | undefined {
@@ -56,10 +60,16 @@ export class HttpTransport implements Transport {
 
   private async send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let response = await this.attempt(method, path, body, await this.options.tokens.current());
-    if (response.status === 401) {
+    if (response.response.status === 401) {
+      await response.response.body?.cancel().catch(() => undefined);
+      response.done();
       response = await this.attempt(method, path, body, await this.options.tokens.refresh());
     }
-    return this.read<T>(response);
+    try {
+      return await this.read<T>(response.response, response.signal);
+    } finally {
+      response.done();
+    }
   }
 
   private async attempt(
@@ -67,9 +77,14 @@ export class HttpTransport implements Transport {
     path: string,
     body: unknown,
     token: string,
-  ): Promise<Response> {
+  ): Promise<{ response: Response; signal: AbortSignal; done: () => void }> {
+    // A timer of our own rather than AbortSignal.timeout, so that it stops once the body is read.
+    const controller = new AbortController();
+    const timeoutMs = this.options.timeoutMs ?? httpTransportDefaults.timeoutMs;
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const done = () => clearTimeout(timer);
     try {
-      return await this.options.fetch(`${this.base}${path}`, {
+      const response = await this.options.fetch(`${this.base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
@@ -77,21 +92,41 @@ export class HttpTransport implements Transport {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: controller.signal,
       });
+      return { response, signal: controller.signal, done };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new TransportError(TransportFailure.NETWORK, `${method} ${path}: ${message}`);
+      done();
+      throw this.networkError(`${method} ${path}`, error, controller.signal, timeoutMs);
     }
   }
 
-  private async read<T>(response: Response): Promise<T> {
+  private networkError(
+    what: string,
+    error: unknown,
+    signal: AbortSignal,
+    timeoutMs: number,
+    status?: number,
+  ): TransportError {
+    const details = status === undefined ? {} : { status };
+    if (signal.aborted) {
+      return new TransportError(TransportFailure.NETWORK, `${what}: no answer in ${timeoutMs} ms`, {
+        ...details,
+        code: 'TIMEOUT',
+      });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new TransportError(TransportFailure.NETWORK, `${what}: ${message}`, details);
+  }
+
+  private async read<T>(response: Response, signal: AbortSignal): Promise<T> {
     let text: string;
     try {
       text = await response.text();
     } catch (error) {
-      // The connection dropped while the body was on its way.
-      const message = error instanceof Error ? error.message : String(error);
-      throw new TransportError(TransportFailure.NETWORK, message, { status: response.status });
+      // The connection dropped (or the time ran out) while the body was on its way.
+      const timeoutMs = this.options.timeoutMs ?? httpTransportDefaults.timeoutMs;
+      throw this.networkError('reading the answer', error, signal, timeoutMs, response.status);
     }
     let parsed: unknown;
     try {

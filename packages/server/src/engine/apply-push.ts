@@ -7,7 +7,7 @@ import {
   type ConflictStrategy,
   type Operation,
 } from '@syncline/protocol';
-import { isAllowed } from './access.js';
+import { accessRefusal, type AccessRefusal } from './access.js';
 import type { Actor } from './actor.js';
 import type { Collection } from './collections.js';
 import { detectConflict } from './detect-conflict.js';
@@ -202,18 +202,42 @@ export function refuseWrite(
   current: EntityRecord | undefined,
   state: JsonObject | null,
 ): ChangeError | undefined {
-  const denied = {
-    code: 'ACCESS_DENIED',
-    message: `No access to this ${collection.name}`,
-  } as const;
-  if (current && !isAllowed(ctx.actor, collection.access, current)) return denied;
+  if (current) {
+    const refusal = accessRefusal(ctx.actor, collection.access, current);
+    // The stored copy's field values are not the caller's to learn: only a missing claim is named.
+    if (refusal) return denied(collection, refusal.kind === 'no-claim' ? refusal : undefined);
+  }
   if (state === null) return undefined;
   const problems = ctx.checkSchema(collection, state);
   if (problems.length > 0)
     return { code: 'SCHEMA_VIOLATION', message: problems.join('; '), details: { problems } };
   const createdBy = current?.createdBy ?? ctx.actor.userId;
-  if (!isAllowed(ctx.actor, collection.access, { createdBy, payload: state })) return denied;
+  const refusal = accessRefusal(ctx.actor, collection.access, { createdBy, payload: state });
+  if (refusal) return denied(collection, refusal);
   return undefined;
+}
+
+/** ACCESS_DENIED, saying which rule refused when that tells the caller what to fix. */
+function denied(collection: Collection, refusal: AccessRefusal | undefined): ChangeError {
+  const what = `this ${collection.name}`;
+  if (refusal?.kind === 'no-claim') {
+    return {
+      code: 'ACCESS_DENIED',
+      message: `No access to ${what}: the token has no \`${refusal.claim}\` claim (${refusal.field} must be listed in it)`,
+      details: { claim: refusal.claim, field: refusal.field },
+    };
+  }
+  if (refusal?.kind === 'not-listed') {
+    return {
+      code: 'ACCESS_DENIED',
+      message: `No access to ${what}: its ${refusal.field} is not in the token's \`${refusal.claim}\` claim`,
+      details: { claim: refusal.claim, field: refusal.field },
+    };
+  }
+  if (refusal?.kind === 'owner') {
+    return { code: 'ACCESS_DENIED', message: `No access to ${what}: only its creator and admins` };
+  }
+  return { code: 'ACCESS_DENIED', message: `No access to ${what}` };
 }
 
 /**
@@ -301,8 +325,9 @@ async function rejectChange(
   retryable: boolean,
 ): Promise<AppliedChange> {
   const outcome: MutationOutcome = { status: 'REJECTED', error };
-  // A queued item keeps its failure either way: it is on record already, and must not look pending.
-  if (retryable || previous?.status === 'PENDING') {
+  // A mutation already on record (queued, or FAILED and re-run) keeps this attempt either way: a
+  // queued one must not look pending, and a retry round must see that it was tried.
+  if (retryable || previous) {
     await recordMutation(ctx, change, previous, 'FAILED', outcome);
   }
   return { result: resultOf(change, outcome) };

@@ -35,7 +35,12 @@ export interface CollectionConfig {
   conflictStrategy?: ConflictStrategy;
   mergePolicy?: Record<string, FieldPolicy>;
   timeDetector?: TimeDetector;
-  /** CLIENT_WINS is honoured only for admins of the tenant. */
+  /**
+   * Payload fields holding times that may not lie further in the future than the allowed skew
+   * (5 minutes): a change carrying one is refused with FUTURE_TIMESTAMP. `[]` turns a preset's off.
+   */
+  notInFuture?: string[];
+  /** CLIENT_WINS is honoured only for admins of the tenant (a user's choice waits for review). */
   clientWinsAdminOnly?: boolean;
 }
 
@@ -59,6 +64,7 @@ export interface Collection {
   conflictStrategy: ConflictStrategy | undefined;
   mergePolicy: Record<string, FieldPolicy>;
   timeDetector: TimeDetector | undefined;
+  notInFuture: string[];
   clientWinsAdminOnly: boolean;
 }
 
@@ -126,6 +132,7 @@ function toCollection(name: string, config: CollectionConfig): Collection {
     conflictStrategy: config.conflictStrategy,
     mergePolicy: config.mergePolicy ?? {},
     timeDetector: config.timeDetector,
+    notInFuture: config.notInFuture ?? [],
     clientWinsAdminOnly: config.clientWinsAdminOnly ?? false,
   };
 }

@@ -1,7 +1,6 @@
 // The engine's public surface: what the HTTP layer (canonical and seed-compatible routes), the
 // CLI and the jobs call. Every method takes the verified Actor and works within its tenant only.
 import type {
-  ChangeResult,
   Conflict,
   DeltaRequest,
   DeltaResponse,
@@ -10,7 +9,6 @@ import type {
   MutationStatus,
   PushRequest,
   PushResponse,
-  QueueRetryRequest,
   RegisterDeviceRequest,
   ResolveConflictRequest,
   ServerChange,
@@ -19,6 +17,7 @@ import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import type { CommitListener } from './commit-events.js';
 import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
+import type { RetryQueueRequest, RetryQueueResult } from './queue-retry.js';
 import type { SyncRecordsRequest, SyncRecordsResult } from './record-sync.js';
 import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
 
@@ -42,6 +41,8 @@ export interface EngineLimits {
   maxFutureSkewMs: number;
   defaultPageSize: number;
   maxPageSize: number;
+  /** A tenant's cache is invalidated at most once per this many ms (default one minute). */
+  invalidateCooldownMs: number;
 }
 
 /** Facts about the request that the sync history keeps (seed 003's X-Network-Type). */
@@ -92,13 +93,16 @@ export interface SyncEngine {
   ): Promise<Conflict[]>;
   resolveConflict(actor: Actor, request: ResolveConflictRequest): Promise<ResolveResult>;
 
-  /** Re-runs FAILED mutations of the caller's devices (or the tenant's, for admins). */
-  retryQueue(
-    actor: Actor,
-    request: QueueRetryRequest,
-  ): Promise<{ retried: number; results: ChangeResult[] }>;
+  /**
+   * Re-runs FAILED mutations of the caller's devices (or the tenant's, for admins): at most 100 a
+   * call, in short transactions, with what is left in `remaining` (queue-retry.ts).
+   */
+  retryQueue(actor: Actor, request: RetryQueueRequest): Promise<RetryQueueResult>;
   queueStats(actor: Actor, filter?: { userId?: string; deviceId?: string }): Promise<QueueStats>;
-  /** Bumps the tenant's cache epoch: older sync tokens answer `reset: true`. */
+  /**
+   * Bumps the tenant's cache epoch: older sync tokens answer `reset: true`. At most once per
+   * `invalidateCooldownMs`; sooner is RATE_LIMITED with `retryAfterSeconds`.
+   */
   invalidateCache(actor: Actor, request: { deviceId?: string }): Promise<{ epoch: number }>;
 
   /** Admin: every version of one entity, oldest first. */

@@ -180,8 +180,8 @@ export interface OfflineTenantTx extends OfflineTenantReads {
   ): Promise<void>;
   insertHistory(record: NewOfflineSyncHistory): Promise<void>;
   putConfig(config: OfflineConfigRecord): Promise<void>;
-  /** Deletes synced operations whose synced_at is before `isoTime`; returns how many. */
-  deleteSyncedBefore(isoTime: string, filter: { userId?: string }): Promise<number>;
+  /** Deletes up to `limit` synced operations whose synced_at is before `isoTime`, oldest first; how many. */
+  deleteSyncedBefore(isoTime: string, filter: { userId?: string }, limit: number): Promise<number>;
   insertAudit(record: AuditRecord): Promise<void>;
 }
 

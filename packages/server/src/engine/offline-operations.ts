@@ -19,6 +19,7 @@ import type {
   ReplayResolution,
 } from './offline-operation-ports.js';
 import type { Clock, Crypto } from './ports.js';
+import { yieldToEventLoop } from './yield.js';
 import {
   decideAttempt,
   offlineConfigDefaults,
@@ -105,8 +106,8 @@ export interface OfflineStatus {
 export type ClaimSelection =
   /** One operation, whatever its schedule (a person asked for it). */
   | { kind: 'one'; id: number }
-  /** Every pending operation of the caller (of the business, for admins), due or not. */
-  | { kind: 'pending' }
+  /** Pending operations of the caller (of the business, for admins), due or not, oldest first. */
+  | { kind: 'pending'; limit?: number }
   /** Pending operations whose retry is due (the automatic replay). */
   | { kind: 'due'; ids: readonly number[] };
 
@@ -124,8 +125,11 @@ export interface OfflineOperations {
   history(actor: Actor, id: number, limit?: number): Promise<OfflineSyncHistoryRecord[]>;
   getConfig(actor: Actor): Promise<OfflineConfigRecord>;
   updateConfig(actor: Actor, patch: OfflineConfigPatch): Promise<OfflineConfigRecord>;
-  /** Removes synced operations synced more than `olderThanDays` days ago; returns the count. */
-  cleanup(actor: Actor, olderThanDays: number): Promise<number>;
+  /**
+   * Removes operations synced more than `olderThanDays` days ago, in bounded transactions, up to
+   * offlineBatchDefaults.cleanupMax a call; `hasMore` when it stopped at that bound.
+   */
+  cleanup(actor: Actor, olderThanDays: number): Promise<{ deleted: number; hasMore: boolean }>;
   /** Marks the selected operations `syncing` and says where to send each. */
   claim(actor: Actor, selection: ClaimSelection): Promise<ClaimedOperation[]>;
   /** Records one attempt's answer: status, response, attempts, backoff and a history row. */
@@ -148,13 +152,22 @@ export interface OfflineOperations {
    */
   resolve(actor: Actor, id: number, input: ResolveInput): Promise<OfflineOperationRecord>;
   /** Failed operations (the caller's, or the business's for admins) get a fresh round of attempts. */
-  reopenFailed(actor: Actor, ids?: readonly number[]): Promise<number>;
+  reopenFailed(actor: Actor, ids?: readonly number[], limit?: number): Promise<number>;
   /** Due operations of every business, for the automatic replay. */
   findDue(limit: number): Promise<{ tenant: string; ids: number[] }[]>;
 }
 
 const systemClock = { now: () => new Date() };
 const maxListLimit = 1000;
+
+/** Bounds on the work one request starts, so that one business cannot starve the others. */
+export const offlineBatchDefaults = {
+  /** Operations one sync or retry request sends at most (the rest wait for the next call). */
+  replayMax: 50,
+  /** Rows one cleanup transaction deletes, and one cleanup request at most. */
+  cleanupBatch: 500,
+  cleanupMax: 5000,
+} as const;
 
 /** The system actor the automatic replay acts as, in one business. */
 export const replayActor = (tenant: string): Actor => ({
@@ -398,11 +411,21 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
     async cleanup(actor, olderThanDays) {
       if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
       const before = new Date(clock.now().getTime() - olderThanDays * 86_400_000).toISOString();
-      return store.forTenant(actor.tenant).transact(async (tx) => {
-        const deleted = await tx.deleteSyncedBefore(before, {});
-        await audit(tx, actor, 'offline.cleanup', { olderThanDays, deleted });
-        return deleted;
-      });
+      const { cleanupBatch, cleanupMax } = offlineBatchDefaults;
+      const tenant = store.forTenant(actor.tenant);
+      let deleted = 0;
+      for (;;) {
+        const limit = Math.min(cleanupBatch, cleanupMax - deleted);
+        const n = await tenant.transact((tx) => tx.deleteSyncedBefore(before, {}, limit));
+        deleted += n;
+        if (n < limit || deleted >= cleanupMax) break;
+        await yieldToEventLoop();
+      }
+      const hasMore = deleted === cleanupMax;
+      await tenant.transact((tx) =>
+        audit(tx, actor, 'offline.cleanup', { olderThanDays, deleted, hasMore }),
+      );
+      return { deleted, hasMore };
     },
 
     async claim(actor, selection) {
@@ -424,7 +447,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
           candidates = await tx.listOperations({
             ...(isAdmin(actor) ? {} : { userId: actor.userId }),
             statuses: ['pending'],
-            limit: maxListLimit,
+            limit: Math.min(selection.limit ?? maxListLimit, maxListLimit),
           });
         } else {
           if (!config.auto_sync_enabled) return [];
@@ -619,14 +642,14 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
       });
     },
 
-    async reopenFailed(actor, ids) {
+    async reopenFailed(actor, ids, limit = maxListLimit) {
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const config = await configOf(tx);
         const failed = await tx.listOperations({
           ...(isAdmin(actor) ? {} : { userId: actor.userId }),
           statuses: ['failed'],
           ...(ids ? { ids } : {}),
-          limit: maxListLimit,
+          limit: Math.min(limit, maxListLimit),
         });
         const now = clock.now().toISOString();
         for (const operation of failed) {

@@ -154,6 +154,10 @@ export interface MutationFilter {
   userId?: string;
   statuses?: readonly MutationStatus[];
   mutationIds?: readonly string[];
+  /** Only mutations last changed strictly before this ISO time. */
+  updatedBefore?: string;
+  /** Arrival order (default), or the least recently changed first (then by arrival). */
+  order?: 'arrival' | 'leastRecentlyUpdated';
   limit?: number;
 }
 
@@ -162,6 +166,7 @@ export interface ConflictFilter {
   entityType?: string;
   entityId?: string;
   userId?: string;
+  deviceId?: string;
   limit?: number;
 }
 
@@ -188,7 +193,9 @@ export interface TenantReads {
   getMutation(deviceId: string, mutationId: string): Promise<MutationRecord | undefined>;
   listMutations(filter: MutationFilter): Promise<MutationRecord[]>;
   /** Mutation counts by status. */
-  countMutations(filter: Omit<MutationFilter, 'limit'>): Promise<Record<MutationStatus, number>>;
+  countMutations(
+    filter: Omit<MutationFilter, 'limit' | 'order'>,
+  ): Promise<Record<MutationStatus, number>>;
   getConflict(id: string): Promise<ConflictRecord | undefined>;
   listConflicts(filter: ConflictFilter): Promise<ConflictRecord[]>;
   getDevice(deviceId: string): Promise<DeviceRecord | undefined>;

@@ -15,9 +15,10 @@ const open = (properties: Record<string, unknown>, required: string[] = []) => (
 });
 
 export const presetCollections: Record<string, CollectionConfig> = {
-  // Seed 000: clock-in/out, visible to its creator and admins; clock times moved by more than a
-  // minute are a TIME_MISMATCH. Where tokens carry a `facilities` claim, a config can add seed 000's
-  // facility check: access: ['owner', { field: 'facilityId', claim: 'facilities' }].
+  // Seed 000: clock-in/out, visible to its creator and admins, at a facility listed in the token's
+  // `facilities` claim ("Verify user has access to facility"); clock times moved by more than a
+  // minute are a TIME_MISMATCH; clock times in the future are refused ("Reject records with
+  // future timestamps"). A config opts out with access: 'owner' or notInFuture: [].
   attendance: {
     schema: open({
       facilityId: str,
@@ -30,12 +31,16 @@ export const presetCollections: Record<string, CollectionConfig> = {
       deviceId: str,
       clientTimestamp: time,
     }),
-    access: 'owner',
+    access: ['owner', { field: 'facilityId', claim: 'facilities' }],
     timeDetector: { fields: ['clockIn', 'clockOut'], toleranceMs: 60_000 },
+    notInFuture: ['clockIn', 'clockOut', 'clientTimestamp'],
   },
-  // Seed 001: rural healthcare.
-  encounter: { schema: open({ patientId: str, facilityId: str, notes: str }) },
-  patient: { schema: open({ name: str, facilityId: str }) },
+  // Seed 001: rural healthcare. CLIENT_WINS (offline data over the server's) needs an admin.
+  encounter: {
+    schema: open({ patientId: str, facilityId: str, notes: str }),
+    clientWinsAdminOnly: true,
+  },
+  patient: { schema: open({ name: str, facilityId: str }), clientWinsAdminOnly: true },
   // Seed 002: asset manager.
   asset: { schema: open({ name: str, status: str }) },
   task: { schema: open({ title: str, status: str, assetId: str }) },

@@ -100,21 +100,27 @@ export function toServerChange(row: HistoryRecord): ServerChange {
 
 /**
  * Where a pull starts: a page token, else a sync token, else a timestamp, else the beginning.
- * A token minted before the last cache invalidation, or for another view, restarts from the
- * beginning; so does a position below the prune horizon, where a pruned tombstone may lie unseen.
+ * A token this server did not issue for this view (garbage, a placeholder, another tenant's, one
+ * past the tenant's feed), or minted before the last cache invalidation, restarts from the
+ * beginning with `reset`; so does a position below the prune horizon, where a pruned tombstone
+ * may lie unseen. A push with such a token still applies its changes.
  */
 export async function resolveCursor(
   reads: TenantReads,
-  view: { epoch: number; scope: string; prunedSeq?: number | undefined },
+  view: { seq: number; epoch: number; scope: string; prunedSeq?: number | undefined },
   from: PullRequest,
 ): Promise<{ afterSeq: number; reset: boolean }> {
   const pruned = (afterSeq: number) => afterSeq < (view.prunedSeq ?? 0);
   const token = from.pageToken ?? from.syncToken;
   if (token) {
     const cursor = decodeCursor(token);
-    return cursor.epoch === view.epoch && cursor.scope === view.scope && !pruned(cursor.seq)
-      ? { afterSeq: cursor.seq, reset: false }
-      : { afterSeq: 0, reset: true };
+    const valid =
+      cursor !== undefined &&
+      cursor.epoch === view.epoch &&
+      cursor.scope === view.scope &&
+      cursor.seq <= view.seq &&
+      !pruned(cursor.seq);
+    return valid ? { afterSeq: cursor.seq, reset: false } : { afterSeq: 0, reset: true };
   }
   if (from.lastSyncTimestamp) {
     const time = Date.parse(from.lastSyncTimestamp);
@@ -142,9 +148,9 @@ export async function pullPage(
   request: PullRequest,
   limit: number,
 ): Promise<FeedPage & { token: string; reset: boolean }> {
-  const { epoch, prunedSeq } = await reads.getTenantState();
+  const { seq, epoch, prunedSeq } = await reads.getTenantState();
   const scope = viewScope(actor, collections, request.entityTypes, crypto);
-  const cursor = await resolveCursor(reads, { epoch, scope, prunedSeq }, request);
+  const cursor = await resolveCursor(reads, { seq, epoch, scope, prunedSeq }, request);
   const page = await readFeedPage(reads, actor, collections, {
     afterSeq: cursor.afterSeq,
     ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),

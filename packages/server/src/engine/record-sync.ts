@@ -16,6 +16,7 @@ import { isSyncError } from './errors.js';
 import type { EngineInternals } from './internals.js';
 import type { Crypto, JsonObject, TenantTx } from './ports.js';
 import { validateChange, type ChangeError } from './validate-change.js';
+import { yieldToEventLoop } from './yield.js';
 
 export const recordSyncDefaults = {
   /** Records per transaction: seed 000 processes its batches in chunks of 50. */
@@ -60,19 +61,46 @@ export interface SyncRecordsResult {
 /**
  * The idempotency key of one record: the same copy of the same record, sent again, is the same
  * mutation. The payload and strategy are part of it, so an edited copy or a retry that asks for
- * another strategy is a new change rather than a replay of the first.
+ * another strategy is a new change rather than a replay of the first. Times are compared as
+ * instants ("…08:00:00Z" and "…08:00:00.000Z" are one), both the edit time and the payload's
+ * `timeFields`; the payload is stored as the device spelled it.
  */
-export function recordMutationId(crypto: Crypto, record: SyncRecord): string {
+export function recordMutationId(
+  crypto: Crypto,
+  record: SyncRecord,
+  timeFields: readonly string[] = [],
+): string {
+  const payload = { ...record.payload };
+  for (const field of timeFields) {
+    const value = payload[field];
+    if (typeof value === 'string') payload[field] = instant(value);
+  }
   const identity = [
     record.deviceId,
     record.entityType,
     record.entityId,
     record.version,
-    record.timestamp,
+    instant(record.timestamp),
     record.conflictStrategy ?? null,
-    record.payload,
+    payload,
   ];
   return `r-${crypto.sha256Hex(canonicalJson(identity)).slice(0, 40)}`;
+}
+
+/** One spelling of a time (toISOString's); text that is not a time stays as it is. */
+function instant(text: string): string {
+  const time = Date.parse(text);
+  return Number.isFinite(time) ? new Date(time).toISOString() : text;
+}
+
+/** The payload fields a collection declares as times (its time detector's and notInFuture). */
+function timeFieldsOf(engine: EngineInternals, entityType: string): string[] {
+  try {
+    const collection = engine.collections.get(entityType);
+    return [...new Set([...(collection.timeDetector?.fields ?? []), ...collection.notInFuture])];
+  } catch {
+    return []; // an unknown type is refused by validation, below
+  }
 }
 
 export async function syncRecords(
@@ -86,6 +114,8 @@ export async function syncRecords(
   const tenant = engine.store.forTenant(actor.tenant);
   const outcomes: RecordOutcome[] = [];
   for (let i = 0; i < request.records.length; i += chunkSize) {
+    // Between chunks other requests (of this tenant and of others) get their turn.
+    if (i > 0) await yieldToEventLoop();
     const chunk = request.records.slice(i, i + chunkSize);
     outcomes.push(...(await tenant.transact((tx) => applyChunk(engine, tx, actor, chunk))));
   }
@@ -135,7 +165,7 @@ async function applyChunk(
   const outcomes: RecordOutcome[] = [];
   for (const record of chunk) {
     const { entityType, entityId, deviceId } = record;
-    const mutationId = recordMutationId(engine.crypto, record);
+    const mutationId = recordMutationId(engine.crypto, record, timeFieldsOf(engine, entityType));
     let refusal = deviceRefusals.get(deviceId);
     if (refusal === undefined) {
       refusal = await deviceRefusal(engine, tx, actor, deviceId, now.toISOString());

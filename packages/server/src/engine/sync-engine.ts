@@ -24,6 +24,7 @@ import { observeCommits } from './commit-events.js';
 import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
+import { createKeyedQueue } from './keyed-queue.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
@@ -35,6 +36,7 @@ import type {
 } from './ports.js';
 import type { EngineInternals } from './internals.js';
 import { pullPage, toServerChange } from './pull.js';
+import { retryQueue } from './queue-retry.js';
 import { syncRecords } from './record-sync.js';
 import { enqueue, getQueued, listQueue, processQueued } from './sync-queue.js';
 import { encodeCursor, viewScope } from './sync-token.js';
@@ -53,9 +55,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     maxFutureSkewMs: limitsDefaults.maxFutureSkewMs,
     defaultPageSize: limitsDefaults.defaultPageSize,
     maxPageSize: limitsDefaults.maxPageSize,
+    invalidateCooldownMs: 60_000,
     ...options.limits,
   };
 
+  const heavyWork = createKeyedQueue();
   const checkers = new Map<string, (payload: unknown) => string[]>();
   const checkSchema = (collection: Collection, payload: JsonObject): string[] => {
     if (!collection.schema) return [];
@@ -363,8 +367,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
         const collection = collections.get(conflict.entityType);
-        if (request.resolution === 'CLIENT_WINS' && collection.clientWinsAdminOnly) {
-          requireAdmin(actor);
+        // Seed 001: the offline copy overwrites the server's only with an admin's approval (and
+        // so does a copy of the user's own making, which could be the offline one).
+        const overwrites = request.resolution === 'CLIENT_WINS' || request.resolvedData;
+        if (overwrites && collection.clientWinsAdminOnly && !isAdmin(actor)) {
+          throw new SyncError(
+            'ADMIN_REQUIRED',
+            `${request.resolvedData ? 'resolvedData' : 'CLIENT_WINS'} on ${collection.name} needs an admin's approval: ask an admin to resolve it, or choose SERVER_WINS`,
+            { resolution: request.resolution, entityType: collection.name },
+          );
         }
         const data = settledData(conflict, current?.payload ?? null, request, collection);
         // A person decided on the server copy the conflict showed; if it has moved since, they
@@ -440,44 +451,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       return outcome;
     },
 
-    async retryQueue(actor, request) {
-      const now = clock.now();
-      return store.forTenant(actor.tenant).transact(async (tx) => {
-        const listFailed = () =>
-          tx.listMutations({
-            ...ownFilter(actor),
-            statuses: ['FAILED'],
-            ...(request.deviceId ? { deviceId: request.deviceId } : {}),
-            ...(request.mutationIds ? { mutationIds: request.mutationIds } : {}),
-            limit: 1000,
-          });
-        const results = new Map<string, ChangeResult>();
-        // In arrival order, and again while a pass makes progress: a device's update may wait on
-        // its own create earlier in the queue.
-        for (let pending = await listFailed(), progress = true; progress && pending.length > 0;) {
-          progress = false;
-          for (const mutation of pending) {
-            const applied = await applyChange(
-              applyContext(tx, ownerOf(actor, mutation), mutation.deviceId, now),
-              toIncoming(mutation),
-              collections.get(mutation.entityType),
-            );
-            results.set(`${mutation.deviceId}\u0000${mutation.mutationId}`, applied.result);
-            if (applied.result.status !== 'REJECTED') progress = true;
-          }
-          if (progress) pending = await listFailed();
-        }
-        await tx.insertAudit({
-          actor: actor.userId,
-          action: 'queue.retry',
-          target: request.deviceId ?? null,
-          details: { retried: results.size },
-          createdAt: now.toISOString(),
-        });
-        return { retried: results.size, results: [...results.values()] };
-      });
-    },
-
     async queueStats(actor, filter = {}) {
       const tenant = store.forTenant(actor.tenant);
       if (!isAdmin(actor) && filter.userId && filter.userId !== actor.userId)
@@ -503,8 +476,23 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async invalidateCache(actor, request) {
       requireAdmin(actor);
-      const now = clock.now().toISOString();
+      const at = clock.now();
+      const now = at.toISOString();
       return store.forTenant(actor.tenant).transact(async (tx) => {
+        // Each invalidation makes every device of the tenant pull its whole feed again: one per
+        // cooldown, whoever asks, so that repeating it cannot multiply that work.
+        const [last] = await tx.listAudit({ action: 'cache.invalidate', limit: 1 });
+        const waitMs = last
+          ? Date.parse(last.createdAt) + limits.invalidateCooldownMs - at.getTime()
+          : 0;
+        if (waitMs > 0) {
+          const retryAfterSeconds = Math.ceil(waitMs / 1000);
+          throw new SyncError(
+            'RATE_LIMITED',
+            `The tenant's sync tokens were invalidated at ${last?.createdAt}; retry in ${retryAfterSeconds} s`,
+            { retryAfterSeconds },
+          );
+        }
         const epoch = await tx.bumpEpoch();
         await tx.insertAudit({
           actor: actor.userId,
@@ -568,6 +556,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       });
     },
 
+    // One retry at a time per tenant (in this process): callers hammering it share one stream of
+    // chunks with every other tenant's requests, rather than one stream each.
+    retryQueue: (actor, request) =>
+      heavyWork(actor.tenant, () => retryQueue(internals, actor, request)),
     syncRecords: (actor, request, meta) => syncRecords(internals, actor, request, meta),
     enqueue: (actor, request) => enqueue(internals, actor, request),
     processQueued: (actor, id) => processQueued(internals, actor, id),

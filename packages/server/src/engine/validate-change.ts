@@ -110,6 +110,14 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
   if (change.operation !== 'DELETE' && payload === null) {
     return refuse('VALIDATION_FAILED', `${change.operation} needs a payload`);
   }
+  const future = payload ? futureField(payload, collection.notInFuture, ctx) : undefined;
+  if (future) {
+    return refuse(
+      'FUTURE_TIMESTAMP',
+      `${future} is more than ${ctx.maxFutureSkewMs / 60_000} minutes in the future`,
+      { field: future, value: payload?.[future], serverTime: ctx.now.toISOString() },
+    );
+  }
   if (change.operation === 'CREATE' && change.clientVersion > 1) {
     return refuse('VALIDATION_FAILED', 'a CREATE is made on version 1 (clientVersion 0 or 1)');
   }
@@ -146,4 +154,17 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
       conflictStrategy: change.conflictStrategy,
     },
   };
+}
+
+/** The first of `fields` whose time lies beyond the allowed skew (an UPDATE checks what it sets). */
+function futureField(
+  payload: JsonObject,
+  fields: readonly string[],
+  ctx: Pick<ValidationContext, 'now' | 'maxFutureSkewMs'>,
+): string | undefined {
+  const latest = ctx.now.getTime() + ctx.maxFutureSkewMs;
+  return fields.find((field) => {
+    const value = Object.hasOwn(payload, field) ? payload[field] : undefined;
+    return typeof value === 'string' && Date.parse(value) > latest;
+  });
 }

@@ -1,5 +1,6 @@
 // Admin routes: an entity's version history, restoring an old version, and invalidating the
-// tenant's sync tokens. Tenant admins only; the auth hook answers ADMIN_REQUIRED to users first.
+// tenant's sync tokens (once a minute at most). Tenant admins only; the auth hook answers
+// ADMIN_REQUIRED to users first.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import {
@@ -8,6 +9,7 @@ import {
   serverChangeSchema,
 } from '@syncline/protocol';
 import type { SyncEngine } from '../engine/engine-api.js';
+import { isSyncError } from '../engine/errors.js';
 import { actorOf } from './auth.js';
 import {
   entityParamsSchema,
@@ -56,6 +58,7 @@ export const adminRoutesPlugin = fp<AdminRoutesOptions>(
           body: restoreRequestSchema,
           response: withErrors({ 200: serverChangeSchema }),
         },
+        preHandler: fastify.syncRateLimits.admin,
       },
       async (request) =>
         engine.restore(
@@ -81,12 +84,31 @@ export const adminRoutesPlugin = fp<AdminRoutesOptions>(
         preValidation: async (request) => {
           request.body ??= {};
         },
+        preHandler: fastify.syncRateLimits.admin,
       },
-      async (request) => {
+      async (request, reply) => {
         const { deviceId } = request.body;
-        return engine.invalidateCache(actorOf(request), deviceId !== undefined ? { deviceId } : {});
+        try {
+          return await engine.invalidateCache(
+            actorOf(request),
+            deviceId !== undefined ? { deviceId } : {},
+          );
+        } catch (error) {
+          // Inside the tenant's cooldown: say when, as the rate budgets do.
+          const details = isSyncError(error)
+            ? (error.details as { retryAfterSeconds?: unknown })
+            : undefined;
+          if (typeof details?.retryAfterSeconds === 'number') {
+            void reply.header('retry-after', String(details.retryAfterSeconds));
+          }
+          throw error;
+        }
       },
     );
   },
-  { name: 'syncline-admin-routes', dependencies: ['syncline-auth'], fastify: '5.x' },
+  {
+    name: 'syncline-admin-routes',
+    dependencies: ['syncline-auth', 'syncline-rate-limits'],
+    fastify: '5.x',
+  },
 );

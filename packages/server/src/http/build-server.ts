@@ -41,6 +41,11 @@ import { createRealtime, type Realtime } from '../realtime/realtime.js';
 import { streamRoutesPlugin } from '../realtime/stream-routes.js';
 import type { TenantSettingsService } from '../jobs/tenant-settings.js';
 import { settingsRoutesPlugin } from './settings-routes.js';
+import { dashboardRoutesPlugin } from './dashboard-routes.js';
+import { createServerMetrics, metricsPlugin, type ServerMetrics } from './metrics.js';
+import { webAppsPlugin, type WebApp } from './web-apps.js';
+import { DashboardQueries } from '../store/dashboard-queries.js';
+import { KyselySyncStore } from '../store/kysely-sync-store.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -49,6 +54,8 @@ export interface ServerLimits {
   pushLimit?: string | RateLimit;
   /** Pulls per user (default '600/5m'). */
   pullLimit?: string | RateLimit;
+  /** Admin work per user: retries, replays, cleanup, invalidation, resolutions (default '60/5m'). */
+  adminLimit?: string | RateLimit;
   /** An ioredis-like client: rate budgets shared across server instances. */
   redis?: RateLimitRedis;
 }
@@ -82,7 +89,14 @@ export interface BuildServerOptions {
   realtime?: Realtime;
   /** The tenant settings store: serves GET/PATCH /api/sync/admin/settings when given. */
   tenantSettings?: TenantSettingsService;
+  /** GET /metrics: the registry to count into (default: a new one) and SYNCLINE_METRICS_TOKEN. */
+  metrics?: { registry?: ServerMetrics; token?: string | undefined };
+  /** Built web apps to serve, e.g. the admin dashboard at /admin. */
+  webApps?: readonly WebApp[];
 }
+
+/** A device counts as active in /metrics when it synced within this long. */
+const activeDeviceMs = 24 * 60 * 60_000;
 
 const toRateLimit = (value: string | RateLimit): RateLimit =>
   typeof value === 'string' ? parseRateLimit(value) : value;
@@ -106,6 +120,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const bodyLimit = limits.bodyLimit ?? limitsDefaults.maxBodyBytes;
   const push = toRateLimit(limits.pushLimit ?? rateLimitDefaults.push);
   const pull = toRateLimit(limits.pullLimit ?? rateLimitDefaults.pull);
+  const admin = toRateLimit(limits.adminLimit ?? rateLimitDefaults.admin);
   const logger = options.logger ?? { level: 'info' };
 
   const app = Fastify({
@@ -129,7 +144,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   app.addHook('onReady', async () => {
     await realtime.ready;
   });
-  const engine =
+  const metrics = options.metrics?.registry ?? createServerMetrics();
+  const baseEngine =
     options.engine ??
     createSyncEngine({
       store: options.store,
@@ -139,6 +155,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       logger: app.log,
       onCommitted: realtime.publish,
     });
+  const engine = metrics.instrumentEngine(baseEngine);
+  const kyselyStore = options.store instanceof KyselySyncStore ? options.store : undefined;
+  const dashboardQueries = kyselyStore && new DashboardQueries(kyselyStore);
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
@@ -161,9 +180,22 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(rateLimitsPlugin, {
     push,
     pull,
+    admin,
     ...(limits.redis ? { redis: limits.redis } : {}),
   });
   void app.register(healthPlugin, { store: options.store });
+  // Before the routes: its latency hook must be in place when they are added.
+  void app.register(metricsPlugin, {
+    metrics,
+    token: options.metrics?.token,
+    openStreams: () => realtime.hub.size(),
+    ...(dashboardQueries
+      ? {
+          totals: () =>
+            dashboardQueries.serverTotals(new Date(Date.now() - activeDeviceMs).toISOString()),
+        }
+      : {}),
+  });
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
   void app.register(attendanceRoutesPlugin, { engine });
@@ -183,5 +215,16 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   if (options.tenantSettings) {
     void app.register(settingsRoutesPlugin, { settings: options.tenantSettings });
   }
+  if (kyselyStore) {
+    void app.register(dashboardRoutesPlugin, {
+      store: kyselyStore,
+      engine,
+      collections,
+      tenantSettings: options.tenantSettings,
+    });
+  } else {
+    app.log.warn('the dashboard routes need a Kysely store; not served');
+  }
+  if (options.webApps?.length) void app.register(webAppsPlugin, { apps: options.webApps });
   return app;
 }

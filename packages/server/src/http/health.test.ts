@@ -88,6 +88,18 @@ describe('/docs', () => {
         'DELETE /api/offline/cleanup',
         'POST /api/offline/queue',
         'GET /api/sync/stream',
+        // The admin dashboard's read routes (dashboard-routes.ts).
+        'GET /api/sync/admin/overview',
+        'GET /api/sync/admin/activity',
+        'GET /api/sync/admin/alerts',
+        'GET /api/sync/admin/audit',
+        'GET /api/sync/admin/devices',
+        'GET /api/sync/admin/devices/{deviceId}/history',
+        'GET /api/sync/admin/conflicts',
+        'GET /api/sync/admin/conflicts/{id}',
+        'GET /api/sync/admin/mutations',
+        'GET /api/sync/admin/entities',
+        'GET /api/sync/admin/collections',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;

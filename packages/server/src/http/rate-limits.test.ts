@@ -103,3 +103,107 @@ describe('budgets', () => {
     );
   });
 });
+
+describe('every route that writes or starts work spends a budget', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('the table of routes and budgets (reads spend none)', () => {
+    const table = Object.fromEntries(
+      t.app
+        .routeBudgets()
+        .filter((route) => route.url.startsWith('/api/'))
+        .map((route) => [`${route.method} ${route.url}`, route.budget]),
+    );
+    expect(table).toEqual({
+      'POST /api/sync': 'push or pull',
+      'POST /api/sync/delta': 'pull',
+      'GET /api/sync/status': null,
+      'GET /api/sync/devices': null,
+      'POST /api/sync/devices': 'admin',
+      'DELETE /api/sync/devices/:deviceId': 'admin',
+      'GET /api/sync/conflicts': null,
+      'POST /api/sync/conflicts/resolve': 'admin',
+      'POST /api/sync/queue/retry': 'admin',
+      'GET /api/sync/queue/stats': null,
+      'GET /api/sync/entities/:type/:id/history': null,
+      'POST /api/sync/entities/:type/:id/restore': 'admin',
+      'POST /api/sync/cache/invalidate': 'admin',
+      'POST /api/attendance/sync': 'push',
+      'POST /api/v1/sync/queue': 'push',
+      'GET /api/v1/sync/pending': null,
+      'POST /api/v1/sync/process/:id': 'push',
+      'PATCH /api/v1/sync/resolve/:id': 'admin',
+      'POST /api/v1/sync/retry': 'admin',
+      'GET /api/v1/sync/stats': null,
+      'GET /api/offline/status': null,
+      'GET /api/offline/pending': null,
+      'GET /api/offline/history/:id': null,
+      'POST /api/offline/sync': 'admin',
+      'POST /api/offline/sync/:id': 'admin',
+      'POST /api/offline/resolve/:id': 'admin',
+      'POST /api/offline/retry': 'admin',
+      'GET /api/offline/config': null,
+      'PATCH /api/offline/config': 'admin',
+      'DELETE /api/offline/cleanup': 'admin',
+      'POST /api/offline/queue': 'pull',
+      'GET /api/sync/stream': null,
+      'GET /api/sync/admin/overview': null,
+      'GET /api/sync/admin/activity': null,
+      'GET /api/sync/admin/alerts': null,
+      'GET /api/sync/admin/audit': null,
+      'GET /api/sync/admin/devices': null,
+      'GET /api/sync/admin/devices/:deviceId/history': null,
+      'GET /api/sync/admin/conflicts': null,
+      'GET /api/sync/admin/conflicts/:id': null,
+      'GET /api/sync/admin/mutations': null,
+      'GET /api/sync/admin/entities': null,
+      'GET /api/sync/admin/collections': null,
+    });
+  });
+
+  it('no route but a read goes without one', () => {
+    const unbudgeted = t.app
+      .routeBudgets()
+      .filter((route) => route.budget === null && route.method !== 'GET');
+    expect(unbudgeted).toEqual([]);
+  });
+});
+
+describe('the admin budget', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ limits: { adminLimit: '2/1m' } });
+  });
+  afterAll(() => t.close());
+
+  it('is spent by retries, resolutions and device changes alike, per user', async () => {
+    const call = async (token: string, method: 'POST' | 'DELETE', url: string, payload?: object) =>
+      t.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(payload ? { payload } : {}),
+      });
+    const ann = await t.token('ann', 'shop');
+    expect((await call(ann, 'POST', '/api/sync/queue/retry', {})).statusCode).toBe(200);
+    expect(
+      (await call(ann, 'POST', '/api/sync/devices', { deviceId: 'ann-tablet' })).statusCode,
+    ).toBe(200);
+    const refused = await call(ann, 'POST', '/api/sync/conflicts/resolve', {
+      conflictId: 'c-1',
+      resolution: 'SERVER_WINS',
+    });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe('RATE_LIMITED');
+    expect((await call(ann, 'DELETE', '/api/sync/devices/ann-tablet')).statusCode).toBe(429);
+    // Pushes and pulls are other budgets; another user has a budget of their own.
+    const push = await call(ann, 'POST', '/api/sync', { deviceId: 'ann-tablet', changes: [] });
+    expect(push.statusCode).toBe(200);
+    const bob = await t.token('bob', 'shop');
+    expect((await call(bob, 'POST', '/api/sync/queue/retry', {})).statusCode).toBe(200);
+  });
+});

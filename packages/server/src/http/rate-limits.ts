@@ -1,5 +1,8 @@
-// Per-user rate limits: a push budget and a pull budget, keyed by the verified tenant + user,
-// shared by every route that spends them. Backed by @fastify/rate-limit (memory, or Redis later).
+// Per-user rate budgets, keyed by the verified tenant + user and shared by every route that spends
+// them: push (device writes), pull (reads of the feed) and admin (retries, replays, cleanup,
+// invalidation, resolutions, device and settings changes). Every route that writes or starts work
+// spends one; the plugin keeps a table of which, for tests and docs. Backed by @fastify/rate-limit
+// (in memory, or in Redis to share the budgets across instances).
 import rateLimitPlugin from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
@@ -15,7 +18,11 @@ export const rateLimitDefaults = {
   push: '20/5m',
   /** Generous, so that the first sync of a large tenant (many delta pages) is not throttled. */
   pull: '600/5m',
+  /** Requests that start bounded heavy work (a retry re-runs up to 100 mutations). */
+  admin: '60/5m',
 } as const;
+
+export type Budget = keyof typeof rateLimitDefaults;
 
 const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -47,28 +54,37 @@ export interface RateLimitRedis {
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
 }
 
-export interface RateLimitsOptions {
-  push: RateLimit;
-  pull: RateLimit;
+export interface RateLimitsOptions extends Record<Budget, RateLimit> {
   /** Shares the budgets across server instances. Without it they live in this process. */
   redis?: RateLimitRedis;
 }
 
-export interface SyncRateLimits {
-  /** Spends one push (a batch with changes). */
-  push: preHandlerAsyncHookHandler;
-  /** Spends one pull (delta pages, empty pushes). */
-  pull: preHandlerAsyncHookHandler;
+/** Each handler spends one unit of its budget (a preHandler); 429 RATE_LIMITED past it. */
+export interface SyncRateLimits extends Record<Budget, preHandlerAsyncHookHandler> {
+  /** Spends the one of `budgets` that `pick` names for each request (e.g. push for a batch with changes). */
+  either<B extends Budget>(
+    budgets: readonly B[],
+    pick: (request: FastifyRequest) => B,
+  ): preHandlerAsyncHookHandler;
+}
+
+/** One route and what it spends; `null`: nothing (reads, public routes). */
+export interface RouteBudget {
+  method: string;
+  url: string;
+  budget: string | null;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     syncRateLimits: SyncRateLimits;
+    /** Every route registered after the plugin, with the budget its preHandler spends. */
+    routeBudgets(): RouteBudget[];
   }
 }
 
 /** Tenant and user from the verified token; JSON so that no tenant/user pair can collide with another. */
-function userKey(kind: string) {
+function userKey(kind: Budget) {
   return (request: FastifyRequest): string => {
     const actor = request.actor;
     // Routes with a budget are authenticated; the IP is a fallback that keeps the limit if not.
@@ -90,21 +106,42 @@ export const rateLimitsPlugin = fp<RateLimitsOptions>(
           retryAfterSeconds: Math.ceil(context.ttl / 1000),
         }),
     });
-    const limiter = (kind: 'push' | 'pull', limit: RateLimit) => {
+
+    /** Which budget a preHandler function spends, for the route table. */
+    const spends = new WeakMap<object, string>();
+    const limiter = (kind: Budget) => {
       // One limiter (and so one store) per budget, reused by every route that spends it.
       const handler = fastify.rateLimit({
-        max: limit.max,
-        timeWindow: limit.windowMs,
+        max: options[kind].max,
+        timeWindow: options[kind].windowMs,
         keyGenerator: userKey(kind),
       });
-      return async function spend(this: unknown, request: FastifyRequest, reply: FastifyReply) {
+      const spend = async function spend(request: FastifyRequest, reply: FastifyReply) {
         await handler.call(fastify, request, reply);
       };
+      spends.set(spend, kind);
+      return spend;
     };
-    fastify.decorate('syncRateLimits', {
-      push: limiter('push', options.push),
-      pull: limiter('pull', options.pull),
+    const handlers = { push: limiter('push'), pull: limiter('pull'), admin: limiter('admin') };
+    const either = <B extends Budget>(budgets: readonly B[], pick: (r: FastifyRequest) => B) => {
+      const spend = async function spendEither(request: FastifyRequest, reply: FastifyReply) {
+        await handlers[pick(request)].call(fastify, request, reply);
+      };
+      spends.set(spend, budgets.join(' or '));
+      return spend;
+    };
+    fastify.decorate('syncRateLimits', { ...handlers, either });
+
+    const table: RouteBudget[] = [];
+    fastify.addHook('onRoute', (route) => {
+      const preHandlers = [route.preHandler ?? []].flat() as object[];
+      const budget = preHandlers.map((hook) => spends.get(hook)).find((kind) => kind);
+      for (const method of [route.method].flat()) {
+        if (method === 'HEAD') continue;
+        table.push({ method, url: route.url, budget: budget ?? null });
+      }
     });
+    fastify.decorate('routeBudgets', () => table.map((entry) => ({ ...entry })));
   },
   { name: 'syncline-rate-limits', dependencies: ['syncline-auth'], fastify: '5.x' },
 );

@@ -75,6 +75,11 @@ export const resolveResultSchema = Type.Object({
 export const retryResultSchema = Type.Object({
   retried: count,
   results: Type.Array(changeResultSchema),
+  /** FAILED mutations in scope this round has not re-run yet (call again with `startedAt`). */
+  remaining: count,
+  hasMore: Type.Boolean(),
+  /** When this retry round began: send it back to continue the round. */
+  startedAt: isoTimestampSchema,
 });
 export const invalidateResultSchema = Type.Object({ epoch: Type.Integer() });
 

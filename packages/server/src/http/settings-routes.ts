@@ -105,9 +105,14 @@ export const settingsRoutesPlugin = fp<SettingsRoutesOptions>(
           body: settingsPatchSchema,
           response: withErrors({ 200: settingsViewSchema }),
         },
+        preHandler: fastify.syncRateLimits.admin,
       },
       async (request) => settings.update(actorOf(request), request.body),
     );
   },
-  { name: 'syncline-settings-routes', dependencies: ['syncline-auth'], fastify: '5.x' },
+  {
+    name: 'syncline-settings-routes',
+    dependencies: ['syncline-auth', 'syncline-rate-limits'],
+    fastify: '5.x',
+  },
 );

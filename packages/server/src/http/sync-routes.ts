@@ -116,10 +116,9 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           response: withErrors({ 200: pushResponseSchema }),
         },
         // A batch with changes spends the push budget; an empty one is a pull.
-        preHandler: async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
-          const body = request.body as PushRequest;
-          await (body.changes.length > 0 ? limits.push : limits.pull).call(fastify, request, reply);
-        },
+        preHandler: limits.either(['push', 'pull'], (request) =>
+          (request.body as PushRequest).changes.length > 0 ? 'push' : 'pull',
+        ),
         onResponse: logSyncSummary,
       },
       async (request) => {
@@ -202,6 +201,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           body: registerDeviceRequestSchema,
           response: withErrors({ 200: deviceSchema }),
         },
+        preHandler: limits.admin,
       },
       async (request) => engine.registerDevice(actorOf(request), request.body),
     );
@@ -215,6 +215,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           params: deviceParamsSchema,
           response: withErrors({ 204: Type.Null() }),
         },
+        preHandler: limits.admin,
       },
       async (request, reply) => {
         await engine.unregisterDevice(actorOf(request), request.params.deviceId);
@@ -255,6 +256,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           body: resolveConflictRequestSchema,
           response: withErrors({ 200: resolveResultSchema }),
         },
+        preHandler: limits.admin,
       },
       async (request) => engine.resolveConflict(actorOf(request), request.body),
     );
@@ -269,6 +271,8 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           response: withErrors({ 200: retryResultSchema }),
         },
         preValidation: emptyBody,
+        // Bounded: at most retryQueueDefaults.maxMutations re-runs per call (engine).
+        preHandler: limits.admin,
       },
       async (request) => engine.retryQueue(actorOf(request), request.body),
     );

@@ -42,6 +42,8 @@ export interface StartJobsOptions extends MaintenanceJobOptions {
   redisPrefix?: string;
   /** More jobs beside the maintenance ones: each is one entry (name, everyMs, run). */
   extraJobs?: readonly JobDefinition[];
+  /** Told of every run's outcome (the /metrics job counters). */
+  onJobRun?: (job: string, outcome: 'ok' | 'error') => void;
 }
 
 export interface RunningJobs {
@@ -74,6 +76,7 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
       logger: options.logger,
       instance: `${hostname()}:${process.pid}`,
       ...(clock ? { now: () => clock.now() } : {}),
+      ...(options.onJobRun ? { onRun: options.onJobRun } : {}),
     }),
   );
   return {
@@ -103,6 +106,7 @@ export function createBackgroundJobs(options: {
   engine: SyncEngine;
   logger: Logger;
   extraJobs?: readonly JobDefinition[];
+  onJobRun?: (job: string, outcome: 'ok' | 'error') => void;
 }): BackgroundJobs {
   const config = jobsConfigFromEnv(options.env);
   const queries = new MaintenanceQueries(options.store);
@@ -127,6 +131,7 @@ export function createBackgroundJobs(options: {
         ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
         ...(config.redisPrefix ? { redisPrefix: config.redisPrefix } : {}),
         ...(options.extraJobs ? { extraJobs: options.extraJobs } : {}),
+        ...(options.onJobRun ? { onJobRun: options.onJobRun } : {}),
       });
       if (stopped) {
         await started.stop();

@@ -40,6 +40,8 @@ export interface RunJobOptions {
   now?: () => Date;
   /** Which server instance ran it (host:pid), kept in the audit row. */
   instance?: string;
+  /** Told of every run's outcome (the /metrics job counters). Must not throw. */
+  onRun?: (job: string, outcome: 'ok' | 'error') => void;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function runJob(
     details = { slot: slot.toISOString(), outcome: 'error', error: (error as Error).message };
   }
   details.durationMs = Date.now() - started;
+  options.onRun?.(job.name, details.outcome === 'ok' ? 'ok' : 'error');
   if (options.instance) details.instance = options.instance;
   await options.queries.insertAudit(systemTenant, {
     actor: systemActor,

@@ -81,9 +81,19 @@ export function maintenanceJobs(
           ...new Set(failed.filter((m) => m.attempts < maxAttempts).map((m) => m.mutationId)),
         ];
         if (due.length === 0) continue;
-        const outcome = await engine.retryQueue(systemAdmin(tenant), { mutationIds: due });
-        retried += outcome.retried;
-        for (const result of outcome.results) count(counted, result);
+        // One round, in bounded calls: each call's transactions are short, so the tenant's own
+        // devices and every other tenant keep syncing while the job works through its backlog.
+        let startedAt: string | undefined;
+        for (;;) {
+          const outcome = await engine.retryQueue(systemAdmin(tenant), {
+            mutationIds: due,
+            ...(startedAt !== undefined ? { startedAt } : {}),
+          });
+          startedAt = outcome.startedAt;
+          retried += outcome.retried;
+          for (const result of outcome.results) count(counted, result);
+          if (!outcome.hasMore || outcome.retried === 0) break;
+        }
       }
       return {
         tenants: tenants.length,
@@ -107,7 +117,9 @@ export function maintenanceJobs(
         const days = settingsOf(tenant).retention.mutationsDays;
         if (days === 0) continue;
         const olderThan = new Date(now.getTime() - days * DAY_MS).toISOString();
-        const n = await queries.deleteSyncedMutations(tenant, olderThan);
+        const n = await deleteInBatches((limit) =>
+          queries.deleteSyncedMutations(tenant, olderThan, limit),
+        );
         removed += n;
         if (n > 0) {
           await queries.insertAudit(tenant, {
@@ -219,6 +231,20 @@ export function maintenanceJobs(
   };
 
   return [retryFailed, cleanupSynced, pruneHistory, evaluateAlerts];
+}
+
+/** Rows a cleanup statement deletes at most; between statements other requests get their turn. */
+export const cleanupBatchSize = 1000;
+
+/** Deletes in statements of `cleanupBatchSize` rows until one deletes fewer; the total. */
+async function deleteInBatches(deleteSome: (limit: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await deleteSome(cleanupBatchSize);
+    total += n;
+    if (n < cleanupBatchSize) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 function count(counted: Record<string, number>, result: ChangeResult): void {

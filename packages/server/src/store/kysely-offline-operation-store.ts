@@ -326,14 +326,23 @@ class Tx extends Reads implements OfflineTenantTx {
       .execute();
   }
 
-  async deleteSyncedBefore(isoTime: string, filter: { userId?: string }): Promise<number> {
-    let q = this.db
-      .deleteFrom('offline_operations')
+  async deleteSyncedBefore(
+    isoTime: string,
+    filter: { userId?: string },
+    limit: number,
+  ): Promise<number> {
+    let oldest = this.db
+      .selectFrom('offline_operations')
+      .select('id')
       .where('tenant', '=', this.tenant)
       .where('status', '=', 'synced')
       .where('synced_at', '<', isoTime);
-    if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
-    const result = await q.executeTakeFirst();
+    if (filter.userId !== undefined) oldest = oldest.where('user_id', '=', filter.userId);
+    const result = await this.db
+      .deleteFrom('offline_operations')
+      .where('tenant', '=', this.tenant)
+      .where('id', 'in', oldest.orderBy('id').limit(limit))
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 

@@ -22,7 +22,7 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
-import type { KeyedQueue } from './keyed-queue.js';
+import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { Database, StoreDialect } from './schema.js';
 
 /** What differs between the dialects, supplied by the thin adapters. */
@@ -359,6 +359,7 @@ class KyselyTenantReads implements TenantReads {
       .selectFrom('mutations')
       .selectAll()
       .where((eb) => this.mutationWhere(eb, filter))
+      .$if(filter.order === 'leastRecentlyUpdated', (q) => q.orderBy('updated_at'))
       .orderBy('arrival')
       .limit(clampLimit(filter.limit))
       .execute();
@@ -366,7 +367,7 @@ class KyselyTenantReads implements TenantReads {
   }
 
   async countMutations(
-    filter: Omit<MutationFilter, 'limit'>,
+    filter: Omit<MutationFilter, 'limit' | 'order'>,
   ): Promise<Record<MutationStatus, number>> {
     const counts = Object.fromEntries(mutationStatuses.map((s) => [s, 0])) as Record<
       MutationStatus,
@@ -385,7 +386,7 @@ class KyselyTenantReads implements TenantReads {
 
   private mutationWhere(
     eb: ExpressionBuilder<Database, 'mutations'>,
-    filter: Omit<MutationFilter, 'limit'>,
+    filter: Omit<MutationFilter, 'limit' | 'order'>,
   ) {
     const conds = [eb('tenant', '=', this.tenant)];
     if (filter.deviceId !== undefined) conds.push(eb('device_id', '=', filter.deviceId));
@@ -394,6 +395,7 @@ class KyselyTenantReads implements TenantReads {
     if (filter.mutationIds !== undefined) {
       conds.push(eb('mutation_id', 'in', [...filter.mutationIds]));
     }
+    if (filter.updatedBefore !== undefined) conds.push(eb('updated_at', '<', filter.updatedBefore));
     return eb.and(conds);
   }
 
@@ -414,6 +416,7 @@ class KyselyTenantReads implements TenantReads {
     if (filter.entityType !== undefined) q = q.where('entity_type', '=', filter.entityType);
     if (filter.entityId !== undefined) q = q.where('entity_id', '=', filter.entityId);
     if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+    if (filter.deviceId !== undefined) q = q.where('device_id', '=', filter.deviceId);
     const rows = await q
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')

@@ -70,12 +70,21 @@ export class MaintenanceQueries {
   }
 
   /** Deletes the tenant's SYNCED mutations last touched before `before`; resolves to how many. */
-  async deleteSyncedMutations(tenant: string, before: string): Promise<number> {
+  /** Deletes up to `limit` SYNCED mutations last changed before `before`, oldest first. */
+  async deleteSyncedMutations(tenant: string, before: string, limit: number): Promise<number> {
     const result = await this.db
       .deleteFrom('mutations')
       .where('tenant', '=', tenant)
-      .where('status', '=', 'SYNCED')
-      .where('updated_at', '<', before)
+      .where('arrival', 'in', (eb) =>
+        eb
+          .selectFrom('mutations')
+          .select('arrival')
+          .where('tenant', '=', tenant)
+          .where('status', '=', 'SYNCED')
+          .where('updated_at', '<', before)
+          .orderBy('updated_at')
+          .limit(limit),
+      )
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }

@@ -537,6 +537,31 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         });
       });
 
+      it('lists and counts by last change: before a time, least recently changed first', async () => {
+        await ts.transact(async (tx) => {
+          await tx.insertMutation(mutationRecord({ mutationId: 'a', updatedAt: iso(5) }));
+          await tx.insertMutation(mutationRecord({ mutationId: 'b', updatedAt: iso(2) }));
+          await tx.insertMutation(mutationRecord({ mutationId: 'c', updatedAt: iso(2) }));
+          await tx.insertMutation(mutationRecord({ mutationId: 'd', updatedAt: iso(9) }));
+        });
+        const ids = (ms: MutationRecord[]) => ms.map((m) => m.mutationId);
+        // Ties keep arrival order.
+        expect(ids(await ts.listMutations({ order: 'leastRecentlyUpdated' }))).toEqual([
+          'b',
+          'c',
+          'a',
+          'd',
+        ]);
+        expect(ids(await ts.listMutations({ updatedBefore: iso(5) }))).toEqual(['b', 'c']);
+        expect(
+          ids(await ts.listMutations({ updatedBefore: iso(9), order: 'leastRecentlyUpdated' })),
+        ).toEqual(['b', 'c', 'a']);
+        expect(await ts.countMutations({ updatedBefore: iso(9) })).toEqual({
+          ...zeroCounts,
+          PENDING: 3,
+        });
+      });
+
       it('applies the default list limit of 100 and caps larger limits at 1000', async () => {
         await ts.transact(async (tx) => {
           for (let i = 0; i < 1005; i++) {
@@ -601,6 +626,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           'c-1',
         ]);
         expect(ids(await ts.listConflicts({ userId: 'u2' }))).toEqual(['c-2']);
+        expect(ids(await ts.listConflicts({ deviceId: 'd1' }))).toEqual(['c-3', 'c-1']);
 
         await ts.transact((tx) =>
           tx.updateConflict('c-1', {

@@ -10,7 +10,7 @@ import type { SyncEngine } from '../engine/engine-api.js';
 import { createSyncEngine } from '../engine/sync-engine.js';
 import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
 import { createTokenVerifier, mintToken } from '../http/auth.js';
-import { buildServer, type ServerLimits } from '../http/build-server.js';
+import { buildServer, type BuildServerOptions, type ServerLimits } from '../http/build-server.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import {
   createPostgresSyncStore,
@@ -26,6 +26,8 @@ export interface TestAppOptions {
   limits?: ServerLimits;
   /** SYNCLINE_UPSTREAM_ALLOW for seed 003's replays (e.g. a test upstream on 127.0.0.1). */
   upstreamAllow?: readonly string[];
+  /** GET /metrics: e.g. a SYNCLINE_METRICS_TOKEN. */
+  metrics?: BuildServerOptions['metrics'];
 }
 
 export interface TestApp {
@@ -63,9 +65,15 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     engine,
     store,
     auth: createTokenVerifier({ secret }),
-    limits: { pushLimit: '1000000/1m', pullLimit: '1000000/1m', ...options.limits },
+    limits: {
+      pushLimit: '1000000/1m',
+      pullLimit: '1000000/1m',
+      adminLimit: '1000000/1m',
+      ...options.limits,
+    },
     logger: false,
     ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await app.ready();
   let closed = false;

@@ -1,4 +1,5 @@
-// IndexedDB through fake-indexeddb, an in-process implementation of the IndexedDB specification.
+// IndexedDB through fake-indexeddb, an in-process implementation of the IndexedDB specification;
+// the twin is a second connection to the same database, as a second tab opens.
 import 'fake-indexeddb/auto';
 import { runLocalStoreConformance } from '../../testing/local-store-conformance.js';
 import { indexedDbStorage } from './indexeddb-store.js';
@@ -6,11 +7,11 @@ import { indexedDbStorage } from './indexeddb-store.js';
 let opened = 0;
 const name = () => `syncline-conformance-${opened}`;
 
-runLocalStoreConformance(
-  'indexedDbStorage',
-  async () => {
+runLocalStoreConformance('indexedDbStorage', {
+  open: async () => {
     opened += 1;
     return indexedDbStorage(name());
   },
-  async () => indexedDbStorage(name()),
-);
+  twin: async () => indexedDbStorage(name()),
+  reopen: async () => indexedDbStorage(name()),
+});

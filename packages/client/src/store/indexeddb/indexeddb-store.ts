@@ -1,16 +1,25 @@
 // A LocalStore in the browser's IndexedDB (through idb). Each write() is one readwrite transaction
 // over every object store, with strict durability: it resolves only once the transaction has
 // committed to disk, and an item that fails aborts the transaction and with it the whole call.
+// IndexedDB runs readwrite transactions over the same stores one at a time across every
+// connection, so the revision and the outbox counter, read and bumped inside each transaction,
+// are shared by all tabs. Tabs hear of each other's writes on a BroadcastChannel and take turns in
+// `exclusive` through Web Locks.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import type {
-  ConflictRow,
-  EntityRow,
-  LocalStore,
-  OutboxRow,
-  StorageWrite,
+import {
+  LocalStoreChangedError,
+  type ConflictRow,
+  type EntityRow,
+  type LocalStore,
+  type OutboxRow,
+  type StorageWrite,
+  type WriteOptions,
+  type WriteResult,
 } from '../../core/ports.js';
-import { copyConflict, copyEntity, copyOutbox } from '../rows.js';
-import { assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
+import { InProcessLocks } from '../in-process-lock.js';
+import { appendedOutbox, copyConflict, copyEntity, copyOutbox } from '../rows.js';
+import { adapterMetaPrefix, assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
+import { WatchListeners } from '../watch-listeners.js';
 
 export interface IndexedDbStorageOptions {
   /**
@@ -34,6 +43,26 @@ type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
 const schemaVersion = 1;
 
+const revisionKey = `${adapterMetaPrefix}revision`;
+const lastSeqKey = `${adapterMetaPrefix}outbox.lastSeq`;
+
+/** Web Locks where the platform has them (browsers, workers); structurally typed. */
+interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+const webLocks = (): LockManagerLike | undefined =>
+  (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+
+/**
+ * Without Web Locks (Node with an IndexedDB shim, old browsers) `exclusive` holds among the
+ * instances of this JavaScript realm only.
+ */
+const realmLocks = new InProcessLocks();
+
+const count = (value: string | undefined): number => {
+  const parsed = Number(value ?? 0);
+  return Number.isSafeInteger(parsed) && parsed > 0 ? parsed : 0;
+};
 /**
  * The IndexedDB database `name` (created on first use) as a LocalStore. The database opens in the
  * background; every call waits for it, and an open that fails rejects every call with its error.
@@ -68,24 +97,77 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
     return database;
   };
 
+  const listeners = new WatchListeners();
+  // Other tabs' writes arrive here; the channel opens with the first watch or write.
+  let channel: BroadcastChannel | undefined;
+  const openChannel = () => {
+    if (channel || closed || typeof BroadcastChannel !== 'function') return channel;
+    channel = new BroadcastChannel(`syncline-store:${name}`);
+    channel.onmessage = () => listeners.notify();
+    // Node's channel would keep the process alive; browsers have no unref.
+    (channel as { unref?: () => void }).unref?.();
+    return channel;
+  };
+
   // Transactions over the same stores run in the order they were created. Once the database is
   // open, write() creates its transaction synchronously; before that, writes wait on the same
   // promise and resume in call order. Either way concurrent write() calls apply in call order.
-  const writeIn = (database: IDBPDatabase<LocalDbSchema>, writes: readonly StorageWrite[]) => {
+  const writeIn = (
+    database: IDBPDatabase<LocalDbSchema>,
+    writes: readonly StorageWrite[],
+    options: WriteOptions,
+  ): Promise<WriteResult> => {
     const tx = database.transaction(storeNames, 'readwrite', { durability: 'strict' });
+    const meta = tx.objectStore('meta');
     const requests: Promise<unknown>[] = [];
-    try {
+    // Only IndexedDB requests are awaited in here: anything else would let the transaction commit.
+    const apply = async (): Promise<WriteResult> => {
+      const revision = count((await meta.get(revisionKey))?.value);
+      if (options.ifRevision !== undefined && options.ifRevision !== revision) {
+        throw new LocalStoreChangedError(options.ifRevision, revision);
+      }
+      if (writes.length === 0) return { revision, appended: [] };
+      let lastSeq = count((await meta.get(lastSeqKey))?.value);
+      const highest = await tx.objectStore('outbox').openCursor(null, 'prev');
+      lastSeq = Math.max(lastSeq, highest ? Number(highest.key) : 0);
+      const appended: number[] = [];
       for (const item of writes) {
         assertStorageWrite(item);
+        if (item.kind === 'appendOutbox') {
+          lastSeq += 1;
+          appended.push(lastSeq);
+          requests.push(tx.objectStore('outbox').put(appendedOutbox(item.row, lastSeq)));
+          continue;
+        }
+        if (item.kind === 'putOutbox') lastSeq = Math.max(lastSeq, item.row.seq);
         requests.push(applyWrite(tx, item));
       }
-    } catch (error) {
-      tx.abort();
-      // The aborted transaction and its requests reject too; the item's error is the answer.
-      void Promise.allSettled([tx.done, ...requests]);
-      return Promise.reject(error);
-    }
-    return Promise.all([...requests, tx.done]).then(() => undefined);
+      requests.push(meta.put({ key: lastSeqKey, value: String(lastSeq) }));
+      requests.push(meta.put({ key: revisionKey, value: String(revision + 1) }));
+      await Promise.all(requests);
+      return { revision: revision + 1, appended };
+    };
+    const applied = apply();
+    return applied.then(
+      async (result) => {
+        await tx.done;
+        if (writes.length > 0) {
+          listeners.notify();
+          openChannel()?.postMessage(result.revision);
+        }
+        return result;
+      },
+      (error: unknown) => {
+        // The aborted transaction's requests reject too; the first failure is the answer.
+        try {
+          tx.abort();
+        } catch {
+          // Already finished: a failed request aborts the transaction by itself.
+        }
+        void Promise.allSettled([tx.done, ...requests]);
+        throw error;
+      },
+    );
   };
 
   return {
@@ -107,25 +189,43 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
     async listConflicts() {
       return (await (await open()).getAll('conflicts')).map(copyConflict);
     },
-    write(writes) {
+    async revision() {
+      return count((await (await open()).get('meta', revisionKey))?.value);
+    },
+    write(writes, options = {}) {
       if (closed) return Promise.reject(new LocalStoreClosedError());
       if (db) {
         try {
-          return writeIn(db, writes);
+          return writeIn(db, writes, options);
         } catch (error) {
           return Promise.reject(error);
         }
       }
-      return open().then((database) => writeIn(database, writes));
+      return open().then((database) => writeIn(database, writes, options));
+    },
+    async exclusive(lockName, fn) {
+      await open();
+      const key = `syncline:${name}:${lockName}`;
+      const locks = webLocks();
+      return locks ? locks.request(key, fn) : realmLocks.run(key, fn);
+    },
+    watch(listener) {
+      openChannel();
+      return listeners.add(listener);
     },
     async close() {
       closed = true;
+      channel?.close();
+      channel = undefined;
       db?.close();
     },
   };
 }
 
-function applyWrite(tx: WriteTx, write: StorageWrite): Promise<unknown> {
+function applyWrite(
+  tx: WriteTx,
+  write: Exclude<StorageWrite, { kind: 'appendOutbox' }>,
+): Promise<unknown> {
   switch (write.kind) {
     case 'putEntity':
       return tx.objectStore('entities').put(copyEntity(write.row));

@@ -1,15 +1,22 @@
 // A LocalStore held in memory: nothing survives the process. For tests, server-side rendering and
 // apps that do not need offline durability. write() applies its items synchronously, recording how
 // to undo each; if an item fails, the undo log restores the store before anyone can read it.
-import type {
-  ConflictRow,
-  EntityRow,
-  LocalStore,
-  OutboxRow,
-  StorageWrite,
+// There is one instance per memoryStorage() call: the data lives in that object, so "several
+// writers on one store" means several clients handed the same object, which it serializes.
+import {
+  LocalStoreChangedError,
+  type ConflictRow,
+  type EntityRow,
+  type LocalStore,
+  type OutboxRow,
+  type StorageWrite,
+  type WriteOptions,
+  type WriteResult,
 } from '../../core/ports.js';
-import { copyConflict, copyEntity, copyOutbox } from '../rows.js';
+import { InProcessLocks } from '../in-process-lock.js';
+import { appendedOutbox, copyConflict, copyEntity, copyOutbox } from '../rows.js';
 import { assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
+import { WatchListeners } from '../watch-listeners.js';
 
 const byNumber = (a: number, b: number) => a - b;
 // Ids sort by UTF-16 code units, the order IndexedDB gives string keys and SQLite's BINARY
@@ -35,6 +42,11 @@ export function memoryStorage(): LocalStore {
   const outbox = new Map<number, OutboxRow>();
   const conflicts = new Map<string, ConflictRow>();
   const meta = new Map<string, string>();
+  let revision = 0;
+  /** The highest seq ever given or held; never goes back, so a seq is never given twice. */
+  let lastSeq = 0;
+  const locks = new InProcessLocks();
+  const listeners = new WatchListeners();
   let closed = false;
 
   const assertOpen = () => {
@@ -50,7 +62,7 @@ export function memoryStorage(): LocalStore {
     return rows;
   };
 
-  function apply(write: StorageWrite, undo: Array<() => void>): void {
+  function apply(write: StorageWrite, undo: Array<() => void>, appended: number[]): void {
     switch (write.kind) {
       case 'putEntity':
         undo.push(assign(entitiesOf(write.row.type, undo), write.row.id, copyEntity(write.row)));
@@ -66,9 +78,21 @@ export function memoryStorage(): LocalStore {
         undo.push(() => (entities = previous));
         return;
       }
-      case 'putOutbox':
+      case 'putOutbox': {
         undo.push(assign(outbox, write.row.seq, copyOutbox(write.row)));
+        const before = lastSeq;
+        lastSeq = Math.max(lastSeq, write.row.seq);
+        undo.push(() => (lastSeq = before));
         return;
+      }
+      case 'appendOutbox': {
+        const seq = lastSeq + 1;
+        undo.push(assign(outbox, seq, appendedOutbox(write.row, seq)));
+        lastSeq = seq;
+        undo.push(() => (lastSeq = seq - 1));
+        appended.push(seq);
+        return;
+      }
       case 'removeOutbox':
         undo.push(assign(outbox, write.seq, undefined));
         return;
@@ -108,19 +132,36 @@ export function memoryStorage(): LocalStore {
       assertOpen();
       return [...conflicts.keys()].sort(byString).map((id) => copyConflict(conflicts.get(id)!));
     },
-    async write(writes: readonly StorageWrite[]) {
+    async revision() {
       assertOpen();
+      return revision;
+    },
+    async write(writes: readonly StorageWrite[], options: WriteOptions = {}): Promise<WriteResult> {
+      assertOpen();
+      if (options.ifRevision !== undefined && options.ifRevision !== revision) {
+        throw new LocalStoreChangedError(options.ifRevision, revision);
+      }
       const undo: Array<() => void> = [];
+      const appended: number[] = [];
       try {
         for (const write of writes) {
           assertStorageWrite(write);
-          apply(write, undo);
+          apply(write, undo, appended);
         }
       } catch (error) {
         for (const step of undo.reverse()) step();
         throw error;
       }
+      if (writes.length === 0) return { revision, appended };
+      revision += 1;
+      listeners.notify();
+      return { revision, appended };
     },
+    exclusive(name, fn) {
+      if (closed) return Promise.reject(new LocalStoreClosedError());
+      return locks.run(name, fn);
+    },
+    watch: (listener) => listeners.add(listener),
     async close() {
       closed = true;
     },

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { sqliteStorage } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'syncline-client-sqlite-file-'));
@@ -35,5 +35,68 @@ describe('sqliteStorage file', () => {
     db.pragma('user_version = 99');
     db.close();
     expect(() => sqliteStorage(path)).toThrow(/schema 99.*reads schema 1/);
+  });
+
+  it("lets the next holder in once a dead holder's lease has expired, not before", async () => {
+    const path = join(dir, 'dead-holder.db');
+    const store = sqliteStorage(path);
+    // What a process killed inside its section leaves behind: a lease nobody renews.
+    const expiresAt = Date.now() + 300;
+    const raw = new BetterSqlite3(path);
+    raw
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?)')
+      .run('syncline.store.lease.sync', JSON.stringify({ holder: 'killed', expiresAt }));
+    raw.close();
+    try {
+      const admittedAt = await store.exclusive('sync', async () => Date.now());
+      expect(admittedAt).toBeGreaterThanOrEqual(expiresAt);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('renews its lease while a section outlasts it, so nobody else gets in meanwhile', async () => {
+    const path = join(dir, 'long-section.db');
+    const first = sqliteStorage(path, { leaseMs: 90 });
+    const second = sqliteStorage(path, { leaseMs: 90 });
+    const log: string[] = [];
+    try {
+      let release!: () => void;
+      const long = first.exclusive('sync', async () => {
+        log.push('first in');
+        await new Promise<void>((resolve) => (release = resolve));
+        log.push('first out');
+      });
+      await vi.waitFor(() => expect(log).toEqual(['first in']));
+      const next = second.exclusive('sync', async () => log.push('second in'));
+      // Several lease lengths pass; the renewals keep the lease with its holder.
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      expect(log).toEqual(['first in']);
+      release();
+      await Promise.all([long, next]);
+      expect(log).toEqual(['first in', 'first out', 'second in']);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('gives up its lease on close, so another connection need not wait for the expiry', async () => {
+    const path = join(dir, 'closed-holder.db');
+    const first = sqliteStorage(path, { leaseMs: 60_000 });
+    const second = sqliteStorage(path);
+    try {
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      void first.exclusive('sync', async () => {
+        entered();
+        await new Promise(() => undefined);
+      });
+      await inside;
+      await first.close();
+      expect(await second.exclusive('sync', async () => 'in')).toBe('in');
+    } finally {
+      await second.close();
+    }
   });
 });

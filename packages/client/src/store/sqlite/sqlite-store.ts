@@ -1,22 +1,54 @@
 // A LocalStore in a SQLite file through better-sqlite3, for Node and Electron. WAL with
 // synchronous=FULL: a write() is one SQLite transaction, durable once its promise resolves; an item
-// that fails rolls the whole call back.
+// that fails rolls the whole call back. Any number of processes may open the same file: the
+// revision and the outbox counter live in the file and move inside each BEGIN IMMEDIATE
+// transaction; `exclusive` is a lease row with an expiry, taken and renewed in such a transaction;
+// other processes' commits are noticed through PRAGMA data_version.
+import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
-import type {
-  ConflictRow,
-  EntityRow,
-  LocalStore,
-  OutboxRow,
-  StorageWrite,
+import {
+  LocalStoreChangedError,
+  type ConflictRow,
+  type EntityRow,
+  type LocalStore,
+  type OutboxRow,
+  type StorageWrite,
+  type WriteResult,
 } from '../../core/ports.js';
-import { assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
+import { InProcessLocks } from '../in-process-lock.js';
+import { adapterMetaPrefix, assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
+import { WatchListeners } from '../watch-listeners.js';
 
 export interface SqliteStorageOptions {
   /** How long a write waits for another connection's lock before failing (ms). */
   busyTimeoutMs?: number;
+  /**
+   * How long an `exclusive` lease lasts unless renewed (ms). The holder renews it at a third of
+   * this; a process that dies holding it keeps the others out this long at most.
+   */
+  leaseMs?: number;
+  /** How often a watched store looks for other processes' commits (ms). */
+  watchIntervalMs?: number;
 }
 
-export const sqliteStorageDefaults = { busyTimeoutMs: 5000 } as const;
+export const sqliteStorageDefaults = {
+  busyTimeoutMs: 5000,
+  leaseMs: 15_000,
+  watchIntervalMs: 250,
+} as const;
+
+const revisionKey = `${adapterMetaPrefix}revision`;
+const lastSeqKey = `${adapterMetaPrefix}outbox.lastSeq`;
+const leaseKey = (name: string) => `${adapterMetaPrefix}lease.${name}`;
+
+/** Waits between two looks at a lease someone else holds: short at first, then calmer. */
+const leasePollMs = (attempt: number) => Math.min(250, 10 * 2 ** attempt);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Lease {
+  holder: string;
+  expiresAt: number;
+}
 
 /** The schema version this adapter writes, kept in `PRAGMA user_version`. */
 const schemaVersion = 1;
@@ -132,9 +164,15 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     removeConflict: db.prepare('DELETE FROM conflicts WHERE id = ?'),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     removeMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
+    maxSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM outbox'),
   };
 
-  function apply(write: StorageWrite): void {
+  const readCount = (key: string): number => {
+    const parsed = Number(sql.getMeta.get(key)?.value ?? 0);
+    return Number.isSafeInteger(parsed) && parsed > 0 ? parsed : 0;
+  };
+
+  function apply(write: Exclude<StorageWrite, { kind: 'appendOutbox' }>): void {
     switch (write.kind) {
       case 'putEntity': {
         const { type, id, version, deleted, body } = write.row;
@@ -182,17 +220,99 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   }
 
   // IMMEDIATE takes the write lock up front, so a second connection waits instead of failing
-  // midway with SQLITE_BUSY; a throw inside rolls the transaction back.
-  const writeAll = db.transaction((writes: readonly StorageWrite[]) => {
-    for (const write of writes) {
-      assertStorageWrite(write);
-      apply(write);
-    }
-  }).immediate;
+  // midway with SQLITE_BUSY, and the revision read here cannot move before COMMIT; a throw inside
+  // rolls the transaction back.
+  const writeAll = db.transaction(
+    (writes: readonly StorageWrite[], ifRevision: number | undefined): WriteResult => {
+      const revision = readCount(revisionKey);
+      if (ifRevision !== undefined && ifRevision !== revision) {
+        throw new LocalStoreChangedError(ifRevision, revision);
+      }
+      if (writes.length === 0) return { revision, appended: [] };
+      let lastSeq = Math.max(readCount(lastSeqKey), sql.maxSeq.get()?.seq ?? 0);
+      const appended: number[] = [];
+      for (const write of writes) {
+        assertStorageWrite(write);
+        if (write.kind === 'appendOutbox') {
+          lastSeq += 1;
+          appended.push(lastSeq);
+          apply({ kind: 'putOutbox', row: { ...write.row, seq: lastSeq } });
+          continue;
+        }
+        if (write.kind === 'putOutbox') lastSeq = Math.max(lastSeq, write.row.seq);
+        apply(write);
+      }
+      sql.setMeta.run(lastSeqKey, String(lastSeq));
+      sql.setMeta.run(revisionKey, String(revision + 1));
+      return { revision: revision + 1, appended };
+    },
+  ).immediate;
 
   let closed = false;
   const open = () => {
     if (closed) throw new LocalStoreClosedError();
+  };
+
+  // ---- exclusive: a lease row per name -------------------------------------------------------
+  const holder = randomUUID();
+  const sections = new InProcessLocks();
+  const renewals = new Set<ReturnType<typeof setInterval>>();
+  const held = new Set<string>();
+  const leaseMs = options.leaseMs ?? sqliteStorageDefaults.leaseMs;
+  const readLease = (name: string): Lease | undefined => {
+    const text = sql.getMeta.get(leaseKey(name))?.value;
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as Lease;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Takes or renews the lease when it is free, expired or ours; says whether it is ours now. */
+  const claim = db.transaction((name: string): boolean => {
+    const lease = readLease(name);
+    const now = Date.now();
+    if (lease && lease.holder !== holder && lease.expiresAt > now) return false;
+    const next: Lease = { holder, expiresAt: now + leaseMs };
+    sql.setMeta.run(leaseKey(name), JSON.stringify(next));
+    return true;
+  }).immediate;
+  const release = db.transaction((name: string) => {
+    if (readLease(name)?.holder === holder) sql.removeMeta.run(leaseKey(name));
+  }).immediate;
+
+  const acquire = async (name: string) => {
+    for (let attempt = 0; ; attempt++) {
+      open();
+      // A plain read first: polling must not take the write lock while the lease is clearly held.
+      const lease = readLease(name);
+      if (!lease || lease.holder === holder || lease.expiresAt <= Date.now()) {
+        if (claim(name)) return;
+      }
+      await sleep(leasePollMs(attempt));
+    }
+  };
+
+  // ---- watch: other connections' commits move PRAGMA data_version ------------------------------
+  const listeners = new WatchListeners();
+  let watchTimer: ReturnType<typeof setInterval> | undefined;
+  let dataVersion = 0;
+  const readDataVersion = () => db.pragma('data_version', { simple: true }) as number;
+  const startWatching = () => {
+    if (watchTimer || closed) return;
+    dataVersion = readDataVersion();
+    watchTimer = setInterval(() => {
+      if (closed) return;
+      const now = readDataVersion();
+      if (now === dataVersion) return;
+      dataVersion = now;
+      listeners.notify();
+    }, options.watchIntervalMs ?? sqliteStorageDefaults.watchIntervalMs);
+    watchTimer.unref?.();
+  };
+  const stopWatching = () => {
+    if (watchTimer) clearInterval(watchTimer);
+    watchTimer = undefined;
   };
 
   return {
@@ -217,13 +337,53 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       open();
       return sql.listConflicts.all().map((r) => ({ id: r.id, body: r.body }));
     },
-    // Runs synchronously when called, so concurrent write() calls apply in call order.
-    async write(writes) {
+    async revision() {
       open();
-      writeAll(writes);
+      return readCount(revisionKey);
+    },
+    // Runs synchronously when called, so concurrent write() calls apply in call order.
+    async write(writes, options = {}) {
+      open();
+      const result = writeAll(writes, options.ifRevision);
+      if (writes.length > 0) listeners.notify();
+      return result;
+    },
+    exclusive(name, fn) {
+      return sections.run(name, async () => {
+        await acquire(name);
+        held.add(name);
+        const renewal = setInterval(() => {
+          try {
+            if (!closed) claim(name);
+          } catch {
+            // A busy file: the next renewal tries again, well before the lease runs out.
+          }
+        }, leaseMs / 3);
+        renewal.unref?.();
+        renewals.add(renewal);
+        try {
+          return await fn();
+        } finally {
+          clearInterval(renewal);
+          renewals.delete(renewal);
+          held.delete(name);
+          if (!closed) release(name);
+        }
+      });
+    },
+    watch(listener) {
+      const unsubscribe = listeners.add(listener);
+      startWatching();
+      return () => {
+        unsubscribe();
+        if (listeners.size === 0) stopWatching();
+      };
     },
     async close() {
       if (closed) return;
+      for (const name of held) release(name);
+      for (const renewal of renewals) clearInterval(renewal);
+      stopWatching();
       closed = true;
       db.close();
     },
@@ -231,14 +391,19 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
 }
 
 function migrate(db: BetterSqlite3.Database): void {
-  const found = db.pragma('user_version', { simple: true }) as number;
-  if (found === schemaVersion) return;
-  if (found > schemaVersion) {
-    throw new Error(
-      `This SQLite file has local-store schema ${found}; this version of Syncline reads schema ${schemaVersion}. Update the app.`,
-    );
-  }
+  const check = () => {
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > schemaVersion) {
+      throw new Error(
+        `This SQLite file has local-store schema ${found}; this version of Syncline reads schema ${schemaVersion}. Update the app.`,
+      );
+    }
+    return found === schemaVersion;
+  };
+  if (check()) return;
+  // Looked at again under the write lock: another process may have created the schema meanwhile.
   db.transaction(() => {
+    if (check()) return;
     db.exec(schema);
     db.pragma(`user_version = ${schemaVersion}`);
   }).immediate();

@@ -111,10 +111,22 @@ const resolveResponseSchema = Type.Object({
   result: Type.Optional(jsonObjectSchema),
   conflict: conflictDetailSchema,
 });
+const retryQuerySchema = Type.Object(
+  {
+    deviceId: Type.Optional(deviceIdSchema),
+    userId: Type.Optional(userIdSchema),
+    /** Continues a retry round (the previous answer's startedAt). */
+    startedAt: Type.Optional(isoTimestampSchema),
+  },
+  { additionalProperties: false },
+);
 const retryResponseSchema = Type.Object({
   retried: Type.Integer(),
   message: Type.String(),
   results: Type.Array(Type.Object({ id: Type.String(), status: Type.String() })),
+  remaining: Type.Integer(),
+  hasMore: Type.Boolean(),
+  startedAt: Type.String(),
 });
 const statsResponseSchema = Type.Object({
   total: Type.Integer(),
@@ -203,9 +215,9 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
   async (instance, { engine }) => {
     const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
     const tags = ['seed 001'];
-    // The queue's writes spend the generous pull budget: the seed's client makes two requests
-    // per operation, so seed 000's push budget would stall a day's backlog.
-    const budget = fastify.syncRateLimits.pull;
+    // Queueing a change and applying it are both device writes: each spends a push, so a spent
+    // push budget stops both (the seed's client makes the two requests for each operation).
+    const limits = fastify.syncRateLimits;
 
     fastify.post(
       '/api/v1/sync/queue',
@@ -217,7 +229,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           response: withErrors({ 200: queueResponseSchema, 201: queueResponseSchema }),
         },
         onRequest: seedJsonBody,
-        preHandler: budget,
+        preHandler: limits.push,
       },
       async (request, reply) => {
         const actor = actorOf(request);
@@ -275,7 +287,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           response: withErrors({ 200: processResponseSchema }),
         },
         onRequest: seedJsonBody,
-        preHandler: budget,
+        preHandler: limits.push,
       },
       async (request) => {
         const processed = await engine.processQueued(actorOf(request), request.params.id);
@@ -319,6 +331,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           response: withErrors({ 200: resolveResponseSchema }),
         },
         onRequest: seedJsonBody,
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
@@ -370,37 +383,32 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
       {
         schema: {
           tags,
-          summary: 'Retry FAILED operations of a device (or a user, for admins)',
-          querystring: scopeQuerySchema,
+          summary:
+            'Retry FAILED operations of a device (or a user, for admins), 100 at most a call',
+          querystring: retryQuerySchema,
           response: withErrors({ 200: retryResponseSchema }),
         },
         onRequest: seedJsonBody,
-        preHandler: budget,
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
-        const { deviceId, userId } = request.query;
+        const { deviceId, userId, startedAt } = request.query;
         assertOwnOrAdmin(actor, userId);
-        let mutationIds: string[] | undefined;
-        if (userId !== undefined && userId !== actor.userId) {
-          const failed = await engine.listQueue(actor, {
-            userId,
-            ...(deviceId !== undefined ? { deviceId } : {}),
-            statuses: ['FAILED'],
-          });
-          mutationIds = failed.map((item) => item.id);
-        }
-        const { retried, results } =
-          mutationIds?.length === 0
-            ? { retried: 0, results: [] }
-            : await engine.retryQueue(actor, {
-                ...(deviceId !== undefined ? { deviceId } : {}),
-                ...(mutationIds ? { mutationIds } : {}),
-              });
+        const retry = await engine.retryQueue(actor, {
+          ...(deviceId !== undefined ? { deviceId } : {}),
+          ...(userId !== undefined ? { userId } : {}),
+          ...(startedAt !== undefined ? { startedAt } : {}),
+        });
         return {
-          retried,
-          message: `${retried} failed operation(s) retried`,
-          results: results.map((result) => ({ id: result.mutationId, status: statusOf(result) })),
+          retried: retry.retried,
+          message: retry.hasMore
+            ? `${retry.retried} failed operation(s) retried; ${retry.remaining} left for the next call`
+            : `${retry.retried} failed operation(s) retried`,
+          results: retry.results.map((r) => ({ id: r.mutationId, status: statusOf(r) })),
+          remaining: retry.remaining,
+          hasMore: retry.hasMore,
+          startedAt: retry.startedAt,
         };
       },
     );

@@ -14,7 +14,7 @@ import type {
   OfflineSyncHistoryRecord,
   ReplayResolution,
 } from '../../engine/offline-operation-ports.js';
-import type { AttemptMeta } from '../../engine/offline-operations.js';
+import { offlineBatchDefaults, type AttemptMeta } from '../../engine/offline-operations.js';
 import type { Crypto, SyncStore } from '../../engine/ports.js';
 import { createOfflineReplay } from '../../jobs/offline-replay.js';
 import type { OfflineReplay, ReplaySummary } from '../../jobs/request-replay.js';
@@ -266,6 +266,18 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
       return;
     }
     const { operations, replayer } = replay;
+    const { replayMax } = offlineBatchDefaults;
+    /** What a bounded request leaves for the next call. */
+    const leftOver = (count: number) => ({
+      remaining: Math.max(0, count),
+      hasMore: count > 0,
+    });
+    /** Of the operations a retry named, those still failed (not reopened by this call). */
+    const failedAmong = async (actor: Actor, ids: readonly number[]) => {
+      const wanted = new Set(ids);
+      const failed = await operations.list(actor, { status: 'failed', limit: 1000 });
+      return failed.filter((op) => wanted.has(op.id)).length;
+    };
     const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
     const limits = fastify.syncRateLimits;
     const tags = ['seed 003 — PayMe offline'];
@@ -342,13 +354,18 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         preValidation: async (request) => {
           request.body ??= {};
         },
-        preHandler: limits.pull,
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
         checkBusiness(actor, request.body.businessId);
-        const summary = await replayer.replay(actor, { kind: 'pending' }, deviceMeta(request));
-        return toPaymeSummary(actor.tenant, summary);
+        const { pending } = await operations.status(actor, {});
+        const summary = await replayer.replay(
+          actor,
+          { kind: 'pending', limit: replayMax },
+          deviceMeta(request),
+        );
+        return { ...toPaymeSummary(actor.tenant, summary), ...leftOver(pending - replayMax) };
       },
     );
 
@@ -389,7 +406,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         preValidation: async (request) => {
           request.body ??= {};
         },
-        preHandler: limits.pull,
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
@@ -436,7 +453,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           body: resolveBody,
           response: answers,
         },
-        preHandler: limits.pull,
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
@@ -465,14 +482,25 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         preValidation: async (request) => {
           request.body ??= {};
         },
-        preHandler: limits.pull,
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
         checkBusiness(actor, request.body.businessId);
-        const retried = await operations.reopenFailed(actor, request.body.ids);
-        const summary = await replayer.replay(actor, { kind: 'pending' }, deviceMeta(request));
-        return { retried, ...toPaymeSummary(actor.tenant, summary) };
+        const { ids } = request.body;
+        const retried = await operations.reopenFailed(actor, ids, replayMax);
+        const { pending, failed } = await operations.status(actor, {});
+        const notReopened = ids ? await failedAmong(actor, ids) : failed;
+        const summary = await replayer.replay(
+          actor,
+          { kind: 'pending', limit: replayMax },
+          deviceMeta(request),
+        );
+        return {
+          retried,
+          ...toPaymeSummary(actor.tenant, summary),
+          ...leftOver(notReopened + Math.max(0, pending - replayMax)),
+        };
       },
     );
 
@@ -503,6 +531,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
           body: configPatch,
           response: answers,
         },
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
@@ -527,13 +556,15 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         preValidation: async (request) => {
           request.body ??= {};
         },
+        preHandler: limits.admin,
       },
       async (request) => {
         const actor = actorOf(request);
         const input: Static<typeof cleanupInput> = { ...request.query, ...request.body };
         checkBusiness(actor, input.businessId);
         const olderThanDays = input.olderThanDays ?? 7;
-        return { deleted: await operations.cleanup(actor, olderThanDays), olderThanDays };
+        const { deleted, hasMore } = await operations.cleanup(actor, olderThanDays);
+        return { deleted, olderThanDays, hasMore };
       },
     );
 

@@ -46,10 +46,20 @@ export async function migrateToLatest(
       ? { migrationTableSchema: options.migrationTableSchema }
       : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's setup reads every table of the database from pg_catalog to find its own; a schema
+  // that another client drops at that moment fails the read with 3F000 ("schema … does not
+  // exist"). Nothing ran yet, so the setup is simply read again.
+  for (let retry = 0; retry < 3 && results === undefined && isCatalogRace(error); retry++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? '(setup)'} failed: ${String(error)}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function isCatalogRace(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === '3F000';
 }

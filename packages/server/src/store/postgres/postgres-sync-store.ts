@@ -2,7 +2,7 @@
 // query layer. Writers of one tenant queue on the tenant's row lock; tenants run in parallel.
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import { createKeyedQueue } from '../keyed-queue.js';
+import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
 

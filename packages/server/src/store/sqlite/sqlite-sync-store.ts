@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
 
@@ -68,7 +69,8 @@ export function withStatementCache(db: SqliteDriverDatabase, size = 256): Sqlite
  * A `SyncStore` on SQLite. Isolation: serializable. Kysely's SQLite driver has a single
  * connection guarded by a mutex, and `transact()` holds it from BEGIN IMMEDIATE to COMMIT, so
  * all transactions of every tenant run one at a time and reads never interleave with a
- * transaction in flight; a reader therefore sees change-feed seqs strictly in commit order.
+ * transaction in flight; a reader therefore sees change-feed seqs strictly in commit order. Each
+ * tenant queues its own transactions first (one of them waits on the connection at a time).
  * Another process on the same file is kept out by SQLite's write lock (waiting up to 5 s).
  */
 export async function createSqliteSyncStore(
@@ -78,6 +80,12 @@ export async function createSqliteSyncStore(
   const store = new KyselySyncStore(
     new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     sqliteTraits,
+    undefined,
+    // A tenant's transactions wait their turn here, one at a time on the shared connection: the
+    // connection's queue then alternates between tenants, so a tenant sending many requests at
+    // once (a retry hammered by several callers) holds up another tenant's sync by one
+    // transaction, not by all of its own.
+    createKeyedQueue(),
   );
   return migratedOrClosed(store, options.migrate);
 }
