@@ -12,8 +12,9 @@ const addFormats: FormatsPlugin =
   (addFormatsModule as unknown as FormatsPlugin);
 
 function newAjv(options: AjvOptions): Ajv {
-  // strict: false because TypeBox and user configs carry annotation keywords Ajv does not know.
-  const ajv = new Ajv({ strict: false, allErrors: true, ...options });
+  // strict: false because TypeBox and user configs carry annotation keywords Ajv does not know;
+  // it would also turn strictNumbers off, which keeps Infinity (a coerced "1e400") out of numbers.
+  const ajv = new Ajv({ strict: false, strictNumbers: true, allErrors: true, ...options });
   addFormats(ajv);
   refuseLeapSeconds(ajv);
   return ajv;

@@ -4,7 +4,7 @@
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { jsonObjectSchema } from '@syncline/protocol';
+import { jsonObjectSchema, limitsDefaults } from '@syncline/protocol';
 import type { Actor } from '../../engine/actor.js';
 import { SyncError } from '../../engine/errors.js';
 import type {
@@ -28,6 +28,8 @@ export interface PaymeCompatOptions {
   /** Made on `store` unless given. */
   offlineReplay?: OfflineReplay | undefined;
   upstreamAllow?: readonly string[] | undefined;
+  /** Refuses a device of another user (SyncEngine.claimDevice): X-Device-Id is checked like any. */
+  claimDevice: (actor: Actor, deviceId: string) => Promise<void>;
 }
 
 /** The replay the routes use: the given one, or one on the server's Kysely store. */
@@ -42,9 +44,13 @@ function replayOf(options: PaymeCompatOptions): OfflineReplay | undefined {
 }
 
 const statusValues = ['pending', 'syncing', 'synced', 'conflict', 'failed'] as const;
-const businessId = Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Integer()]);
+const rowId = () => Type.Integer({ minimum: 1, maximum: limitsDefaults.maxRowId });
+const businessId = Type.Union([
+  Type.String({ minLength: 1, maxLength: 256 }),
+  Type.Integer({ minimum: 0, maximum: limitsDefaults.maxRowId }),
+]);
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
-const idParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const idParams = Type.Object({ id: rowId() });
 
 const scopeQuery = Type.Object(
   {
@@ -60,7 +66,7 @@ const pendingQuery = Type.Object(
     userId: Type.Optional(text(256)),
     status: Type.Optional(Type.Unsafe<(typeof statusValues)[number]>({ enum: [...statusValues] })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: limitsDefaults.maxOffset })),
   },
   { additionalProperties: false },
 );
@@ -121,7 +127,7 @@ const syncBody = Type.Object(
 const retryBody = Type.Object(
   {
     businessId: Type.Optional(businessId),
-    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 })),
+    ids: Type.Optional(Type.Array(rowId(), { minItems: 1, maxItems: 1000 })),
   },
   { additionalProperties: false },
 );
@@ -150,11 +156,33 @@ function header(request: FastifyRequest, name: string): string | null {
   return first ? first.slice(0, 128) : null;
 }
 
-/** Seed 003's device headers: X-Device-Id and X-Network-Type. */
-const deviceMeta = (request: FastifyRequest): AttemptMeta => ({
-  deviceId: header(request, 'x-device-id'),
-  networkType: header(request, 'x-network-type')?.slice(0, 32) ?? null,
-});
+/** The device's own default when it names none: never a device another user could name. */
+const defaultDevice = (actor: Actor) => `user:${actor.userId}`;
+
+/**
+ * Seed 003's device headers, X-Device-Id (or the body's device_id) and X-Network-Type. A named
+ * device must be the caller's, as on every sync route; ids are refused, not cut, when too long.
+ */
+async function deviceMeta(
+  request: FastifyRequest,
+  actor: Actor,
+  claimDevice: PaymeCompatOptions['claimDevice'],
+  bodyDevice?: string,
+): Promise<AttemptMeta> {
+  const raw = request.headers['x-device-id'];
+  const named = (Array.isArray(raw) ? raw[0] : raw)?.trim() || bodyDevice;
+  if (named !== undefined && named.length > 128) {
+    throw new SyncError('VALIDATION_FAILED', 'X-Device-Id is longer than 128 characters');
+  }
+  if (named?.startsWith('user:') && named !== defaultDevice(actor)) {
+    throw new SyncError('VALIDATION_FAILED', 'Device ids starting with "user:" are reserved');
+  }
+  if (named !== undefined && named !== defaultDevice(actor)) await claimDevice(actor, named);
+  return {
+    deviceId: named ?? null,
+    networkType: header(request, 'x-network-type')?.slice(0, 32) ?? null,
+  };
+}
 
 /** PayMe's offlineQueue row. */
 function toPaymeOperation(tenant: string, op: OfflineOperationRecord) {
@@ -224,6 +252,7 @@ const toPaymeSummary = (tenant: string, summary: ReplaySummary) => ({
 
 export const paymeCompatPlugin = fp<PaymeCompatOptions>(
   async (instance, options) => {
+    const { claimDevice } = options;
     const replay = replayOf(options);
     if (!replay) {
       instance.log.warn(
@@ -313,7 +342,8 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
       async (request) => {
         const actor = actorOf(request);
         checkBusiness(actor, request.body.businessId);
-        const summary = await replayer.replay(actor, { kind: 'pending' }, deviceMeta(request));
+        const meta = await deviceMeta(request, actor, claimDevice);
+        const summary = await replayer.replay(actor, { kind: 'pending' }, meta);
         return toPaymeSummary(actor.tenant, summary);
       },
     );
@@ -329,7 +359,7 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         const summary = await replayer.replay(
           actor,
           { kind: 'one', id: request.params.id },
-          deviceMeta(request),
+          await deviceMeta(request, actor, claimDevice),
         );
         const operation =
           summary.results[0]?.operation ?? (await operations.get(actor, request.params.id));
@@ -353,8 +383,9 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
       async (request) => {
         const actor = actorOf(request);
         checkBusiness(actor, request.body.businessId);
+        const meta = await deviceMeta(request, actor, claimDevice);
         const retried = await operations.reopenFailed(actor, request.body.ids);
-        const summary = await replayer.replay(actor, { kind: 'pending' }, deviceMeta(request));
+        const summary = await replayer.replay(actor, { kind: 'pending' }, meta);
         return { retried, ...toPaymeSummary(actor.tenant, summary) };
       },
     );
@@ -439,10 +470,10 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         if (operationType === undefined) {
           throw new SyncError('VALIDATION_FAILED', 'operation_type is required');
         }
-        const meta = deviceMeta(request);
+        const meta = await deviceMeta(request, actor, claimDevice, body.device_id);
         const operationId = body.operation_id ?? body.operationId;
         const { operation, created } = await operations.queue(actor, {
-          deviceId: meta.deviceId ?? body.device_id ?? `user:${actor.userId}`,
+          deviceId: meta.deviceId ?? defaultDevice(actor),
           networkType: meta.networkType ?? null,
           operationType,
           operationId,
