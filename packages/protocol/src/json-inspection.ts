@@ -1,7 +1,7 @@
 // One walk over a parsed JSON value for everything a body may not hold: too deep a nesting, a key
 // that could poison prototypes, a NUL character (PostgreSQL refuses it in text, so both stores
-// refuse it alike), and a number that a double did not keep as sent. Iterative, so that any input
-// is safe; paths are built only for the problem found.
+// refuse it alike), and a number that a double did not keep as sent. Paths are built only for the
+// problem found, and the walk never goes deeper than the depth it allows, so any input is safe.
 import { forbiddenKeys } from './canonical-json.js';
 
 export type JsonProblemKind = 'depth' | 'forbidden-key' | 'nul' | 'number';
@@ -20,20 +20,46 @@ export interface JsonProblem {
  */
 export const maxJsonNumber = Number.MAX_SAFE_INTEGER;
 
-interface Frame {
-  value: unknown;
-  depth: number;
-  parent: Frame | undefined;
-  key: string | number | undefined;
+/** A problem found deep in a value: the keys from it up to the root are added as the walk returns. */
+interface Found {
+  kind: JsonProblemKind;
+  /** From the problem up: each level adds its key on the way back. */
+  keys: Array<string | number>;
+  /** For a problem in a key: the key itself, shown escaped. */
+  badKey?: string;
 }
 
-function pathOf(frame: Frame | undefined, root: string, lastKey?: string): string {
-  const parts: string[] = [];
-  if (lastKey !== undefined) parts.push(`.${lastKey}`);
-  for (let f = frame; f?.parent !== undefined; f = f.parent) {
-    parts.push(typeof f.key === 'number' ? `[${f.key}]` : `.${String(f.key)}`);
+function check(node: unknown, depth: number, maxDepth: number): Found | undefined {
+  if (typeof node === 'string') {
+    return node.includes('\u0000') ? { kind: 'nul', keys: [] } : undefined;
   }
-  return root + parts.reverse().join('');
+  if (typeof node === 'number') {
+    return Math.abs(node) <= maxJsonNumber ? undefined : { kind: 'number', keys: [] };
+  }
+  if (node === null || typeof node !== 'object') return undefined;
+  // Checked before going down: the recursion is never deeper than maxDepth.
+  if (depth >= maxDepth) return { kind: 'depth', keys: [] };
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const found = check(node[i], depth + 1, maxDepth);
+      if (found) {
+        found.keys.push(i);
+        return found;
+      }
+    }
+    return undefined;
+  }
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    if (forbiddenKeys.has(key)) return { kind: 'forbidden-key', keys: [key] };
+    if (key.includes('\u0000')) return { kind: 'nul', keys: [], badKey: key };
+    const found = check((node as Record<string, unknown>)[key], depth + 1, maxDepth);
+    if (found) {
+      found.keys.push(key);
+      return found;
+    }
+  }
+  return undefined;
 }
 
 const showKey = (key: string) => JSON.stringify(key).slice(1, -1);
@@ -44,57 +70,21 @@ export function findJsonProblem(
   maxDepth: number,
   root = '$',
 ): JsonProblem | undefined {
-  const stack: Frame[] = [{ value, depth: 0, parent: undefined, key: undefined }];
-  while (stack.length > 0) {
-    const frame = stack.pop() as Frame;
-    const node = frame.value;
-    if (typeof node === 'string') {
-      if (node.includes('\u0000')) {
-        const path = pathOf(frame, root);
-        return { kind: 'nul', path, message: `${path} holds a NUL character` };
-      }
-      continue;
-    }
-    if (typeof node === 'number') {
-      if (!(Math.abs(node) <= maxJsonNumber)) {
-        const path = pathOf(frame, root);
-        return {
-          kind: 'number',
-          path,
-          message: `${path} is beyond ±${maxJsonNumber}, which a double cannot hold exactly; send it as a string`,
-        };
-      }
-      continue;
-    }
-    if (node === null || typeof node !== 'object') continue;
-    if (frame.depth >= maxDepth) {
-      const path = pathOf(frame, root);
-      return { kind: 'depth', path, message: `The body nests deeper than ${maxDepth} levels` };
-    }
-    const depth = frame.depth + 1;
-    if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) {
-        stack.push({ value: node[i], depth, parent: frame, key: i });
-      }
-      continue;
-    }
-    const keys = Object.keys(node);
-    for (const key of keys) {
-      if (forbiddenKeys.has(key)) {
-        const path = pathOf(frame, root, key);
-        return { kind: 'forbidden-key', path, message: `Forbidden key at ${path}` };
-      }
-      if (key.includes('\u0000')) {
-        const path = pathOf(frame, root, showKey(key));
-        return { kind: 'nul', path, message: `The key at ${path} holds a NUL character` };
-      }
-    }
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const key = keys[i] as string;
-      stack.push({ value: (node as Record<string, unknown>)[key], depth, parent: frame, key });
-    }
-  }
-  return undefined;
+  const found = check(value, 0, maxDepth);
+  if (!found) return undefined;
+  const keys = found.keys.reverse();
+  if (found.badKey !== undefined) keys.push(showKey(found.badKey));
+  const path = root + keys.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
+  const messages: Record<JsonProblemKind, string> = {
+    depth: `The body nests deeper than ${maxDepth} levels`,
+    'forbidden-key': `Forbidden key at ${path}`,
+    nul:
+      found.badKey !== undefined
+        ? `The key at ${path} holds a NUL character`
+        : `${path} holds a NUL character`,
+    number: `${path} is beyond ±${maxJsonNumber}, which a double cannot hold exactly; send it as a string`,
+  };
+  return { kind: found.kind, path, message: messages[found.kind] };
 }
 
 // Underflow: a literal such as 1e-400 parses as 0, and a parsed 0 cannot tell. Such literals need

@@ -130,7 +130,6 @@ function limitsOf(env: Env) {
   return {
     pushLimit: read('SYNCLINE_PUSH_LIMIT', rateLimitDefaults.push),
     pullLimit: read('SYNCLINE_PULL_LIMIT', rateLimitDefaults.pull),
-    connections: connectionLimitsOf(env),
     largeBodyConcurrency: countOf(
       env,
       'SYNCLINE_LARGE_BODY_CONCURRENCY',
@@ -275,7 +274,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const logger = loggerOf(env);
   const port = portOf(env);
   const host = present(env.HOST) ?? '0.0.0.0';
-  const limits = limitsOf(env);
+  const limits = { ...limitsOf(env), connections: connectionLimitsOf(env) };
   const { registry } = await loadCollections(present(env.SYNCLINE_CONFIG));
   const keys = await loadAuthKeys(keySources(env));
   const verifier = createTokenVerifier(keys.config);

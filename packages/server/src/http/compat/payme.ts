@@ -174,8 +174,9 @@ async function deviceMeta(
   if (named !== undefined && named.length > 128) {
     throw new SyncError('VALIDATION_FAILED', 'X-Device-Id is longer than 128 characters');
   }
+  // `user:<id>` is that user's default device: never anyone else's.
   if (named?.startsWith('user:') && named !== defaultDevice(actor)) {
-    throw new SyncError('VALIDATION_FAILED', 'Device ids starting with "user:" are reserved');
+    throw new SyncError('FORBIDDEN', `Device ${named} belongs to another user`);
   }
   if (named !== undefined && named !== defaultDevice(actor)) await claimDevice(actor, named);
   return {
