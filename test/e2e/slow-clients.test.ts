@@ -49,6 +49,16 @@ describe('slow clients', () => {
     });
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
     expect(received).toContain('"code":"REQUEST_TIMEOUT"');
+    expect(received).toContain('The body paused');
+  });
+
+  it('a refused request whose body stops arriving is not held either', async () => {
+    const received = await rawConnection((socket) => {
+      socket.write(`${pushHead('not-a-token', 200)}{"deviceId":"d1","chan`);
+    });
+    // Cut by the body pause, long before the request timeout would.
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(received).toContain('The body paused');
   });
 
   it('a body that trickles in forever is cut by the request timeout', async () => {

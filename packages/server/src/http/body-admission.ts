@@ -117,10 +117,12 @@ export function discardBody(raw: IncomingMessage, maxBytes: number): Promise<boo
 export async function drainBeforeRefusal(
   request: FastifyRequest,
   reply: FastifyReply,
-  maxBytes: number,
+  limits: { drainBytes: number; bodyTimeoutMs: number },
 ): Promise<void> {
   if (!unreadBody(request.raw)) return;
-  const ended = await discardBody(request.raw, maxBytes);
+  // Refused before its body was read (a bad token, say): its pauses are timed from now.
+  startBodyTimer(request, limits.bodyTimeoutMs);
+  const ended = await discardBody(request.raw, limits.drainBytes);
   if (!ended) reply.header('connection', 'close');
 }
 

@@ -170,7 +170,10 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   // Order matters: the docs plugin must see every route, and routes use auth and the limits.
   // A refused body is read up to four times the limit before the answer, so that a client which
   // sends a little too much still receives it.
-  void app.register(errorHandlerPlugin, { drainBytes: 4 * bodyLimit });
+  void app.register(errorHandlerPlugin, {
+    drainBytes: 4 * bodyLimit,
+    bodyTimeoutMs: connections.bodyTimeoutMs,
+  });
   void app.register(bodyAdmissionPlugin, {
     bodyTimeoutMs: connections.bodyTimeoutMs,
     largeBodyConcurrency: limits.largeBodyConcurrency ?? bodyAdmissionDefaults.largeBodyConcurrency,

@@ -86,9 +86,12 @@ export function hasBody(raw: IncomingMessage): boolean {
   return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+const timed = new WeakSet<IncomingMessage>();
+
 /**
  * Times the pauses of a body as it is read: the socket's idle timer runs from when reading starts
- * (preParsing, after any wait for a parsing slot) until the body has arrived.
+ * (preParsing, after any wait for a parsing slot; or when a refused body is drained) until the
+ * body has arrived. Once per request.
  */
 export function startBodyTimer(request: FastifyRequest, timeoutMs: number): void {
   const raw = request.raw;
@@ -97,6 +100,8 @@ export function startBodyTimer(request: FastifyRequest, timeoutMs: number): void
   if (raw.complete || !hasBody(raw) || timeoutMs <= 0 || typeof socket?.setTimeout !== 'function') {
     return;
   }
+  if (timed.has(raw)) return;
+  timed.add(raw);
   const onTimeout = () => {
     request.log.debug({ timeoutMs }, 'request body stalled');
     refuseOnSocket(socket, 'REQUEST_TIMEOUT', `The body paused for more than ${timeoutMs} ms`);

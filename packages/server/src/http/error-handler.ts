@@ -100,10 +100,12 @@ export function sendRefusal(reply: FastifyReply, { status, body }: Refusal): Fas
 export interface ErrorHandlerOptions {
   /** How much of a body left unread by a refusal is read before answering (body-admission). */
   drainBytes: number;
+  /** The longest pause while it is read (connection-limits). */
+  bodyTimeoutMs: number;
 }
 
 export const errorHandlerPlugin = fp<ErrorHandlerOptions>(
-  async (fastify, { drainBytes }) => {
+  async (fastify, limits) => {
     fastify.setErrorHandler(
       async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
         const refusal = toRefusal(error);
@@ -118,7 +120,7 @@ export const errorHandlerPlugin = fp<ErrorHandlerOptions>(
             { code: refusal.body.code, message: refusal.body.message },
             'request refused',
           );
-        await drainBeforeRefusal(request, reply, drainBytes);
+        await drainBeforeRefusal(request, reply, limits);
         return sendRefusal(reply, refusal);
       },
     );
