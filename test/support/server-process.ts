@@ -29,6 +29,8 @@ export interface ServerProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly secret: string;
+  /** The running process's id (for tests that read its memory in /proc). */
+  readonly pid: number;
   /** Mints an HS256 bearer token valid for an hour. */
   token(
     sub: string,
@@ -163,6 +165,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     url,
     dataDir,
     secret,
+    get pid() {
+      if (child?.pid === undefined) throw new Error('the server is not running');
+      return child.pid;
+    },
     token(sub, tenant, role = 'user', claims = {}) {
       const now = Math.floor(Date.now() / 1000);
       return mintHs256(secret, { sub, tenant, role, iat: now, exp: now + 3600, ...claims });
