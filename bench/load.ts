@@ -55,8 +55,7 @@ class Latencies {
   }
 }
 
-async function rssMb(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
+async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round(kb / 1024);

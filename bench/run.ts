@@ -1,6 +1,7 @@
 // `npm run bench`: push 10,000 attendance changes over HTTP (batches of 100, then of 1,000) and pull
 // them back through the delta feed, beside a baseline that writes and reads the same rows straight
-// through the store. SQLite always; PostgreSQL too when SYNCLINE_BENCH_PG_URL is set.
+// through the store. SQLite always; PostgreSQL too when SYNCLINE_BENCH_PG_URL is set. Then what
+// the body checks cost on 10 MiB bodies (body-parsing.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import {
 import { benchLoad } from './load.js';
 import { progress } from './progress.js';
 import { benchRetryFairness, printFairness, type FairnessFigures } from './retry-fairness.js';
+import { benchBodyParsing, printBodyParsing } from './body-parsing.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
 import { postJson as post } from '../test/support/http.js';
 
@@ -339,6 +341,8 @@ async function main() {
     progress.tick(1);
   }
   printFairness(fairness);
+  const bodyParsing = benchBodyParsing();
+  printBodyParsing(bodyParsing);
   // Scale-out (two server processes, PostgreSQL + Redis) when both services are named.
   const scalePgUrl = process.env.SYNCLINE_BENCH_PG_URL;
   const scaleRedisUrl = process.env.SYNCLINE_BENCH_REDIS_URL;
@@ -361,6 +365,7 @@ async function main() {
     durationSeconds: round((performance.now() - started) / 1000, 1),
     figures,
     fairness,
+    bodyParsing,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -29,8 +29,8 @@ export interface ServerProcess {
   readonly url: string;
   readonly dataDir: string;
   readonly secret: string;
-  /** The running server's process id (for reading its memory). */
-  readonly pid: number | undefined;
+  /** The running process's id (for tests that read its memory in /proc). */
+  readonly pid: number;
   /** Mints an HS256 bearer token valid for an hour. */
   token(
     sub: string,
@@ -166,7 +166,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     dataDir,
     secret,
     get pid() {
-      return child?.pid;
+      if (child?.pid === undefined) throw new Error('the server is not running');
+      return child.pid;
     },
     token(sub, tenant, role = 'user', claims = {}) {
       const now = Math.floor(Date.now() / 1000);

@@ -46,11 +46,16 @@ export const errorCodes = {
     status: 400,
     message: 'The upstream URL is not an allowed http(s) URL',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'The request did not arrive in time (its headers, or a pause in its body)',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body or a payload is larger than allowed' },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'Send application/json (optionally gzip-encoded)',
   },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than allowed' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After' },
   INTERNAL: { status: 500, message: 'Internal server error' },
   UNAVAILABLE: { status: 503, message: 'The server is not ready' },

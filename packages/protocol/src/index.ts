@@ -5,3 +5,4 @@ export * from './canonical-json.js';
 export * from './merge-patch.js';
 export * from './sync-token.js';
 export * from './retry-after.js';
+export * from './json-inspection.js';

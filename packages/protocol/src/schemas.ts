@@ -13,6 +13,10 @@ export const limitsDefaults = {
   maxPayloadDepth: 32,
   /** Versions fit a 32-bit integer column on every store. */
   maxVersion: 2_147_483_647,
+  /** Row ids (bigint columns) as a JSON number holds them exactly: at most 2^53 − 1. */
+  maxRowId: Number.MAX_SAFE_INTEGER,
+  /** Paging offsets: far past any list, and inside every store's integer range. */
+  maxOffset: 2_147_483_647,
 } as const;
 
 export const Operation = { CREATE: 'CREATE', UPDATE: 'UPDATE', DELETE: 'DELETE' } as const;
@@ -235,6 +239,8 @@ export type Device = Static<typeof deviceSchema>;
 export const registerDeviceRequestSchema = Type.Object(
   {
     deviceId: deviceIdSchema,
+    /** Admins only: the user the device is registered (or handed on) to. */
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: idPattern })),
     deviceName: Type.Optional(Type.String({ maxLength: 200 })),
     platform: Type.Optional(Type.String({ maxLength: 64 })),
     appVersion: Type.Optional(Type.String({ maxLength: 64 })),

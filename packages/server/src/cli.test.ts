@@ -179,3 +179,70 @@ describe('syncline serve and doctor: Redis and shutdown settings', () => {
     expect(errors.join('')).toMatch(/^syncline serve: SYNCLINE_REDIS_URL: .*ECONNREFUSED/);
   });
 });
+
+// Review: a misspelled key was cast, not checked: `"acess": "owner"` silently left the collection
+// open to the whole tenant, and a misspelled strategy failed every batch at its first conflict.
+describe('syncline serve and doctor: the collections config is checked', () => {
+  async function writeConfig(config: object) {
+    const path = join(dataDir, 'collections.json');
+    await writeFile(path, JSON.stringify(config));
+    return path;
+  }
+
+  it('doctor names each misspelled key and value by its path', async () => {
+    const config = await writeConfig({
+      collections: { visit: { acess: 'owner' }, note: { conflictStrategy: 'CLIENTWINS' } },
+    });
+    const { code, text } = await run(['doctor'], { SYNCLINE_CONFIG: config });
+    expect(code).toBe(1);
+    expect(text).toMatch(/^FAIL {2}collections config: .*collections\.visit\.acess: unknown key/m);
+    expect(text).toContain('collections.note.conflictStrategy: must be one of SERVER_WINS');
+  });
+
+  it('serve refuses to start with such a config, in one line', async () => {
+    const config = await writeConfig({ collections: { visit: { acess: 'owner' } } });
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
+    try {
+      const { code } = await run(['serve'], {
+        PORT: '0',
+        SYNCLINE_LOG_LEVEL: 'silent',
+        SYNCLINE_CONFIG: config,
+      });
+      expect(code).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.join('')).toMatch(
+      /^syncline serve: SYNCLINE_CONFIG .*: collections\.visit\.acess: unknown key\n$/,
+    );
+  });
+
+  it('doctor accepts a sound config and reports the timeouts and stream caps', async () => {
+    const config = await writeConfig({
+      collections: { visit: { access: 'owner', conflictStrategy: 'MANUAL' } },
+    });
+    const { code, text } = await run(['doctor'], {
+      SYNCLINE_CONFIG: config,
+      SYNCLINE_BODY_TIMEOUT: '5s',
+      SYNCLINE_STREAMS_PER_USER: '4',
+    });
+    expect(text).not.toContain('FAIL');
+    expect(code).toBe(0);
+    expect(text).toMatch(/^ok {4}timeouts: headers 10 s, body pause 5 s, request 120 s/m);
+    expect(text).toMatch(/^ok {4}rate limits: .*streams 4 per user and 2000 per tenant/m);
+  });
+
+  it('doctor refuses bad timeout and cap settings', async () => {
+    const { code, text } = await run(['doctor'], {
+      SYNCLINE_HEADERS_TIMEOUT: '5m',
+      SYNCLINE_STREAMS_PER_TENANT: '0',
+    });
+    expect(code).toBe(1);
+    expect(text).toMatch(/^FAIL {2}timeouts: SYNCLINE_HEADERS_TIMEOUT must not be longer/m);
+    expect(text).toMatch(/^FAIL {2}rate limits: SYNCLINE_STREAMS_PER_TENANT: "0"/m);
+  });
+});

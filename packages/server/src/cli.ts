@@ -14,6 +14,7 @@ import {
 } from './engine/collections.js';
 import { createSyncEngine } from './engine/sync-engine.js';
 import { createSchemaCompiler } from './http/ajv-schema-compiler.js';
+import { collectionsConfigErrors } from './http/collections-config.js';
 import {
   loadAuthKeys,
   secretFileName,
@@ -28,6 +29,9 @@ import { nodeCrypto } from './http/node-crypto.js';
 import { createBackgroundJobs, everyFromEnv } from './jobs/index.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
 import { createRealtime } from './realtime/realtime.js';
+import { streamCapsDefaults } from './realtime/stream-slots.js';
+import { bodyAdmissionDefaults } from './http/body-admission.js';
+import { connectionLimitsDefaults, type ConnectionLimits } from './http/connection-limits.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
@@ -46,6 +50,9 @@ Commands:
   serve     Serve the sync API (PORT, HOST, SYNCLINE_DATA_DIR, SYNCLINE_DB_URL, SYNCLINE_CONFIG,
             SYNCLINE_JWT_SECRET | SYNCLINE_JWT_PUBLIC_KEY | SYNCLINE_JWKS_FILE,
             SYNCLINE_PUSH_LIMIT, SYNCLINE_PULL_LIMIT, SYNCLINE_ADMIN_LIMIT, SYNCLINE_LOG_LEVEL,
+            SYNCLINE_HEADERS_TIMEOUT, SYNCLINE_BODY_TIMEOUT, SYNCLINE_REQUEST_TIMEOUT,
+            SYNCLINE_KEEP_ALIVE_TIMEOUT, SYNCLINE_MAX_REQUESTS_PER_SOCKET,
+            SYNCLINE_LARGE_BODY_CONCURRENCY, SYNCLINE_STREAMS_PER_USER, SYNCLINE_STREAMS_PER_TENANT,
             SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
             SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS,
             SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR)
@@ -121,15 +128,8 @@ export async function loadCollections(
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new ConfigError(`SYNCLINE_CONFIG ${path}: expected a JSON object`);
     }
-    const { collections } = parsed as { collections?: unknown };
-    if (
-      collections !== undefined &&
-      (typeof collections !== 'object' || collections === null || Array.isArray(collections))
-    ) {
-      throw new ConfigError(
-        `SYNCLINE_CONFIG ${path}: "collections" must be an object keyed by entity type`,
-      );
-    }
+    const faults = collectionsConfigErrors(parsed);
+    if (faults.length > 0) throw new ConfigError(`SYNCLINE_CONFIG ${path}: ${faults.join('; ')}`);
     config = parsed as CollectionsConfig;
   }
   let registry: CollectionRegistry;
@@ -163,7 +163,60 @@ function limitsOf(env: Env) {
     pushLimit: read('SYNCLINE_PUSH_LIMIT', rateLimitDefaults.push),
     pullLimit: read('SYNCLINE_PULL_LIMIT', rateLimitDefaults.pull),
     adminLimit: read('SYNCLINE_ADMIN_LIMIT', rateLimitDefaults.admin),
+    largeBodyConcurrency: countOf(
+      env,
+      'SYNCLINE_LARGE_BODY_CONCURRENCY',
+      bodyAdmissionDefaults.largeBodyConcurrency,
+      1,
+    ),
+    streams: {
+      perUser: countOf(env, 'SYNCLINE_STREAMS_PER_USER', streamCapsDefaults.perUser, 1),
+      perTenant: countOf(env, 'SYNCLINE_STREAMS_PER_TENANT', streamCapsDefaults.perTenant, 1),
+    },
   };
+}
+
+/** A whole number of at least `min` from the environment. */
+function countOf(env: Env, name: string, fallback: number, min: number): number {
+  const text = present(env[name]);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name}: "${text}" is not a whole number of at least ${min}`);
+  }
+  return value;
+}
+
+/** SYNCLINE_HEADERS_TIMEOUT, _BODY_TIMEOUT, _REQUEST_TIMEOUT, _KEEP_ALIVE_TIMEOUT, _MAX_REQUESTS_PER_SOCKET. */
+function connectionLimitsOf(env: Env): ConnectionLimits {
+  const duration = (name: string, fallbackMs: number) => {
+    const text = present(env[name]);
+    if (text === undefined) return fallbackMs;
+    try {
+      return parseDuration(text);
+    } catch (error) {
+      throw new ConfigError(`${name}: ${(error as Error).message}`);
+    }
+  };
+  const d = connectionLimitsDefaults;
+  const limits: ConnectionLimits = {
+    headersTimeoutMs: duration('SYNCLINE_HEADERS_TIMEOUT', d.headersTimeoutMs),
+    bodyTimeoutMs: duration('SYNCLINE_BODY_TIMEOUT', d.bodyTimeoutMs),
+    requestTimeoutMs: duration('SYNCLINE_REQUEST_TIMEOUT', d.requestTimeoutMs),
+    keepAliveTimeoutMs: duration('SYNCLINE_KEEP_ALIVE_TIMEOUT', d.keepAliveTimeoutMs),
+    maxRequestsPerSocket: countOf(
+      env,
+      'SYNCLINE_MAX_REQUESTS_PER_SOCKET',
+      d.maxRequestsPerSocket,
+      0,
+    ),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(
+      'SYNCLINE_HEADERS_TIMEOUT must not be longer than SYNCLINE_REQUEST_TIMEOUT',
+    );
+  }
+  return limits;
 }
 
 function portOf(env: Env): number {
@@ -267,7 +320,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const port = portOf(env);
   // Loopback unless told otherwise: a development server is not on the network by accident.
   const host = present(env.HOST) ?? '127.0.0.1';
-  const limits = limitsOf(env);
+  const limits = { ...limitsOf(env), connections: connectionLimitsOf(env) };
   const { registry } = await loadCollections(present(env.SYNCLINE_CONFIG));
   const keys = await authKeysOf(env);
   const verifier = createTokenVerifier(keys.config);
@@ -584,9 +637,22 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   });
 
   await check('rate limits', async () => {
-    const { pushLimit, pullLimit, adminLimit } = limitsOf(env);
+    const { pushLimit, pullLimit, adminLimit, streams } = limitsOf(env);
     const show = (l: { max: number; windowMs: number }) => `${l.max} per ${l.windowMs / 1000} s`;
-    return `push ${show(pushLimit)}, pull ${show(pullLimit)}, admin ${show(adminLimit)}`;
+    return (
+      `push ${show(pushLimit)}, pull ${show(pullLimit)}, admin ${show(adminLimit)}, ` +
+      `streams ${streams.perUser} per user and ${streams.perTenant} per tenant on each instance`
+    );
+  });
+
+  await check('timeouts', async () => {
+    const c = connectionLimitsOf(env);
+    const s = (ms: number) => `${ms / 1000} s`;
+    return (
+      `headers ${s(c.headersTimeoutMs)}, body pause ${s(c.bodyTimeoutMs)}, ` +
+      `request ${s(c.requestTimeoutMs)}, keep-alive ${s(c.keepAliveTimeoutMs)}, ` +
+      `${c.maxRequestsPerSocket || 'unlimited'} requests per connection`
+    );
   });
 
   return failed ? 1 : 0;

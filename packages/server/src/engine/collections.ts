@@ -1,6 +1,6 @@
 // The collections config: per entity type, a payload schema, an access rule, a conflict strategy,
 // merge policies per field and conflict detectors. Seeds' entity types ship as presets.
-import type { ConflictStrategy } from '@syncline/protocol';
+import { ConflictStrategy } from '@syncline/protocol';
 import { presetCollections } from './presets.js';
 import { SyncError } from './errors.js';
 
@@ -94,6 +94,7 @@ export function createCollectionRegistry(config: CollectionsConfig = {}): Collec
     resolved.set(name, toCollection(name, collection));
   }
   const strict = config.strict ?? false;
+  assertStrategy('defaultStrategy', config.defaultStrategy);
   return {
     strict,
     defaultStrategy: config.defaultStrategy ?? 'SERVER_WINS',
@@ -117,7 +118,17 @@ export function claimsOf(rule: AccessRule): string[] {
   return typeof rule === 'object' ? [rule.claim] : [];
 }
 
+/** A strategy the engine knows, or none: a misspelled one must fail here, not at a conflict. */
+function assertStrategy(where: string, strategy: string | undefined): void {
+  if (strategy !== undefined && !Object.hasOwn(ConflictStrategy, strategy)) {
+    throw new Error(
+      `collections config: ${where} is not one of ${Object.keys(ConflictStrategy).join(', ')}`,
+    );
+  }
+}
+
 function toCollection(name: string, config: CollectionConfig): Collection {
+  assertStrategy(`${name}.conflictStrategy`, config.conflictStrategy);
   for (const [field, policy] of Object.entries(config.mergePolicy ?? {})) {
     if (!Object.hasOwn(FieldPolicy, policy)) {
       throw new Error(

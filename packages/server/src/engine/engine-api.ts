@@ -82,7 +82,16 @@ export interface SyncEngine {
   status(actor: Actor): Promise<SyncStatus>;
 
   listDevices(actor: Actor): Promise<Device[]>;
+  /**
+   * Registers a device to the caller (again, after it was unregistered), or, for an admin with
+   * `userId`, to that user: a device of another user is handed on, starting afresh.
+   */
   registerDevice(actor: Actor, request: RegisterDeviceRequest): Promise<Device>;
+  /**
+   * For routes that name a device outside a sync (seed 003's X-Device-Id): the device is the
+   * caller's (an unknown one is registered to them), else FORBIDDEN or DEVICE_REVOKED.
+   */
+  claimDevice(actor: Actor, deviceId: string): Promise<void>;
   /** Revokes a device: its requests answer DEVICE_REVOKED until it registers again. */
   unregisterDevice(actor: Actor, deviceId: string): Promise<void>;
 

@@ -9,6 +9,7 @@ import {
   type Device,
   type MutationStatus,
   type PushResponse,
+  type RegisterDeviceRequest,
   type ServerChange,
 } from '@syncline/protocol';
 import { isAdmin, type Actor } from './actor.js';
@@ -82,8 +83,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   });
 
   /**
-   * Refuses a revoked device and another user's device (its mutation keys and conflicts are its
-   * owner's); registers an unknown one to the caller; notes the sync time.
+   * Refuses another user's device (whether active or revoked: a device id belongs to the user who
+   * first synced with it until an admin reassigns it; nothing about it is told) and a revoked one;
+   * registers an unknown one to the caller; notes the sync time.
    */
   async function touchDevice(
     tx: TenantTx,
@@ -93,9 +95,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     deviceName?: string,
   ): Promise<void> {
     const device = await tx.getDevice(deviceId);
-    if (device && device.isActive && device.userId !== actor.userId) {
-      throw new SyncError('FORBIDDEN', `Device ${deviceId} is registered to another user`);
-    }
+    if (device && device.userId !== actor.userId) throw anotherUsersDevice(deviceId);
     if (device && !device.isActive) {
       throw new SyncError(
         'DEVICE_REVOKED',
@@ -104,7 +104,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
     await tx.upsertDevice({
       deviceId,
-      userId: device?.userId ?? actor.userId,
+      userId: actor.userId,
       deviceName: deviceName ?? device?.deviceName ?? null,
       platform: device?.platform ?? null,
       appVersion: device?.appVersion ?? null,
@@ -293,18 +293,20 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async registerDevice(actor, request) {
       const now = clock.now().toISOString();
+      const owner = request.userId ?? actor.userId;
+      if (owner !== actor.userId && !isAdmin(actor)) {
+        throw new SyncError('ADMIN_REQUIRED', 'Only admins may register a device to another user');
+      }
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const existing = await tx.getDevice(request.deviceId);
-        // An active device stays with its user; a revoked one may be claimed (handing a tablet on).
-        if (existing?.isActive && existing.userId !== actor.userId) {
-          throw new SyncError(
-            'FORBIDDEN',
-            `Device ${request.deviceId} is registered to another user; unregister it first`,
-          );
+        if (existing && existing.userId !== owner) {
+          // Revoked or not, a device stays with its user: only an admin hands it on.
+          if (!isAdmin(actor)) throw anotherUsersDevice(request.deviceId);
+          return reassignDevice(tx, actor, existing, owner, request, now);
         }
         const device: DeviceRecord = {
           deviceId: request.deviceId,
-          userId: actor.userId,
+          userId: owner,
           deviceName: request.deviceName ?? existing?.deviceName ?? null,
           platform: request.platform ?? existing?.platform ?? null,
           appVersion: request.appVersion ?? existing?.appVersion ?? null,
@@ -324,6 +326,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           });
         }
         return toWireDevice(device);
+      });
+    },
+
+    async claimDevice(actor, deviceId) {
+      await store.forTenant(actor.tenant).transact(async (tx) => {
+        await touchDevice(tx, actor, deviceId, clock.now().toISOString());
       });
     },
 
@@ -616,6 +624,46 @@ function settledData(
 async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Promise<void> {
   const device = await tx.getDevice(deviceId);
   if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });
+}
+
+/** Another user's device: refused, and nothing about it (name, state, sync token) is told. */
+function anotherUsersDevice(deviceId: string): SyncError {
+  return new SyncError('FORBIDDEN', `Device ${deviceId} belongs to another user`);
+}
+
+/**
+ * An admin hands a device on: its old owner's registration ends (their streams on it close), and
+ * the new owner starts afresh: no name, sync token or sync time is inherited.
+ */
+async function reassignDevice(
+  tx: TenantTx,
+  admin: Actor,
+  existing: DeviceRecord,
+  owner: string,
+  request: RegisterDeviceRequest,
+  now: string,
+): Promise<Device> {
+  if (existing.isActive) await tx.upsertDevice({ ...existing, isActive: false });
+  const device: DeviceRecord = {
+    deviceId: existing.deviceId,
+    userId: owner,
+    deviceName: request.deviceName ?? null,
+    platform: request.platform ?? null,
+    appVersion: request.appVersion ?? null,
+    lastSyncAt: null,
+    syncToken: null,
+    isActive: true,
+    createdAt: now,
+  };
+  await tx.upsertDevice(device);
+  await tx.insertAudit({
+    actor: admin.userId,
+    action: 'device.reassign',
+    target: existing.deviceId,
+    details: { from: existing.userId, to: owner },
+    createdAt: now,
+  });
+  return toWireDevice(device);
 }
 
 /**

@@ -2,11 +2,10 @@
 // checksum, the create's schema. A refused change leaves no trace and never fails its batch.
 import {
   canonicalJson,
-  exceedsDepth,
-  findForbiddenKey,
+  ConflictStrategy,
+  findJsonProblem,
   limitsDefaults,
   type Change,
-  type ConflictStrategy,
   type ErrorCode,
   type Operation,
 } from '@syncline/protocol';
@@ -80,6 +79,16 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
     throw error;
   }
 
+  if (
+    change.conflictStrategy !== undefined &&
+    !Object.hasOwn(ConflictStrategy, change.conflictStrategy)
+  ) {
+    return refuse(
+      'VALIDATION_FAILED',
+      `conflictStrategy is not one of ${Object.keys(ConflictStrategy).join(', ')}`,
+    );
+  }
+
   const editedAt = Date.parse(change.timestamp);
   if (!Number.isFinite(editedAt))
     return refuse('VALIDATION_FAILED', 'timestamp is not a valid date-time');
@@ -94,15 +103,18 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
   if (payload !== null) {
     if (!isPlainObject(payload))
       return refuse('VALIDATION_FAILED', 'payload must be a JSON object');
-    if (exceedsDepth(payload, limitsDefaults.maxPayloadDepth)) {
+    // The body parser checked these already; the engine has other callers too.
+    const problem = findJsonProblem(payload, limitsDefaults.maxPayloadDepth);
+    if (problem?.kind === 'depth') {
       return refuse(
         'VALIDATION_FAILED',
         `payload nests deeper than ${limitsDefaults.maxPayloadDepth} levels`,
       );
     }
-    const forbidden = findForbiddenKey(payload);
-    if (forbidden)
-      return refuse('FORBIDDEN_KEY', `Forbidden key at ${forbidden}`, { path: forbidden });
+    if (problem) {
+      const code = problem.kind === 'forbidden-key' ? 'FORBIDDEN_KEY' : 'VALIDATION_FAILED';
+      return refuse(code, problem.message, { path: problem.path });
+    }
     if (jsonByteLength(payload) > ctx.maxPayloadBytes) {
       return refuse('PAYLOAD_TOO_LARGE', `payload is larger than ${ctx.maxPayloadBytes} bytes`);
     }

@@ -13,6 +13,9 @@ const addFormats: FormatsPlugin =
 
 function newAjv(options: AjvOptions): Ajv {
   // strict: false because TypeBox and user configs carry annotation keywords Ajv does not know.
+  // (It leaves strictNumbers off, and must: with it on, a query's "1e400" is coerced to Infinity
+  // and then skips every number keyword, maximum included. Off, maximum refuses it, so every
+  // integer a route takes has a maximum and a minimum; a test checks that they do.)
   const ajv = new Ajv({ strict: false, allErrors: true, ...options });
   addFormats(ajv);
   refuseLeapSeconds(ajv);

@@ -1,10 +1,11 @@
 // Request bodies: JSON only, optionally gzip-encoded, decompressed within the body limit (a gzip
-// bomb answers 413 without being inflated), and refused when a key could poison prototypes.
+// bomb answers 413 without being inflated), and refused when they hold what no route may store
+// (see parseJsonBody); queries and path parameters get the same checks.
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { exceedsDepth, findForbiddenKey, limitsDefaults } from '@syncline/protocol';
+import { findJsonProblem, findUnderflow, limitsDefaults } from '@syncline/protocol';
 import { SyncError } from '../engine/errors.js';
 
 /** A payload's own limit plus the request envelope around it (body → changes → change → payload). */
@@ -35,6 +36,37 @@ class ByteLimit extends Transform {
   }
 }
 
+/**
+ * A JSON body as the routes may see it: parsed, then refused (with the path) when it nests too
+ * deep, holds a key that could poison prototypes or a NUL character, or holds a number a double
+ * did not keep as sent (beyond ±(2^53−1), overflowing to Infinity, or underflowing to zero).
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim().length === 0) throw new SyncError('MALFORMED_JSON', 'The body is empty');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new SyncError('MALFORMED_JSON', (error as Error).message);
+  }
+  const problem = findJsonProblem(parsed, maxBodyDepth);
+  if (problem) {
+    const { kind, path, message } = problem;
+    throw kind === 'forbidden-key'
+      ? new SyncError('FORBIDDEN_KEY', message, { path })
+      : new SyncError('VALIDATION_FAILED', message, { path });
+  }
+  const underflow = findUnderflow(text);
+  if (underflow) {
+    throw new SyncError(
+      'VALIDATION_FAILED',
+      `${underflow} is too small for a double and would become 0; send it as a string`,
+      { path: underflow },
+    );
+  }
+  return parsed;
+}
+
 function routeBodyLimit(request: FastifyRequest, fallback: number): number {
   return request.routeOptions.bodyLimit ?? fallback;
 }
@@ -49,30 +81,11 @@ export const bodyParsingPlugin = fp<BodyParsingOptions>(
       'application/json',
       { parseAs: 'string', bodyLimit },
       (_request, body, done) => {
-        const text = body as string;
-        if (text.trim().length === 0) {
-          done(new SyncError('MALFORMED_JSON', 'The body is empty'), undefined);
-          return;
-        }
-        let parsed: unknown;
         try {
-          parsed = JSON.parse(text);
+          done(null, parseJsonBody(body as string));
         } catch (error) {
-          done(new SyncError('MALFORMED_JSON', (error as Error).message), undefined);
-          return;
+          done(error as Error, undefined);
         }
-        // Checked before any recursive walk: a deeply nested body must not exhaust the stack.
-        if (exceedsDepth(parsed, maxBodyDepth)) {
-          const message = `The body nests deeper than ${maxBodyDepth} levels`;
-          done(new SyncError('VALIDATION_FAILED', message), undefined);
-          return;
-        }
-        const path = findForbiddenKey(parsed);
-        if (path) {
-          done(new SyncError('FORBIDDEN_KEY', `Forbidden key at ${path}`, { path }), undefined);
-          return;
-        }
-        done(null, parsed);
       },
     );
 
@@ -114,10 +127,21 @@ export const bodyParsingPlugin = fp<BodyParsingOptions>(
       return output;
     });
 
-    // Query strings become objects too; the forbidden keys are refused there as well.
+    // Query strings and path parameters are text from the URL: the forbidden keys and NUL (which
+    // `%00` decodes to) are refused there as well, before any schema coerces them.
     fastify.addHook('preValidation', async (request) => {
-      const path = findForbiddenKey(request.query, '$query');
-      if (path) throw new SyncError('FORBIDDEN_KEY', `Forbidden key at ${path}`, { path });
+      const problem =
+        findJsonProblem(request.query, 4, '$query') ??
+        findJsonProblem(request.params, 2, '$params');
+      if (!problem) return;
+      const { kind, path, message } = problem;
+      throw new SyncError(
+        kind === 'forbidden-key' ? 'FORBIDDEN_KEY' : 'VALIDATION_FAILED',
+        message,
+        {
+          path,
+        },
+      );
     });
   },
   { name: 'syncline-body-parsing', fastify: '5.x' },

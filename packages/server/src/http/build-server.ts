@@ -20,7 +20,15 @@ import {
   type TokenVerifier,
   type TokenVerifierConfig,
 } from './auth.js';
+import { bodyAdmissionDefaults, bodyAdmissionPlugin } from './body-admission.js';
 import { bodyParsingPlugin } from './body-parsing.js';
+import { assertCollectionsConfig } from './collections-config.js';
+import {
+  clientErrorHandler,
+  connectionLimitsDefaults,
+  connectionServerOptions,
+  type ConnectionLimits,
+} from './connection-limits.js';
 import { attendanceRoutesPlugin } from './compat/attendance.js';
 import { healthcareRoutesPlugin } from './compat/healthcare.js';
 import { docsPlugin } from './docs.js';
@@ -39,6 +47,7 @@ import { paymeCompatPlugin } from './compat/payme.js';
 import type { OfflineReplay } from '../jobs/request-replay.js';
 import { createRealtime, type Realtime } from '../realtime/realtime.js';
 import { streamRoutesPlugin } from '../realtime/stream-routes.js';
+import type { StreamCaps } from '../realtime/stream-slots.js';
 import type { TenantSettingsService } from '../jobs/tenant-settings.js';
 import { settingsRoutesPlugin } from './settings-routes.js';
 import { dashboardRoutesPlugin } from './dashboard-routes.js';
@@ -58,6 +67,12 @@ export interface ServerLimits {
   adminLimit?: string | RateLimit;
   /** An ioredis-like client: rate budgets shared across server instances. */
   redis?: RateLimitRedis;
+  /** Timeouts and keep-alive limits for slow clients (connectionLimitsDefaults). */
+  connections?: Partial<ConnectionLimits>;
+  /** Bodies over 1 MiB (or of unknown length) read and handled at the same time (default 2). */
+  largeBodyConcurrency?: number;
+  /** Open realtime streams per user and per tenant, on this instance (streamCapsDefaults). */
+  streams?: Partial<StreamCaps>;
 }
 
 export interface BuildServerOptions {
@@ -122,9 +137,12 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const pull = toRateLimit(limits.pullLimit ?? rateLimitDefaults.pull);
   const admin = toRateLimit(limits.adminLimit ?? rateLimitDefaults.admin);
   const logger = options.logger ?? { level: 'info' };
+  const connections = { ...connectionLimitsDefaults, ...limits.connections };
 
   const app = Fastify({
     ...(isLogger(logger) ? { loggerInstance: logger } : { logger }),
+    ...connectionServerOptions(connections),
+    clientErrorHandler,
     bodyLimit,
     // Belt and braces: body-parsing.ts replaces Fastify's JSON parser and refuses all three keys
     // itself (FORBIDDEN_KEY), but any Fastify-owned parsing must refuse poisoning too.
@@ -138,7 +156,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   const collections = isRegistry(options.collections)
     ? options.collections
-    : createCollectionRegistry(options.collections);
+    : createCollectionRegistry(options.collections && assertCollectionsConfig(options.collections));
   const realtime = options.realtime ?? createRealtime({ collections, logger: app.log });
   if (!options.realtime) app.addHook('onClose', () => realtime.close());
   app.addHook('onReady', async () => {
@@ -172,7 +190,17 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   });
 
   // Order matters: the docs plugin must see every route, and routes use auth and the limits.
-  void app.register(errorHandlerPlugin);
+  // A refused body is read up to four times the limit before the answer, so that a client which
+  // sends a little too much still receives it.
+  void app.register(errorHandlerPlugin, {
+    drainBytes: 4 * bodyLimit,
+    bodyTimeoutMs: connections.bodyTimeoutMs,
+  });
+  void app.register(bodyAdmissionPlugin, {
+    bodyTimeoutMs: connections.bodyTimeoutMs,
+    largeBodyConcurrency: limits.largeBodyConcurrency ?? bodyAdmissionDefaults.largeBodyConcurrency,
+    largeBodyBytes: bodyAdmissionDefaults.largeBodyBytes,
+  });
   void app.register(bodyParsingPlugin, { bodyLimit });
   void app.register(docsPlugin);
   const verifier = 'verify' in options.auth ? options.auth : createTokenVerifier(options.auth);
@@ -205,12 +233,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     crypto: nodeCrypto,
     offlineReplay: options.offlineReplay,
     upstreamAllow: options.upstreamAllow,
+    claimDevice: (actor, deviceId) => engine.claimDevice(actor, deviceId),
   });
   void app.register(streamRoutesPlugin, {
     hub: realtime.hub,
     store: options.store,
     collections: realtime.collections,
     crypto: nodeCrypto,
+    ...(limits.streams ? { caps: limits.streams } : {}),
   });
   if (options.tenantSettings) {
     void app.register(settingsRoutesPlugin, { settings: options.tenantSettings });

@@ -11,6 +11,7 @@ import {
   entityTypeSchema,
   isoTimestampSchema,
   jsonObjectSchema,
+  limitsDefaults,
   type MutationStatus,
 } from '@syncline/protocol';
 import { isAdmin, type Actor } from '../engine/actor.js';
@@ -126,7 +127,7 @@ const auditQuery = Type.Object(
     action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     actor: Type.Optional(userIdSchema),
     target: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: limitsDefaults.maxRowId })),
     limit: limitQuery(500),
   },
   closed,

@@ -1,9 +1,11 @@
 // Every refusal has the protocol's shape and status: bad JSON, oversize and gzip-bomb bodies,
 // forbidden keys, schema failures, unknown routes, and internal errors that leak nothing.
 import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { buildServer } from './build-server.js';
+import { toRefusal } from './error-handler.js';
 
 let t: TestApp;
 let auth: string;
@@ -263,5 +265,28 @@ describe('routes and failures', () => {
     expect(revoke.statusCode).toBe(204);
     const res = await send(JSON.stringify({ deviceId: 'revoked-1', changes: [] }));
     expectRefusal(res, 403, 'DEVICE_REVOKED');
+  });
+});
+
+describe('a value the database refuses (the last line, behind validation)', () => {
+  it('answers 400 VALIDATION_FAILED for SQLite datatype errors, 500 for others', () => {
+    const db = new Database(':memory:');
+    const refused = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return toRefusal(error);
+      }
+      throw new Error('expected the statement to fail');
+    };
+    try {
+      expect(refused(() => db.prepare('SELECT 1 LIMIT ?').get(1.5))).toEqual({
+        status: 400,
+        body: { code: 'VALIDATION_FAILED', message: 'A value in the request cannot be stored' },
+      });
+      expect(refused(() => db.prepare('SELECT * FROM missing').get()).status).toBe(500);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { errorCodes, type ErrorBody, type ErrorCode } from '@syncline/protocol';
 import { isSyncError } from '../engine/errors.js';
+import { drainBeforeRefusal } from './body-admission.js';
 
 /** Fastify's own error codes, as the protocol names them. */
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -20,8 +21,10 @@ const statusCodes: Record<number, ErrorCode> = {
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
   429: 'RATE_LIMITED',
   503: 'UNAVAILABLE',
 };
@@ -31,7 +34,25 @@ interface Refusal {
   body: ErrorBody;
 }
 
+/**
+ * A value the database refused as data: PostgreSQL's class 22 (22021 a NUL in text, 22003 a number
+ * out of range, …) or SQLite's datatype and size errors. Validation refuses such values first; this
+ * is the last line, so that input never answers 500. Matched by shape: http knows no driver.
+ */
+export function isDatabaseDataError(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  if (typeof code !== 'string') return false;
+  if (typeof severity === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
+  return code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG';
+}
+
 export function toRefusal(error: unknown): Refusal {
+  if (isDatabaseDataError(error)) {
+    return {
+      status: 400,
+      body: { code: 'VALIDATION_FAILED', message: 'A value in the request cannot be stored' },
+    };
+  }
   if (isSyncError(error)) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
@@ -76,20 +97,33 @@ export function sendRefusal(reply: FastifyReply, { status, body }: Refusal): Fas
   return reply.code(status).type('application/json; charset=utf-8').send({ error: body });
 }
 
-export const errorHandlerPlugin = fp(
-  async (fastify) => {
-    fastify.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-      const refusal = toRefusal(error);
-      // UNAVAILABLE is expected (draining, or the database check already logged): no stack.
-      if (refusal.status >= 500 && refusal.body.code !== 'UNAVAILABLE')
-        request.log.error({ err: error }, 'request failed');
-      else
-        request.log.debug(
-          { code: refusal.body.code, message: refusal.body.message },
-          'request refused',
-        );
-      return sendRefusal(reply, refusal);
-    });
+export interface ErrorHandlerOptions {
+  /** How much of a body left unread by a refusal is read before answering (body-admission). */
+  drainBytes: number;
+  /** The longest pause while it is read (connection-limits). */
+  bodyTimeoutMs: number;
+}
+
+export const errorHandlerPlugin = fp<ErrorHandlerOptions>(
+  async (fastify, limits) => {
+    fastify.setErrorHandler(
+      async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+        const refusal = toRefusal(error);
+        // UNAVAILABLE is expected (draining, or the database check already logged): no stack.
+        if (refusal.status >= 500 && refusal.body.code !== 'UNAVAILABLE')
+          request.log.error({ err: error }, 'request failed');
+        // Input that got past validation to the database: answered 400, but a gap to close.
+        else if (isDatabaseDataError(error))
+          request.log.warn({ err: error }, 'the database refused a value validation let through');
+        else
+          request.log.debug(
+            { code: refusal.body.code, message: refusal.body.message },
+            'request refused',
+          );
+        await drainBeforeRefusal(request, reply, limits);
+        return sendRefusal(reply, refusal);
+      },
+    );
     fastify.setNotFoundHandler((request, reply) =>
       sendRefusal(reply, {
         status: 404,

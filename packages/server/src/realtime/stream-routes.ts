@@ -15,22 +15,34 @@ import { Type, type Static } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
+import { deviceIdSchema } from '@syncline/protocol';
 import type { CollectionRegistry } from '../engine/collections.js';
 import { SyncError } from '../engine/errors.js';
 import type { Crypto, SyncStore } from '../engine/ports.js';
 import { viewScope } from '../engine/sync-token.js';
 import { actorOf, withoutAccessToken } from '../http/auth.js';
 import type { RealtimeHub, StreamEnd, StreamSink, StreamSubscription } from './realtime-hub.js';
+import {
+  createStreamSlots,
+  streamCapsDefaults,
+  type StreamCaps,
+  type StreamSlot,
+} from './stream-slots.js';
 
 export interface StreamRoutesOptions {
   hub: RealtimeHub;
   store: Pick<SyncStore, 'forTenant'>;
   collections: CollectionRegistry;
   crypto: Crypto;
+  /** Open streams per user and per tenant on this instance (streamCapsDefaults). */
+  caps?: Partial<StreamCaps>;
 }
 
+/** A refused stream may try again after this; a slot frees when any of the user's streams ends. */
+export const streamRetryAfterSeconds = 30;
+
 const streamQuerySchema = Type.Object({
-  deviceId: Type.String({ minLength: 1, maxLength: 128 }),
+  deviceId: deviceIdSchema,
   /** Comma-separated: only changes of these types poke (as a pull with that filter). */
   entityTypes: Type.Optional(Type.String({ maxLength: 4096 })),
   /** The bearer token, for browsers' WebSocket and EventSource; never logged. */
@@ -41,6 +53,8 @@ type StreamQuery = Static<typeof streamQuerySchema>;
 declare module 'fastify' {
   interface FastifyRequest {
     streamSubscription: Omit<StreamSubscription, 'sink'> | null;
+    /** The stream's place under the caps, from the checks until the stream ends. */
+    streamSlot: StreamSlot | null;
   }
 }
 
@@ -53,6 +67,20 @@ export const streamCloseCodes = {
 
 const wantsEventStream = (request: FastifyRequest) =>
   (request.headers.accept ?? '').toLowerCase().includes('text/event-stream');
+const isUpgrade = (request: FastifyRequest) =>
+  request.headers.upgrade?.toLowerCase() === 'websocket';
+
+/** The sink, freeing the stream's slot when the hub ends it (the socket may live on). */
+function releasingOnEnd(sink: StreamSink, slot: StreamSlot): StreamSink {
+  return {
+    poke: (syncToken) => sink.poke(syncToken),
+    heartbeat: () => sink.heartbeat(),
+    end(how) {
+      slot.release();
+      sink.end(how);
+    },
+  };
+}
 
 function sseSink(reply: FastifyReply): StreamSink {
   const raw = reply.raw;
@@ -103,7 +131,8 @@ function socketSink(socket: WebSocket): StreamSink {
 }
 
 export const streamRoutesPlugin = fp<StreamRoutesOptions>(
-  async (fastify, { hub, store, collections, crypto }) => {
+  async (fastify, { hub, store, collections, crypto, caps }) => {
+    const slots = createStreamSlots({ ...streamCapsDefaults, ...caps });
     await fastify.register(websocketPlugin, {
       options: { maxPayload: 4096 },
       // Shutdown: streams end with a reconnect hint before the server stops accepting, so devices
@@ -118,10 +147,20 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
       },
     });
     fastify.decorateRequest('streamSubscription', null);
+    fastify.decorateRequest('streamSlot', null);
 
-    /** Checks the device and reads where the feed stands, before any upgrade or stream begins. */
-    async function open(request: FastifyRequest): Promise<void> {
+    /**
+     * Checks the device and reads where the feed stands, then takes a slot under the caps, before
+     * any upgrade or stream begins.
+     */
+    async function open(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       if (hub.closing) throw new SyncError('UNAVAILABLE', 'The server is shutting down');
+      if (!isUpgrade(request) && !wantsEventStream(request)) {
+        throw new SyncError(
+          'VALIDATION_FAILED',
+          'Upgrade to a WebSocket or send Accept: text/event-stream',
+        );
+      }
       const actor = actorOf(request);
       const query = request.query as StreamQuery;
       const entityTypes = query.entityTypes
@@ -134,15 +173,31 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
         tenant.getDevice(query.deviceId),
         tenant.getTenantState(),
       ]);
+      // Another user learns nothing of the device, not even that it was unregistered.
+      if (device && device.userId !== actor.userId) {
+        throw new SyncError('FORBIDDEN', `Device ${query.deviceId} belongs to another user`);
+      }
       if (device && !device.isActive) {
         throw new SyncError(
           'DEVICE_REVOKED',
           `Device ${query.deviceId} was unregistered; register it again`,
         );
       }
-      if (device && device.userId !== actor.userId) {
-        throw new SyncError('FORBIDDEN', `Device ${query.deviceId} is registered to another user`);
+      // After the last await: the count and the take are one step, so parallel opens cannot overrun.
+      const taken = slots.acquire(actor.tenant, actor.userId);
+      if (!taken.ok) {
+        reply.header('retry-after', String(streamRetryAfterSeconds));
+        throw new SyncError(
+          'RATE_LIMITED',
+          `At most ${taken.limit} streams per ${taken.cap} may be open on this server; close one or retry later`,
+          { cap: taken.cap, limit: taken.limit },
+        );
       }
+      request.streamSlot = taken.slot;
+      // Whatever happens next, the slot is free once the connection is gone.
+      const socket = request.raw.socket;
+      if (socket.destroyed) taken.slot.release();
+      else socket.once('close', () => taken.slot.release());
       request.streamSubscription = {
         actor,
         deviceId: query.deviceId,
@@ -166,24 +221,21 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
           'differs from yours.',
         querystring: streamQuerySchema,
       },
-      preHandler: async (request) => {
-        await open(request);
+      preHandler: async (request, reply) => {
+        await open(request, reply);
       },
-      // A refused upgrade (401, 403 …) is answered over the raw socket, which nothing else ends
+      // Only a refused stream gets here (an open one is hijacked): its slot is free again. A
+      // refused upgrade (401, 403 …) is answered over the raw socket, which nothing else ends
       // when the refusal came from a hook that ran before the WebSocket plugin's own: end it
       // here, or it lingers half-open and holds up server.close().
       onResponse: async (request) => {
-        if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroy();
+        request.streamSlot?.release();
+        if (isUpgrade(request)) request.raw.socket.destroy();
       },
       handler: async (request, reply) => {
-        if (!wantsEventStream(request)) {
-          throw new SyncError(
-            'VALIDATION_FAILED',
-            'Upgrade to a WebSocket or send Accept: text/event-stream',
-          );
-        }
         const subscription = request.streamSubscription;
-        if (!subscription) throw new Error('stream: the subscription was not opened');
+        const slot = request.streamSlot;
+        if (!subscription || !slot) throw new Error('stream: the subscription was not opened');
         reply.hijack();
         reply.raw.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
@@ -197,8 +249,10 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
           reply.raw.destroy();
           return;
         }
+        // The stream has its own heartbeat: no socket idle timer may end it.
+        request.raw.socket.setTimeout(0);
         reply.raw.write(': connected\n\n');
-        const forget = hub.add({ ...subscription, sink: sseSink(reply) });
+        const forget = hub.add({ ...subscription, sink: releasingOnEnd(sseSink(reply), slot) });
         request.log.debug(
           {
             url: withoutAccessToken(request.url),
@@ -207,15 +261,19 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
           },
           'stream opened',
         );
-        request.raw.socket.on('close', forget);
+        request.raw.socket.on('close', () => {
+          forget();
+          slot.release();
+        });
       },
       wsHandler: (socket, request) => {
         const subscription = request.streamSubscription;
-        if (!subscription) {
+        const slot = request.streamSlot;
+        if (!subscription || !slot) {
           socket.close(1011, 'stream was not opened');
           return;
         }
-        const forget = hub.add({ ...subscription, sink: socketSink(socket) });
+        const forget = hub.add({ ...subscription, sink: releasingOnEnd(socketSink(socket), slot) });
         request.log.debug(
           {
             url: withoutAccessToken(request.url),
@@ -224,8 +282,12 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
           },
           'stream opened',
         );
-        socket.on('close', forget);
-        socket.on('error', forget);
+        const close = () => {
+          forget();
+          slot.release();
+        };
+        socket.on('close', close);
+        socket.on('error', close);
       },
     });
   },

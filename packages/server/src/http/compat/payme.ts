@@ -4,7 +4,7 @@
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { jsonObjectSchema } from '@syncline/protocol';
+import { jsonObjectSchema, limitsDefaults } from '@syncline/protocol';
 import type { Actor } from '../../engine/actor.js';
 import { SyncError } from '../../engine/errors.js';
 import type {
@@ -29,6 +29,8 @@ export interface PaymeCompatOptions {
   /** Made on `store` unless given. */
   offlineReplay?: OfflineReplay | undefined;
   upstreamAllow?: readonly string[] | undefined;
+  /** Refuses a device of another user (SyncEngine.claimDevice): X-Device-Id is checked like any. */
+  claimDevice: (actor: Actor, deviceId: string) => Promise<void>;
 }
 
 /** The replay the routes use: the given one, or one on the server's Kysely store. */
@@ -43,9 +45,13 @@ function replayOf(options: PaymeCompatOptions): OfflineReplay | undefined {
 }
 
 const statusValues = ['pending', 'syncing', 'synced', 'conflict', 'failed'] as const;
-const businessId = Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Integer()]);
+const rowId = () => Type.Integer({ minimum: 1, maximum: limitsDefaults.maxRowId });
+const businessId = Type.Union([
+  Type.String({ minLength: 1, maxLength: 256 }),
+  Type.Integer({ minimum: 0, maximum: limitsDefaults.maxRowId }),
+]);
 const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
-const idParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const idParams = Type.Object({ id: rowId() });
 
 const scopeQuery = Type.Object(
   {
@@ -61,7 +67,7 @@ const pendingQuery = Type.Object(
     userId: Type.Optional(text(256)),
     status: Type.Optional(Type.Unsafe<(typeof statusValues)[number]>({ enum: [...statusValues] })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: limitsDefaults.maxOffset })),
   },
   { additionalProperties: false },
 );
@@ -153,7 +159,7 @@ const resolveBody = Type.Object(
 const retryBody = Type.Object(
   {
     businessId: Type.Optional(businessId),
-    ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 })),
+    ids: Type.Optional(Type.Array(rowId(), { minItems: 1, maxItems: 1000 })),
   },
   { additionalProperties: false },
 );
@@ -182,11 +188,34 @@ function header(request: FastifyRequest, name: string): string | null {
   return first ? first.slice(0, 128) : null;
 }
 
-/** Seed 003's device headers: X-Device-Id and X-Network-Type. */
-const deviceMeta = (request: FastifyRequest): AttemptMeta => ({
-  deviceId: header(request, 'x-device-id'),
-  networkType: header(request, 'x-network-type')?.slice(0, 32) ?? null,
-});
+/** The device's own default when it names none: never a device another user could name. */
+const defaultDevice = (actor: Actor) => `user:${actor.userId}`;
+
+/**
+ * Seed 003's device headers, X-Device-Id (or the body's device_id) and X-Network-Type. A named
+ * device must be the caller's, as on every sync route; ids are refused, not cut, when too long.
+ */
+async function deviceMeta(
+  request: FastifyRequest,
+  actor: Actor,
+  claimDevice: PaymeCompatOptions['claimDevice'],
+  bodyDevice?: string,
+): Promise<AttemptMeta> {
+  const raw = request.headers['x-device-id'];
+  const named = (Array.isArray(raw) ? raw[0] : raw)?.trim() || bodyDevice;
+  if (named !== undefined && named.length > 128) {
+    throw new SyncError('VALIDATION_FAILED', 'X-Device-Id is longer than 128 characters');
+  }
+  // `user:<id>` is that user's default device: never anyone else's.
+  if (named?.startsWith('user:') && named !== defaultDevice(actor)) {
+    throw new SyncError('FORBIDDEN', `Device ${named} belongs to another user`);
+  }
+  if (named !== undefined && named !== defaultDevice(actor)) await claimDevice(actor, named);
+  return {
+    deviceId: named ?? null,
+    networkType: header(request, 'x-network-type')?.slice(0, 32) ?? null,
+  };
+}
 
 /** PayMe's offlineQueue row. */
 function toPaymeOperation(tenant: string, op: OfflineOperationRecord) {
@@ -258,6 +287,7 @@ const toPaymeSummary = (tenant: string, summary: ReplaySummary) => ({
 
 export const paymeCompatPlugin = fp<PaymeCompatOptions>(
   async (instance, options) => {
+    const { claimDevice } = options;
     const replay = replayOf(options);
     if (!replay) {
       instance.log.warn(
@@ -360,11 +390,8 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         const actor = actorOf(request);
         checkBusiness(actor, request.body.businessId);
         const { pending } = await operations.status(actor, {});
-        const summary = await replayer.replay(
-          actor,
-          { kind: 'pending', limit: replayMax },
-          deviceMeta(request),
-        );
+        const meta = await deviceMeta(request, actor, claimDevice);
+        const summary = await replayer.replay(actor, { kind: 'pending', limit: replayMax }, meta);
         return { ...toPaymeSummary(actor.tenant, summary), ...leftOver(pending - replayMax) };
       },
     );
@@ -382,7 +409,11 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         ...(requestBody !== undefined ? { requestBody } : {}),
       });
       if (settled.status !== 'pending') return { operation: settled, attempted: false };
-      const summary = await replayer.replay(actor, { kind: 'one', id }, deviceMeta(request));
+      const summary = await replayer.replay(
+        actor,
+        { kind: 'one', id },
+        await deviceMeta(request, actor, claimDevice),
+      );
       return {
         operation: summary.results[0]?.operation ?? (await operations.get(actor, id)),
         attempted: summary.total > 0,
@@ -425,7 +456,11 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
             operation: toPaymeOperation(actor.tenant, operation),
           };
         }
-        const summary = await replayer.replay(actor, { kind: 'one', id }, deviceMeta(request));
+        const summary = await replayer.replay(
+          actor,
+          { kind: 'one', id },
+          await deviceMeta(request, actor, claimDevice),
+        );
         const operation = summary.results[0]?.operation ?? (await operations.get(actor, id));
         return {
           synced: operation.status === 'synced',
@@ -487,15 +522,12 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
       async (request) => {
         const actor = actorOf(request);
         checkBusiness(actor, request.body.businessId);
+        const meta = await deviceMeta(request, actor, claimDevice);
         const { ids } = request.body;
         const retried = await operations.reopenFailed(actor, ids, replayMax);
         const { pending, failed } = await operations.status(actor, {});
         const notReopened = ids ? await failedAmong(actor, ids) : failed;
-        const summary = await replayer.replay(
-          actor,
-          { kind: 'pending', limit: replayMax },
-          deviceMeta(request),
-        );
+        const summary = await replayer.replay(actor, { kind: 'pending', limit: replayMax }, meta);
         return {
           retried,
           ...toPaymeSummary(actor.tenant, summary),
@@ -587,10 +619,10 @@ export const paymeCompatPlugin = fp<PaymeCompatOptions>(
         if (operationType === undefined) {
           throw new SyncError('VALIDATION_FAILED', 'operation_type is required');
         }
-        const meta = deviceMeta(request);
+        const meta = await deviceMeta(request, actor, claimDevice, body.device_id);
         const operationId = body.operation_id ?? body.operationId;
         const { operation, created } = await operations.queue(actor, {
-          deviceId: meta.deviceId ?? body.device_id ?? `user:${actor.userId}`,
+          deviceId: meta.deviceId ?? defaultDevice(actor),
           networkType: meta.networkType ?? null,
           operationType,
           operationId,
