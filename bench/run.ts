@@ -22,6 +22,8 @@ import {
   dropPostgresSchema,
   openStore,
 } from '../packages/server/src/store/index.js';
+import { benchLoad } from './load.js';
+import { progress } from './progress.js';
 import { benchRetryFairness, printFairness, type FairnessFigures } from './retry-fairness.js';
 import { benchBodyParsing, printBodyParsing } from './body-parsing.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
@@ -50,41 +52,6 @@ interface Figure {
   /** HTTP throughput as a share of the baseline's (1 = as fast as the bare store). */
   ratio: number;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Progress: one in-place line on stderr when it is a terminal, a line per phase otherwise.
-
-const progress = {
-  label: '',
-  done: 0,
-  total: 0,
-  lastDraw: 0,
-  start(label: string, total: number) {
-    Object.assign(this, { label, done: 0, total, lastDraw: 0 });
-    this.draw(true);
-  },
-  tick(count: number) {
-    this.done += count;
-    this.draw(this.done >= this.total);
-  },
-  draw(force: boolean) {
-    const now = performance.now();
-    if (!process.stderr.isTTY) {
-      if (this.done === 0) process.stderr.write(`  ${this.label} …\n`);
-      return;
-    }
-    if (!force && now - this.lastDraw < 50) return;
-    this.lastDraw = now;
-    const width = 30;
-    const share = this.total === 0 ? 1 : Math.min(1, this.done / this.total);
-    const filled = Math.round(share * width);
-    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    process.stderr.write(
-      `\r  ${bar} ${String(Math.round(share * 100)).padStart(3)}%  ${this.label.padEnd(44)}`,
-    );
-    if (this.done >= this.total) process.stderr.write('\n');
-  },
-};
 
 // ---------------------------------------------------------------------------------------------
 // The workload: attendance clock-ins as seed 000's app records them, at 25 facilities that the
@@ -407,7 +374,22 @@ async function main() {
   console.log(`\nwritten to bench/results/latest.json (${results.durationSeconds} s)`);
 }
 
-main().catch((error: unknown) => {
+/** `npm run bench -- load`: the fleet load run alone (bench/load.ts). */
+async function mainLoad() {
+  const figures = await benchLoad();
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(resultsDir, { recursive: true });
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: availableParallelism(),
+    figures,
+  };
+  await writeFile(join(resultsDir, 'load-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log('\nwritten to bench/results/load-latest.json');
+}
+
+(process.argv[2] === 'load' ? mainLoad() : main()).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -95,7 +95,17 @@ function keySources(env: Env): AuthKeySources {
     publicKey: present(env.SYNCLINE_JWT_PUBLIC_KEY),
     jwksFile: present(env.SYNCLINE_JWKS_FILE),
     dataDir: dataDirOf(env),
+    production: env.NODE_ENV === 'production',
   };
+}
+
+/** The token key, as loadAuthKeys finds it; its refusals are configuration faults. */
+async function authKeysOf(env: Env) {
+  try {
+    return await loadAuthKeys(keySources(env));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 function storeOptions(env: Env) {
@@ -308,10 +318,11 @@ function upstreamOf(env: Env) {
 async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
   const logger = loggerOf(env);
   const port = portOf(env);
-  const host = present(env.HOST) ?? '0.0.0.0';
+  // Loopback unless told otherwise: a development server is not on the network by accident.
+  const host = present(env.HOST) ?? '127.0.0.1';
   const limits = { ...limitsOf(env), connections: connectionLimitsOf(env) };
   const { registry } = await loadCollections(present(env.SYNCLINE_CONFIG));
-  const keys = await loadAuthKeys(keySources(env));
+  const keys = await authKeysOf(env);
   const verifier = createTokenVerifier(keys.config);
 
   const shutdownTiming = shutdownTimingOf(env);
@@ -509,7 +520,7 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
     if (typeof extra !== 'object' || extra === null || Array.isArray(extra))
       throw new ConfigError('--claims must be a JSON object, e.g. \'{"facilities":["f1"]}\'');
   }
-  const keys = await loadAuthKeys(keySources(env));
+  const keys = await authKeysOf(env);
   if (keys.secret === undefined) {
     throw new ConfigError(
       'The server verifies tokens with a public key; mint them where the private key lives (your identity provider).',
@@ -574,7 +585,8 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   await check('token key', async () => {
     const sources = keySources(env);
     const devSecret = join(sources.dataDir, secretFileName);
-    if (!sources.secret && !sources.publicKey && !sources.jwksFile && !existsSync(devSecret)) {
+    const none = !sources.secret && !sources.publicKey && !sources.jwksFile;
+    if (none && !sources.production && !existsSync(devSecret)) {
       return `none configured; serve will create a development secret in ${devSecret}`;
     }
     const keys = await loadAuthKeys(sources);

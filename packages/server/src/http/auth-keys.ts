@@ -15,6 +15,8 @@ export interface AuthKeySources {
   jwksFile?: string | undefined;
   /** Where the development secret lives when none of the above is set. */
   dataDir: string;
+  /** NODE_ENV=production: no development secret; a key must be configured. */
+  production?: boolean;
 }
 
 export type AuthKeySource = 'secret' | 'public-key' | 'jwks' | 'data-dir-secret';
@@ -85,6 +87,12 @@ export async function loadAuthKeys(sources: AuthKeySources): Promise<LoadedAuthK
     if (!Array.isArray(jwks?.keys))
       throw new Error(`${sources.jwksFile} is not a JWKS ({ "keys": [...] })`);
     return { config: { jwks }, source: 'jwks' };
+  }
+  if (sources.production) {
+    throw new Error(
+      'NODE_ENV=production and no token key: set SYNCLINE_JWT_SECRET, SYNCLINE_JWT_PUBLIC_KEY or ' +
+        'SYNCLINE_JWKS_FILE (the development secret in the data directory is for development only)',
+    );
   }
   const { secret, file, created } = await readOrCreateSecret(sources.dataDir);
   return { config: { secret }, source: 'data-dir-secret', secret, secretFile: file, created };

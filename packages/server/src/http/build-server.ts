@@ -32,7 +32,7 @@ import {
 import { attendanceRoutesPlugin } from './compat/attendance.js';
 import { healthcareRoutesPlugin } from './compat/healthcare.js';
 import { docsPlugin } from './docs.js';
-import { errorHandlerPlugin } from './error-handler.js';
+import { errorHandlerPlugin, sendRefusal, toRefusal } from './error-handler.js';
 import { healthPlugin } from './health.js';
 import { nodeCrypto } from './node-crypto.js';
 import {
@@ -151,6 +151,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     // One summary line per sync request instead of two lines per request.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Path parameters are bounded by their schemas (ids up to 128 characters), not by the
+    // router's default of 100; a path past this or one that does not decode is refused in the
+    // protocol's error shape, like every other refusal.
+    maxParamLength: 1024,
+    frameworkErrors: (error, _request, reply) => sendRefusal(reply, toRefusal(error)),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(createValidatorCompiler());
 

@@ -1,0 +1,301 @@
+// `npm run bench -- load`: a fleet comes back online. Devices push and pull against the real server
+// process as fast as it answers, for a fixed time, while a probe opens a fresh connection every
+// quarter second; prints throughput, latency percentiles, errors by status and the server's RSS.
+// SYNCLINE_LOAD_DEVICES (200), SYNCLINE_LOAD_SECONDS (60); PostgreSQL too with SYNCLINE_BENCH_PG_URL.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Change, PushResponse, DeltaResponse } from '@syncline/protocol';
+import { dropPostgresSchema } from '../packages/server/src/store/index.js';
+import { startServer, type ServerProcess } from '../test/support/server-process.js';
+import { progress } from './progress.js';
+
+const DEVICES = Number(process.env.SYNCLINE_LOAD_DEVICES ?? 200);
+const SECONDS = Number(process.env.SYNCLINE_LOAD_SECONDS ?? 60);
+const TENANTS = 4;
+const CHANGES_PER_PUSH = 10;
+const PROBE_EVERY_MS = 250;
+const PROBE_TIMEOUT_MS = 30_000;
+
+export interface LoadFigures {
+  backend: 'sqlite' | 'postgres';
+  devices: number;
+  seconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  changesApplied: number;
+  changesPerSecond: number;
+  latencyMs: Record<
+    'push' | 'pull' | 'firstAnswer',
+    { count: number; p50: number; p99: number; max: number }
+  >;
+  /** Probes that got no answer within 30 s. */
+  unansweredProbes: number;
+  errorsByStatus: Record<string, number>;
+  rssMb: { start: number; peak: number; end: number };
+}
+
+class Latencies {
+  private values: number[] = [];
+  add(ms: number) {
+    this.values.push(ms);
+  }
+  summary() {
+    const sorted = [...this.values].sort((a, b) => a - b);
+    const at = (q: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    const round = (n: number) => Math.round(n * 10) / 10;
+    return {
+      count: sorted.length,
+      p50: round(at(0.5)),
+      p99: round(at(0.99)),
+      max: round(sorted.at(-1) ?? 0),
+    };
+  }
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/** Time to the first answer on a connection of its own (no keep-alive pool to hide a busy loop). */
+function probe(url: string): Promise<number | undefined> {
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      `${url}/healthz`,
+      { agent: false, timeout: PROBE_TIMEOUT_MS },
+      (res) => {
+        res.resume();
+        resolve(performance.now() - start);
+      },
+    );
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(undefined);
+    });
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+function asset(deviceId: string, n: number, version: number): Change {
+  return {
+    mutationId: `${deviceId}-${n}-${version}`,
+    entityType: 'asset',
+    entityId: `${deviceId}-asset-${n}`,
+    operation: version === 1 ? 'CREATE' : 'UPDATE',
+    clientVersion: version === 1 ? 1 : version - 1,
+    timestamp: new Date().toISOString(),
+    payload: {
+      name: `Water pump ${n}`,
+      status: version % 3 === 0 ? 'needs repair' : 'ok',
+      reading: Math.round(Math.random() * 10_000) / 10,
+      location: { lat: -1.2921 + n / 10_000, lng: 36.8219 - n / 10_000 },
+      inspectedBy: deviceId,
+      notes: 'Checked the seals and the pressure valve; no leaks found at the inlet.',
+    },
+  };
+}
+
+interface Counters {
+  push: Latencies;
+  pull: Latencies;
+  errors: Record<string, number>;
+  requests: number;
+  applied: number;
+}
+
+async function post<T>(
+  url: string,
+  token: string,
+  body: unknown,
+  counters: Counters,
+  kind: 'push' | 'pull',
+) {
+  const start = performance.now();
+  counters.requests++;
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    counters[kind].add(performance.now() - start);
+    if (!res.ok) {
+      counters.errors[res.status] = (counters.errors[res.status] ?? 0) + 1;
+      return undefined;
+    }
+    return JSON.parse(text) as T;
+  } catch (error) {
+    const name = (error as Error).name === 'TimeoutError' ? 'timeout' : 'network';
+    counters.errors[name] = (counters.errors[name] ?? 0) + 1;
+    return undefined;
+  }
+}
+
+/** One device: push ten changes (new assets and edits of its own), then pull what it lacks. */
+async function device(server: ServerProcess, index: number, deadline: number, counters: Counters) {
+  const tenant = `load-${index % TENANTS}`;
+  const deviceId = `load-device-${index}`;
+  const token = server.token(`user-${Math.floor(index / 2)}`, tenant);
+  const versions: number[] = [];
+  let syncToken: string | undefined;
+  while (performance.now() < deadline) {
+    const changes: Change[] = [];
+    for (let i = 0; i < CHANGES_PER_PUSH; i++) {
+      const edit = versions.length > 0 && i % 3 === 0;
+      const n = edit ? Math.floor(Math.random() * versions.length) : versions.length;
+      if (!edit) versions.push(0);
+      if (changes.some((c) => c.entityId === `${deviceId}-asset-${n}`)) continue;
+      changes.push(asset(deviceId, n, (versions[n] ?? 0) + 1));
+    }
+    const pushed = await post<PushResponse>(
+      `${server.url}/api/sync`,
+      token,
+      { deviceId, changes, ...(syncToken ? { syncToken } : {}) },
+      counters,
+      'push',
+    );
+    if (pushed) {
+      for (const result of pushed.results) {
+        if (result.status !== 'APPLIED' && result.status !== 'DUPLICATE') continue;
+        counters.applied += result.status === 'APPLIED' ? 1 : 0;
+        const n = Number(result.entityId.slice(result.entityId.lastIndexOf('-') + 1));
+        if (result.version !== undefined) versions[n] = result.version;
+      }
+      syncToken = pushed.syncToken;
+    }
+    for (let page = 0; page < 5 && performance.now() < deadline; page++) {
+      const pulled = await post<DeltaResponse>(
+        `${server.url}/api/sync/delta`,
+        token,
+        { deviceId, pageSize: 500, ...(syncToken ? { syncToken } : {}) },
+        counters,
+        'pull',
+      );
+      if (!pulled) break;
+      syncToken = pulled.syncToken;
+      if (!pulled.hasMore) break;
+    }
+  }
+}
+
+async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<LoadFigures> {
+  const schema = `syncline_load_${randomBytes(5).toString('hex')}`;
+  const server = await startServer({
+    env: {
+      SYNCLINE_JOBS: 'off',
+      SYNCLINE_LOG_LEVEL: 'error',
+      ...(backend === 'postgres' ? { SYNCLINE_DB_URL: `${pgUrl}?schema=${schema}` } : {}),
+    },
+  });
+  try {
+    const counters: Counters = {
+      push: new Latencies(),
+      pull: new Latencies(),
+      errors: {},
+      requests: 0,
+      applied: 0,
+    };
+    const firstAnswer = new Latencies();
+    let unansweredProbes = 0;
+    const rss = { start: await rssMb(server.pid), peak: 0, end: 0 };
+    const started = performance.now();
+    const deadline = started + SECONDS * 1000;
+    progress.start(`${backend}: ${DEVICES} devices for ${SECONDS} s`, SECONDS);
+    let tick = 0;
+    const sampler = setInterval(() => {
+      void rssMb(server.pid).then((mb) => {
+        rss.peak = Math.max(rss.peak, mb);
+      });
+      const elapsed = Math.min(SECONDS, Math.floor((performance.now() - started) / 1000));
+      if (elapsed > tick) {
+        progress.tick(elapsed - tick);
+        tick = elapsed;
+      }
+    }, 1000);
+    const probes: Array<Promise<void>> = [];
+    const prober = setInterval(() => {
+      probes.push(
+        probe(server.url).then((ms) => {
+          if (ms === undefined) unansweredProbes++;
+          else firstAnswer.add(ms);
+        }),
+      );
+    }, PROBE_EVERY_MS);
+    await Promise.all(
+      Array.from({ length: DEVICES }, (_, i) => device(server, i, deadline, counters)),
+    );
+    clearInterval(prober);
+    clearInterval(sampler);
+    await Promise.all(probes);
+    const seconds = (performance.now() - started) / 1000;
+    if (tick < SECONDS) progress.tick(SECONDS - tick);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    rss.end = await rssMb(server.pid);
+    rss.peak = Math.max(rss.peak, rss.end);
+    return {
+      backend,
+      devices: DEVICES,
+      seconds: Math.round(seconds * 10) / 10,
+      requests: counters.requests,
+      requestsPerSecond: Math.round(counters.requests / seconds),
+      changesApplied: counters.applied,
+      changesPerSecond: Math.round(counters.applied / seconds),
+      latencyMs: {
+        push: counters.push.summary(),
+        pull: counters.pull.summary(),
+        firstAnswer: firstAnswer.summary(),
+      },
+      unansweredProbes,
+      errorsByStatus: counters.errors,
+      rssMb: rss,
+    };
+  } finally {
+    await server.stop();
+    if (backend === 'postgres' && pgUrl) await dropPostgresSchema(pgUrl, schema);
+  }
+}
+
+export function printLoad(figures: LoadFigures): void {
+  const { latencyMs: l } = figures;
+  const row = (name: string, s: { count: number; p50: number; p99: number; max: number }) =>
+    `  ${name.padEnd(28)} p50 ${String(s.p50).padStart(7)} ms   p99 ${String(s.p99).padStart(7)} ms   max ${String(s.max).padStart(7)} ms   (${s.count.toLocaleString('en-US')})`;
+  console.log();
+  console.log(
+    `load on ${figures.backend}: ${figures.devices} devices for ${figures.seconds} s, ${CHANGES_PER_PUSH} changes a push, then pull`,
+  );
+  console.log(
+    `  requests ${figures.requests.toLocaleString('en-US')} (${figures.requestsPerSecond}/s), changes applied ${figures.changesApplied.toLocaleString('en-US')} (${figures.changesPerSecond}/s)`,
+  );
+  console.log(row('push', l.push));
+  console.log(row('pull', l.pull));
+  console.log(row('first answer, new connection', l.firstAnswer));
+  console.log(`  probes unanswered in ${PROBE_TIMEOUT_MS / 1000} s: ${figures.unansweredProbes}`);
+  const errors = Object.entries(figures.errorsByStatus);
+  console.log(
+    `  errors by status: ${errors.length === 0 ? 'none' : errors.map(([s, n]) => `${s}: ${n}`).join(', ')}`,
+  );
+  console.log(
+    `  server RSS: ${figures.rssMb.start} MB at start, ${figures.rssMb.peak} MB peak, ${figures.rssMb.end} MB at end`,
+  );
+}
+
+export async function benchLoad(): Promise<LoadFigures[]> {
+  const figures = [await loadRun('sqlite')];
+  printLoad(figures[0]!);
+  const pgUrl = process.env.SYNCLINE_BENCH_PG_URL;
+  if (pgUrl) {
+    figures.push(await loadRun('postgres', pgUrl));
+    printLoad(figures[1]!);
+  } else {
+    console.error('  (PostgreSQL load skipped: set SYNCLINE_BENCH_PG_URL to include it)');
+  }
+  return figures;
+}
