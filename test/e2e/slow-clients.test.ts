@@ -82,12 +82,18 @@ describe('slow clients', () => {
           socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Conn: ${i}\r\n`);
           let n = 0;
           drips.push(setInterval(() => socket.writable && socket.write(`X-${n++}: y\r\n`), 300));
+        }).catch((error: NodeJS.ErrnoException) => {
+          // A drip written after the server answered and closed makes its kernel reset the
+          // connection, and a reset may discard the 408 before it is read: dropped all the same.
+          if (error.code === 'ECONNRESET') return 'reset';
+          throw error;
         }),
       ),
     );
     for (const drip of drips) clearInterval(drip);
     expect(closed).toHaveLength(300);
-    expect(closed.filter((text) => /^HTTP\/1\.1 408 /.test(text))).toHaveLength(300);
+    expect(closed.filter((text) => text !== 'reset' && !/^HTTP\/1\.1 408 /.test(text))).toEqual([]);
+    expect(closed.filter((text) => /^HTTP\/1\.1 408 /.test(text)).length).toBeGreaterThan(0);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 });
