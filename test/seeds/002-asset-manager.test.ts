@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '@syncline/protocol';
 import { startServer, type ServerProcess } from '../support/server-process.js';
+import { callJson } from '../support/http.js';
 import { Connectivity, MemoryKeyValueStore } from './clients/node-shims.js';
 import { OfflineSyncClient } from './clients/offline-sync-client.js';
 
@@ -19,30 +20,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the seed's JSON, read loosely
-  body: any;
-}
-
-async function api(
+const api = (
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   token: string | null,
   body?: unknown,
-): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
+) => callJson(server.url, method, path, token, body);
 
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
 const sha256 = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex');

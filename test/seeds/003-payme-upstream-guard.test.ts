@@ -12,6 +12,7 @@ import {
   type UpstreamServer,
 } from '../../packages/server/src/testing/upstream-server.js';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
+import { callJson } from '../support/http.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
 
 let upstream: UpstreamServer;
@@ -40,26 +41,13 @@ afterAll(async () => {
   await Promise.all([upstream?.close(), dns?.close()]);
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the seed's JSON, read loosely
-type Answer = { status: number; body: any };
-
-async function api(
+const api = (
   server: ServerProcess,
   method: 'GET' | 'POST' | 'PATCH',
   path: string,
   token: string,
   body?: unknown,
-): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: await res.json() };
-}
+) => callJson(server.url, method, path, token, body);
 
 const sale = (operationId: string) => ({
   operation_type: 'sale',

@@ -10,6 +10,7 @@ import {
 } from '../../packages/server/src/testing/upstream-server.js';
 import { dropPostgresSchema } from '../../packages/server/src/store/index.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
+import { callJson } from '../support/http.js';
 
 const schema = `syncline_payme_${randomBytes(5).toString('hex')}`;
 
@@ -33,18 +34,8 @@ describe.skipIf(!testPgUrl)(
       await dropPostgresSchema(testPgUrl as string, schema);
     });
 
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the seed's JSON, read loosely
-    async function api(method: string, path: string, token: string, body?: unknown): Promise<any> {
-      const res = await fetch(`${server.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: res.status, body: await res.json() };
-    }
+    const api = (method: string, path: string, token: string, body?: unknown) =>
+      callJson(server.url, method, path, token, body);
 
     const put = (id: string) => ({
       operation_type: 'record',

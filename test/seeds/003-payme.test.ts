@@ -8,6 +8,7 @@ import {
   type UpstreamServer,
 } from '../../packages/server/src/testing/upstream-server.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
+import { callJson } from '../support/http.js';
 
 let server: ServerProcess;
 let upstream: UpstreamServer;
@@ -22,37 +23,19 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the seed's JSON, read loosely
-  body: any;
-}
-
 const deviceHeaders = (deviceId: string, networkType = 'wifi') => ({
   'x-device-id': deviceId,
   'x-network-type': networkType,
   'x-is-online': 'true',
 });
 
-async function api(
+const api = (
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   token: string | null,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+) => callJson(server.url, method, path, token, body, headers);
 
 /** A business with an owner (admin), two cashiers and its API at upstream/<business>. */
 async function business(name: string) {

@@ -20,6 +20,36 @@ export class HttpError extends Error {
   }
 }
 
+/** What a JSON call answered: its status, headers and parsed body (undefined when empty). */
+export interface JsonAnswer {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read many JSON shapes loosely
+  body: any;
+}
+
+/** One call as a client makes it: a bearer token (or none), a JSON body when given. */
+export async function callJson(
+  baseUrl: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonAnswer> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
 export async function postJson<T>(url: string, token: string, body: unknown): Promise<T> {
   const res = await fetch(url, {
     method: 'POST',

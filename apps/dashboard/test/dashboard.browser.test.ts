@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/support/chromium.js';
+import { callJson } from '../../../test/support/http.js';
 import { startServer, type ServerProcess } from '../../../test/support/server-process.js';
 
 const screenshots = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
@@ -22,24 +23,8 @@ let browser: Browser;
 let adminToken: string;
 
 /** Calls the API as a user (or the admin) of the tenant; resolves to status and body. */
-async function api(
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (token: string, method: string, path: string, body?: unknown) =>
+  callJson(server.url, method, path, token, body);
 
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
 
