@@ -3,6 +3,7 @@
 // then a mix of well-formed and defective requests; every answer is checked.
 import fc from 'fast-check';
 import { prng } from '../../../packages/server/src/testing/prng.js';
+import { callJson } from '../http.js';
 import { mintHs256, type ServerProcess } from '../server-process.js';
 import { describeDifference, type DataDump } from './data-dump.js';
 import {
@@ -50,26 +51,23 @@ export interface FuzzReport {
 export const tenants = ['fuzz-a', 'fuzz-b'] as const;
 const facilities = ['f1', 'f2'];
 
+/** A fixture request; anything but a 2xx stops the run. */
 async function call(
   server: ServerProcess,
   method: string,
   path: string,
   token: string,
   body?: unknown,
-) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      'x-device-id': 'dev-alice',
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+): Promise<Record<string, unknown>> {
+  const answer = await callJson(server.url, method, path, token, body, {
+    'x-device-id': 'dev-alice',
   });
-  const text = await res.text();
-  if (res.status >= 300)
-    throw new Error(`fixture ${method} ${path} answered ${res.status}: ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (answer.status >= 300) {
+    throw new Error(
+      `fixture ${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`,
+    );
+  }
+  return answer.body ?? {};
 }
 
 /** Writes something of every kind into both tenants; returns the ids and names to aim at. */
