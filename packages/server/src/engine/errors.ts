@@ -1,5 +1,5 @@
 // Engine errors carry a protocol error code; only the HTTP layer maps codes to status codes.
-import type { ErrorCode } from '@syncline/protocol';
+import { errorCodes, type ErrorCode } from '@syncline/protocol';
 
 export class SyncError extends Error {
   override readonly name = 'SyncError';
@@ -8,7 +8,8 @@ export class SyncError extends Error {
     message?: string,
     readonly details?: unknown,
   ) {
-    super(message ?? code);
+    // Without a message of its own, the registry's: a person reads it, not the code twice.
+    super(message ?? errorCodes[code].message);
   }
 }
 

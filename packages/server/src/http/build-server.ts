@@ -154,7 +154,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     // Path parameters are bounded by their schemas (ids up to 128 characters), not by the
     // router's default of 100; a path past this or one that does not decode is refused in the
     // protocol's error shape, like every other refusal.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     frameworkErrors: (error, _request, reply) => sendRefusal(reply, toRefusal(error)),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(createValidatorCompiler());
