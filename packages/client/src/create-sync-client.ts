@@ -18,7 +18,13 @@ import type { JsonObject } from '@syncline/protocol';
 import type { NetworkSignal } from './core/sync-ports.js';
 import { backoffDelay, retryDefaults, type RetryOptions } from './scheduler/backoff.js';
 import { platformNetworkSignal } from './scheduler/network-signal.js';
-import { SyncLoop, SyncState, type LoopError } from './scheduler/sync-loop.js';
+import {
+  pushDelayDefaults,
+  SyncLoop,
+  SyncState,
+  type LoopError,
+  type PushDelayOptions,
+} from './scheduler/sync-loop.js';
 import { HttpTransport, type FetchLike } from './transport/http-transport.js';
 import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
 import { createTokenSource } from './transport/token-source.js';
@@ -44,8 +50,13 @@ export interface SyncClientOptions {
   /** The collections this client syncs, with their options; any valid type when left out. */
   collections?: Record<string, CollectionOptions>;
   fetch?: FetchLike;
-  /** The timer between syncs (default 5 minutes). */
+  /** The timer between syncs (default 5 minutes): the fallback to the pushes after writes. */
   syncIntervalMs?: number;
+  /**
+   * Online-first: a local write made online is pushed `debounceMs` after the last write of a
+   * burst, and at most `maxDelayMs` after the first (default 300 ms and 1 s, `pushDelayDefaults`).
+   */
+  pushDelay?: Partial<PushDelayOptions>;
   /** Changes a push carries (default 100). */
   batchSize?: number;
   /**
@@ -211,6 +222,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
           emit('conflict', conflict);
         },
         counts: publishStatus,
+        queued: () => loop.trigger('write'),
       },
     });
     core = opened;
@@ -224,6 +236,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const loop = new SyncLoop<SyncSummary>({
     network,
     intervalMs: options.syncIntervalMs ?? 5 * 60 * 1000,
+    pushDelay: { ...pushDelayDefaults, ...options.pushDelay },
     retry,
     ...(options.random ? { random: options.random } : {}),
     run: async () => {

@@ -116,6 +116,8 @@ export interface SyncCoreEvents {
   conflict(conflict: ConflictView): void;
   /** The outbox or the conflict list changed (the status counts). */
   counts(): void;
+  /** A local write queued a change for the server (the scheduler pushes it soon). */
+  queued?(): void;
 }
 
 export interface SyncCoreOptions {
@@ -401,6 +403,7 @@ export class SyncCore {
   private queued(type: string): void {
     this.notify(new Set([type]));
     this.options.events.counts();
+    this.options.events.queued?.();
   }
 
   private async create(type: string, data: object, givenId?: string): Promise<string> {

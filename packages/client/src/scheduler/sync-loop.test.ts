@@ -193,3 +193,109 @@ describe('one run at a time', () => {
     expect(runs).toBe(2);
   });
 });
+
+describe('online-first: a local write pushes within about a second', () => {
+  it('a single write pushes debounceMs after it', async () => {
+    const { loop, runs } = makeLoop([]);
+    loop.start();
+    await settle();
+    await vi.advanceTimersByTimeAsync(1000);
+    loop.trigger('write');
+    await vi.advanceTimersByTimeAsync(299);
+    expect(runs).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toEqual([0, 1300]);
+    // The interval timer restarts from the push, as the fallback.
+    await vi.advanceTimersByTimeAsync(INTERVAL);
+    expect(runs).toEqual([0, 1300, 1300 + INTERVAL]);
+    loop.stop();
+  });
+
+  it('a burst of writes is one push; a steady stream still pushes every maxDelayMs', async () => {
+    const { loop, runs } = makeLoop([]);
+    loop.start();
+    await settle();
+    await vi.advanceTimersByTimeAsync(1000);
+    for (let t = 0; t < 3000; t += 100) {
+      loop.trigger('write');
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    // Writes at 1000…3900 every 100 ms, never 300 ms apart: a push 1 s after the first unpushed
+    // write each time (2000, 3000), and the last batch at 4000, before 3900 + 300.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(runs).toEqual([0, 2000, 3000, 4000]);
+    loop.stop();
+  });
+
+  /** The loop's state when a write comes → when it is pushed (ms after the write), or null. */
+  const onWrite: Array<[string, (ctx: ReturnType<typeof makeLoop>) => void, number | null]> = [
+    ['idle', () => undefined, 300],
+    ['offline (no network)', ({ network }) => network.emit('offline'), null],
+    ['offline after a network error: the backoff timer decides', () => undefined, 1000],
+    ['error after a 5xx: the backoff timer decides', () => undefined, 1000],
+    ['auth after a 401: the login decides', () => undefined, null],
+    ['stopped', ({ loop }) => loop.stop(), null],
+  ];
+  const firstOutcome: Record<string, () => unknown> = {
+    'offline after a network error: the backoff timer decides': fail(TransportFailure.NETWORK),
+    'error after a 5xx: the backoff timer decides': fail(TransportFailure.SERVER),
+    'auth after a 401: the login decides': fail(TransportFailure.UNAUTHORIZED),
+  };
+
+  it.each(onWrite)('a write while %s → pushed after %s ms', async (name, setup, after) => {
+    const outcome = firstOutcome[name];
+    const ctx = makeLoop(outcome ? [outcome] : []);
+    ctx.loop.start();
+    await settle();
+    setup(ctx);
+    ctx.loop.trigger('write');
+    await vi.advanceTimersByTimeAsync(30_000);
+    if (after === null) expect(ctx.runs).toEqual([0]);
+    else expect(ctx.runs[1]).toBe(after);
+    ctx.loop.stop();
+  });
+
+  it('a write during a run is pushed by one more run after it, debounced', async () => {
+    const network = controllableSignal();
+    const runs: number[] = [];
+    let release: () => void = () => undefined;
+    const loop = new SyncLoop<number>({
+      network: network.signal,
+      intervalMs: INTERVAL,
+      pushDelay: { debounceMs: 200, maxDelayMs: 800 },
+      retry: retryDefaults,
+      run: () =>
+        new Promise<number>((resolve) => {
+          runs.push(Date.now());
+          release = () => resolve(runs.length);
+        }),
+      onState: () => undefined,
+    });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(500);
+    loop.trigger('write');
+    await vi.advanceTimersByTimeAsync(500);
+    release();
+    await settle();
+    expect(runs).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(runs).toEqual([0, 1200]);
+    release();
+    await settle();
+    loop.stop();
+  });
+
+  it('a write while offline is pushed by the reconnect, not before', async () => {
+    const { loop, runs, network } = makeLoop([]);
+    loop.start();
+    await settle();
+    network.emit('offline');
+    loop.trigger('write');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(runs).toEqual([0]);
+    network.emit('online');
+    await settle();
+    expect(runs).toEqual([0, 5000]);
+    loop.stop();
+  });
+});

@@ -4,6 +4,13 @@
 //        ┌────────┐ ─────────────────────────────────────────▶ ┌─────────┐
 //        │  idle  │ ◀────────────── success ────────────────── │ syncing │
 //        └────────┘   (next run after intervalMs)               └─────────┘
+//          │    ▲                                                  ▲
+//   write  │    │ write (debounce restarts)                        │ debounceMs after the last
+//          ▼    │                                                  │ write, or maxDelayMs after
+//        ┌──────────┐ ───────────────────────────────────────────── ┘ the first, whichever is first
+//        │ idle,    │  offline: dropped (the reconnect pushes)
+//        │ push due │  (still reported as 'idle')
+//        └──────────┘
 //            ▲                                                    │  │  │ │
 //            │ online / backoff timer       network error         │  │  │ │
 //        ┌─────────┐ ◀─────────────────────────────────────────── ┘  │  │ │
@@ -19,6 +26,9 @@
 //
 // One run at a time: a syncNow() during a run shares it; a trigger during a run (a poke, say)
 // asks for one more run after it, because the poke may announce a change the run missed.
+// A local write is online-first: it pushes within about a second, batched with the writes
+// around it; in offline, error and auth states it waits like everything else (for the reconnect,
+// the backoff timer or the login), so a failing server is not hammered by a busy user.
 import { isTransportError, TransportFailure, type NetworkSignal } from '../core/sync-ports.js';
 import { backoffDelay, type RetryOptions } from './backoff.js';
 
@@ -32,7 +42,20 @@ export const SyncState = {
 export type SyncState = (typeof SyncState)[keyof typeof SyncState];
 
 export type SyncTrigger =
-  'start' | 'online' | 'foreground' | 'login' | 'timer' | 'retry' | 'poke' | 'manual';
+  'start' | 'online' | 'foreground' | 'login' | 'timer' | 'retry' | 'poke' | 'manual' | 'write' | 'push';
+
+/** How soon a local write made online is pushed. */
+export interface PushDelayOptions {
+  /** Quiet time after the last write before the push: writes in a burst go in one batch. */
+  debounceMs: number;
+  /** A steady stream of writes still pushes this long after the first unpushed one. */
+  maxDelayMs: number;
+}
+
+export const pushDelayDefaults: Readonly<PushDelayOptions> = Object.freeze({
+  debounceMs: 300,
+  maxDelayMs: 1_000,
+});
 
 export interface LoopError {
   code: string;
@@ -43,6 +66,8 @@ export interface SyncLoopOptions<T> {
   run: () => Promise<T>;
   network: NetworkSignal;
   intervalMs: number;
+  /** Online-first pushes after local writes (default `pushDelayDefaults`). */
+  pushDelay?: PushDelayOptions;
   retry: Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs' | 'multiplier' | 'jitter'>;
   random?: () => number;
   onState: (state: SyncState, error: LoopError | null) => void;
@@ -53,8 +78,12 @@ export class SyncLoop<T> {
   private state: SyncState = SyncState.IDLE;
   private running: Promise<T> | undefined;
   private runAgain = false;
+  private writeDuringRun = false;
   private failures = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The debounced push after local writes, apart from the interval/backoff timer it precedes. */
+  private pushTimer: ReturnType<typeof setTimeout> | undefined;
+  private firstWriteAt: number | undefined;
   private started = false;
   /** A revoked device or a refused login stops the automatic runs until start() or setToken(). */
   private halted = false;
@@ -76,6 +105,7 @@ export class SyncLoop<T> {
       this.unsubscribe = this.options.network.subscribe((event) => {
         if (event === 'offline') {
           this.clearTimer();
+          this.clearPushTimer();
           if (this.state !== SyncState.SYNCING) this.setState(SyncState.OFFLINE, null);
         } else this.trigger(event);
       });
@@ -87,12 +117,14 @@ export class SyncLoop<T> {
   stop(): void {
     this.started = false;
     this.clearTimer();
+    this.clearPushTimer();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
 
   /** An automatic reason to sync; ignored while halted, except a login. */
   trigger(reason: SyncTrigger): void {
+    if (reason === 'write') return this.written();
     if (reason === 'login') this.halted = false;
     if (this.halted) return;
     if (this.running) {
@@ -101,6 +133,29 @@ export class SyncLoop<T> {
     }
     if (reason !== 'start' && reason !== 'login' && !this.options.network.isOnline()) return;
     this.runOnce().catch(() => undefined);
+  }
+
+  /**
+   * A local write: push soon, when the loop is started, online and not waiting out a failure.
+   * During a run the write may have missed its batch, so one more run follows (debounced).
+   */
+  private written(): void {
+    if (!this.started || this.halted || !this.options.network.isOnline()) return;
+    if (this.running) {
+      this.writeDuringRun = true;
+      return;
+    }
+    if (this.state !== SyncState.IDLE) return;
+    const { debounceMs, maxDelayMs } = this.options.pushDelay ?? pushDelayDefaults;
+    const now = Date.now();
+    this.firstWriteAt ??= now;
+    const delay = Math.max(0, Math.min(debounceMs, this.firstWriteAt + maxDelayMs - now));
+    if (this.pushTimer !== undefined) clearTimeout(this.pushTimer);
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      this.firstWriteAt = undefined;
+      this.trigger('push');
+    }, delay);
   }
 
   /** Runs now (or joins the running run) and resolves to its result. */
@@ -112,6 +167,7 @@ export class SyncLoop<T> {
   private runOnce(): Promise<T> {
     if (this.running) return this.running;
     this.clearTimer();
+    this.clearPushTimer();
     this.setState(SyncState.SYNCING, null);
     let succeeded = false;
     const run = this.options
@@ -132,7 +188,10 @@ export class SyncLoop<T> {
       .finally(() => {
         this.running = undefined;
         // After a failure the backoff timer decides; a pending trigger must not skip it.
+        const wrote = this.writeDuringRun;
+        this.writeDuringRun = false;
         if (this.runAgain && succeeded) this.trigger('retry');
+        else if (wrote && succeeded) this.written();
         this.runAgain = false;
       });
     this.running = run;
@@ -190,6 +249,12 @@ export class SyncLoop<T> {
       this.timer = undefined;
       this.trigger(reason);
     }, delayMs);
+  }
+
+  private clearPushTimer(): void {
+    if (this.pushTimer !== undefined) clearTimeout(this.pushTimer);
+    this.pushTimer = undefined;
+    this.firstWriteAt = undefined;
   }
 
   private clearTimer(): void {
