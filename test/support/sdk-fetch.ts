@@ -1,6 +1,7 @@
 // A scripted network for SDK unit tests with fake timers: every request the client makes is
 // recorded (with the fake clock's time) and answered by the test's handler, which can answer like
 // the server does (acceptPush, emptyPage) or fail like a network does.
+import { gunzipSync } from 'node:zlib';
 import type { Change, DeltaResponse, PushRequest, PushResponse } from '@syncline/protocol';
 
 export interface RecordedCall {
@@ -21,7 +22,7 @@ export function scriptedFetch(handler: Handler) {
     const call: RecordedCall = {
       path: url.pathname,
       method: init?.method ?? 'GET',
-      body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
+      body: bodyOf(init?.body, headers),
       authorization: headers.get('authorization'),
       at: Date.now(),
     };
@@ -29,6 +30,19 @@ export function scriptedFetch(handler: Handler) {
     return handler(call);
   };
   return { fetch, calls, pushes: () => calls.filter((c) => c.path === '/api/sync') };
+}
+
+/** The JSON a fetch call's init carried, gzip-encoded or not ({} when none). */
+export function requestJson(init: RequestInit | undefined): unknown {
+  return bodyOf(init?.body, new Headers(init?.headers)) ?? {};
+}
+
+/** The JSON a request carried, gzip-encoded or not. */
+function bodyOf(body: RequestInit['body'] | undefined, headers: Headers): unknown {
+  if (typeof body === 'string') return JSON.parse(body);
+  if (body instanceof Uint8Array && headers.get('content-encoding') === 'gzip')
+    return JSON.parse(gunzipSync(body).toString('utf8'));
+  return undefined;
 }
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>

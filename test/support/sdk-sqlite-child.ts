@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { PushRequest } from '@syncline/protocol';
 import { createSyncClient } from '../../packages/client/src/index.js';
 import { sqliteStorage } from '../../packages/client/src/sqlite.js';
+import { requestJson } from './sdk-fetch.js';
 
 const [path, url, token, leaseMs] = process.argv.slice(2);
 if (!path || !url || !token) throw new Error('usage: path url token [leaseMs]');
@@ -15,8 +16,8 @@ const pushed: string[] = [];
 const fetchThrough = async (input: string, init?: RequestInit): Promise<Response> => {
   if (network === 'offline') throw new TypeError('fetch failed (offline)');
   if (network === 'hang') return new Promise(() => undefined);
-  if (new URL(input).pathname === '/api/sync' && typeof init?.body === 'string') {
-    const request = JSON.parse(init.body) as PushRequest;
+  if (new URL(input).pathname === '/api/sync' && init?.body !== undefined) {
+    const request = requestJson(init) as PushRequest;
     pushed.push(...request.changes.map((change) => change.mutationId ?? ''));
   }
   return fetch(input, init);

@@ -5,6 +5,7 @@
 // its connection, as a misbehaving proxy does.
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export interface ProxiedRequest {
   method: string;
@@ -61,7 +62,8 @@ export async function startSyncProxy(
     const raw = await readBody(req);
     let body: unknown;
     try {
-      body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+      const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+      body = raw.length > 0 ? JSON.parse(text.toString('utf8')) : undefined;
     } catch {
       body = undefined;
     }

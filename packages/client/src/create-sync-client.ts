@@ -25,7 +25,12 @@ import {
   type LoopError,
   type PushDelayOptions,
 } from './scheduler/sync-loop.js';
-import { HttpTransport, type FetchLike } from './transport/http-transport.js';
+import {
+  HttpTransport,
+  type CompressBody,
+  type FetchLike,
+  type TimeoutOptions,
+} from './transport/http-transport.js';
 import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
 import { createTokenSource } from './transport/token-source.js';
 import { encryptLocalStore, type EncryptLocalStoreOptions } from './store/encrypted-store.js';
@@ -64,8 +69,17 @@ export interface SyncClientOptions {
    * `limitsDefaults.maxBodyBytes`). Batches are cut to fit; a change larger on its own fails.
    */
   maxBatchBytes?: number;
-  /** A request that has not answered after this long fails as a network error (default 60 s). */
-  requestTimeoutMs?: number;
+  /**
+   * A request fails as a network error, then backs off, when the server is not reached or the
+   * answer pauses for too long (default connect 10 s, read 30 s: `timeoutDefaults`).
+   */
+  timeouts?: Partial<TimeoutOptions>;
+  /**
+   * Request bodies over this many bytes are sent gzip-encoded (default 1 KiB); the gzip is the
+   * platform's CompressionStream unless `compress` gives another (`null`: never compress).
+   */
+  compressAboveBytes?: number;
+  compress?: CompressBody | null;
   /** Changes a pull page asks for (default 500). */
   pullPageSize?: number;
   retry?: Partial<RetryOptions>;
@@ -148,7 +162,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     url: options.url,
     fetch: fetchImpl,
     tokens,
-    ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.compress !== undefined ? { compress: options.compress } : {}),
+    ...(options.compressAboveBytes !== undefined
+      ? { compressAboveBytes: options.compressAboveBytes }
+      : {}),
   });
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();

@@ -30,5 +30,8 @@ export type {
 export { LocalStoreChangedError } from './core/ports.js';
 export { retryDefaults } from './scheduler/backoff.js';
 export type { RetryOptions } from './scheduler/backoff.js';
-export { SyncState } from './scheduler/sync-loop.js';
+export { pushDelayDefaults, SyncState } from './scheduler/sync-loop.js';
+export type { PushDelayOptions } from './scheduler/sync-loop.js';
+export { gzipWithCompressionStream, timeoutDefaults } from './transport/http-transport.js';
+export type { CompressBody, TimeoutOptions } from './transport/http-transport.js';
 export * from './store/index.js';

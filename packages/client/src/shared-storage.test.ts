@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeltaRequest, PushRequest, ServerChange } from '@syncline/protocol';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { json, networkDown } from '../../../test/support/sdk-fetch.js';
+import { json, networkDown, requestJson } from '../../../test/support/sdk-fetch.js';
 import type { LocalStore } from './core/ports.js';
 import { createSyncClient, type SyncClient } from './create-sync-client.js';
 import { indexedDbStorage, memoryStorage } from './store/index.js';
@@ -34,7 +34,7 @@ function versionedServer() {
   const fetch = async (input: string, init?: RequestInit): Promise<Response> => {
     if (!online) networkDown();
     const path = new URL(input).pathname;
-    const body = JSON.parse(String(init?.body ?? '{}'));
+    const body = requestJson(init) as { syncToken?: string };
     tokens.push({ path, token: body.syncToken ?? null });
     if (path === '/api/sync') {
       const request = body as PushRequest;

@@ -42,7 +42,16 @@ export const SyncState = {
 export type SyncState = (typeof SyncState)[keyof typeof SyncState];
 
 export type SyncTrigger =
-  'start' | 'online' | 'foreground' | 'login' | 'timer' | 'retry' | 'poke' | 'manual' | 'write' | 'push';
+  | 'start'
+  | 'online'
+  | 'foreground'
+  | 'login'
+  | 'timer'
+  | 'retry'
+  | 'poke'
+  | 'manual'
+  | 'write'
+  | 'push';
 
 /** How soon a local write made online is pushed. */
 export interface PushDelayOptions {

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   errorResponse,
   json,
+  requestJson,
   scriptedFetch,
   type Handler,
 } from '../../../../test/support/sdk-fetch.js';
@@ -112,5 +113,94 @@ describe('HttpTransport', () => {
     expect(await http.estimateRemaining('v1.a.0.abcdefabcdef')).toBe(100 - 10);
     expect(await http.estimateRemaining(undefined)).toBe(100);
     expect(await http.estimateRemaining('opaque')).toBeUndefined();
+  });
+});
+
+describe('HttpTransport on the wire', () => {
+  it('gzips a request body over compressAboveBytes and sends smaller ones as they are', async () => {
+    const seen: Array<{ encoding: string | null; body: unknown }> = [];
+    const http = new HttpTransport({
+      url: 'http://sync.test',
+      tokens: createTokenSource(() => 't1'),
+      compressAboveBytes: 1024,
+      fetch: async (_input, init) => {
+        seen.push({
+          encoding: new Headers(init?.headers).get('content-encoding'),
+          body: requestJson(init),
+        });
+        return json(200, { ok: true });
+      },
+    });
+    const big = { deviceId: 'd1', pageSize: 5, note: 'x'.repeat(2000) };
+    await http.delta({ deviceId: 'd1', pageSize: 5 });
+    await http.delta(big as never);
+    expect(seen).toEqual([
+      { encoding: null, body: { deviceId: 'd1', pageSize: 5 } },
+      { encoding: 'gzip', body: big },
+    ]);
+  });
+
+  it('a server that never answers fails at connect + read; an answer that pauses at read', async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const hanging = (_input: string, init?: RequestInit) =>
+        new Promise<Response>((_, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
+      const timeouts = { connectMs: 100, readMs: 400 };
+      const never = new HttpTransport({
+        url: 'http://sync.test',
+        tokens: createTokenSource(() => 't1'),
+        fetch: hanging,
+        timeouts,
+      });
+      const failed = never.push(request).catch((e: unknown) => e as TransportError);
+      await vi.advanceTimersByTimeAsync(499);
+      let settled = false;
+      void failed.then(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await failed).toMatchObject({
+        kind: TransportFailure.NETWORK,
+        details: { code: 'TIMEOUT' },
+      });
+
+      // Headers at once, then a body that trickles every 300 ms (fine), then stops (not fine).
+      const trickle = (_input: string, init?: RequestInit) => {
+        let n = 0;
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            const tick = setInterval(() => {
+              if (n++ < 3) controller.enqueue(new TextEncoder().encode(' '));
+            }, 300);
+            init?.signal?.addEventListener('abort', () => {
+              clearInterval(tick);
+              controller.error(new Error('aborted'));
+            });
+          },
+        });
+        return Promise.resolve(new Response(body, { status: 200 }));
+      };
+      const paused = new HttpTransport({
+        url: 'http://sync.test',
+        tokens: createTokenSource(() => 't1'),
+        fetch: trickle,
+        timeouts,
+      });
+      const cut = paused.push(request).catch((e: unknown) => e as TransportError);
+      await vi.advanceTimersByTimeAsync(900 + 399);
+      settled = false;
+      void cut.then(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await cut).toMatchObject({
+        kind: TransportFailure.NETWORK,
+        details: { code: 'TIMEOUT', status: 200 },
+      });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -14,17 +14,69 @@ import type { TokenSource } from './token-source.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
+/** How long a request may wait on the network before it fails as a network error. */
+export interface TimeoutOptions {
+  /**
+   * Reaching the server. fetch does not tell when the connection is up, so until the first byte
+   * of the answer the request has `connectMs + readMs` (Node's fetch also ends a connection
+   * attempt itself after 10 s).
+   */
+  connectMs: number;
+  /** The longest silence while the answer is awaited or read: each piece of body restarts it. */
+  readMs: number;
+}
+
+export const timeoutDefaults: Readonly<TimeoutOptions> = Object.freeze({
+  connectMs: 10_000,
+  readMs: 30_000,
+});
+
+/** Gzips a request body; resolves to the compressed bytes. */
+export type CompressBody = (body: Uint8Array) => Promise<Uint8Array>;
+
 export interface HttpTransportOptions {
   /** The server's base URL, e.g. https://sync.example.org */
   url: string;
   fetch: FetchLike;
   tokens: TokenSource;
   now?: () => number;
-  /** A request (answer and body) that takes longer fails as a network error (default 60 s). */
-  timeoutMs?: number;
+  timeouts?: Partial<TimeoutOptions>;
+  /**
+   * Request bodies larger than `compressAboveBytes` are sent gzip-encoded with this (default:
+   * the platform's CompressionStream where there is one; `null` sends every body as it is).
+   */
+  compress?: CompressBody | null;
+  compressAboveBytes?: number;
 }
 
-export const httpTransportDefaults = { timeoutMs: 60_000 } as const;
+export const httpTransportDefaults = Object.freeze({ compressAboveBytes: 1024 });
+
+/** gzip through the web platform's CompressionStream (browsers, workers, Node 18+). */
+export const gzipWithCompressionStream: CompressBody = async (body) => {
+  const stream = new Blob([body as BlobPart])
+    .stream()
+    .pipeThrough(
+      new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+};
+
+function defaultCompress(): CompressBody | null {
+  return typeof globalThis.CompressionStream === 'function' ? gzipWithCompressionStream : null;
+}
+
+interface Attempt {
+  response: Response;
+  signal: AbortSignal;
+  /** Restarts the read timer: a piece of the answer arrived. */
+  progress: () => void;
+  done: () => void;
+}
+
+interface EncodedBody {
+  bytes: Uint8Array | string;
+  gzip: boolean;
+}
 
 /** The feed position inside a sync token, when the token has the server's v1 shape. */
 function feedPosition(token: string | undefined): number | undefined {
@@ -59,29 +111,51 @@ export class HttpTransport implements Transport {
   }
 
   private async send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let response = await this.attempt(method, path, body, await this.options.tokens.current());
+    const encoded = body === undefined ? undefined : await this.encode(body);
+    let response = await this.attempt(method, path, encoded, await this.options.tokens.current());
     if (response.response.status === 401) {
       await response.response.body?.cancel().catch(() => undefined);
       response.done();
-      response = await this.attempt(method, path, body, await this.options.tokens.refresh());
+      response = await this.attempt(method, path, encoded, await this.options.tokens.refresh());
     }
     try {
-      return await this.read<T>(response.response, response.signal);
+      return await this.read<T>(response);
     } finally {
       response.done();
     }
   }
 
+  private async encode(body: unknown): Promise<EncodedBody> {
+    const text = JSON.stringify(body);
+    const compress =
+      this.options.compress === undefined ? defaultCompress() : this.options.compress;
+    const above = this.options.compressAboveBytes ?? httpTransportDefaults.compressAboveBytes;
+    // Length in UTF-16 units is at most the UTF-8 length: a cheap test before encoding.
+    if (!compress || text.length * 3 <= above) return { bytes: text, gzip: false };
+    const bytes = new TextEncoder().encode(text);
+    if (bytes.byteLength <= above) return { bytes: text, gzip: false };
+    return { bytes: await compress(bytes), gzip: true };
+  }
+
+  private get timeouts(): TimeoutOptions {
+    return { ...timeoutDefaults, ...this.options.timeouts };
+  }
+
   private async attempt(
     method: string,
     path: string,
-    body: unknown,
+    body: EncodedBody | undefined,
     token: string,
-  ): Promise<{ response: Response; signal: AbortSignal; done: () => void }> {
-    // A timer of our own rather than AbortSignal.timeout, so that it stops once the body is read.
+  ): Promise<Attempt> {
+    // Timers of our own rather than AbortSignal.timeout: the read timer restarts on each piece
+    // of the answer and stops once the body is read.
     const controller = new AbortController();
-    const timeoutMs = this.options.timeoutMs ?? httpTransportDefaults.timeoutMs;
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const { connectMs, readMs } = this.timeouts;
+    let timer = setTimeout(() => controller.abort(), connectMs + readMs);
+    const progress = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), readMs);
+    };
     const done = () => clearTimeout(timer);
     try {
       const response = await this.options.fetch(`${this.base}${path}`, {
@@ -90,14 +164,16 @@ export class HttpTransport implements Transport {
           authorization: `Bearer ${token}`,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body?.gzip ? { 'content-encoding': 'gzip' } : {}),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: body.bytes as BodyInit }),
         signal: controller.signal,
       });
-      return { response, signal: controller.signal, done };
+      progress();
+      return { response, signal: controller.signal, progress, done };
     } catch (error) {
       done();
-      throw this.networkError(`${method} ${path}`, error, controller.signal, timeoutMs);
+      throw this.networkError(`${method} ${path}`, error, controller.signal);
     }
   }
 
@@ -105,12 +181,16 @@ export class HttpTransport implements Transport {
     what: string,
     error: unknown,
     signal: AbortSignal,
-    timeoutMs: number,
     status?: number,
   ): TransportError {
     const details = status === undefined ? {} : { status };
     if (signal.aborted) {
-      return new TransportError(TransportFailure.NETWORK, `${what}: no answer in ${timeoutMs} ms`, {
+      const { connectMs, readMs } = this.timeouts;
+      const limit =
+        status === undefined
+          ? `no answer in ${connectMs + readMs} ms`
+          : `the answer paused for ${readMs} ms`;
+      return new TransportError(TransportFailure.NETWORK, `${what}: ${limit}`, {
         ...details,
         code: 'TIMEOUT',
       });
@@ -119,14 +199,13 @@ export class HttpTransport implements Transport {
     return new TransportError(TransportFailure.NETWORK, `${what}: ${message}`, details);
   }
 
-  private async read<T>(response: Response, signal: AbortSignal): Promise<T> {
+  private async read<T>({ response, signal, progress }: Attempt): Promise<T> {
     let text: string;
     try {
-      text = await response.text();
+      text = await readText(response, progress);
     } catch (error) {
       // The connection dropped (or the time ran out) while the body was on its way.
-      const timeoutMs = this.options.timeoutMs ?? httpTransportDefaults.timeoutMs;
-      throw this.networkError('reading the answer', error, signal, timeoutMs, response.status);
+      throw this.networkError('reading the answer', error, signal, response.status);
     }
     let parsed: unknown;
     try {
@@ -172,4 +251,19 @@ export class HttpTransport implements Transport {
     }
     throw new TransportError(TransportFailure.UNEXPECTED, message, details);
   }
+}
+
+/** The body as text, calling `progress` on each piece (the read timeout counts silences). */
+async function readText(response: Response, progress: () => void): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    progress();
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
 }
