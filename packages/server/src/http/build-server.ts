@@ -22,6 +22,7 @@ import {
 } from './auth.js';
 import { bodyAdmissionDefaults, bodyAdmissionPlugin } from './body-admission.js';
 import { bodyParsingPlugin } from './body-parsing.js';
+import { compressionPlugin } from './compression.js';
 import { assertCollectionsConfig } from './collections-config.js';
 import {
   clientErrorHandler,
@@ -207,6 +208,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     largeBodyBytes: bodyAdmissionDefaults.largeBodyBytes,
   });
   void app.register(bodyParsingPlugin, { bodyLimit });
+  // Before the routes: the plugin wraps each route as it is added.
+  void app.register(compressionPlugin);
   void app.register(docsPlugin);
   const verifier = 'verify' in options.auth ? options.auth : createTokenVerifier(options.auth);
   void app.register(authPlugin, { verifier });

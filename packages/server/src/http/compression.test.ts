@@ -1,0 +1,68 @@
+// Answers are compressed as the client accepts (brotli, gzip), small ones are not, and gzip
+// request bodies keep being inflated by the body parser within its limit.
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../testing/test-app.js';
+
+let t: TestApp;
+let auth: string;
+beforeAll(async () => {
+  t = await createTestApp();
+  auth = `Bearer ${await t.token('u1', 'compression')}`;
+  const changes = Array.from({ length: 30 }, (_, i) => ({
+    entityType: 'asset',
+    entityId: `a${i}`,
+    operation: 'CREATE',
+    payload: { name: `Pump ${i}`, location: 'Depot north, shelf 4', status: 'in service' },
+    clientVersion: 1,
+    timestamp: new Date().toISOString(),
+  }));
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/sync',
+    headers: {
+      authorization: auth,
+      'content-encoding': 'gzip',
+      'content-type': 'application/json',
+    },
+    payload: gzipSync(JSON.stringify({ deviceId: 'writer', changes })),
+  });
+  expect(res.statusCode).toBe(200);
+});
+afterAll(() => t.close());
+
+const delta = (acceptEncoding?: string, pageSize = 100) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/api/sync/delta',
+    headers: {
+      authorization: auth,
+      'content-type': 'application/json',
+      ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}),
+    },
+    payload: JSON.stringify({ deviceId: 'reader', pageSize }),
+  });
+
+describe('compressed answers', () => {
+  it('gzip and brotli as accepted, smaller than the JSON and equal to it once inflated', async () => {
+    const plain = await delta();
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const json = plain.json();
+    expect(json.changes).toHaveLength(30);
+
+    const gz = await delta('gzip');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.rawPayload.length).toBeLessThan(plain.rawPayload.length / 3);
+    expect(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8'))).toEqual(json);
+
+    const br = await delta('br, gzip');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(JSON.parse(brotliDecompressSync(br.rawPayload).toString('utf8'))).toEqual(json);
+  });
+
+  it('an answer under 1 KiB goes out as it is', async () => {
+    const small = await delta('gzip', 1);
+    expect(small.rawPayload.length).toBeLessThan(1024);
+    expect(small.headers['content-encoding']).toBeUndefined();
+  });
+});
