@@ -10,6 +10,7 @@ import {
   type ConflictView,
   type Entity,
   type FailedMutation,
+  type FirstSyncProgress,
   type Filter,
   type SyncProgress,
   type SyncSummary,
@@ -57,10 +58,21 @@ export interface SyncClientOptions {
   requestTimeoutMs?: number;
   /** Changes a pull page asks for (default 500). */
   pullPageSize?: number;
+  /**
+   * How a fresh device syncs first: 'snapshot' (default) receives each entity's latest state once
+   * from POST /api/sync/snapshot, resuming where it stopped; 'feed' replays the change feed from
+   * the beginning (every stored version), as servers before protocol 2 require.
+   */
+  firstSync?: 'snapshot' | 'feed';
+  /** Entities a first-sync snapshot page asks for (default 1000, at most 5000). */
+  snapshotPageSize?: number;
   retry?: Partial<RetryOptions>;
   conflictStrategy?: ConflictStrategy;
   onConflict?: (conflict: ConflictView) => void;
-  /** Called while a sync runs: "pulled n of about N" for a long first sync. */
+  /**
+   * Called while a sync runs: during a fresh device's first sync (`phase: 'snapshot'`) after each
+   * page with `{ pulled, total }`, entities received of about how many; then for pushes and pulls.
+   */
   onProgress?: (progress: SyncProgress) => void;
   /** Open the server's realtime stream on start() (default true). */
   realtime?: boolean;
@@ -78,6 +90,8 @@ export interface SyncStatus {
   failed: number;
   conflicts: number;
   lastSyncAt: string | null;
+  /** A first sync under way (or stopped half-way, to resume): entities received of about total. */
+  firstSync: FirstSyncProgress | null;
   /** Why the state is 'error', 'offline' or 'auth' (e.g. DEVICE_REVOKED). */
   error: LoopError | null;
 }
@@ -138,6 +152,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     fetch: fetchImpl,
     tokens,
     ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
+    snapshot: options.firstSync !== 'feed',
   });
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
@@ -160,6 +175,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     failed: core?.failedCount ?? 0,
     conflicts: core?.conflictCount ?? 0,
     lastSyncAt: core?.lastSyncAt ?? null,
+    firstSync: core?.firstSync ?? null,
     error: loopError,
   });
   // The same object until something in it changes, so that a UI store can compare by identity.
@@ -194,6 +210,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       batchSize: options.batchSize ?? 100,
       maxBatchBytes: options.maxBatchBytes ?? limitsDefaults.maxBodyBytes,
       pullPageSize: options.pullPageSize ?? 500,
+      ...(options.snapshotPageSize !== undefined
+        ? { snapshotPageSize: options.snapshotPageSize }
+        : {}),
       maxAttempts: retry.maxAttempts,
       ...(options.conflictStrategy ? { conflictStrategy: options.conflictStrategy } : {}),
       ...(options.collections ? { collections: options.collections } : {}),

@@ -31,6 +31,8 @@ function makeClient(handler: Handler, options: Partial<SyncClientOptions> = {}) 
     storage: memoryStorage(),
     fetch: network.fetch,
     realtime: false,
+    // The scripted server speaks the feed only; the snapshot has its own tests.
+    firstSync: 'feed',
     random: () => 0,
     ...options,
   });
@@ -186,6 +188,9 @@ describe('transient failures never park a change', () => {
       storage: memoryStorage(),
       fetch,
       realtime: false,
+      firstSync: 'feed',
+      // The scripted server speaks the feed only; the snapshot has its own tests.
+      firstSync: 'feed',
       random: () => 0,
       requestTimeoutMs: 10_000,
     });

@@ -8,6 +8,8 @@ import {
   type ErrorBody,
   type PushRequest,
   type PushResponse,
+  type SnapshotRequest,
+  type SnapshotResponse,
 } from '@syncline/protocol';
 import { TransportError, TransportFailure, type Transport } from '../core/sync-ports.js';
 import type { TokenSource } from './token-source.js';
@@ -22,6 +24,8 @@ export interface HttpTransportOptions {
   now?: () => number;
   /** A request (answer and body) that takes longer fails as a network error (default 60 s). */
   timeoutMs?: number;
+  /** Offer the first-sync snapshot route (default true); false replays the feed instead. */
+  snapshot?: boolean;
 }
 
 export const httpTransportDefaults = { timeoutMs: 60_000 } as const;
@@ -37,6 +41,8 @@ export class HttpTransport implements Transport {
 
   constructor(private readonly options: HttpTransportOptions) {
     this.base = options.url.replace(/\/+$/, '');
+    // An own property, so the core sees no snapshot method at all when it is turned off.
+    if (options.snapshot === false) this.snapshot = undefined;
   }
 
   push(request: PushRequest): Promise<PushResponse> {
@@ -46,6 +52,9 @@ export class HttpTransport implements Transport {
   delta(request: DeltaRequest): Promise<DeltaResponse> {
     return this.send<DeltaResponse>('POST', '/api/sync/delta', request);
   }
+
+  snapshot?: (request: SnapshotRequest) => Promise<SnapshotResponse> = (request) =>
+    this.send<SnapshotResponse>('POST', '/api/sync/snapshot', request);
 
   /**
    * The feed's head position (from the status route) less the device's: an upper bound of the
