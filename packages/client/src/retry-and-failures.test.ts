@@ -189,8 +189,6 @@ describe('transient failures never park a change', () => {
       fetch,
       realtime: false,
       firstSync: 'feed',
-      // The scripted server speaks the feed only; the snapshot has its own tests.
-      firstSync: 'feed',
       random: () => 0,
       requestTimeoutMs: 10_000,
     });

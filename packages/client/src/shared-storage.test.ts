@@ -151,9 +151,6 @@ describe.each(storages)('two clients on %s', (_name, openPair) => {
         fetch: server.fetch,
         realtime: false,
         firstSync: 'feed',
-        firstSync: 'feed',
-        // The scripted server speaks the feed only; the snapshot has its own tests.
-        firstSync: 'feed',
       });
     return [make(first), make(second)];
   };
@@ -251,9 +248,6 @@ describe.each(storages)('a client on %s that did not sync', (_name, openPair) =>
         fetch: server.fetch,
         realtime: false,
         firstSync: 'feed',
-        firstSync: 'feed',
-        // The scripted server speaks the feed only; the snapshot has its own tests.
-        firstSync: 'feed',
       });
     const [a, b] = [make(first), make(second)];
     try {
@@ -297,9 +291,6 @@ describe('two clients opening one new storage at the same moment', () => {
         storage: indexedDbStorage(name),
         fetch: server.fetch,
         realtime: false,
-        firstSync: 'feed',
-        firstSync: 'feed',
-        // The scripted server speaks the feed only; the snapshot has its own tests.
         firstSync: 'feed',
       });
     const [a, b] = [open(), open()];

@@ -42,7 +42,7 @@ export class HttpTransport implements Transport {
   constructor(private readonly options: HttpTransportOptions) {
     this.base = options.url.replace(/\/+$/, '');
     // An own property, so the core sees no snapshot method at all when it is turned off.
-    if (options.snapshot === false) this.snapshot = undefined;
+    if (options.snapshot === false) delete this.snapshot;
   }
 
   push(request: PushRequest): Promise<PushResponse> {
