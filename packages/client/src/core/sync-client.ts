@@ -768,15 +768,23 @@ export class SyncCore {
     const { storage, deviceId } = this.options;
     let cursor = (await storage.getMeta(SNAPSHOT_CURSOR)) ?? undefined;
     let pulled = cursor === undefined ? 0 : (this.firstSyncValue?.pulled ?? 0);
+    const request = (from: string | undefined) => {
+      const answer = snapshot({
+        deviceId,
+        ...this.entityTypes,
+        pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
+        ...(from !== undefined ? { cursor: from } : {}),
+      });
+      // Awaited below; a failure while the page before is still being stored is not unhandled.
+      answer.catch(() => undefined);
+      return answer;
+    };
+    // The next page is asked for while this one is stored: the server reads as the device writes.
+    let next = request(cursor);
     for (;;) {
       let page;
       try {
-        page = await snapshot({
-          deviceId,
-          ...this.entityTypes,
-          pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
-          ...(cursor !== undefined ? { cursor } : {}),
-        });
+        page = await next;
       } catch (error) {
         if (
           isTransportError(error) &&
@@ -786,19 +794,22 @@ export class SyncCore {
         ) {
           cursor = undefined;
           pulled = 0;
+          next = request(undefined);
           continue;
         }
         throw error;
       }
+      const done = page.cursor === null || !page.hasMore;
+      if (!done) next = request(page.cursor ?? undefined);
       pulled += page.changes.length;
-      const progress: FirstSyncProgress = page.hasMore
-        ? { pulled, total: Math.max(page.total, pulled) }
-        : { pulled, total: pulled };
+      const progress: FirstSyncProgress = done
+        ? { pulled, total: pulled }
+        : { pulled, total: Math.max(page.total, pulled) };
       await this.applySnapshotPage(page, cursor === undefined, progress);
       summary.pulled += page.changes.length;
       onProgress?.({ phase: 'snapshot', pushed: summary.pushed, ...progress });
-      if (page.cursor === null || !page.hasMore) return page.syncToken;
-      cursor = page.cursor;
+      if (done) return page.syncToken;
+      cursor = page.cursor ?? undefined;
     }
   }
 
