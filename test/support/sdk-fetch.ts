@@ -8,6 +8,8 @@ export interface RecordedCall {
   method: string;
   body: unknown;
   authorization: string | null;
+  /** The Syncline-Schema-Version header, when sent. */
+  schemaVersion: string | null;
   at: number;
 }
 
@@ -23,6 +25,7 @@ export function scriptedFetch(handler: Handler) {
       method: init?.method ?? 'GET',
       body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
       authorization: headers.get('authorization'),
+      schemaVersion: headers.get('syncline-schema-version'),
       at: Date.now(),
     };
     calls.push(call);

@@ -23,6 +23,7 @@ import { SyncLoop, SyncState, type LoopError } from './scheduler/sync-loop.js';
 import { HttpTransport, type FetchLike } from './transport/http-transport.js';
 import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
 import { createTokenSource } from './transport/token-source.js';
+import { migrateLocalSchemas, schemaVersionHeader } from './core/schema-migrations.js';
 import { encryptLocalStore, type EncryptLocalStoreOptions } from './store/encrypted-store.js';
 
 const DEVICE_ID = 'sync.deviceId';
@@ -42,7 +43,12 @@ export interface SyncClientOptions {
    * changes, and their sync runs take turns.
    */
   storage: LocalStore;
-  /** The collections this client syncs, with their options; any valid type when left out. */
+  /**
+   * The collections this client syncs, with their options; any valid type when left out. A
+   * collection may declare its local schema `version` and `migrations` (by target version): on
+   * open, stored rows and queued changes are migrated once, atomically; the versions go to the
+   * server with each request (`Syncline-Schema-Version: visits=3`).
+   */
   collections?: Record<string, CollectionOptions>;
   fetch?: FetchLike;
   /** The timer between syncs (default 5 minutes). */
@@ -147,12 +153,14 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const retry: RetryOptions = { ...retryDefaults, ...options.retry };
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const tokens = createTokenSource(options.getToken);
+  const schemaVersion = schemaVersionHeader(options.collections);
   const transport = new HttpTransport({
     url: options.url,
     fetch: fetchImpl,
     tokens,
     ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
     snapshot: options.firstSync !== 'feed',
+    ...(schemaVersion ? { schemaVersion } : {}),
   });
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
@@ -202,6 +210,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         })
       : options.storage;
     openedStorage = storage;
+    // After an app update: stored rows and queued changes brought up to the declared versions.
+    await migrateLocalSchemas(storage, options.collections);
     const deviceId = options.deviceId ?? (await storedDeviceId(storage));
     const opened = await SyncCore.open({
       storage,

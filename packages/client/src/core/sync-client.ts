@@ -24,6 +24,7 @@ import { rowOf, StagedEntities, stagePulledChanges } from './apply-pull.js';
 import type { JsonObject } from '@syncline/protocol';
 import { BatchSizing, utf8Length, type BatchLimits } from './batch-sizing.js';
 import { Outbox } from './outbox.js';
+import type { SchemaOptions } from './schema-migrations.js';
 import {
   isLocalStoreChangedError,
   OutboxState,
@@ -68,7 +69,7 @@ const MAX_WRITE_ROUNDS = 100;
  */
 const CLOCK_CORRECTION_THRESHOLD_MS = 60_000;
 
-export interface CollectionOptions {
+export interface CollectionOptions extends SchemaOptions {
   /** Sent with every change of this type; else the client's `conflictStrategy`, else the server's. */
   conflictStrategy?: ConflictStrategy;
 }

@@ -24,6 +24,8 @@ export interface HttpTransportOptions {
   now?: () => number;
   /** A request (answer and body) that takes longer fails as a network error (default 60 s). */
   timeoutMs?: number;
+  /** Sent as `Syncline-Schema-Version` with every request: the app's local schema versions. */
+  schemaVersion?: string;
   /** Offer the first-sync snapshot route (default true); false replays the feed instead. */
   snapshot?: boolean;
 }
@@ -98,6 +100,9 @@ export class HttpTransport implements Transport {
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'application/json',
+          ...(this.options.schemaVersion
+            ? { 'syncline-schema-version': this.options.schemaVersion }
+            : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
