@@ -103,7 +103,7 @@ function version3(calls: string[], fail?: string) {
 describe.each(storages)('local schema versions on %s', (_name, fresh) => {
   const open = (
     storage: LocalStore,
-    collections: SyncClientOptions['collections'],
+    collections: NonNullable<SyncClientOptions['collections']>,
     fetch = scriptedFetch(healthyServer),
   ) => ({
     client: createSyncClient({
