@@ -27,6 +27,7 @@ import { progress } from './progress.js';
 import { benchRetryFairness, printFairness, type FairnessFigures } from './retry-fairness.js';
 import { benchBodyParsing, printBodyParsing } from './body-parsing.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
+import { benchFirstSync, printFirstSync } from './first-sync.js';
 import { postJson as post } from '../test/support/http.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
@@ -353,6 +354,8 @@ async function main() {
   } else {
     console.error('  (scale-out skipped: set SYNCLINE_BENCH_PG_URL and SYNCLINE_BENCH_REDIS_URL)');
   }
+  const firstSync = await benchFirstSync(FIRST_SYNC_ENTITIES);
+  printFirstSync(firstSync);
   const cpuList = cpus();
   const results = {
     date: new Date().toISOString(),
@@ -366,6 +369,7 @@ async function main() {
     figures,
     fairness,
     bodyParsing,
+    firstSync,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -389,7 +393,28 @@ async function mainLoad() {
   console.log('\nwritten to bench/results/load-latest.json');
 }
 
-(process.argv[2] === 'load' ? mainLoad() : main()).catch((error: unknown) => {
+/** The first-sync size: 1,000,000 entities unless SYNCLINE_BENCH_FIRST_SYNC names fewer. */
+const FIRST_SYNC_ENTITIES = Number(process.env.SYNCLINE_BENCH_FIRST_SYNC ?? 1_000_000);
+
+/** `npm run bench -- first-sync`: the first sync of a large tenant alone (bench/first-sync.ts). */
+async function mainFirstSync() {
+  const figures = await benchFirstSync(FIRST_SYNC_ENTITIES);
+  printFirstSync(figures);
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(resultsDir, { recursive: true });
+  const results = { date: new Date().toISOString(), node: process.version, figures };
+  await writeFile(
+    join(resultsDir, 'first-sync-latest.json'),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+  console.log('\nwritten to bench/results/first-sync-latest.json');
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  load: mainLoad,
+  'first-sync': mainFirstSync,
+};
+(commands[process.argv[2] ?? ''] ?? main)().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

@@ -28,6 +28,7 @@ export const canonicalRoutes = (): RouteCase[] => [
     },
   },
   { method: 'POST', url: '/api/sync/delta', body: { deviceId: 'dev-1', pageSize: 10 } },
+  { method: 'POST', url: '/api/sync/snapshot', body: { deviceId: 'dev-1', pageSize: 10 } },
   { method: 'GET', url: '/api/sync/status' },
   { method: 'GET', url: '/api/sync/devices' },
   { method: 'POST', url: '/api/sync/devices', body: { deviceId: 'dev-1', deviceName: 'Tablet' } },

@@ -9,6 +9,8 @@ export interface RecordedCall {
   method: string;
   body: unknown;
   authorization: string | null;
+  /** The Syncline-Schema-Version header, when sent. */
+  schemaVersion: string | null;
   at: number;
 }
 
@@ -24,6 +26,7 @@ export function scriptedFetch(handler: Handler) {
       method: init?.method ?? 'GET',
       body: bodyOf(init?.body, headers),
       authorization: headers.get('authorization'),
+      schemaVersion: headers.get('syncline-schema-version'),
       at: Date.now(),
     };
     calls.push(call);

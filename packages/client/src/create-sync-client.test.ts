@@ -26,6 +26,8 @@ function makeClient(
     storage: memoryStorage(),
     fetch: network.fetch,
     realtime: false,
+    // The scripted server speaks the feed only; the snapshot has its own tests.
+    firstSync: 'feed',
     ...options,
   });
   return { client, ...network };

@@ -10,6 +10,7 @@ import {
   type ConflictView,
   type Entity,
   type FailedMutation,
+  type FirstSyncProgress,
   type Filter,
   type SyncProgress,
   type SyncSummary,
@@ -33,6 +34,7 @@ import {
 } from './transport/http-transport.js';
 import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
 import { createTokenSource } from './transport/token-source.js';
+import { migrateLocalSchemas, schemaVersionHeader } from './core/schema-migrations.js';
 import { encryptLocalStore, type EncryptLocalStoreOptions } from './store/encrypted-store.js';
 
 const DEVICE_ID = 'sync.deviceId';
@@ -52,7 +54,12 @@ export interface SyncClientOptions {
    * changes, and their sync runs take turns.
    */
   storage: LocalStore;
-  /** The collections this client syncs, with their options; any valid type when left out. */
+  /**
+   * The collections this client syncs, with their options; any valid type when left out. A
+   * collection may declare its local schema `version` and `migrations` (by target version): on
+   * open, stored rows and queued changes are migrated once, atomically; the versions go to the
+   * server with each request (`Syncline-Schema-Version: visits=3`).
+   */
   collections?: Record<string, CollectionOptions>;
   fetch?: FetchLike;
   /** The timer between syncs (default 5 minutes): the fallback to the pushes after writes. */
@@ -82,10 +89,21 @@ export interface SyncClientOptions {
   compress?: CompressBody | null;
   /** Changes a pull page asks for (default 500). */
   pullPageSize?: number;
+  /**
+   * How a fresh device syncs first: 'snapshot' (default) receives each entity's latest state once
+   * from POST /api/sync/snapshot, resuming where it stopped; 'feed' replays the change feed from
+   * the beginning (every stored version), as servers before protocol 2 require.
+   */
+  firstSync?: 'snapshot' | 'feed';
+  /** Entities a first-sync snapshot page asks for (default 1000, at most 5000). */
+  snapshotPageSize?: number;
   retry?: Partial<RetryOptions>;
   conflictStrategy?: ConflictStrategy;
   onConflict?: (conflict: ConflictView) => void;
-  /** Called while a sync runs: "pulled n of about N" for a long first sync. */
+  /**
+   * Called while a sync runs: during a fresh device's first sync (`phase: 'snapshot'`) after each
+   * page with `{ pulled, total }`, entities received of about how many; then for pushes and pulls.
+   */
   onProgress?: (progress: SyncProgress) => void;
   /** Open the server's realtime stream on start() (default true). */
   realtime?: boolean;
@@ -103,6 +121,8 @@ export interface SyncStatus {
   failed: number;
   conflicts: number;
   lastSyncAt: string | null;
+  /** A first sync under way (or stopped half-way, to resume): entities received of about total. */
+  firstSync: FirstSyncProgress | null;
   /** Why the state is 'error', 'offline' or 'auth' (e.g. DEVICE_REVOKED). */
   error: LoopError | null;
 }
@@ -158,6 +178,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const retry: RetryOptions = { ...retryDefaults, ...options.retry };
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const tokens = createTokenSource(options.getToken);
+  const schemaVersion = schemaVersionHeader(options.collections);
   const transport = new HttpTransport({
     url: options.url,
     fetch: fetchImpl,
@@ -167,6 +188,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     ...(options.compressAboveBytes !== undefined
       ? { compressAboveBytes: options.compressAboveBytes }
       : {}),
+    snapshot: options.firstSync !== 'feed',
+    ...(schemaVersion ? { schemaVersion } : {}),
   });
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
@@ -189,6 +212,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     failed: core?.failedCount ?? 0,
     conflicts: core?.conflictCount ?? 0,
     lastSyncAt: core?.lastSyncAt ?? null,
+    firstSync: core?.firstSync ?? null,
     error: loopError,
   });
   // The same object until something in it changes, so that a UI store can compare by identity.
@@ -215,6 +239,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         })
       : options.storage;
     openedStorage = storage;
+    // After an app update: stored rows and queued changes brought up to the declared versions.
+    await migrateLocalSchemas(storage, options.collections);
     const deviceId = options.deviceId ?? (await storedDeviceId(storage));
     const opened = await SyncCore.open({
       storage,
@@ -223,6 +249,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       batchSize: options.batchSize ?? 100,
       maxBatchBytes: options.maxBatchBytes ?? limitsDefaults.maxBodyBytes,
       pullPageSize: options.pullPageSize ?? 500,
+      ...(options.snapshotPageSize !== undefined
+        ? { snapshotPageSize: options.snapshotPageSize }
+        : {}),
       maxAttempts: retry.maxAttempts,
       ...(options.conflictStrategy ? { conflictStrategy: options.conflictStrategy } : {}),
       ...(options.collections ? { collections: options.collections } : {}),

@@ -8,11 +8,14 @@ export type {
   SyncStatus,
 } from './create-sync-client.js';
 export { SyncError } from './core/sync-client.js';
+export { SchemaMigrationError } from './core/schema-migrations.js';
+export type { Migration, SchemaOptions } from './core/schema-migrations.js';
 export type {
   CollectionOptions,
   ConflictView,
   Entity,
   FailedMutation,
+  FirstSyncProgress,
   Filter,
   SyncProgress,
   SyncSummary,

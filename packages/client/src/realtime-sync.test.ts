@@ -82,6 +82,7 @@ function connect(url: string) {
     deviceId: 'tablet-7',
     storage: memoryStorage(),
     retry: { initialDelayMs: 20, maxDelayMs: 100 },
+    firstSync: 'feed',
   });
 }
 

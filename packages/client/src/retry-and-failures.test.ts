@@ -31,6 +31,8 @@ function makeClient(handler: Handler, options: Partial<SyncClientOptions> = {}) 
     storage: memoryStorage(),
     fetch: network.fetch,
     realtime: false,
+    // The scripted server speaks the feed only; the snapshot has its own tests.
+    firstSync: 'feed',
     random: () => 0,
     // These tests read the batches as JSON; the gzip on the wire is tested over real HTTP.
     compress: null,
@@ -188,6 +190,7 @@ describe('transient failures never park a change', () => {
       storage: memoryStorage(),
       fetch,
       realtime: false,
+      firstSync: 'feed',
       random: () => 0,
       timeouts: { connectMs: 4_000, readMs: 6_000 },
     });

@@ -150,6 +150,7 @@ describe.each(storages)('two clients on %s', (_name, openPair) => {
         storage,
         fetch: server.fetch,
         realtime: false,
+        firstSync: 'feed',
       });
     return [make(first), make(second)];
   };
@@ -246,6 +247,7 @@ describe.each(storages)('a client on %s that did not sync', (_name, openPair) =>
         storage,
         fetch: server.fetch,
         realtime: false,
+        firstSync: 'feed',
       });
     const [a, b] = [make(first), make(second)];
     try {
@@ -289,6 +291,7 @@ describe('two clients opening one new storage at the same moment', () => {
         storage: indexedDbStorage(name),
         fetch: server.fetch,
         realtime: false,
+        firstSync: 'feed',
       });
     const [a, b] = [open(), open()];
     try {

@@ -14,6 +14,10 @@ export const errorCodes = {
   CHECKSUM_MISMATCH: { status: 400, message: 'The payload does not match its checksum' },
   INVALID_OPERATION: { status: 400, message: 'The operation cannot apply to this entity' },
   INVALID_SYNC_TOKEN: { status: 400, message: 'The sync token or page token is not valid' },
+  INVALID_SNAPSHOT_CURSOR: {
+    status: 400,
+    message: 'The snapshot cursor is not valid for this reader any more; start the snapshot again',
+  },
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
   TOKEN_EXPIRED: { status: 401, message: 'The bearer token has expired' },
   FORBIDDEN: { status: 403, message: 'You may not do this' },

@@ -8,6 +8,9 @@ export const limitsDefaults = {
   maxBodyBytes: 10 * 1024 * 1024,
   maxFutureSkewMs: 5 * 60 * 1000,
   maxPageSize: 1000,
+  /** Snapshot pages are bigger: a first sync of a large tenant is a few hundred round trips. */
+  maxSnapshotPageSize: 5000,
+  defaultSnapshotPageSize: 1000,
   defaultPageSize: 100,
   /** Nesting levels a payload may have; deeper ones are refused before any recursive work. */
   maxPayloadDepth: 32,
@@ -206,6 +209,38 @@ export const deltaResponseSchema = Type.Object({
   reset: Type.Optional(Type.Boolean()),
 });
 export type DeltaResponse = Static<typeof deltaResponseSchema>;
+
+/**
+ * A fresh device's first sync: each visible, live entity's latest state once, paged in
+ * (entityType, entityId) order up to the feed position the snapshot began at. The last page's
+ * `syncToken` continues with the delta feed from that position.
+ */
+export const snapshotRequestSchema = Type.Object(
+  {
+    deviceId: deviceIdSchema,
+    entityTypes: Type.Optional(Type.Array(entityTypeSchema, { maxItems: 100 })),
+    /** Where the snapshot stopped (the previous page's `cursor`); absent to begin one. */
+    cursor: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()])),
+    pageSize: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: limitsDefaults.maxSnapshotPageSize }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SnapshotRequest = Static<typeof snapshotRequestSchema>;
+
+export const snapshotResponseSchema = Type.Object({
+  /** Entities as server changes (CREATE at version 1, else UPDATE; never a tombstone). */
+  changes: Type.Array(serverChangeSchema),
+  /** Continues the snapshot; null on the last page. */
+  cursor: Type.Union([Type.String(), Type.Null()]),
+  hasMore: Type.Boolean(),
+  /** The delta feed's token at the position the snapshot began at: store it after the last page. */
+  syncToken: Type.String(),
+  /** About how many entities the whole snapshot brings (counted when it began). */
+  total: Type.Integer({ minimum: 0 }),
+});
+export type SnapshotResponse = Static<typeof snapshotResponseSchema>;
 
 export const resolveConflictRequestSchema = Type.Object(
   {

@@ -1,3 +1,4 @@
 // The protocol version devices and servers speak. A bump adds one line of history below.
 //   1: canonical push/pull (/api/sync, /api/sync/delta), sync tokens, per-change results.
-export const PROTOCOL_VERSION = 1;
+//   2: first-sync snapshot (/api/sync/snapshot) and the Syncline-Schema-Version request header.
+export const PROTOCOL_VERSION = 2;

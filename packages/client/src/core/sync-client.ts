@@ -9,20 +9,22 @@
 // position is given by the storage inside the write. One sync run at a time holds the storage's
 // 'sync' exclusive section; the syncer alone writes confirmed state, conflicts from the server and
 // the sync token, and only to rows it pushed.
-import type {
-  Change,
-  ChangeResult,
-  Conflict,
-  ConflictStrategy,
-  ErrorBody,
-  PushRequest,
-  PushResponse,
-  ServerChange,
+import {
+  limitsDefaults,
+  type Change,
+  type ChangeResult,
+  type Conflict,
+  type ConflictStrategy,
+  type ErrorBody,
+  type PushRequest,
+  type PushResponse,
+  type ServerChange,
 } from '@syncline/protocol';
-import { StagedEntities, stagePulledChanges } from './apply-pull.js';
+import { rowOf, StagedEntities, stagePulledChanges } from './apply-pull.js';
 import type { JsonObject } from '@syncline/protocol';
 import { BatchSizing, utf8Length, type BatchLimits } from './batch-sizing.js';
 import { Outbox } from './outbox.js';
+import type { SchemaOptions } from './schema-migrations.js';
 import {
   isLocalStoreChangedError,
   OutboxState,
@@ -47,6 +49,12 @@ const SYNC_TOKEN = 'sync.token';
 /** Meta keys the sync core writes: a store that synced holds the sync token. */
 export const syncMetaKeys = { syncToken: SYNC_TOKEN } as const;
 const LAST_SYNC_AT = 'sync.lastSyncAt';
+/**
+ * A first sync under way: where the snapshot stopped (its cursor) and how far it got, kept in the
+ * same write as each page so that a crash or a dropped connection resumes there.
+ */
+const SNAPSHOT_CURSOR = 'sync.snapshot.cursor';
+const SNAPSHOT_PROGRESS = 'sync.snapshot.progress';
 const CLOCK_OFFSET = 'sync.clockOffsetMs';
 /** Sync runs begun on this storage, by any instance, and the last of them that succeeded. */
 const RUNS_STARTED = 'sync.runsStarted';
@@ -61,7 +69,7 @@ const MAX_WRITE_ROUNDS = 100;
  */
 const CLOCK_CORRECTION_THRESHOLD_MS = 60_000;
 
-export interface CollectionOptions {
+export interface CollectionOptions extends SchemaOptions {
   /** Sent with every change of this type; else the client's `conflictStrategy`, else the server's. */
   conflictStrategy?: ConflictStrategy;
 }
@@ -103,11 +111,30 @@ export interface SyncSummary {
 }
 
 export interface SyncProgress {
-  phase: 'push' | 'pull';
+  /** 'snapshot': a fresh device's first sync, each entity's latest state once. */
+  phase: 'snapshot' | 'push' | 'pull';
   pushed: number;
   pulled: number;
   /** About how many changes the whole pull brings, when the transport can tell. */
   total?: number;
+}
+
+/** How far a first sync has got: entities received, of about `total`. */
+export interface FirstSyncProgress {
+  pulled: number;
+  total: number;
+}
+
+function parseFirstSync(text: string | undefined): FirstSyncProgress | null {
+  if (text === undefined) return null;
+  try {
+    const value = JSON.parse(text) as Partial<FirstSyncProgress>;
+    const pulled = Number(value.pulled);
+    const total = Number(value.total);
+    return Number.isSafeInteger(pulled) && Number.isSafeInteger(total) ? { pulled, total } : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface SyncCoreEvents {
@@ -128,6 +155,8 @@ export interface SyncCoreOptions {
   /** The largest push body (JSON bytes) the server accepts; a single larger change fails. */
   maxBatchBytes: number;
   pullPageSize: number;
+  /** Entities a first-sync snapshot page asks for (default: the protocol's default). */
+  snapshotPageSize?: number;
   /** Definitive refusals a change may get (a restamped FUTURE_TIMESTAMP) before it fails. */
   maxAttempts: number;
   conflictStrategy?: ConflictStrategy;
@@ -187,6 +216,7 @@ export class SyncCore {
   /** Server clock minus device clock, as last measured (0 while within the threshold). */
   private clockOffsetMs = 0;
   private lastSyncAtValue: string | null = null;
+  private firstSyncValue: FirstSyncProgress | null = null;
   /** The storage revision the mirrors show. */
   private revision = 0;
   private readonly sizing: BatchSizing;
@@ -216,12 +246,14 @@ export class SyncCore {
     const { storage } = this.options;
     // Read first: a write landing during the reload leaves the mirrors newer, never older.
     const revision = await storage.revision();
-    const [rows, conflicts, offset, lastSyncAt] = await Promise.all([
+    const [rows, conflicts, offset, lastSyncAt, firstSync] = await Promise.all([
       storage.listOutbox(),
       storage.listConflicts(),
       storage.getMeta(CLOCK_OFFSET),
       storage.getMeta(LAST_SYNC_AT),
+      storage.getMeta(SNAPSHOT_PROGRESS),
     ]);
+    this.firstSyncValue = parseFirstSync(firstSync);
     this.outbox.replace(rows);
     this.conflictRows.clear();
     for (const row of conflicts) {
@@ -280,6 +312,11 @@ export class SyncCore {
       attempts: row.attempts,
       error: row.error === null ? null : (JSON.parse(row.error) as ErrorBody),
     }));
+  }
+
+  /** A first sync under way on this storage (resumed where it stopped), else null. */
+  get firstSync(): FirstSyncProgress | null {
+    return this.firstSyncValue;
   }
 
   /** When a sync run on this storage (by any instance) last succeeded. */
@@ -346,6 +383,8 @@ export class SyncCore {
       } else if (write.kind === 'removeConflict') this.conflictRows.delete(write.id);
       else if (write.kind === 'setMeta' && write.key === LAST_SYNC_AT) {
         this.lastSyncAtValue = write.value;
+      } else if (write.kind === 'setMeta' && write.key === SNAPSHOT_PROGRESS) {
+        this.firstSyncValue = parseFirstSync(write.value ?? undefined);
       }
     }
     return result;
@@ -605,6 +644,11 @@ export class SyncCore {
     let token = (await storage.getMeta(SYNC_TOKEN)) ?? undefined;
     let reset = false;
     let hasMore = true;
+    if (transport.snapshot && token === undefined) {
+      // A fresh device (or one whose first sync stopped half-way): the snapshot first, so that
+      // pushes and pulls after it start from the feed position it ends at.
+      token = await this.firstSyncRun(transport.snapshot.bind(transport), summary, onProgress);
+    }
     // After a batch was refused as a whole (400), changes go one at a time until the one that
     // causes it is found and moved aside.
     let isolate = false;
@@ -713,6 +757,94 @@ export class SyncCore {
       });
     }
     return summary;
+  }
+
+  /**
+   * The snapshot, page by page from where it stopped. Each page commits with the cursor after it;
+   * the last one with the sync token the delta feed continues from. A cursor the server no
+   * longer takes starts the snapshot over, on an emptied confirmed store.
+   */
+  private async firstSyncRun(
+    snapshot: NonNullable<Transport['snapshot']>,
+    summary: { pulled: number; pushed: number },
+    onProgress?: (progress: SyncProgress) => void,
+  ): Promise<string> {
+    const { storage, deviceId } = this.options;
+    let cursor = (await storage.getMeta(SNAPSHOT_CURSOR)) ?? undefined;
+    let pulled = cursor === undefined ? 0 : (this.firstSyncValue?.pulled ?? 0);
+    const request = (from: string | undefined) => {
+      const answer = snapshot({
+        deviceId,
+        ...this.entityTypes,
+        pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
+        ...(from !== undefined ? { cursor: from } : {}),
+      });
+      // Awaited below; a failure while the page before is still being stored is not unhandled.
+      answer.catch(() => undefined);
+      return answer;
+    };
+    // The next page is asked for while this one is stored: the server reads as the device writes.
+    let next = request(cursor);
+    for (;;) {
+      let page;
+      try {
+        page = await next;
+      } catch (error) {
+        if (
+          isTransportError(error) &&
+          error.kind === TransportFailure.REFUSED &&
+          error.details.code === 'INVALID_SNAPSHOT_CURSOR' &&
+          cursor !== undefined
+        ) {
+          cursor = undefined;
+          pulled = 0;
+          next = request(undefined);
+          continue;
+        }
+        throw error;
+      }
+      const done = page.cursor === null || !page.hasMore;
+      if (!done) next = request(page.cursor ?? undefined);
+      pulled += page.changes.length;
+      const progress: FirstSyncProgress = done
+        ? { pulled, total: pulled }
+        : { pulled, total: Math.max(page.total, pulled) };
+      await this.applySnapshotPage(page, cursor === undefined, progress);
+      summary.pulled += page.changes.length;
+      onProgress?.({ phase: 'snapshot', pushed: summary.pushed, ...progress });
+      if (done) return page.syncToken;
+      cursor = page.cursor ?? undefined;
+    }
+  }
+
+  /**
+   * One snapshot page as one write. Its rows are put as they come: the snapshot sends each entity
+   * once, in key order, and no push runs before it ends, so nothing newer can be held locally.
+   */
+  private applySnapshotPage(
+    page: { changes: ServerChange[]; cursor: string | null; hasMore: boolean; syncToken: string },
+    first: boolean,
+    progress: FirstSyncProgress,
+  ): Promise<void> {
+    return this.serialize(async () => {
+      const stage = new StagedEntities(this.options.storage);
+      // Begun afresh: whatever an earlier, broken snapshot or an old feed left goes first.
+      if (first) stage.clear();
+      for (const change of page.changes) stage.put(rowOf(change));
+      const done = !page.hasMore || page.cursor === null;
+      await this.commit([
+        ...stage.writes(),
+        { kind: 'setMeta', key: SNAPSHOT_CURSOR, value: done ? null : page.cursor },
+        {
+          kind: 'setMeta',
+          key: SNAPSHOT_PROGRESS,
+          value: done ? null : JSON.stringify(progress),
+        },
+        ...(done ? [{ kind: 'setMeta', key: SYNC_TOKEN, value: page.syncToken } as const] : []),
+      ]);
+      this.notifyStage(stage);
+      this.options.events.counts();
+    });
   }
 
   private applyPull(changes: ServerChange[], syncToken: string, reset: boolean): Promise<void> {

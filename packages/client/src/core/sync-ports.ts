@@ -1,13 +1,25 @@
 // The sync client's other ports: the transport that carries pushes and pulls, and the failure
 // kinds it reports. The core decides what a failure means for the outbox; the scheduler decides
 // when to try again. Adapters live in src/transport.
-import type { DeltaRequest, DeltaResponse, PushRequest, PushResponse } from '@syncline/protocol';
+import type {
+  DeltaRequest,
+  DeltaResponse,
+  PushRequest,
+  PushResponse,
+  SnapshotRequest,
+  SnapshotResponse,
+} from '@syncline/protocol';
 
 export interface Transport {
   /** POST /api/sync: push a batch and pull the page after the request's sync token. */
   push(request: PushRequest): Promise<PushResponse>;
   /** POST /api/sync/delta: one page of the change feed. */
   delta(request: DeltaRequest): Promise<DeltaResponse>;
+  /**
+   * POST /api/sync/snapshot: a page of a fresh device's first sync (each entity's latest state
+   * once). Without it, a first sync replays the feed from the beginning.
+   */
+  snapshot?(request: SnapshotRequest): Promise<SnapshotResponse>;
   /**
    * Best-effort size of the feed after `syncToken`, for progress ("pulled n of about N");
    * undefined when the transport cannot tell.

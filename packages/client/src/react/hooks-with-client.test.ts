@@ -17,6 +17,8 @@ function makeClient() {
     storage: memoryStorage(),
     fetch: scriptedFetch(healthyServer).fetch,
     realtime: false,
+    // The scripted server speaks the feed only; the snapshot has its own tests.
+    firstSync: 'feed',
   });
 }
 

@@ -8,6 +8,8 @@ import {
   type ErrorBody,
   type PushRequest,
   type PushResponse,
+  type SnapshotRequest,
+  type SnapshotResponse,
 } from '@syncline/protocol';
 import { TransportError, TransportFailure, type Transport } from '../core/sync-ports.js';
 import type { TokenSource } from './token-source.js';
@@ -47,6 +49,10 @@ export interface HttpTransportOptions {
    */
   compress?: CompressBody | null;
   compressAboveBytes?: number;
+  /** Sent as `Syncline-Schema-Version` with every request: the app's local schema versions. */
+  schemaVersion?: string;
+  /** Offer the first-sync snapshot route (default true); false replays the feed instead. */
+  snapshot?: boolean;
 }
 
 export const httpTransportDefaults = Object.freeze({ compressAboveBytes: 1024 });
@@ -89,6 +95,8 @@ export class HttpTransport implements Transport {
 
   constructor(private readonly options: HttpTransportOptions) {
     this.base = options.url.replace(/\/+$/, '');
+    // An own property, so the core sees no snapshot method at all when it is turned off.
+    if (options.snapshot === false) delete this.snapshot;
   }
 
   push(request: PushRequest): Promise<PushResponse> {
@@ -98,6 +106,9 @@ export class HttpTransport implements Transport {
   delta(request: DeltaRequest): Promise<DeltaResponse> {
     return this.send<DeltaResponse>('POST', '/api/sync/delta', request);
   }
+
+  snapshot?: (request: SnapshotRequest) => Promise<SnapshotResponse> = (request) =>
+    this.send<SnapshotResponse>('POST', '/api/sync/snapshot', request);
 
   /**
    * The feed's head position (from the status route) less the device's: an upper bound of the
@@ -163,6 +174,9 @@ export class HttpTransport implements Transport {
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'application/json',
+          ...(this.options.schemaVersion
+            ? { 'syncline-schema-version': this.options.schemaVersion }
+            : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(body?.gzip ? { 'content-encoding': 'gzip' } : {}),
         },

@@ -12,6 +12,8 @@ import type {
   RegisterDeviceRequest,
   ResolveConflictRequest,
   ServerChange,
+  SnapshotRequest,
+  SnapshotResponse,
 } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
@@ -79,6 +81,8 @@ export interface SyncEngine {
   /** Applies a batch (each change its own outcome) and pulls what changed after `syncToken`. */
   push(actor: Actor, request: PushRequest, meta?: RequestMeta): Promise<PushResponse>;
   delta(actor: Actor, request: DeltaRequest, meta?: RequestMeta): Promise<DeltaResponse>;
+  /** A fresh device's first sync: one page of the latest state of each entity it may see. */
+  snapshot(actor: Actor, request: SnapshotRequest, meta?: RequestMeta): Promise<SnapshotResponse>;
   status(actor: Actor): Promise<SyncStatus>;
 
   listDevices(actor: Actor): Promise<Device[]>;

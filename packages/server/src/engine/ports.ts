@@ -176,6 +176,23 @@ export interface FeedQuery {
   limit: number;
 }
 
+/** A page of the current-entities table for a first-sync snapshot. */
+export interface EntityPageQuery {
+  /** Only rows after this key, in (entityType, entityId) order. */
+  after?: { entityType: string; entityId: string };
+  entityTypes?: readonly string[];
+  /** Only rows whose stored version has seq at or below this (the snapshot's start position). */
+  maxSeq: number;
+  limit: number;
+}
+
+/** Live entities by type at or below a feed position, and how many of them `createdBy` created. */
+export interface EntityCount {
+  entityType: string;
+  count: number;
+  own: number;
+}
+
 /** Reads scoped to one tenant. Reads outside a transaction see committed data only. */
 export interface TenantReads {
   getTenantState(): Promise<TenantState>;
@@ -188,6 +205,13 @@ export interface TenantReads {
   listHistory(entityType: string, entityId: string): Promise<HistoryRecord[]>;
   /** Change feed: history rows with seq > afterSeq (and of the given types), in seq order. */
   readFeed(query: FeedQuery): Promise<HistoryRecord[]>;
+  /** Live entities (no tombstones) in (entityType, entityId) order: a snapshot page. */
+  readEntities(query: EntityPageQuery): Promise<EntityRecord[]>;
+  countEntities(query: {
+    entityTypes?: readonly string[];
+    maxSeq: number;
+    createdBy: string;
+  }): Promise<EntityCount[]>;
   /** The highest seq committed strictly before `isoTime` (0 if none): a cursor for timestamp pulls. */
   seqBefore(isoTime: string): Promise<number>;
   getMutation(deviceId: string, mutationId: string): Promise<MutationRecord | undefined>;

@@ -37,6 +37,7 @@ import type {
 } from './ports.js';
 import type { EngineInternals } from './internals.js';
 import { pullPage, toServerChange } from './pull.js';
+import { snapshotPage } from './snapshot.js';
 import { retryQueue } from './queue-retry.js';
 import { syncRecords } from './record-sync.js';
 import { enqueue, getQueued, listQueue, processQueued } from './sync-queue.js';
@@ -256,6 +257,36 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           syncToken: page.token,
           ...(page.reset ? { reset: true } : {}),
         };
+      });
+    },
+
+    async snapshot(actor, request, meta = {}) {
+      const started = clock.now();
+      const pageSize = Math.min(
+        request.pageSize ?? limitsDefaults.defaultSnapshotPageSize,
+        limitsDefaults.maxSnapshotPageSize,
+      );
+      return store.forTenant(actor.tenant).transact(async (tx) => {
+        const now = clock.now().toISOString();
+        await touchDevice(tx, actor, request.deviceId, now);
+        const page = await snapshotPage(tx, actor, collections, crypto, request, pageSize);
+        if (!page.hasMore) await noteSyncToken(tx, request.deviceId, page.syncToken);
+        await tx.insertSyncHistory({
+          userId: actor.userId,
+          deviceId: request.deviceId,
+          route: meta.route ?? 'POST /api/sync/snapshot',
+          pushed: 0,
+          applied: 0,
+          duplicates: 0,
+          conflicts: 0,
+          rejected: 0,
+          pulled: page.changes.length,
+          durationMs: clock.now().getTime() - started.getTime(),
+          outcome: 'ok',
+          networkType: meta.networkType ?? null,
+          createdAt: now,
+        });
+        return page;
       });
     },
 

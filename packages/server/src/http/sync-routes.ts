@@ -6,6 +6,8 @@ import fp from 'fastify-plugin';
 import {
   deltaRequestSchema,
   deltaResponseSchema,
+  snapshotRequestSchema,
+  snapshotResponseSchema,
   deviceSchema,
   pushRequestSchema,
   pushResponseSchema,
@@ -162,6 +164,30 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           actorOf(request),
           request.body,
           requestMeta(request, '/api/sync/delta'),
+        );
+        summary.pulled = response.changes.length;
+        return response;
+      },
+    );
+
+    fastify.post(
+      '/api/sync/snapshot',
+      {
+        schema: {
+          tags,
+          summary: "A fresh device's first sync: each entity's latest state, paged",
+          body: snapshotRequestSchema,
+          response: withErrors({ 200: snapshotResponseSchema }),
+        },
+        preHandler: limits.pull,
+        onResponse: logSyncSummary,
+      },
+      async (request) => {
+        const summary = startSummary(request, '/api/sync/snapshot', request.body.deviceId, 0);
+        const response = await engine.snapshot(
+          actorOf(request),
+          request.body,
+          requestMeta(request, '/api/sync/snapshot'),
         );
         summary.pulled = response.changes.length;
         return response;

@@ -8,6 +8,8 @@ import type {
   ConflictFilter,
   ConflictRecord,
   DeviceRecord,
+  EntityCount,
+  EntityPageQuery,
   EntityRecord,
   FeedQuery,
   HistoryRecord,
@@ -313,6 +315,58 @@ class KyselyTenantReads implements TenantReads {
     if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
     const rows = await q.orderBy('seq').limit(limit).execute();
     return rows.map((r) => decode(historyCodec, r));
+  }
+
+  /** Served by the entities primary key (tenant, entity_type, entity_id). */
+  async readEntities(query: EntityPageQuery): Promise<EntityRecord[]> {
+    const limit = Math.floor(query.limit);
+    if (!(limit > 0)) return [];
+    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
+    let q = this.db
+      .selectFrom('entities')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('deleted_at', 'is', null)
+      .where('seq', '<=', query.maxSeq);
+    if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
+    const after = query.after;
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('entity_type', '>', after.entityType),
+          eb.and([eb('entity_type', '=', after.entityType), eb('entity_id', '>', after.entityId)]),
+        ]),
+      );
+    }
+    const rows = await q.orderBy('entity_type').orderBy('entity_id').limit(limit).execute();
+    return rows.map((r) => decode(entityCodec, r));
+  }
+
+  async countEntities(query: {
+    entityTypes?: readonly string[];
+    maxSeq: number;
+    createdBy: string;
+  }): Promise<EntityCount[]> {
+    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
+    let q = this.db
+      .selectFrom('entities')
+      .select((eb) => [
+        'entity_type',
+        eb.fn.countAll().as('n'),
+        eb.fn
+          .sum(eb.case().when('created_by', '=', query.createdBy).then(1).else(0).end())
+          .as('own'),
+      ])
+      .where('tenant', '=', this.tenant)
+      .where('deleted_at', 'is', null)
+      .where('seq', '<=', query.maxSeq);
+    if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
+    const rows = await q.groupBy('entity_type').execute();
+    return rows.map((r) => ({
+      entityType: r.entity_type,
+      count: Number(r.n),
+      own: Number(r.own ?? 0),
+    }));
   }
 
   /**
