@@ -27,6 +27,7 @@ import { progress } from './progress.js';
 import { benchRetryFairness, printFairness, type FairnessFigures } from './retry-fairness.js';
 import { benchBodyParsing, printBodyParsing } from './body-parsing.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
+import { benchFieldDay, printFieldDay, type FieldDayFigures } from './field-day.js';
 import { postJson as post } from '../test/support/http.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
@@ -353,6 +354,8 @@ async function main() {
   } else {
     console.error('  (scale-out skipped: set SYNCLINE_BENCH_PG_URL and SYNCLINE_BENCH_REDIS_URL)');
   }
+  const fieldDay = await benchFieldDay();
+  printFieldDay(fieldDay);
   const cpuList = cpus();
   const results = {
     date: new Date().toISOString(),
@@ -366,6 +369,7 @@ async function main() {
     figures,
     fairness,
     bodyParsing,
+    fieldDay,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -389,7 +393,24 @@ async function mainLoad() {
   console.log('\nwritten to bench/results/load-latest.json');
 }
 
-(process.argv[2] === 'load' ? mainLoad() : main()).catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+/** `npm run bench -- field-day`: the throttled field day alone (bench/field-day.ts). */
+async function mainFieldDay() {
+  const figures: FieldDayFigures[] = await benchFieldDay();
+  printFieldDay(figures);
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(resultsDir, { recursive: true });
+  const results = { date: new Date().toISOString(), node: process.version, figures };
+  await writeFile(
+    join(resultsDir, 'field-day-latest.json'),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
+  console.log('\nwritten to bench/results/field-day-latest.json');
+}
+
+const command = process.argv[2];
+(command === 'load' ? mainLoad() : command === 'field-day' ? mainFieldDay() : main()).catch(
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
