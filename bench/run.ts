@@ -28,6 +28,7 @@ import { benchRetryFairness, printFairness, type FairnessFigures } from './retry
 import { benchBodyParsing, printBodyParsing } from './body-parsing.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
 import { benchFirstSync, printFirstSync } from './first-sync.js';
+import { benchFieldDay, printFieldDay, type FieldDayFigures } from './field-day.js';
 import { postJson as post } from '../test/support/http.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
@@ -356,6 +357,8 @@ async function main() {
   }
   const firstSync = await benchFirstSync(FIRST_SYNC_ENTITIES);
   printFirstSync(firstSync);
+  const fieldDay = await benchFieldDay();
+  printFieldDay(fieldDay);
   const cpuList = cpus();
   const results = {
     date: new Date().toISOString(),
@@ -370,6 +373,7 @@ async function main() {
     fairness,
     bodyParsing,
     firstSync,
+    fieldDay,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -400,19 +404,29 @@ const FIRST_SYNC_ENTITIES = Number(process.env.SYNCLINE_BENCH_FIRST_SYNC ?? 1_00
 async function mainFirstSync() {
   const figures = await benchFirstSync(FIRST_SYNC_ENTITIES);
   printFirstSync(figures);
+  await writeLatest('first-sync', figures);
+}
+
+/** `npm run bench -- field-day`: the throttled field day alone (bench/field-day.ts). */
+async function mainFieldDay() {
+  const figures: FieldDayFigures[] = await benchFieldDay();
+  printFieldDay(figures);
+  await writeLatest('field-day', figures);
+}
+
+/** Writes one subcommand's figures to bench/results/<name>-latest.json. */
+async function writeLatest(name: string, figures: unknown) {
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(resultsDir, { recursive: true });
   const results = { date: new Date().toISOString(), node: process.version, figures };
-  await writeFile(
-    join(resultsDir, 'first-sync-latest.json'),
-    `${JSON.stringify(results, null, 2)}\n`,
-  );
-  console.log('\nwritten to bench/results/first-sync-latest.json');
+  await writeFile(join(resultsDir, `${name}-latest.json`), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwritten to bench/results/${name}-latest.json`);
 }
 
 const commands: Record<string, () => Promise<void>> = {
   load: mainLoad,
   'first-sync': mainFirstSync,
+  'field-day': mainFieldDay,
 };
 (commands[process.argv[2] ?? ''] ?? main)().catch((error: unknown) => {
   console.error(error);

@@ -146,7 +146,8 @@ export async function runFieldDay(options: FieldDayOptions): Promise<FieldDayRes
     const lastEdit = new Map<string, Record<string, unknown>>();
     const editsPer = new Map<string, number>();
     let payloadBytes = 0;
-    const dayStart = Date.now() - 10 * 3_600_000;
+    // Clock-outs too must lie in the past (the attendance preset refuses future times).
+    const dayStart = Date.now() - 16 * 3_600_000;
     for (let i = 0; i < Math.max(options.attendance, options.assetEdits); i++) {
       if (i < options.attendance) {
         const clockIn = new Date(dayStart + i * 30_000);
@@ -201,7 +202,10 @@ export async function runFieldDay(options: FieldDayOptions): Promise<FieldDayRes
     const durationMs = performance.now() - started;
     const after = proxy.bytes();
     const wireBytes = { up: after.up - offlineEnd.up, down: after.down - offlineEnd.down };
-    if (client.status.failed > 0) problems.push(`${client.status.failed} changes failed`);
+    if (client.status.failed > 0) {
+      const first = (await client.failed())[0];
+      problems.push(`${client.status.failed} changes failed, e.g. ${JSON.stringify(first?.error)}`);
+    }
     client.stop();
 
     // The audit, over a direct connection.
