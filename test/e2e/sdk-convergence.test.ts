@@ -14,6 +14,7 @@ import {
 import { prng } from '../../packages/server/src/testing/prng.js';
 import { getJson, latestVersions, pullAll } from '../support/http.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
+import { requestJson } from '../support/sdk-fetch.js';
 
 const TYPE = 'note';
 const CLIENTS = 5;
@@ -40,8 +41,8 @@ interface Chaos {
 function chaoticFetch(random: () => number, chaos: Chaos, sent: Set<string>): typeof fetch {
   return async (input, init) => {
     chaos.tick++;
-    if (String(input).endsWith('/api/sync') && typeof init?.body === 'string') {
-      const request = JSON.parse(init.body) as PushRequest;
+    if (String(input).endsWith('/api/sync') && init?.body !== undefined) {
+      const request = requestJson(init) as PushRequest;
       for (const change of request.changes) sent.add(change.mutationId ?? '');
     }
     if (chaos.enabled) {

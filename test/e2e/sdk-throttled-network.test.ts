@@ -29,7 +29,8 @@ describe('a field day over a 2G link', () => {
       // Small batches: more requests, so that drops hit pushes and their answers.
       batchSize: 10,
       proxy: { dropRate: 0.25, ...(seed ? { seed: Number(seed) } : {}) },
-      timeoutMs: 45_000,
+      // About 20 s alone; the bound leaves room for a machine busy with the rest of the suite.
+      timeoutMs: 120_000,
     });
     console.log(
       `field day (seed ${result.seed}): ${result.changes} changes, ${result.drops} drops, ` +
@@ -37,5 +38,5 @@ describe('a field day over a 2G link', () => {
     );
     expect(result.problems).toEqual([]);
     expect(result.offlineBytes).toBe(0);
-  }, 60_000);
+  }, 150_000);
 });
