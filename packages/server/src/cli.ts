@@ -31,6 +31,7 @@ import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-li
 import { createRealtime } from './realtime/realtime.js';
 import { streamCapsDefaults } from './realtime/stream-slots.js';
 import { bodyAdmissionDefaults } from './http/body-admission.js';
+import { parseCorsOrigins } from './http/cors.js';
 import { connectionLimitsDefaults, type ConnectionLimits } from './http/connection-limits.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
@@ -55,7 +56,7 @@ Commands:
             SYNCLINE_LARGE_BODY_CONCURRENCY, SYNCLINE_STREAMS_PER_USER, SYNCLINE_STREAMS_PER_TENANT,
             SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
             SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS,
-            SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR)
+            SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR, SYNCLINE_CORS_ORIGINS)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
             [--claims '{"facilities":["f1"]}'] [--link [--url http://localhost:3000]]
@@ -303,6 +304,15 @@ async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections 
   };
 }
 
+/** SYNCLINE_CORS_ORIGINS: the browser origins allowed to call /api/... (default any). */
+function corsOriginsOf(env: Env): '*' | string[] {
+  try {
+    return parseCorsOrigins(present(env.SYNCLINE_CORS_ORIGINS));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 /** SYNCLINE_UPSTREAM_ALLOW and SYNCLINE_UPSTREAM_DNS (seed 003's upstream requests). */
 function upstreamOf(env: Env) {
   try {
@@ -327,6 +337,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
 
   const shutdownTiming = shutdownTimingOf(env);
   const upstream = upstreamOf(env);
+  const corsOrigins = corsOriginsOf(env);
   const redis = await connectRedis(env, logger);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
@@ -401,6 +412,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     tenantSettings: jobs.settings,
     metrics: { registry: metrics, token: present(env.SYNCLINE_METRICS_TOKEN) },
     webApps: webAppsOf(env),
+    corsOrigins,
     offlineReplay,
     ...(upstreamAllow ? { upstreamAllow } : {}),
   });

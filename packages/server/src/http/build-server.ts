@@ -32,6 +32,7 @@ import {
 } from './connection-limits.js';
 import { attendanceRoutesPlugin } from './compat/attendance.js';
 import { healthcareRoutesPlugin } from './compat/healthcare.js';
+import { corsPlugin } from './cors.js';
 import { docsPlugin } from './docs.js';
 import { errorHandlerPlugin, sendRefusal, toRefusal } from './error-handler.js';
 import { healthPlugin } from './health.js';
@@ -109,6 +110,8 @@ export interface BuildServerOptions {
   metrics?: { registry?: ServerMetrics; token?: string | undefined };
   /** Built web apps to serve, e.g. the admin dashboard at /admin. */
   webApps?: readonly WebApp[];
+  /** Origins allowed to call /api/... from browsers (SYNCLINE_CORS_ORIGINS); default any. */
+  corsOrigins?: '*' | readonly string[];
 }
 
 /** A device counts as active in /metrics when it synced within this long. */
@@ -210,6 +213,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(bodyParsingPlugin, { bodyLimit });
   // Before the routes: the plugin wraps each route as it is added.
   void app.register(compressionPlugin);
+  // Before auth: a preflight carries no token and is answered before any route runs.
+  void app.register(corsPlugin, { origins: options.corsOrigins ?? '*' });
   void app.register(docsPlugin);
   const verifier = 'verify' in options.auth ? options.auth : createTokenVerifier(options.auth);
   void app.register(authPlugin, { verifier });

@@ -28,6 +28,8 @@ export interface TestAppOptions {
   upstreamAllow?: readonly string[];
   /** GET /metrics: e.g. a SYNCLINE_METRICS_TOKEN. */
   metrics?: BuildServerOptions['metrics'];
+  /** SYNCLINE_CORS_ORIGINS as parsed (default any origin). */
+  corsOrigins?: BuildServerOptions['corsOrigins'];
 }
 
 export interface TestApp {
@@ -74,6 +76,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger: false,
     ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   await app.ready();
   let closed = false;
