@@ -55,6 +55,7 @@ describe('/docs', () => {
       [
         'POST /api/sync',
         'POST /api/sync/delta',
+        'POST /api/sync/snapshot',
         'GET /api/sync/status',
         'GET /api/sync/devices',
         'POST /api/sync/devices',

@@ -121,6 +121,7 @@ describe('every route that writes or starts work spends a budget', () => {
     expect(table).toEqual({
       'POST /api/sync': 'push or pull',
       'POST /api/sync/delta': 'pull',
+      'POST /api/sync/snapshot': 'pull',
       'GET /api/sync/status': null,
       'GET /api/sync/devices': null,
       'POST /api/sync/devices': 'admin',
