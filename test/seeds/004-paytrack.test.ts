@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalJson } from '@syncline/protocol';
 import { createSyncClient, memoryStorage } from '../../packages/client/src/index.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
+import { requestJson } from '../support/sdk-fetch.js';
 
 let server: ServerProcess;
 
@@ -775,7 +776,7 @@ describe("PayTrack's client queue rules, on the Syncline SDK", () => {
       const path = new URL(String(input)).pathname;
       if (path === '/api/sync') {
         if (state.down) return new Response('{}', { status: 503 });
-        pushes.push(JSON.parse(String(init?.body)));
+        pushes.push(requestJson(init) as Json);
       }
       return fetch(input, init);
     };
@@ -813,18 +814,20 @@ describe("PayTrack's client queue rules, on the Syncline SDK", () => {
       expect(phone.status.pending).toBe(0);
 
       // A second device's first sync: "pulled n of about N" while it pages through.
-      const progress: { pulled: number; total?: number }[] = [];
+      const progress: { phase: string; pulled: number; total?: number }[] = [];
       const tablet = createSyncClient({
         url: server.url,
         getToken: () => co.clerk,
         storage: memoryStorage(),
+        // A fresh device's first sync pages through the snapshot.
+        snapshotPageSize: 50,
         pullPageSize: 50,
         onProgress: (p) => progress.push(p),
         realtime: false,
       });
       try {
         expect((await tablet.syncNow()).pulled).toBe(250);
-        const pulls = progress.filter((p) => p.pulled > 0);
+        const pulls = progress.filter((p) => p.phase === 'snapshot' && p.pulled > 0);
         expect(pulls.length).toBeGreaterThanOrEqual(5);
         expect(pulls.at(-1)).toMatchObject({ pulled: 250, total: 250 });
         expect(await tablet.collection('supplier').find()).toHaveLength(84);
