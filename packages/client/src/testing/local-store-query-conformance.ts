@@ -270,7 +270,9 @@ export function runQueryConformance(
             upperOpen: fc.option(fc.boolean(), { nil: undefined }),
             width: fc.integer({ min: 0, max: 3 }),
           })
-          .map(({ field, bound: [kind, at], lowerOpen, upperOpen, width }) => {
+          .map(({ field, bound: b, lowerOpen, upperOpen, width }) => {
+            const kind = b[0];
+            const at: number | string = b[1];
             const upper =
               kind === 'number' ? (at as number) + width : `${at as string}${'z'.repeat(width)}`;
             return range(
