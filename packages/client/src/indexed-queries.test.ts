@@ -2,7 +2,7 @@
 // fields over confirmed and queued data, refusals, indexes declared after data was stored, the
 // indexed values kept in clear (and only they) under encryption at rest, and live queries that
 // run again only for changes that can affect them.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { healthyServer, scriptedFetch } from '../../../test/support/sdk-fetch.js';
 import { createSyncClient, type SyncClient } from './create-sync-client.js';
 import type { LocalStore } from './core/ports.js';

@@ -9,7 +9,6 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from '
 import {
   LocalStoreChangedError,
   type ConflictRow,
-  type EntityRow,
   type LocalStore,
   type OutboxRow,
   type StorageWrite,
