@@ -17,7 +17,9 @@ interface Patient {
 }
 
 const clients: SyncClient[] = [];
+const cleanups: Array<() => void> = [];
 afterEach(async () => {
+  for (const stop of cleanups.splice(0)) stop();
   for (const client of clients.splice(0)) await client.close();
 });
 
@@ -121,6 +123,43 @@ describe('with encryption at rest', () => {
 });
 
 describe('live queries', () => {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it('run again only for a change to an entity they show or one that matches afterwards', async () => {
+    const client = makeClient(memoryStorage());
+    const patients = await seed(client);
+    const results: string[][] = [];
+    const first = new Promise<void>((resolve) => {
+      const stop = patients.watch({ where: { facility: 'north' }, orderBy: 'age' }, (rows) => {
+        results.push(names(rows));
+        resolve();
+      });
+      cleanups.push(stop);
+    });
+    await first;
+    await settle();
+    const runs = results.length;
+    expect(results.at(-1)).toEqual(['Cy', 'Ada', 'Ed']);
+
+    // Neither shown nor matching: the result cannot change, so the query does not run.
+    await patients.update('Bo', { age: 72 });
+    await patients.create({ name: 'Fe', facility: 'east', age: 20 }, { id: 'Fe' });
+    await settle();
+    expect(results.length).toBe(runs);
+
+    // Matches after the change: it may have entered.
+    await patients.update('Bo', { facility: 'north' });
+    await settle();
+    expect(results.length).toBe(runs + 1);
+    expect(results.at(-1)).toEqual(['Cy', 'Ada', 'Bo', 'Ed']);
+
+    // Shown before the change: it may have left.
+    await patients.update('Ada', { facility: 'south' });
+    await settle();
+    expect(results.length).toBe(runs + 2);
+    expect(results.at(-1)).toEqual(['Cy', 'Bo', 'Ed']);
+  });
+
   it('reports a refused query through onError', async () => {
     const client = makeClient(memoryStorage());
     const patients = client.collection<Patient>('patient');
