@@ -6,6 +6,7 @@ import { isLocalStoreChangedError, type LocalStore } from './core/ports.js';
 import {
   SyncCore,
   syncMetaKeys,
+  type ChangedEntity,
   type CollectionOptions,
   type ConflictView,
   type Entity,
@@ -16,6 +17,8 @@ import {
   type SyncSummary,
 } from './core/sync-client.js';
 import type { JsonObject } from '@syncline/protocol';
+import { isQuery, normalizeQuery, type Query } from './core/query.js';
+import { watchQuery } from './live-query.js';
 import type { NetworkSignal } from './core/sync-ports.js';
 import { backoffDelay, retryDefaults, type RetryOptions } from './scheduler/backoff.js';
 import { platformNetworkSignal } from './scheduler/network-signal.js';
@@ -132,9 +135,24 @@ export interface Collection<T extends object = JsonObject> {
   update(id: string, patch: Partial<T> | Record<string, unknown>): Promise<void>;
   delete(id: string): Promise<void>;
   get(id: string): Promise<Entity<T> | undefined>;
-  find(filter?: Filter<T>): Promise<Array<Entity<T>>>;
+  /**
+   * With a Query (`{ where, orderBy, limit, offset }` on the collection's `indexes`): answered
+   * from the storage's indexes; a field not declared as indexed is refused (QueryError
+   * FIELD_NOT_INDEXED). With a Filter (field equality or a predicate) or nothing: a scan.
+   */
+  find(query?: Query | Filter<T>): Promise<Array<Entity<T>>>;
   /** Called after any local or pulled change to this type; returns an unsubscribe. */
   subscribe(callback: () => void): () => void;
+  /**
+   * A live query: `onResult` gets the result now and again after each change that can affect it
+   * (to an entity the result holds, or one that matches `where` after the change), not after
+   * every change of the type. Returns an unsubscribe.
+   */
+  watch(
+    query: Query,
+    onResult: (rows: Array<Entity<T>>) => void,
+    onError?: (error: unknown) => void,
+  ): () => void;
 }
 
 export interface SyncClientEvents {
@@ -193,7 +211,14 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   });
   const network = options.network ?? platformNetworkSignal();
   const listeners = new Map<keyof SyncClientEvents, Set<Listener>>();
-  const typeListeners = new Map<string, Set<() => void>>();
+  /** Per type: called with the changed entities of that type, or undefined when any may have. */
+  const typeListeners = new Map<string, Set<(entities?: readonly ChangedEntity[]) => void>>();
+  const listen = (type: string, callback: (entities?: readonly ChangedEntity[]) => void) => {
+    let set = typeListeners.get(type);
+    if (!set) typeListeners.set(type, (set = new Set()));
+    set.add(callback);
+    return () => set.delete(callback);
+  };
   const collections = new Map<string, Collection>();
   const emit = <E extends keyof SyncClientEvents>(event: E, value: SyncClientEvents[E]) => {
     for (const callback of listeners.get(event) ?? [])
@@ -258,10 +283,12 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       newId: () => uuidv7(),
       now: () => new Date(),
       events: {
-        change(types) {
+        change(types, entities) {
           const targets = types === 'all' ? [...typeListeners.keys()] : [...types];
-          for (const type of targets)
-            for (const callback of typeListeners.get(type) ?? []) callback();
+          for (const type of targets) {
+            const ofType = entities?.filter((entity) => entity.type === type);
+            for (const callback of [...(typeListeners.get(type) ?? [])]) callback(ofType);
+          }
           emit('change', { types: types === 'all' ? 'all' : [...types] });
         },
         conflict(conflict) {
@@ -332,12 +359,21 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         update: (id, patch) => local().then((c) => c.update(id, patch)),
         delete: (id) => local().then((c) => c.delete(id)),
         get: (id) => local().then((c) => c.get(id)),
-        find: (filter) => local().then((c) => c.find(filter)),
-        subscribe(callback) {
-          let set = typeListeners.get(type);
-          if (!set) typeListeners.set(type, (set = new Set()));
-          set.add(callback);
-          return () => set.delete(callback);
+        find: (query) =>
+          isQuery(query)
+            ? local().then((c) => c.find(query))
+            : local().then((c) => c.find(query as Filter<T>)),
+        subscribe: (callback) => listen(type, () => callback()),
+        watch(query, onResult, onError) {
+          const indexes = options.collections?.[type]?.indexes ?? [];
+          return watchQuery<Entity<T>>({
+            normalized: () => normalizeQuery(type, query, indexes),
+            indexes,
+            run: () => collection.find(query),
+            listen: (callback) => listen(type, callback),
+            onResult,
+            onError: onError ?? ((error) => emit('error', error)),
+          });
         },
       };
       collections.set(type, collection as unknown as Collection);

@@ -20,11 +20,16 @@ export type {
   SyncProgress,
   SyncSummary,
 } from './core/sync-client.js';
+export { QueryError } from './core/query.js';
+export type { FieldCondition, OrderBy, Query } from './core/query.js';
 export type { NetworkEvent, NetworkSignal } from './core/sync-ports.js';
 export type {
   ConflictRow,
   EntityRow,
+  IndexValue,
   LocalStore,
+  StorageCondition,
+  StorageQuery,
   OutboxRow,
   StorageWrite,
   WriteOptions,

@@ -44,6 +44,14 @@ export class StagedEntities {
     this.writeList.push({ kind: 'clearEntities' });
   }
 
+  /** The entities put or removed (not those a reset cleared). */
+  touchedEntities(): Array<{ type: string; id: string }> {
+    return [...this.staged.keys()].map((key) => {
+      const at = key.indexOf('\u0000');
+      return { type: key.slice(0, at), id: key.slice(at + 1) };
+    });
+  }
+
   writes(): StorageWrite[] {
     return [...this.writeList];
   }

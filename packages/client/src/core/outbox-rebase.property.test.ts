@@ -47,6 +47,7 @@ function failingStorage(inner: LocalStore) {
     getMeta: (key) => inner.getMeta(key),
     getEntity: (type, id) => inner.getEntity(type, id),
     listEntities: (type) => inner.listEntities(type),
+    queryEntities: (type, query) => inner.queryEntities(type, query),
     listOutbox: () => inner.listOutbox(),
     listConflicts: () => inner.listConflicts(),
     revision: () => inner.revision(),

@@ -14,6 +14,41 @@ export interface EntityRow {
   deleted: boolean;
   /** JSON text of the entity's data, or its ciphertext. */
   body: string | null;
+  /**
+   * The values of the collection's indexed fields, in clear (also when the body is encrypted),
+   * that queryEntities answers from. Written by the core; absent for types without indexes.
+   */
+  fields?: Record<string, IndexValue>;
+}
+
+/** What an indexed field holds: anything else (missing, objects, arrays) is indexed as null. */
+export type IndexValue = string | number | boolean | null;
+
+/**
+ * One condition of a StorageQuery on an indexed field: one of a sorted list of values, or a range
+ * of numbers or of strings (a range never matches a value of another kind).
+ */
+export type StorageCondition =
+  | { field: string; in: IndexValue[]; range?: undefined }
+  | {
+      field: string;
+      in?: undefined;
+      range: {
+        kind: 'number' | 'string';
+        lower?: { value: number | string; open: boolean };
+        upper?: { value: number | string; open: boolean };
+      };
+    };
+
+/**
+ * A query over one type's confirmed rows, by their `fields`. Order: null < false < true <
+ * numbers < strings, strings by UTF-16 code units; ties by id; desc reverses the whole order.
+ */
+export interface StorageQuery {
+  where: StorageCondition[];
+  orderBy?: { field: string; direction: 'asc' | 'desc' };
+  limit?: number;
+  offset?: number;
 }
 
 export const OutboxState = { PENDING: 'PENDING', FAILED: 'FAILED' } as const;
@@ -116,6 +151,12 @@ export interface LocalStore {
   getMeta(key: string): Promise<string | undefined>;
   getEntity(type: string, id: string): Promise<EntityRow | undefined>;
   listEntities(type: string): Promise<EntityRow[]>;
+  /**
+   * That type's live rows (no tombstones) whose `fields` hold the orderBy field and satisfy every
+   * condition, in the query's order, then `offset` and `limit`: what `referenceQuery` in
+   * core/query.ts computes, answered from the adapter's indexes.
+   */
+  queryEntities(type: string, query: StorageQuery): Promise<EntityRow[]>;
   listOutbox(): Promise<OutboxRow[]>;
   listConflicts(): Promise<ConflictRow[]>;
   /** The storage's current revision (0 for a new one). */

@@ -35,6 +35,15 @@ import {
   type StorageWrite,
   type WriteResult,
 } from './ports.js';
+import {
+  compareForQuery,
+  indexFields,
+  isQuery,
+  normalizeQuery,
+  page,
+  rowQualifies,
+  type Query,
+} from './query.js';
 import { confirmedData, expectedVersion, rebase, replay } from './rebase.js';
 import {
   isTransportError,
@@ -59,6 +68,8 @@ const CLOCK_OFFSET = 'sync.clockOffsetMs';
 /** Sync runs begun on this storage, by any instance, and the last of them that succeeded. */
 const RUNS_STARTED = 'sync.runsStarted';
 const RUNS_SUCCEEDED = 'sync.runsSucceeded';
+/** The indexed fields of each collection the confirmed rows' `fields` were computed for. */
+const INDEXED_FIELDS = 'sync.indexedFields';
 /** Sync runs of all instances on one storage take turns in this exclusive section. */
 const SYNC_SECTION = 'sync';
 /** A local write that keeps losing the compare-and-set this often gives up (a runaway writer). */
@@ -72,11 +83,26 @@ const CLOCK_CORRECTION_THRESHOLD_MS = 60_000;
 export interface CollectionOptions extends SchemaOptions {
   /** Sent with every change of this type; else the client's `conflictStrategy`, else the server's. */
   conflictStrategy?: ConflictStrategy;
+  /**
+   * Fields find({ where, orderBy }) may use. The storage indexes them (IndexedDB and SQLite
+   * indexes); with encryption at rest their values are kept in clear, the rest of the data is not.
+   */
+  indexes?: readonly string[];
 }
 
 export type Entity<T> = T & { id: string };
-/** Field equality (`{ status: 'open' }`) or a predicate. */
+/**
+ * Field equality (`{ status: 'open' }`) or a predicate: a scan of every row of the type, on any
+ * field. Indexed queries take a Query instead.
+ */
 export type Filter<T> = Partial<T> | ((item: Entity<T>) => boolean);
+
+/** One entity whose local view a change may have moved: its data after it (undefined: gone). */
+export interface ChangedEntity {
+  type: string;
+  id: string;
+  data: JsonObject | undefined;
+}
 
 export interface LocalCollection<T extends object = JsonObject> {
   /** Queues a CREATE and resolves to the new id (UUIDv7 unless `id` is given). */
@@ -85,8 +111,12 @@ export interface LocalCollection<T extends object = JsonObject> {
   update(id: string, patch: Partial<T> | Record<string, unknown>): Promise<void>;
   delete(id: string): Promise<void>;
   get(id: string): Promise<Entity<T> | undefined>;
-  /** Every live entity of this type, in id order. */
-  find(filter?: Filter<T>): Promise<Array<Entity<T>>>;
+  /**
+   * With a Query: the live entities matching `where` on indexed fields, in `orderBy` order (else
+   * id order), paged by `offset` and `limit`, answered from the storage's indexes. With a Filter
+   * (or nothing): every live entity of this type passing it, in id order, by a scan.
+   */
+  find(query?: Query | Filter<T>): Promise<Array<Entity<T>>>;
 }
 
 /** A conflict the server reported; MANUAL ones wait for a person on the server. */
@@ -138,8 +168,12 @@ function parseFirstSync(text: string | undefined): FirstSyncProgress | null {
 }
 
 export interface SyncCoreEvents {
-  /** Local or pulled data of these types changed ('all' after a reset). */
-  change(types: ReadonlySet<string> | 'all'): void;
+  /**
+   * Local or pulled data of these types changed ('all' after a reset or another writer's
+   * change). `entities`, when given, lists every entity whose local view the change may have
+   * moved, with its data after it; without it any entity of those types may have changed.
+   */
+  change(types: ReadonlySet<string> | 'all', entities?: readonly ChangedEntity[]): void;
   conflict(conflict: ConflictView): void;
   /** The outbox or the conflict list changed (the status counts). */
   counts(): void;
@@ -229,6 +263,7 @@ export class SyncCore {
   static async open(options: SyncCoreOptions): Promise<SyncCore> {
     const core = new SyncCore(options);
     await core.reload();
+    await core.reindex();
     core.unwatch = options.storage.watch(() => {
       core.onStorageChanged().catch(() => undefined);
     });
@@ -263,6 +298,60 @@ export class SyncCore {
     this.clockOffsetMs = Number.isFinite(measured) ? measured : 0;
     this.lastSyncAtValue = lastSyncAt ?? null;
     this.revision = revision;
+  }
+
+  /** The fields the collection declares as indexed ([] for none). */
+  private indexesOf(type: string): readonly string[] {
+    return this.options.collections?.[type]?.indexes ?? [];
+  }
+
+  /** The declared indexes, as kept in meta: a stable text to compare. */
+  private get indexDeclaration(): string {
+    const declared: Record<string, string[]> = {};
+    for (const [type, options] of Object.entries(this.options.collections ?? {})) {
+      if (options.indexes && options.indexes.length > 0) declared[type] = [...options.indexes];
+    }
+    return JSON.stringify(declared);
+  }
+
+  /**
+   * After the app declared other indexes (or on a storage written before it declared any), the
+   * confirmed rows' indexed values are computed again, in one write with the new declaration.
+   */
+  private async reindex(): Promise<void> {
+    const declaration = this.indexDeclaration;
+    const { storage } = this.options;
+    if (((await storage.getMeta(INDEXED_FIELDS)) ?? '{}') === declaration) return;
+    const previous = JSON.parse((await storage.getMeta(INDEXED_FIELDS)) ?? '{}') as Record<
+      string,
+      string[]
+    >;
+    await this.transact(async () => {
+      if (((await storage.getMeta(INDEXED_FIELDS)) ?? '{}') === declaration) {
+        return { writes: [], value: undefined };
+      }
+      const writes: StorageWrite[] = [];
+      const types = new Set([
+        ...Object.keys(previous),
+        ...Object.keys(JSON.parse(declaration) as object),
+      ]);
+      for (const type of types) {
+        for (const row of await storage.listEntities(type)) {
+          const { fields: _old, ...plain } = row;
+          writes.push({ kind: 'putEntity', row: plain });
+        }
+      }
+      writes.push({ kind: 'setMeta', key: INDEXED_FIELDS, value: declaration });
+      return { writes, value: undefined };
+    });
+  }
+
+  /** A confirmed row with the indexed values of its collection (none for a tombstone). */
+  private withFields(row: EntityRow): EntityRow {
+    const indexes = this.indexesOf(row.type);
+    const { fields: _given, ...plain } = row;
+    if (indexes.length === 0 || row.deleted || row.body === null) return plain;
+    return { ...plain, fields: indexFields(JSON.parse(row.body) as JsonObject, indexes) };
   }
 
   /** Reloads the mirrors if another writer moved the storage on. */
@@ -346,12 +435,27 @@ export class SyncCore {
       update: (id, patch) => this.update(type, id, patch as JsonObject),
       delete: (id) => this.remove(type, id),
       get: (id) => this.get(type, id) as Promise<Entity<T> | undefined>,
-      find: (filter) => this.find<T>(type, filter),
+      find: (query) =>
+        isQuery(query) ? this.query<T>(type, query) : this.find<T>(type, query as Filter<T>),
     };
   }
 
-  private notify(types: ReadonlySet<string> | 'all'): void {
-    this.options.events.change(types);
+  private notify(types: ReadonlySet<string> | 'all', entities?: readonly ChangedEntity[]): void {
+    this.options.events.change(types, entities);
+  }
+
+  /** The local views of these entities now (after a change to them), for the change event. */
+  private async views(keys: Iterable<{ type: string; id: string }>): Promise<ChangedEntity[]> {
+    const seen = new Set<string>();
+    const views: ChangedEntity[] = [];
+    for (const { type, id } of keys) {
+      const key = `${type}\u0000${id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const { data } = await this.current(type, id);
+      views.push({ type, id, data });
+    }
+    return views;
   }
 
   /** Runs `fn` after every earlier write: one writer at a time keeps seq and rebase consistent. */
@@ -365,7 +469,11 @@ export class SyncCore {
    * Writes, and brings the mirrors in step: by the writes themselves when nobody else wrote since
    * the mirrors' revision, else by reloading them. `ifRevision` makes it a compare-and-set.
    */
-  private async commit(writes: StorageWrite[], ifRevision?: number): Promise<WriteResult> {
+  private async commit(given: StorageWrite[], ifRevision?: number): Promise<WriteResult> {
+    // Confirmed rows carry their collection's indexed values, computed here from the clear body.
+    const writes = given.map((write) =>
+      write.kind === 'putEntity' ? { ...write, row: this.withFields(write.row) } : write,
+    );
     const result = await this.options.storage.write(
       writes,
       ifRevision === undefined ? {} : { ifRevision },
@@ -439,8 +547,10 @@ export class SyncCore {
     });
   }
 
-  private queued(type: string): void {
-    this.notify(new Set([type]));
+  /** After a local write to one entity: tells the app its new view and the new counts. */
+  private async queued(type: string, id: string): Promise<void> {
+    const entities = await this.views([{ type, id }]).catch(() => undefined);
+    this.notify(new Set([type]), entities);
     this.options.events.counts();
     this.options.events.queued?.();
   }
@@ -458,7 +568,7 @@ export class SyncCore {
       }
       return { writes: [this.queue(type, id, 'CREATE', 1, body)], value: undefined };
     });
-    this.queued(type);
+    await this.queued(type, id);
     return id;
   }
 
@@ -471,7 +581,7 @@ export class SyncCore {
       const base = expectedVersion(confirmed, queued);
       return { writes: [this.queue(type, id, 'UPDATE', base, body)], value: undefined };
     });
-    this.queued(type);
+    await this.queued(type, id);
   }
 
   private async remove(type: string, id: string): Promise<void> {
@@ -481,13 +591,51 @@ export class SyncCore {
       const base = expectedVersion(confirmed, queued);
       return { writes: [this.queue(type, id, 'DELETE', base, null)], value: undefined };
     });
-    this.queued(type);
+    await this.queued(type, id);
   }
 
   private async get(type: string, id: string): Promise<Entity<JsonObject> | undefined> {
     await this.serialize(() => this.catchUp());
     const { data } = await this.current(type, id);
     return data === undefined ? undefined : { ...data, id };
+  }
+
+  /**
+   * An indexed query: the storage answers it over the confirmed rows; entities with queued
+   * changes are left out of that answer and judged on their rebased view instead. The storage is
+   * asked for enough rows that, with those left out, the page is still full.
+   */
+  private async query<T>(type: string, query: Query): Promise<Array<Entity<T>>> {
+    const indexes = this.indexesOf(type);
+    const wanted = normalizeQuery(type, query, indexes);
+    await this.serialize(() => this.catchUp());
+    const queued = new Map<string, OutboxRow[]>();
+    for (const row of this.outbox.forType(type)) {
+      const list = queued.get(row.id) ?? [];
+      list.push(row);
+      queued.set(row.id, list);
+    }
+    const { storage } = this.options;
+    const end = wanted.limit === undefined ? undefined : (wanted.offset ?? 0) + wanted.limit;
+    const rows = await storage.queryEntities(type, {
+      where: wanted.where,
+      ...(wanted.orderBy ? { orderBy: wanted.orderBy } : {}),
+      ...(end === undefined ? {} : { limit: end + queued.size }),
+    });
+    const found: Array<{ id: string; fields: EntityRow['fields']; data: JsonObject }> = [];
+    for (const row of rows) {
+      if (queued.has(row.id) || row.body === null) continue;
+      found.push({ id: row.id, fields: row.fields, data: JSON.parse(row.body) as JsonObject });
+    }
+    for (const [id, list] of queued) {
+      const data = rebase(await storage.getEntity(type, id), list);
+      if (data === undefined) continue;
+      const candidate = { type, id, version: 0, deleted: false, body: null };
+      const fields = indexFields(data, indexes);
+      if (rowQualifies({ ...candidate, fields }, wanted)) found.push({ id, fields, data });
+    }
+    found.sort((a, b) => compareForQuery(wanted, a, b));
+    return page(found, wanted).map(({ id, data }) => ({ ...data, id }) as Entity<T>);
   }
 
   private async find<T>(type: string, filter?: Filter<T>): Promise<Array<Entity<T>>> {
@@ -532,7 +680,7 @@ export class SyncCore {
 
   /** Drops a failed mutation for good: the local view falls back to what the server holds. */
   async discard(mutationId: string): Promise<void> {
-    const type = await this.transact(async () => {
+    const { type, id } = await this.transact(async () => {
       const row = this.outbox.byMutationId(mutationId);
       if (!row) throw new SyncError('NOT_FOUND', `No queued mutation ${mutationId}`);
       if (row.state !== OutboxState.FAILED) {
@@ -541,9 +689,9 @@ export class SyncCore {
           `Mutation ${mutationId} has not failed; it is still queued`,
         );
       }
-      return { writes: [{ kind: 'removeOutbox', seq: row.seq }], value: row.type };
+      return { writes: [{ kind: 'removeOutbox', seq: row.seq }], value: row };
     });
-    this.queued(type);
+    await this.queued(type, id);
   }
 
   async acknowledgeConflict(conflictId: string): Promise<void> {
@@ -856,13 +1004,20 @@ export class SyncCore {
         ...stage.writes(),
         { kind: 'setMeta', key: SYNC_TOKEN, value: syncToken },
       ]);
-      this.notifyStage(stage);
+      await this.notifyStage(stage);
     });
   }
 
-  private notifyStage(stage: StagedEntities): void {
-    if (stage.touchedAll) this.notify('all');
-    else if (stage.touchedTypes.size > 0) this.notify(stage.touchedTypes);
+  /** After a pull or a push response: the types and entities it touched, with their views. */
+  private async notifyStage(
+    stage: StagedEntities,
+    also: readonly { type: string; id: string }[] = [],
+  ): Promise<void> {
+    if (stage.touchedAll) return this.notify('all');
+    const types = new Set([...stage.touchedTypes, ...also.map((key) => key.type)]);
+    if (types.size === 0) return;
+    const entities = await this.views([...stage.touchedEntities(), ...also]).catch(() => undefined);
+    this.notify(types, entities);
   }
 
   /**
@@ -919,9 +1074,7 @@ export class SyncCore {
       await this.commit([...stage.writes(), ...writes]);
       this.clockOffsetMs = offset;
 
-      this.notifyStage(stage);
-      const types = new Set(batch.map((row) => row.type));
-      this.notify(types);
+      await this.notifyStage(stage, batch);
       this.options.events.counts();
       for (const conflict of response.conflicts) this.options.events.conflict(toView(conflict));
       return { acknowledged, failed, conflicts: response.conflicts.length, settled };
@@ -989,7 +1142,7 @@ export class SyncCore {
       const current = this.outbox.get(row.seq);
       if (!current) return;
       await this.commit([{ kind: 'putOutbox', row: this.failedRow(current, error) }]);
-      this.notify(new Set([row.type]));
+      this.notify(new Set([row.type]), await this.views([row]).catch(() => undefined));
       this.options.events.counts();
     });
   }

@@ -19,10 +19,51 @@ function makeClient() {
     realtime: false,
     // The scripted server speaks the feed only; the snapshot has its own tests.
     firstSync: 'feed',
+    collections: { task: { indexes: ['done', 'rank'] } },
   });
 }
 
 describe('React hooks over createSyncClient', () => {
+  it('keep an indexed live query current, ordered and limited, with an inline query object', async () => {
+    const client = makeClient();
+    const tasks = client.collection<{ title: string; done: boolean; rank: number }>('task');
+    const list = renderHook(() =>
+      useQuery(tasks, { where: { done: false }, orderBy: 'rank', limit: 2 }),
+    );
+    await waitFor(() => expect(list.result.current.loading).toBe(false));
+    expect(list.result.current.data).toEqual([]);
+
+    await act(async () => {
+      await tasks.create({ title: 'c', done: false, rank: 3 }, { id: 'c' });
+      await tasks.create({ title: 'a', done: false, rank: 1 }, { id: 'a' });
+      await tasks.create({ title: 'x', done: true, rank: 0 }, { id: 'x' });
+      await tasks.create({ title: 'b', done: false, rank: 2 }, { id: 'b' });
+    });
+    await waitFor(() =>
+      expect(list.result.current.data.map((task) => task.id)).toEqual(['a', 'b']),
+    );
+
+    await act(async () => {
+      await tasks.update('a', { done: true });
+    });
+    await waitFor(() =>
+      expect(list.result.current.data.map((task) => task.id)).toEqual(['b', 'c']),
+    );
+    list.unmount();
+    await client.close();
+  });
+
+  it('report a query on a field the collection does not index as an error', async () => {
+    const client = makeClient();
+    const tasks = client.collection<{ title: string }>('task');
+    const list = renderHook(() => useQuery(tasks, { where: { title: 'a' } }));
+    await waitFor(() =>
+      expect(list.result.current.error).toMatchObject({ code: 'FIELD_NOT_INDEXED' }),
+    );
+    list.unmount();
+    await client.close();
+  });
+
   it('show pending changes, then the finished sync', async () => {
     const client = makeClient();
     await client.ready();

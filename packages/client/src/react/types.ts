@@ -1,5 +1,6 @@
 // The part of the sync client the hooks use, declared structurally: any client with this shape
 // works, and the hooks carry no dependency on how the client is built.
+import type { Query } from '../core/query.js';
 
 /** The status a sync badge shows (`Pending: 3, Failed: 1`). */
 export interface SyncStatusLike {
@@ -22,9 +23,15 @@ export type WithId<T> = T & { id: string };
 export interface QueryableCollection<T extends object = Record<string, unknown>> {
   /** Calls back after any change to this collection's type; returns an unsubscribe. */
   subscribe(callback: () => void): () => void;
-  /** Field equality or a predicate. */
-  find(filter?: Partial<T> | ((item: WithId<T>) => boolean)): Promise<Array<WithId<T>>>;
+  /** An indexed query, field equality or a predicate. */
+  find(filter?: Query | Partial<T> | ((item: WithId<T>) => boolean)): Promise<Array<WithId<T>>>;
   get(id: string): Promise<WithId<T> | undefined>;
+  /** A live query (see Collection.watch); without it, useQuery runs a query after every change. */
+  watch?(
+    query: Query,
+    onResult: (rows: Array<WithId<T>>) => void,
+    onError?: (error: unknown) => void,
+  ): () => void;
 }
 
 export interface QueryResult<D> {

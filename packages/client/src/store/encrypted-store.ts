@@ -1,11 +1,13 @@
 // Encryption at rest over any LocalStore: entity, outbox and conflict bodies, outbox errors and
 // meta values are AES-GCM ciphertext in the inner store; what it indexes on (type, id, version,
-// seq, state, meta keys) stays in clear. The key comes from a passphrase through PBKDF2-SHA256 with
+// seq, state, meta keys, and the values of the fields a collection declares as indexed) stays in
+// clear. The key comes from a passphrase through PBKDF2-SHA256 with
 // a random salt kept in clear meta beside a key check, so a wrong passphrase fails at open.
 import {
   isLocalStoreChangedError,
   type ConflictRow,
   type EntityRow,
+  type StorageQuery,
   type LocalStore,
   type OutboxRow,
   type StorageWrite,
@@ -182,6 +184,16 @@ class EncryptedLocalStore implements LocalStore {
 
   async listEntities(type: string): Promise<EntityRow[]> {
     return Promise.all((await this.inner.listEntities(type)).map((row) => this.#openEntity(row)));
+  }
+
+  /**
+   * Answered by the inner store from the indexed fields, which are kept in clear: only the rows
+   * the query returns are decrypted.
+   */
+  async queryEntities(type: string, query: StorageQuery): Promise<EntityRow[]> {
+    return Promise.all(
+      (await this.inner.queryEntities(type, query)).map((row) => this.#openEntity(row)),
+    );
   }
 
   async listOutbox(): Promise<OutboxRow[]> {

@@ -3,7 +3,15 @@
 import type { ConflictRow, EntityRow, OutboxRow } from '../core/ports.js';
 
 export function copyEntity(row: EntityRow): EntityRow {
-  return { type: row.type, id: row.id, version: row.version, deleted: row.deleted, body: row.body };
+  const copy: EntityRow = {
+    type: row.type,
+    id: row.id,
+    version: row.version,
+    deleted: row.deleted,
+    body: row.body,
+  };
+  if (row.fields !== undefined) copy.fields = { ...row.fields };
+  return copy;
 }
 
 export function copyOutbox(row: OutboxRow): OutboxRow {

@@ -28,6 +28,17 @@ function isNullableString(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
 }
 
+function isIndexFields(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every(
+    (v) =>
+      v === null ||
+      typeof v === 'string' ||
+      typeof v === 'boolean' ||
+      (typeof v === 'number' && Number.isFinite(v)),
+  );
+}
+
 /** Meta keys the adapters keep for themselves (revision, outbox counter, leases). */
 export const adapterMetaPrefix = 'syncline.store.';
 
@@ -58,6 +69,9 @@ export function assertStorageWrite(write: StorageWrite): void {
       if (typeof row.deleted !== 'boolean') fail(write, 'deleted must be a boolean');
       if (!isNullableString(row.body)) fail(write, 'body must be a string or null');
       if (row.deleted && row.body !== null) fail(write, 'a tombstone has a null body');
+      if (row.fields !== undefined && !isIndexFields(row.fields)) {
+        fail(write, 'fields must be an object of strings, finite numbers, booleans or null');
+      }
       return;
     }
     case 'removeEntity':

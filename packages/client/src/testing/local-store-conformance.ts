@@ -16,6 +16,7 @@ import {
   type StorageWrite,
 } from '../core/ports.js';
 import { InvalidStorageWriteError, LocalStoreClosedError } from '../store/validate-write.js';
+import { runQueryConformance } from './local-store-query-conformance.js';
 
 export interface LocalStoreFactories {
   /** Creates a new, empty store each call. */
@@ -61,6 +62,8 @@ export function runLocalStoreConformance(
       // close() twice must be harmless: some tests close their store themselves.
       for (const store of opened.splice(0)) await store.close();
     });
+
+    runQueryConformance(fresh, twin, reopen ? again : undefined);
 
     describe('an empty store', () => {
       it('has no meta, entities, outbox rows or conflicts', async () => {

@@ -30,7 +30,7 @@ describe('indexedDbStorage opening', () => {
     let told = 0;
     const store = indexedDbStorage('open-upgraded', { onVersionChange: () => (told += 1) });
     await store.write([{ kind: 'setMeta', key: 'k', value: 'v' }]);
-    const upgraded = await openDB('open-upgraded', 2);
+    const upgraded = await openDB('open-upgraded', 3);
     expect(told).toBe(1);
     await expect(store.getMeta('k')).rejects.toMatchObject({ code: 'LOCAL_STORE_CLOSED' });
     upgraded.close();

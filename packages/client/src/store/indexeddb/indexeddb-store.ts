@@ -9,7 +9,6 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from '
 import {
   LocalStoreChangedError,
   type ConflictRow,
-  type EntityRow,
   type LocalStore,
   type OutboxRow,
   type StorageWrite,
@@ -17,6 +16,14 @@ import {
   type WriteResult,
 } from '../../core/ports.js';
 import { InProcessLocks } from '../in-process-lock.js';
+import {
+  fieldsIndex,
+  queryIndexedEntities,
+  toRecord,
+  type EntityRecord,
+  type EntityStore,
+  type IndexKey,
+} from './indexeddb-query.js';
 import { appendedOutbox, copyConflict, copyEntity, copyOutbox } from '../rows.js';
 import { adapterMetaPrefix, assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
 import { WatchListeners } from '../watch-listeners.js';
@@ -31,7 +38,7 @@ export interface IndexedDbStorageOptions {
 
 interface LocalDbSchema extends DBSchema {
   /** Keyed by [type, id], so one type's rows are a contiguous key range in id order. */
-  entities: { key: [string, string]; value: EntityRow };
+  entities: { key: [string, string]; value: EntityRecord; indexes: { fields: IndexKey } };
   outbox: { key: number; value: OutboxRow };
   conflicts: { key: string; value: ConflictRow };
   meta: { key: string; value: { key: string; value: string } };
@@ -41,7 +48,8 @@ type StoreName = 'entities' | 'outbox' | 'conflicts' | 'meta';
 const storeNames: StoreName[] = ['entities', 'outbox', 'conflicts', 'meta'];
 type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
-const schemaVersion = 1;
+/** 1: the four stores; 2: the entities' 'fields' index (indexed queries). */
+const schemaVersion = 2;
 
 const revisionKey = `${adapterMetaPrefix}revision`;
 const lastSeqKey = `${adapterMetaPrefix}outbox.lastSeq`;
@@ -71,11 +79,17 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
   let closed = false;
   let db: IDBPDatabase<LocalDbSchema> | undefined;
   const opening = openDB<LocalDbSchema>(name, schemaVersion, {
-    upgrade(database) {
-      database.createObjectStore('entities', { keyPath: ['type', 'id'] });
-      database.createObjectStore('outbox', { keyPath: 'seq' });
-      database.createObjectStore('conflicts', { keyPath: 'id' });
-      database.createObjectStore('meta', { keyPath: 'key' });
+    upgrade(database, oldVersion, _newVersion, tx) {
+      if (oldVersion < 1) {
+        database.createObjectStore('entities', { keyPath: ['type', 'id'] });
+        database.createObjectStore('outbox', { keyPath: 'seq' });
+        database.createObjectStore('conflicts', { keyPath: 'id' });
+        database.createObjectStore('meta', { keyPath: 'key' });
+      }
+      if (oldVersion < 2) {
+        // Rows written before have no index keys; the sync core indexes them again on open.
+        tx.objectStore('entities').createIndex(fieldsIndex, 'ix', { multiEntry: true });
+      }
     },
     blocking() {
       closed = true;
@@ -183,6 +197,15 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
       const range = IDBKeyRange.bound([type], [type, []]);
       return (await (await open()).getAll('entities', range)).map(copyEntity);
     },
+    async queryEntities(type, query) {
+      const tx = (await open()).transaction('entities', 'readonly');
+      const rows = await queryIndexedEntities(
+        tx.objectStore('entities') as unknown as EntityStore,
+        type,
+        query,
+      );
+      return rows.map(copyEntity);
+    },
     async listOutbox() {
       return (await (await open()).getAll('outbox')).map(copyOutbox);
     },
@@ -228,7 +251,7 @@ function applyWrite(
 ): Promise<unknown> {
   switch (write.kind) {
     case 'putEntity':
-      return tx.objectStore('entities').put(copyEntity(write.row));
+      return tx.objectStore('entities').put(toRecord(copyEntity(write.row)));
     case 'removeEntity':
       return tx.objectStore('entities').delete([write.type, write.id]);
     case 'clearEntities':

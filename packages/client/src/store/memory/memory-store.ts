@@ -13,6 +13,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '../../core/ports.js';
+import { referenceQuery } from '../../core/query.js';
 import { InProcessLocks } from '../in-process-lock.js';
 import { appendedOutbox, copyConflict, copyEntity, copyOutbox } from '../rows.js';
 import { assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
@@ -123,6 +124,11 @@ export function memoryStorage(): LocalStore {
       const rows = entities.get(type);
       if (!rows) return [];
       return [...rows.keys()].sort(byString).map((id) => copyEntity(rows.get(id)!));
+    },
+    async queryEntities(type, query) {
+      assertOpen();
+      // A scan: in memory it costs about a millisecond per 10,000 rows (see npm run bench).
+      return referenceQuery([...(entities.get(type)?.values() ?? [])], query).map(copyEntity);
     },
     async listOutbox() {
       assertOpen();

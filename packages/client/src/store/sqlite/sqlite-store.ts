@@ -10,12 +10,14 @@ import {
   LocalStoreChangedError,
   type ConflictRow,
   type EntityRow,
+  type IndexValue,
   type LocalStore,
   type OutboxRow,
   type StorageWrite,
   type WriteResult,
 } from '../../core/ports.js';
 import { InProcessLocks } from '../in-process-lock.js';
+import { ensureQueryTables, indexStatements, querySql } from './sqlite-query.js';
 import { adapterMetaPrefix, assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
 import { WatchListeners } from '../watch-listeners.js';
 
@@ -86,6 +88,7 @@ interface EntityRecord {
   version: number;
   deleted: number;
   body: string | null;
+  fields: string | null;
 }
 
 interface OutboxRecord {
@@ -108,6 +111,7 @@ const toEntity = (r: EntityRecord): EntityRow => ({
   version: r.version,
   deleted: r.deleted === 1,
   body: r.body,
+  ...(r.fields === null ? {} : { fields: JSON.parse(r.fields) as Record<string, IndexValue> }),
 });
 
 const toOutbox = (r: OutboxRecord): OutboxRow => ({
@@ -132,6 +136,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? sqliteStorageDefaults.busyTimeoutMs}`);
     migrate(db);
+    ensureQueryTables(db);
   } catch (error) {
     db.close();
     throw error;
@@ -140,16 +145,16 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   const sql = {
     getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
     getEntity: db.prepare<[string, string], EntityRecord>(
-      'SELECT type, id, version, deleted, body FROM entities WHERE type = ? AND id = ?',
+      'SELECT type, id, version, deleted, body, fields FROM entities WHERE type = ? AND id = ?',
     ),
     listEntities: db.prepare<[string], EntityRecord>(
-      'SELECT type, id, version, deleted, body FROM entities WHERE type = ? ORDER BY id',
+      'SELECT type, id, version, deleted, body, fields FROM entities WHERE type = ? ORDER BY id',
     ),
     listOutbox: db.prepare<[], OutboxRecord>('SELECT * FROM outbox ORDER BY seq'),
     listConflicts: db.prepare<[], ConflictRow>('SELECT id, body FROM conflicts ORDER BY id'),
     putEntity: db.prepare(
-      `INSERT OR REPLACE INTO entities (type, id, version, deleted, body)
-       VALUES (@type, @id, @version, @deleted, @body)`,
+      `INSERT OR REPLACE INTO entities (type, id, version, deleted, body, fields)
+       VALUES (@type, @id, @version, @deleted, @body, @fields)`,
     ),
     removeEntity: db.prepare('DELETE FROM entities WHERE type = ? AND id = ?'),
     clearEntities: db.prepare('DELETE FROM entities'),
@@ -167,6 +172,10 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     maxSeq: db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM outbox'),
   };
 
+  const indexed = indexStatements(db);
+  /** Prepared once per query shape: the SQL depends on the fields and operators, not values. */
+  const queries = new Map<string, BetterSqlite3.Statement<unknown[], EntityRecord>>();
+
   const readCount = (key: string): number => {
     const parsed = Number(sql.getMeta.get(key)?.value ?? 0);
     return Number.isSafeInteger(parsed) && parsed > 0 ? parsed : 0;
@@ -175,15 +184,26 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   function apply(write: Exclude<StorageWrite, { kind: 'appendOutbox' }>): void {
     switch (write.kind) {
       case 'putEntity': {
-        const { type, id, version, deleted, body } = write.row;
-        sql.putEntity.run({ type, id, version, deleted: deleted ? 1 : 0, body });
+        const { type, id, version, deleted, body, fields } = write.row;
+        const fieldsJson = fields === undefined ? null : JSON.stringify(fields);
+        sql.putEntity.run({
+          type,
+          id,
+          version,
+          deleted: deleted ? 1 : 0,
+          body,
+          fields: fieldsJson,
+        });
+        indexed.put(write.row);
         return;
       }
       case 'removeEntity':
         sql.removeEntity.run(write.type, write.id);
+        indexed.remove(write.type, write.id);
         return;
       case 'clearEntities':
         sql.clearEntities.run();
+        indexed.clear();
         return;
       case 'putOutbox': {
         const { seq, mutationId, type, id, operation, baseVersion } = write.row;
@@ -328,6 +348,16 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     async listEntities(type) {
       open();
       return sql.listEntities.all(type).map(toEntity);
+    },
+    async queryEntities(type, query) {
+      open();
+      const { sql: text, params } = querySql(type, query);
+      let statement = queries.get(text);
+      if (!statement) {
+        statement = db.prepare<unknown[], EntityRecord>(text);
+        queries.set(text, statement);
+      }
+      return statement.all(...params).map(toEntity);
     },
     async listOutbox() {
       open();
