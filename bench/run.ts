@@ -357,7 +357,7 @@ async function main() {
   }
   const firstSync = await benchFirstSync(FIRST_SYNC_ENTITIES);
   printFirstSync(firstSync);
-  const fieldDay = await benchFieldDay();
+  const fieldDay = await benchFieldDay(fieldDaySize());
   printFieldDay(fieldDay);
   const cpuList = cpus();
   const results = {
@@ -407,9 +407,15 @@ async function mainFirstSync() {
   await writeLatest('first-sync', figures);
 }
 
+/** The field day's size: 500 attendance records (and 200 asset edits) unless SYNCLINE_BENCH_FIELD_DAY names fewer. */
+function fieldDaySize() {
+  const attendance = Number(process.env.SYNCLINE_BENCH_FIELD_DAY ?? 500);
+  return { attendance, assetEdits: Math.round(attendance * 0.4) };
+}
+
 /** `npm run bench -- field-day`: the throttled field day alone (bench/field-day.ts). */
 async function mainFieldDay() {
-  const figures: FieldDayFigures[] = await benchFieldDay();
+  const figures: FieldDayFigures[] = await benchFieldDay(fieldDaySize());
   printFieldDay(figures);
   await writeLatest('field-day', figures);
 }
