@@ -5,6 +5,7 @@
 // wire cost of a sync, headers and all.
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { prng } from '../../packages/server/src/testing/prng.js';
 
 export interface ThrottlingProxyOptions {
   /** Bits per second, each way, shared by all connections (default 50,000). */
@@ -28,18 +29,6 @@ export interface ThrottlingProxy {
   /** While off, new connections are refused and open ones cut, as with no signal at all. */
   setOnline(online: boolean): void;
   close(): Promise<void>;
-}
-
-/** mulberry32: small, fast and good enough to pick drop points reproducibly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One direction of the link: chunks leave one after another at the link's rate, then travel. */
@@ -71,7 +60,7 @@ export async function startThrottlingProxy(
   const upstream = new URL(target);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   (options.log ?? console.log)(`throttling proxy seed ${seed} (SYNCLINE_PROXY_SEED=${seed})`);
-  const random = seeded(seed);
+  const random = prng(seed);
   const bytesPerMs = (options.bitsPerSecond ?? 50_000) / 8 / 1000;
   const oneWay = (options.roundTripMs ?? 1000) / 2;
   const up = new Lane(bytesPerMs, oneWay);

@@ -231,12 +231,13 @@ export function ConflictDetailPage({ id }: { id: string }) {
         title="Versions side by side"
         actions={
           <span className="legend">
-            <span className="swatch changed" aria-hidden="true" /> changed since the base
+            <span className="legend-item">
+              <span className="swatch changed" aria-hidden="true" /> changed since the base
+            </span>
             {changedByBoth ? (
-              <>
-                {' '}
+              <span className="legend-item">
                 <span className="swatch clash" aria-hidden="true" /> changed on both sides
-              </>
+              </span>
             ) : null}
           </span>
         }
