@@ -40,7 +40,10 @@ async function inNode(storage: LocalStore, rows: number) {
     realtime: false,
   });
   try {
-    const timings = await timeQueries(client, rows, { ...runsFor(rows), now: () => performance.now() });
+    const timings = await timeQueries(client, rows, {
+      ...runsFor(rows),
+      now: () => performance.now(),
+    });
     return { loadSeconds, timings };
   } finally {
     await client.close();

@@ -1,13 +1,22 @@
-// Indexed queries for the IndexedDB store. Each confirmed row is stored with `ix`, one key per
-// indexed field, [type, field, tag, value], under one multiEntry index ('fields'): every field of
-// every collection is a contiguous key range of that one real index, so declaring a new indexed
-// field needs no database upgrade. `tag` orders the kinds (null < booleans < numbers < strings),
-// as in the memory and SQLite stores. Within one key the index walks rows in [type, id] order, so
-// ties come by id, reversed for 'prev'.
+// Indexed queries for the IndexedDB store. Each confirmed row is stored with `ix`, its keys in
+// one multiEntry index ('fields'): one per indexed field, [type, field, tag, value], and one per
+// ordered pair of indexed fields, [type, [a, b], tagA, valueA, tagB, valueB] (an array sorts
+// after every string, so pairs never fall inside a field's range). Every field and pair of every
+// collection is a contiguous key range of that one real index, so declaring a new indexed field
+// needs no database upgrade. `tag` orders the kinds (null < booleans < numbers < strings), as in
+// the memory and SQLite stores. Within one key the index walks rows in [type, id] order, so ties
+// come by id, reversed for 'prev'.
 //
-// A query walks one range list of that index: the orderBy field's (stopping once the page is
-// full), or, when the query has an equality or `in` on another field, that field's values (all
-// of them, then sorted). The other conditions are checked on each row's own indexed values.
+// A query reads as few rows as it can, in bulk (one getAll per step: a cursor pays a round trip
+// per row, and every row read is a row decoded):
+// - an equality or `in` on one field with an orderBy on another walks the pair's ranges, one
+//   per value, each already in the query's order: the first rows of each, merged;
+// - else with an orderBy field, its key ranges are read from the start in the query's
+//   direction, a page's worth at first and more (sized by how many rows matched so far) until
+//   the page is full; the other conditions are checked on each row's indexed values;
+// - in id order with an equality or `in`, each value's key range is already in id order: read
+//   the same way, the ranges' first rows merged;
+// - in id order with ranges only, the first condition's rows are read, checked, sorted, paged.
 import {
   compareForQuery,
   compareIndexValues,
@@ -19,7 +28,10 @@ import type { EntityRow, IndexValue, StorageCondition, StorageQuery } from '../.
 
 /** The stored record: the row, plus its index keys. */
 export type EntityRecord = EntityRow & { ix?: IndexKey[] };
-export type IndexKey = [string, string, number, number | string];
+/** [type, field, tag, value], or for a pair [type, [a, b], tagA, valueA, tagB, valueB]. */
+export type IndexKey =
+  | [string, string, number, number | string]
+  | [string, [string, string], number, number | string, number, number | string];
 
 export const fieldsIndex = 'fields';
 
@@ -28,21 +40,32 @@ const keyValue = (value: IndexValue): number | string =>
 
 /** The record to store for a row: its index keys beside it (a tombstone has none). */
 export function toRecord(row: EntityRow): EntityRecord {
-  if (row.deleted || !row.fields) return row;
-  const ix = Object.entries(row.fields).map(([field, value]): IndexKey => [
-    row.type,
+  const { ix: _old, ...plain } = row as EntityRecord;
+  if (plain.deleted || !plain.fields) return plain;
+  const entries = Object.entries(plain.fields);
+  const ix: IndexKey[] = entries.map(([field, value]) => [
+    plain.type,
     field,
     indexTag(value),
     keyValue(value),
   ]);
-  return { ...row, ix };
+  for (const [a, va] of entries) {
+    for (const [b, vb] of entries) {
+      if (a === b) continue;
+      ix.push([plain.type, [a, b], indexTag(va), keyValue(va), indexTag(vb), keyValue(vb)]);
+    }
+  }
+  return { ...plain, ix };
 }
 
-/** The key ranges of the 'fields' index a condition covers, in ascending order. */
-function rangesOf(type: string, field: string, condition?: StorageCondition): IDBKeyRange[] {
-  if (!condition) return [IDBKeyRange.bound([type, field], [type, field, []], false, true)];
+/**
+ * The key ranges of the 'fields' index a condition covers, in ascending order, under a prefix:
+ * [type, field] for a field's keys, [type, [a, b], tagA, valueA] for b's where a = valueA.
+ */
+function rangesOf(prefix: unknown[], condition?: StorageCondition): IDBKeyRange[] {
+  if (!condition) return [IDBKeyRange.bound(prefix, [...prefix, []], false, true)];
   if (condition.in) {
-    return condition.in.map((v) => IDBKeyRange.only([type, field, indexTag(v), keyValue(v)]));
+    return condition.in.map((v) => IDBKeyRange.only([...prefix, indexTag(v), keyValue(v)]));
   }
   const { kind, lower, upper } = condition.range;
   const tag = kind === 'number' ? 2 : 3;
@@ -51,15 +74,22 @@ function rangesOf(type: string, field: string, condition?: StorageCondition): ID
     const c = compareIndexValues(lower.value, upper.value);
     if (c > 0 || (c === 0 && (lower.open || upper.open))) return [];
   }
-  // [type, field, tag] sorts before every value of the tag, [type, field, tag, []] after them.
+  // [...prefix, tag] sorts before every value of the tag, [...prefix, tag, []] after them.
   return [
     IDBKeyRange.bound(
-      lower ? [type, field, tag, lower.value] : [type, field, tag],
-      upper ? [type, field, tag, upper.value] : [type, field, tag, []],
+      lower ? [...prefix, tag, lower.value] : [...prefix, tag],
+      upper ? [...prefix, tag, upper.value] : [...prefix, tag, []],
       lower?.open ?? false,
       upper ? upper.open : true,
     ),
   ];
+}
+
+/** getAll's options form (IndexedDB 3.0: a direction); older engines take (query, count) only. */
+interface GetAllOptions {
+  query: IDBKeyRange;
+  count?: number;
+  direction: IDBCursorDirection;
 }
 
 /** The part of idb's store and index this module uses, declared structurally. */
@@ -68,36 +98,77 @@ interface CursorLike {
   continue(): Promise<CursorLike | null>;
 }
 interface RecordSource {
-  getAll(range: IDBKeyRange, count?: number): Promise<EntityRecord[]>;
+  getAll(range: IDBKeyRange | GetAllOptions, count?: number): Promise<EntityRecord[]>;
   openCursor(range: IDBKeyRange, direction: IDBCursorDirection): Promise<CursorLike | null>;
 }
 export interface EntityStore extends RecordSource {
   index(name: typeof fieldsIndex): RecordSource;
 }
 
-/** Walks ranges in the query's direction, keeping qualifying rows, until `want` are kept. */
-async function walk(
+/** Whether getAll reads backwards in one request (getAllRecords shipped with that form). */
+const getAllTakesDirection = (): boolean =>
+  typeof IDBIndex !== 'undefined' && 'getAllRecords' in IDBIndex.prototype;
+
+/** The first `count` records of a range in a direction: one request, or a cursor where it must. */
+async function readFirst(
+  source: RecordSource,
+  range: IDBKeyRange,
+  direction: IDBCursorDirection,
+  count: number,
+): Promise<EntityRecord[]> {
+  const limit = Number.isFinite(count) ? count : undefined;
+  if (direction === 'next') return source.getAll(range, limit);
+  if (getAllTakesDirection()) {
+    return source.getAll(
+      limit === undefined ? { query: range, direction } : { query: range, count: limit, direction },
+    );
+  }
+  const rows: EntityRecord[] = [];
+  let cursor = await source.openCursor(range, direction);
+  while (cursor) {
+    rows.push(cursor.value);
+    if (rows.length >= count) break;
+    cursor = await cursor.continue();
+  }
+  return rows;
+}
+
+/**
+ * The first `want` qualifying rows of one key range in `direction`: its first rows read at once,
+ * more when too few qualified (re-reading from the start costs less than a cursor's round trip
+ * per row).
+ */
+async function walkRange(
+  source: RecordSource,
+  range: IDBKeyRange,
+  direction: IDBCursorDirection,
+  want: number,
+  qualifies: (row: EntityRecord) => boolean,
+): Promise<EntityRecord[]> {
+  let toRead = Number.isFinite(want) ? Math.max(want + 8, Math.ceil(want * 1.5)) : Infinity;
+  for (;;) {
+    const rows = await readFirst(source, range, direction, toRead);
+    const kept = rows.filter(qualifies);
+    if (kept.length >= want || rows.length < toRead) return kept.slice(0, want);
+    // Read enough for the share that matched so far, at least twice as many as this time.
+    const share = kept.length / rows.length;
+    const estimate = share > 0 ? Math.ceil((want / share) * 1.25) : rows.length * 4;
+    toRead = Math.max(estimate, rows.length * 2);
+  }
+}
+
+/** Walks ranges one after another (they are in the walk's order) until `want` rows are kept. */
+async function walkRanges(
   source: RecordSource,
   ranges: IDBKeyRange[],
-  query: StorageQuery,
+  direction: IDBCursorDirection,
   want: number,
-  filtered: boolean,
+  qualifies: (row: EntityRecord) => boolean,
 ): Promise<EntityRecord[]> {
-  const desc = query.orderBy?.direction === 'desc';
   const kept: EntityRecord[] = [];
-  for (const range of desc ? [...ranges].reverse() : ranges) {
+  for (const range of direction === 'prev' ? [...ranges].reverse() : ranges) {
     if (kept.length >= want) break;
-    if (!desc && !filtered) {
-      // Nothing to check row by row: one bulk read of as many as the page still needs.
-      const left = want - kept.length;
-      kept.push(...(await source.getAll(range, Number.isFinite(left) ? left : undefined)));
-      continue;
-    }
-    let cursor = await source.openCursor(range, desc ? 'prev' : 'next');
-    while (cursor && kept.length < want) {
-      if (rowQualifies(cursor.value, query)) kept.push(cursor.value);
-      cursor = await cursor.continue();
-    }
+    kept.push(...(await walkRange(source, range, direction, want - kept.length, qualifies)));
   }
   return kept;
 }
@@ -112,27 +183,49 @@ export async function queryIndexedEntities(
   const want = query.limit === undefined ? Infinity : offset + query.limit;
   if (want === 0) return [];
   const index = store.index(fieldsIndex);
-  const order = query.orderBy?.field;
-  const equality = query.where.find((c) => c.in && c.field !== order);
-  if (equality || (!order && query.where.length > 0)) {
-    // A selective condition drives: read all its rows, check the rest, sort, page.
-    const driver = equality ?? query.where[0]!;
-    const rows: EntityRecord[] = [];
-    for (const range of rangesOf(type, driver.field, driver))
-      rows.push(...(await index.getAll(range)));
-    const kept = rows.filter((row) => rowQualifies(row, query));
-    return page(
-      kept.sort((a, b) => compareForQuery(query, a, b)),
+  const qualifies = (row: EntityRecord) => rowQualifies(row, query);
+  const sorted = (rows: EntityRecord[]) =>
+    page(
+      rows.sort((a, b) => compareForQuery(query, a, b)),
       query,
     );
+  const order = query.orderBy?.field;
+  const direction: IDBCursorDirection = query.orderBy?.direction === 'desc' ? 'prev' : 'next';
+  const equality = query.where.find((c) => c.in && c.field !== order);
+
+  if (equality?.in) {
+    // One walk per value, over the field's keys (id order) or the pair's (the orderBy's order).
+    const onOrder = order ? query.where.find((c) => c.field === order) : undefined;
+    const rows: EntityRecord[] = [];
+    for (const value of equality.in) {
+      const ranges = order
+        ? rangesOf([type, [equality.field, order], indexTag(value), keyValue(value)], onOrder)
+        : [IDBKeyRange.only([type, equality.field, indexTag(value), keyValue(value)])];
+      rows.push(...(await walkRanges(index, ranges, order ? direction : 'next', want, qualifies)));
+    }
+    return equality.in.length > 1 ? sorted(rows) : page(rows, query);
   }
-  if (!order) {
+  if (order) {
+    const onOrder = query.where.find((c) => c.field === order);
+    const rows = await walkRanges(
+      index,
+      rangesOf([type, order], onOrder),
+      direction,
+      want,
+      qualifies,
+    );
+    return page(rows, query);
+  }
+  if (query.where.length === 0) {
     // No conditions and id order: the type's key range of the store, tombstones skipped.
     const range = IDBKeyRange.bound([type], [type, []]);
-    return page(await walk(store, [range], query, want, true), query);
+    return page(await walkRange(store, range, 'next', want, qualifies), query);
   }
-  const onOrder = query.where.find((c) => c.field === order);
-  const filtered = query.where.some((c) => c.field !== order);
-  const rows = await walk(index, rangesOf(type, order, onOrder), query, want, filtered);
-  return page(rows, query);
+  // Ranges only, in id order: no index holds that order, so all of the first one's rows.
+  const driver = query.where[0]!;
+  const rows: EntityRecord[] = [];
+  for (const range of rangesOf([type, driver.field], driver)) {
+    rows.push(...(await index.getAll(range)));
+  }
+  return sorted(rows.filter(qualifies));
 }

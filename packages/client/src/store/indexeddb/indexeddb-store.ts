@@ -48,8 +48,11 @@ type StoreName = 'entities' | 'outbox' | 'conflicts' | 'meta';
 const storeNames: StoreName[] = ['entities', 'outbox', 'conflicts', 'meta'];
 type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
-/** 1: the four stores; 2: the entities' 'fields' index (indexed queries). */
-const schemaVersion = 2;
+/**
+ * 1: the four stores; 2: the entities' 'fields' index (indexed queries); 3: pairs of fields in
+ * that index (an equality with an orderBy on another field).
+ */
+const schemaVersion = 3;
 
 const revisionKey = `${adapterMetaPrefix}revision`;
 const lastSeqKey = `${adapterMetaPrefix}outbox.lastSeq`;
@@ -89,6 +92,10 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
       if (oldVersion < 2) {
         // Rows written before have no index keys; the sync core indexes them again on open.
         tx.objectStore('entities').createIndex(fieldsIndex, 'ix', { multiEntry: true });
+      }
+      if (oldVersion >= 1 && oldVersion < 3) {
+        // Indexed rows gain their pair keys, in this upgrade: no query sees a row without them.
+        return addPairKeys(tx.objectStore('entities'));
       }
     },
     blocking() {
@@ -243,6 +250,21 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
       db?.close();
     },
   };
+}
+
+/** Stores every indexed row again with its full index keys (toRecord), one cursor step each. */
+async function addPairKeys(entities: {
+  openCursor(): Promise<{
+    value: EntityRecord;
+    update(value: EntityRecord): Promise<unknown>;
+    continue(): Promise<unknown>;
+  } | null>;
+}): Promise<void> {
+  let cursor = await entities.openCursor();
+  while (cursor) {
+    if (cursor.value.fields && !cursor.value.deleted) await cursor.update(toRecord(cursor.value));
+    cursor = (await cursor.continue()) as typeof cursor;
+  }
 }
 
 function applyWrite(
