@@ -1,11 +1,15 @@
 // Indexed queries for the IndexedDB store. Each confirmed row is stored with `ix`, its keys in
-// one multiEntry index ('fields'): one per indexed field, [type, field, tag, value], and one per
-// ordered pair of indexed fields, [type, [a, b], tagA, valueA, tagB, valueB] (an array sorts
-// after every string, so pairs never fall inside a field's range). Every field and pair of every
-// collection is a contiguous key range of that one real index, so declaring a new indexed field
-// needs no database upgrade. `tag` orders the kinds (null < booleans < numbers < strings), as in
-// the memory and SQLite stores. Within one key the index walks rows in [type, id] order, so ties
-// come by id, reversed for 'prev'.
+// one multiEntry index ('fields'): one per indexed field and one per ordered pair of indexed
+// fields, each a string (an array key costs many times more to decode on every row read):
+//   field: type ␀ f field ␀ value          pair: type ␀ p a ␀ b ␀ valueA ␀ valueB
+// where a value is its kind's tag (0 null < 1 booleans < 2 numbers < 3 strings, as in the memory
+// and SQLite stores) and an order-keeping text: 0/1 for a boolean, 16 hex digits for a number's
+// float64 bits (sign flipped, negatives inverted), the string itself for a string. Texts escape
+// ␀ and U+0001 (as U+0001 U+0001, U+0001 U+0002) and U+FFFE and U+FFFF (as U+FFFE U+FFFE,
+// U+FFFE U+FFFF), so ␀ ends a part and no key holds U+FFFF, which closes a prefix's range. Every
+// field and pair of every collection is a contiguous key range of that one real index, so
+// declaring a new indexed field needs no database upgrade. Within one key the index walks rows in
+// [type, id] order, so ties come by id, reversed for 'prev'.
 //
 // A query reads as few rows as it can, in bulk (one getAll per step: a cursor pays a round trip
 // per row, and every row read is a row decoded):
@@ -17,70 +21,82 @@
 // - in id order with an equality or `in`, each value's key range is already in id order: read
 //   the same way, the ranges' first rows merged;
 // - in id order with ranges only, the first condition's rows are read, checked, sorted, paged.
-import {
-  compareForQuery,
-  compareIndexValues,
-  indexTag,
-  page,
-  rowQualifies,
-} from '../../core/query.js';
+import { compareForQuery, compareIndexValues, page, rowQualifies } from '../../core/query.js';
 import type { EntityRow, IndexValue, StorageCondition, StorageQuery } from '../../core/ports.js';
 
 /** The stored record: the row, plus its index keys. */
-export type EntityRecord = EntityRow & { ix?: IndexKey[] };
-/** [type, field, tag, value], or for a pair [type, [a, b], tagA, valueA, tagB, valueB]. */
-export type IndexKey =
-  | [string, string, number, number | string]
-  | [string, [string, string], number, number | string, number, number | string];
+export type EntityRecord = EntityRow & { ix?: string[] };
 
 export const fieldsIndex = 'fields';
 
-const keyValue = (value: IndexValue): number | string =>
-  value === null ? 0 : typeof value === 'boolean' ? (value ? 1 : 0) : value;
+const end = '\u0000';
+/** Escapes U+0001 before ␀ (whose escape brings new U+0001s), U+FFFE before U+FFFF alike. */
+const text = (value: string) =>
+  value
+    .replaceAll('\u0001', '\u0001\u0002')
+    .replaceAll('\u0000', '\u0001\u0001')
+    .replaceAll('\ufffe', '\ufffe\ufffe')
+    .replaceAll('\uffff', '\ufffe\uffff');
+
+const bits = new DataView(new ArrayBuffer(8));
+/** A finite number as 16 hex digits that sort as the numbers do. */
+function numberText(value: number): string {
+  bits.setFloat64(0, value === 0 ? 0 : value); // -0 is 0
+  let high = bits.getUint32(0);
+  let low = bits.getUint32(4);
+  if (high >= 0x80000000) {
+    high = ~high >>> 0;
+    low = ~low >>> 0;
+  } else {
+    high = (high | 0x80000000) >>> 0;
+  }
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0');
+}
+
+/** A value as its tag and order-keeping text. */
+function valueText(value: IndexValue): string {
+  if (value === null) return '0';
+  if (typeof value === 'boolean') return value ? '11' : '10';
+  if (typeof value === 'number') return `2${numberText(value)}`;
+  return `3${text(value)}`;
+}
+
+const fieldPrefix = (type: string, field: string) => `${text(type)}${end}f${text(field)}${end}`;
+const pairPrefix = (type: string, a: string, b: string, value: IndexValue) =>
+  `${text(type)}${end}p${text(a)}${end}${text(b)}${end}${valueText(value)}${end}`;
 
 /** The record to store for a row: its index keys beside it (a tombstone has none). */
 export function toRecord(row: EntityRow): EntityRecord {
-  const { ix: _old, ...plain } = row as EntityRecord;
+  const { ix: _old, ...plain } = row as EntityRow & { ix?: unknown };
   if (plain.deleted || !plain.fields) return plain;
   const entries = Object.entries(plain.fields);
-  const ix: IndexKey[] = entries.map(([field, value]) => [
-    plain.type,
-    field,
-    indexTag(value),
-    keyValue(value),
-  ]);
+  const ix = entries.map(([field, value]) => fieldPrefix(plain.type, field) + valueText(value));
   for (const [a, va] of entries) {
     for (const [b, vb] of entries) {
-      if (a === b) continue;
-      ix.push([plain.type, [a, b], indexTag(va), keyValue(va), indexTag(vb), keyValue(vb)]);
+      if (a !== b) ix.push(pairPrefix(plain.type, a, b, va) + valueText(vb));
     }
   }
   return { ...plain, ix };
 }
 
-/**
- * The key ranges of the 'fields' index a condition covers, in ascending order, under a prefix:
- * [type, field] for a field's keys, [type, [a, b], tagA, valueA] for b's where a = valueA.
- */
-function rangesOf(prefix: unknown[], condition?: StorageCondition): IDBKeyRange[] {
-  if (!condition) return [IDBKeyRange.bound(prefix, [...prefix, []], false, true)];
-  if (condition.in) {
-    return condition.in.map((v) => IDBKeyRange.only([...prefix, indexTag(v), keyValue(v)]));
-  }
+/** The key ranges of the 'fields' index a condition covers under a prefix, ascending. */
+function rangesOf(prefix: string, condition?: StorageCondition): IDBKeyRange[] {
+  // No key holds U+FFFF: prefix + U+FFFF is above every key that starts with the prefix.
+  if (!condition) return [IDBKeyRange.bound(prefix, `${prefix}\uffff`)];
+  if (condition.in) return condition.in.map((v) => IDBKeyRange.only(prefix + valueText(v)));
   const { kind, lower, upper } = condition.range;
-  const tag = kind === 'number' ? 2 : 3;
+  const tag = kind === 'number' ? '2' : '3';
   if (lower && upper) {
     // IDBKeyRange refuses an empty range; it matches nothing.
     const c = compareIndexValues(lower.value, upper.value);
     if (c > 0 || (c === 0 && (lower.open || upper.open))) return [];
   }
-  // [...prefix, tag] sorts before every value of the tag, [...prefix, tag, []] after them.
   return [
     IDBKeyRange.bound(
-      lower ? [...prefix, tag, lower.value] : [...prefix, tag],
-      upper ? [...prefix, tag, upper.value] : [...prefix, tag, []],
+      lower ? prefix + valueText(lower.value) : prefix + tag,
+      upper ? prefix + valueText(upper.value) : `${prefix}${tag}\uffff`,
       lower?.open ?? false,
-      upper ? upper.open : true,
+      upper?.open ?? false,
     ),
   ];
 }
@@ -199,8 +215,8 @@ export async function queryIndexedEntities(
     const rows: EntityRecord[] = [];
     for (const value of equality.in) {
       const ranges = order
-        ? rangesOf([type, [equality.field, order], indexTag(value), keyValue(value)], onOrder)
-        : [IDBKeyRange.only([type, equality.field, indexTag(value), keyValue(value)])];
+        ? rangesOf(pairPrefix(type, equality.field, order, value), onOrder)
+        : [IDBKeyRange.only(fieldPrefix(type, equality.field) + valueText(value))];
       rows.push(...(await walkRanges(index, ranges, order ? direction : 'next', want, qualifies)));
     }
     return equality.in.length > 1 ? sorted(rows) : page(rows, query);
@@ -209,7 +225,7 @@ export async function queryIndexedEntities(
     const onOrder = query.where.find((c) => c.field === order);
     const rows = await walkRanges(
       index,
-      rangesOf([type, order], onOrder),
+      rangesOf(fieldPrefix(type, order), onOrder),
       direction,
       want,
       qualifies,
@@ -224,7 +240,7 @@ export async function queryIndexedEntities(
   // Ranges only, in id order: no index holds that order, so all of the first one's rows.
   const driver = query.where[0]!;
   const rows: EntityRecord[] = [];
-  for (const range of rangesOf([type, driver.field], driver)) {
+  for (const range of rangesOf(fieldPrefix(type, driver.field), driver)) {
     rows.push(...(await index.getAll(range)));
   }
   return sorted(rows.filter(qualifies));

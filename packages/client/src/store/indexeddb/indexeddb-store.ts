@@ -22,7 +22,6 @@ import {
   toRecord,
   type EntityRecord,
   type EntityStore,
-  type IndexKey,
 } from './indexeddb-query.js';
 import { appendedOutbox, copyConflict, copyEntity, copyOutbox } from '../rows.js';
 import { adapterMetaPrefix, assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
@@ -38,7 +37,7 @@ export interface IndexedDbStorageOptions {
 
 interface LocalDbSchema extends DBSchema {
   /** Keyed by [type, id], so one type's rows are a contiguous key range in id order. */
-  entities: { key: [string, string]; value: EntityRecord; indexes: { fields: IndexKey } };
+  entities: { key: [string, string]; value: EntityRecord; indexes: { fields: string } };
   outbox: { key: number; value: OutboxRow };
   conflicts: { key: string; value: ConflictRow };
   meta: { key: string; value: { key: string; value: string } };
@@ -49,8 +48,8 @@ const storeNames: StoreName[] = ['entities', 'outbox', 'conflicts', 'meta'];
 type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
 /**
- * 1: the four stores; 2: the entities' 'fields' index (indexed queries); 3: pairs of fields in
- * that index (an equality with an orderBy on another field).
+ * 1: the four stores; 2: the entities' 'fields' index (indexed queries); 3: its keys as strings,
+ * with pairs of fields (an equality with an orderBy on another field).
  */
 const schemaVersion = 3;
 
@@ -94,8 +93,8 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
         tx.objectStore('entities').createIndex(fieldsIndex, 'ix', { multiEntry: true });
       }
       if (oldVersion >= 1 && oldVersion < 3) {
-        // Indexed rows gain their pair keys, in this upgrade: no query sees a row without them.
-        return addPairKeys(tx.objectStore('entities'));
+        // Indexed rows get their keys anew, in this upgrade: no query sees a row without them.
+        return rewriteIndexKeys(tx.objectStore('entities'));
       }
     },
     blocking() {
@@ -252,8 +251,8 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
   };
 }
 
-/** Stores every indexed row again with its full index keys (toRecord), one cursor step each. */
-async function addPairKeys(entities: {
+/** Stores every indexed row again with its index keys (toRecord), one cursor step each. */
+async function rewriteIndexKeys(entities: {
   openCursor(): Promise<{
     value: EntityRecord;
     update(value: EntityRecord): Promise<unknown>;
