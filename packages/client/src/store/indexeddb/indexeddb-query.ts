@@ -14,7 +14,8 @@
 // A query reads as few rows as it can, in bulk (one getAll per step: a cursor pays a round trip
 // per row, and every row read is a row decoded):
 // - an equality or `in` on one field with an orderBy on another walks the pair's ranges, one
-//   per value, each already in the query's order: the first rows of each, merged;
+//   per value, each already in the query's order: the first rows of each, merged (an `in` of
+//   many values that match often walks the order instead, as below: it reads fewer rows);
 // - else with an orderBy field, its key ranges are read from the start in the query's
 //   direction, a page's worth at first and more (sized by how many rows matched so far) until
 //   the page is full; the other conditions are checked on each row's indexed values;
@@ -152,7 +153,7 @@ async function readFirst(
 /**
  * The first `want` qualifying rows of one key range in `direction`: its first rows read at once,
  * more when too few qualified (re-reading from the start costs less than a cursor's round trip
- * per row).
+ * per row). Undefined when fewer than `minShare` of the rows read qualify: another way is cheaper.
  */
 async function walkRange(
   source: RecordSource,
@@ -160,7 +161,8 @@ async function walkRange(
   direction: IDBCursorDirection,
   want: number,
   qualifies: (row: EntityRecord) => boolean,
-): Promise<EntityRecord[]> {
+  minShare = 0,
+): Promise<EntityRecord[] | undefined> {
   let toRead = Number.isFinite(want) ? Math.max(want + 8, Math.ceil(want * 1.5)) : Infinity;
   for (;;) {
     const rows = await readFirst(source, range, direction, toRead);
@@ -168,6 +170,7 @@ async function walkRange(
     if (kept.length >= want || rows.length < toRead) return kept.slice(0, want);
     // Read enough for the share that matched so far, at least twice as many as this time.
     const share = kept.length / rows.length;
+    if (share < minShare) return undefined;
     const estimate = share > 0 ? Math.ceil((want / share) * 1.25) : rows.length * 4;
     toRead = Math.max(estimate, rows.length * 2);
   }
@@ -180,11 +183,14 @@ async function walkRanges(
   direction: IDBCursorDirection,
   want: number,
   qualifies: (row: EntityRecord) => boolean,
-): Promise<EntityRecord[]> {
+  minShare = 0,
+): Promise<EntityRecord[] | undefined> {
   const kept: EntityRecord[] = [];
   for (const range of direction === 'prev' ? [...ranges].reverse() : ranges) {
     if (kept.length >= want) break;
-    kept.push(...(await walkRange(source, range, direction, want - kept.length, qualifies)));
+    const rows = await walkRange(source, range, direction, want - kept.length, qualifies, minShare);
+    if (!rows) return undefined;
+    kept.push(...rows);
   }
   return kept;
 }
@@ -208,34 +214,39 @@ export async function queryIndexedEntities(
   const order = query.orderBy?.field;
   const direction: IDBCursorDirection = query.orderBy?.direction === 'desc' ? 'prev' : 'next';
   const equality = query.where.find((c) => c.in && c.field !== order);
+  const onOrder = order ? query.where.find((c) => c.field === order) : undefined;
+  const orderRanges = order ? rangesOf(fieldPrefix(type, order), onOrder) : [];
 
+  if (order && equality?.in && equality.in.length > 1 && Number.isFinite(want)) {
+    // The pairs read `want` rows per value; the order's walk about want / share. While a share
+    // of at least 1 / values matches, the walk reads less.
+    const walked = await walkRanges(
+      index,
+      orderRanges,
+      direction,
+      want,
+      qualifies,
+      1 / equality.in.length,
+    );
+    if (walked) return page(walked, query);
+  }
   if (equality?.in) {
     // One walk per value, over the field's keys (id order) or the pair's (the orderBy's order).
-    const onOrder = order ? query.where.find((c) => c.field === order) : undefined;
     const rows: EntityRecord[] = [];
     for (const value of equality.in) {
       const ranges = order
         ? rangesOf(pairPrefix(type, equality.field, order, value), onOrder)
         : [IDBKeyRange.only(fieldPrefix(type, equality.field) + valueText(value))];
-      rows.push(...(await walkRanges(index, ranges, order ? direction : 'next', want, qualifies)));
+      rows.push(...(await walkRanges(index, ranges, order ? direction : 'next', want, qualifies))!);
     }
     return equality.in.length > 1 ? sorted(rows) : page(rows, query);
   }
-  if (order) {
-    const onOrder = query.where.find((c) => c.field === order);
-    const rows = await walkRanges(
-      index,
-      rangesOf(fieldPrefix(type, order), onOrder),
-      direction,
-      want,
-      qualifies,
-    );
-    return page(rows, query);
-  }
+  if (order)
+    return page((await walkRanges(index, orderRanges, direction, want, qualifies))!, query);
   if (query.where.length === 0) {
     // No conditions and id order: the type's key range of the store, tombstones skipped.
     const range = IDBKeyRange.bound([type], [type, []]);
-    return page(await walkRange(store, range, 'next', want, qualifies), query);
+    return page((await walkRange(store, range, 'next', want, qualifies))!, query);
   }
   // Ranges only, in id order: no index holds that order, so all of the first one's rows.
   const driver = query.where[0]!;
