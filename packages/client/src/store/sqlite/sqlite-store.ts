@@ -194,7 +194,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
           body,
           fields: fieldsJson,
         });
-        indexed.put(write.row);
+        indexed.put(write.row, write.compounds);
         return;
       }
       case 'removeEntity':
