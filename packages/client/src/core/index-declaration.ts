@@ -57,10 +57,3 @@ export function parseIndexes(type: string, declared: unknown): CollectionIndexes
   }
   return { fields, compounds };
 }
-
-/** Whether a declared compound serves an equality on `first` ordered by `second`. */
-export const hasCompound = (
-  compounds: readonly CompoundIndex[] | undefined,
-  first: string,
-  second: string,
-): boolean => (compounds ?? []).some(([a, b]) => a === first && b === second);

@@ -25,8 +25,13 @@
 // - in id order with an equality or `in`, each value's key range is already in id order: read
 //   the same way, the ranges' first rows merged;
 // - in id order with ranges only, the first condition's rows are read, checked, sorted, paged.
-import { compareForQuery, compareIndexValues, page, rowQualifies } from '../../core/query.js';
-import { hasCompound } from '../../core/index-declaration.js';
+import {
+  compareForQuery,
+  compareIndexValues,
+  hasCompound,
+  page,
+  rowQualifies,
+} from '../../core/query.js';
 import type {
   CompoundIndex,
   EntityRow,

@@ -7,8 +7,7 @@
 // value's first row, in the query's order, and stops at the page. The tables are added beside the
 // schema, idempotently, so a file of any earlier version gains them on open.
 import type BetterSqlite3 from 'better-sqlite3';
-import { hasCompound } from '../../core/index-declaration.js';
-import { indexTag } from '../../core/query.js';
+import { hasCompound, indexTag } from '../../core/query.js';
 import type {
   CompoundIndex,
   EntityRow,
