@@ -149,6 +149,10 @@ function runQueryCases(
     expect(
       ids(await query(store, { where: [range('facility', 'string', ['m', false], ['t', true])] })),
     ).toEqual(['p01', 'p02', 'p03', 'p05', 'p07', 'p08']);
+    // Below the smallest string, open: an empty range, not an error.
+    expect(
+      await query(store, { where: [range('facility', 'string', undefined, ['', true])] }),
+    ).toEqual([]);
   });
 
   it('combines conditions on several fields', async () => {
@@ -201,6 +205,15 @@ function runQueryCases(
         }),
       ),
     ).toEqual(['p01', 'p03', 'p07', 'p08', 'p05']);
+    // An `in` on the orderBy field whose values come in any order.
+    expect(
+      ids(
+        await query(store, {
+          where: [eq('facility', 'south', null, 'east')],
+          orderBy: { field: 'facility', direction: 'asc' },
+        }),
+      ),
+    ).toEqual(['p06', 'p04', 'p10', 'p02', 'p05']);
     expect(ids(await query(store, { limit: 2, offset: 10 }))).toEqual([]);
     expect(ids(await query(store, { limit: 0 }))).toEqual([]);
     expect(ids(await query(store, {}))).toEqual(

@@ -104,22 +104,20 @@ export function toRecord(row: EntityRow, compounds: readonly CompoundIndex[] = [
 function rangesOf(prefix: string, condition?: StorageCondition): IDBKeyRange[] {
   // No key holds U+FFFF: prefix + U+FFFF is above every key that starts with the prefix.
   if (!condition) return [IDBKeyRange.bound(prefix, `${prefix}\uffff`)];
-  if (condition.in) return condition.in.map((v) => IDBKeyRange.only(prefix + valueText(v)));
+  if (condition.in) {
+    // Ascending, whatever order the list came in: the walks rely on it.
+    const values = [...condition.in].sort(compareIndexValues);
+    return values.map((v) => IDBKeyRange.only(prefix + valueText(v)));
+  }
   const { kind, lower, upper } = condition.range;
   const tag = kind === 'number' ? '2' : '3';
-  if (lower && upper) {
-    // IDBKeyRange refuses an empty range; it matches nothing.
-    const c = compareIndexValues(lower.value, upper.value);
-    if (c > 0 || (c === 0 && (lower.open || upper.open))) return [];
-  }
-  return [
-    IDBKeyRange.bound(
-      lower ? prefix + valueText(lower.value) : prefix + tag,
-      upper ? prefix + valueText(upper.value) : `${prefix}${tag}\uffff`,
-      lower?.open ?? false,
-      upper?.open ?? false,
-    ),
-  ];
+  const from = lower ? prefix + valueText(lower.value) : prefix + tag;
+  const to = upper ? prefix + valueText(upper.value) : `${prefix}${tag}\uffff`;
+  const [fromOpen, toOpen] = [lower?.open ?? false, upper?.open ?? false];
+  // IDBKeyRange refuses an empty range (say, below the smallest string, open); it matches
+  // nothing. Keys compare as strings do, by code unit.
+  if (from > to || (from === to && (fromOpen || toOpen))) return [];
+  return [IDBKeyRange.bound(from, to, fromOpen, toOpen)];
 }
 
 /** getAll's options form (IndexedDB 3.0: a direction); older engines take (query, count) only. */
