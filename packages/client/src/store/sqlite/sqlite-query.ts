@@ -144,10 +144,16 @@ function conditionSql(
 /** The SELECT answering `query` over `type`, and its parameters. */
 export function querySql(type: string, query: StorageQuery): { sql: string; params: unknown[] } {
   const order = query.orderBy;
+  // One value only: its pair rows are already in the query's order, and the walk stops at the
+  // page. For several, SQLite would read every match of each to sort them, which costs more than
+  // walking the orderBy field's index whenever the values match often.
   const paired =
     order &&
     query.where.find(
-      (c) => c.in && c.field !== order.field && hasCompound(query.compounds, c.field, order.field),
+      (c) =>
+        c.in?.length === 1 &&
+        c.field !== order.field &&
+        hasCompound(query.compounds, c.field, order.field),
     );
   const params: unknown[] = [];
   const joins: string[] = [];
@@ -176,19 +182,7 @@ export function querySql(type: string, query: StorageQuery): { sql: string; para
     const others = query.where.filter((c) => c !== paired && c.field !== order.field);
     for (const condition of others) aliasOf(condition.field);
     params.push(type, paired.field, order.field);
-    // Several values as a list of (tag, value) rows: one index range each (an OR of them would
-    // scan every pair of the type). NULL never equals, so a list holding null keeps the OR.
-    const values = paired.in!;
-    const conditions = [
-      values.length > 1 && !values.includes(null)
-        ? `(p.tag_a, p.value_a) IN (VALUES ${values
-            .map((value) => {
-              params.push(indexTag(value), storedValue(value));
-              return '(?, ?)';
-            })
-            .join(', ')})`
-        : conditionSql('p', paired, params, '_a'),
-    ];
+    const conditions = [conditionSql('p', paired, params, '_a')];
     const onOrder = query.where.find((c) => c.field === order.field);
     if (onOrder) conditions.push(conditionSql('p', onOrder, params, '_b'));
     for (const c of others) conditions.push(conditionSql(aliasOf(c.field), c, params));
