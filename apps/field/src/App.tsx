@@ -1,0 +1,214 @@
+// The app's frame: signed out (sign-in), locked (an encrypted session waiting for its passphrase)
+// or open (the sync bar, the conflict notices and the two work screens).
+import type { SyncClient } from '@syncline/client';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { FieldContext } from './app-context.js';
+import { registerOutboxSync } from './background-sync/page.js';
+import { Brand } from './components/Brand.js';
+import { ConflictNotices } from './components/ConflictNotices.js';
+import { FailedChanges } from './components/FailedChanges.js';
+import { SyncPanel } from './components/SyncPanel.js';
+import { openClient, OpenError } from './open-client.js';
+import { AssetsScreen } from './pages/AssetsScreen.js';
+import { AttendanceScreen } from './pages/AttendanceScreen.js';
+import { SignIn, type SignInRequest } from './pages/SignIn.js';
+import { Unlock } from './pages/Unlock.js';
+import { clearSession, loadSession, saveSession, type FieldSession } from './session.js';
+import { readToken, TokenError, type TokenClaims } from './token.js';
+
+type Phase =
+  | { kind: 'loading' }
+  | { kind: 'signed-out'; error?: string }
+  | { kind: 'locked'; session: FieldSession; claims: TokenClaims; error?: string }
+  | { kind: 'open'; client: SyncClient; claims: TokenClaims; deviceId: string };
+
+const screens = { attendance: 'Attendance', assets: 'Assets' } as const;
+type Screen = keyof typeof screens;
+
+const messageOf = (error: unknown) =>
+  error instanceof TokenError || error instanceof OpenError
+    ? error.message
+    : `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+
+export function App({
+  registration,
+}: {
+  registration: Promise<ServiceWorkerRegistration | undefined>;
+}) {
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const [busy, setBusy] = useState(false);
+  const token = useRef('');
+
+  const open = useCallback(
+    async (session: FieldSession, claims: TokenClaims, passphrase?: string) => {
+      token.current = session.token;
+      const { client, deviceId } = await openClient({
+        claims,
+        passphrase,
+        getToken: () => token.current,
+      });
+      client.start();
+      setPhase({ kind: 'open', client, claims, deviceId });
+    },
+    [],
+  );
+
+  // On opening: the stored session, if any (an encrypted one waits for its passphrase).
+  useEffect(() => {
+    let active = true;
+    (async () => {
+      const session = await loadSession();
+      if (!active) return;
+      if (!session) return setPhase({ kind: 'signed-out' });
+      let claims: TokenClaims;
+      try {
+        claims = readToken(session.token);
+      } catch (error) {
+        return setPhase({ kind: 'signed-out', error: messageOf(error) });
+      }
+      if (session.encrypted) return setPhase({ kind: 'locked', session, claims });
+      await open(session, claims);
+    })().catch(
+      (error: unknown) => active && setPhase({ kind: 'signed-out', error: messageOf(error) }),
+    );
+    return () => {
+      active = false;
+    };
+  }, [open]);
+
+  // Background Sync: the service worker sends what the outbox holds once a connection returns.
+  const client = phase.kind === 'open' ? phase.client : undefined;
+  useEffect(() => {
+    if (!client) return undefined;
+    let stop: (() => void) | undefined;
+    let active = true;
+    void registration.then((reg) => {
+      if (reg && active) stop = registerOutboxSync(client, reg);
+    });
+    return () => {
+      active = false;
+      stop?.();
+    };
+  }, [client, registration]);
+
+  const signIn = async ({ token: raw, passphrase }: SignInRequest) => {
+    setBusy(true);
+    try {
+      const session: FieldSession = { token: raw.trim(), encrypted: passphrase !== '' };
+      const claims = readToken(session.token);
+      await open(session, claims, passphrase || undefined);
+      await saveSession(session);
+    } catch (error) {
+      setPhase({ kind: 'signed-out', error: messageOf(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const unlock = async (passphrase: string) => {
+    if (phase.kind !== 'locked') return;
+    setBusy(true);
+    try {
+      await open(phase.session, phase.claims, passphrase);
+    } catch (error) {
+      setPhase({ ...phase, error: messageOf(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const signOut = async () => {
+    if (phase.kind === 'open') {
+      const { pending } = phase.client.status;
+      if (
+        pending > 0 &&
+        !window.confirm(
+          `${pending} change${pending === 1 ? '' : 's'} not yet sent will wait on this device until you sign in again. Sign out?`,
+        )
+      ) {
+        return;
+      }
+      await phase.client.close();
+    }
+    await clearSession();
+    token.current = '';
+    setPhase({ kind: 'signed-out' });
+  };
+
+  if (phase.kind === 'loading') {
+    return (
+      <div className="splash" role="status">
+        <Brand />
+        <span className="muted">Opening…</span>
+      </div>
+    );
+  }
+  if (phase.kind === 'signed-out') {
+    return <SignIn onSignIn={signIn} busy={busy} error={phase.error} />;
+  }
+  if (phase.kind === 'locked') {
+    return (
+      <Unlock
+        claims={phase.claims}
+        onUnlock={unlock}
+        onSignOut={signOut}
+        busy={busy}
+        error={phase.error}
+      />
+    );
+  }
+  return (
+    <FieldContext.Provider
+      value={{ client: phase.client, claims: phase.claims, deviceId: phase.deviceId }}
+    >
+      <OpenApp onSignOut={signOut} />
+    </FieldContext.Provider>
+  );
+}
+
+function OpenApp({ onSignOut }: { onSignOut: () => void }) {
+  const [screen, setScreen] = useState<Screen>('attendance');
+  return (
+    <div className="app">
+      <header className="topbar">
+        <Brand />
+        <UserMenu onSignOut={onSignOut} />
+      </header>
+      <SyncPanel />
+      <nav className="screens" aria-label="Screens">
+        {(Object.keys(screens) as Screen[]).map((key) => (
+          <button
+            key={key}
+            type="button"
+            className={`screen-tab${screen === key ? ' active' : ''}`}
+            aria-current={screen === key ? 'page' : undefined}
+            onClick={() => setScreen(key)}
+          >
+            {screens[key]}
+          </button>
+        ))}
+      </nav>
+      <main className="content">
+        <ConflictNotices />
+        <FailedChanges />
+        {screen === 'attendance' ? <AttendanceScreen /> : <AssetsScreen />}
+      </main>
+    </div>
+  );
+}
+
+function UserMenu({ onSignOut }: { onSignOut: () => void }) {
+  return (
+    <FieldContext.Consumer>
+      {(field) => (
+        <div className="who">
+          <span className="who-user">{field?.claims.sub}</span>
+          <span className="who-tenant muted">{field?.claims.tenant}</span>
+          <button type="button" className="button ghost small" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      )}
+    </FieldContext.Consumer>
+  );
+}
