@@ -183,7 +183,7 @@ describe('offline attendance', () => {
     await shootBoth(page, 'sign-in');
     await signIn(page, userToken('amina'));
     await waitForFirstSync(page);
-    expect(await count(page, 'Pending').textContent()).toBe('0');
+    await expect.poll(() => count(page, 'Pending').textContent()).toBe('0');
 
     await context.setOffline(true);
     await page.reload();
@@ -195,7 +195,7 @@ describe('offline attendance', () => {
     await page.getByLabel('Facility').selectOption('clinic-south');
     await page.getByRole('button', { name: 'Clock in' }).click();
     await page.getByRole('status').filter({ hasText: 'Clocked in at' }).waitFor();
-    expect(await count(page, 'Pending').textContent()).toBe('1');
+    await expect.poll(() => count(page, 'Pending').textContent()).toBe('1');
     await shootBoth(page, 'attendance-offline');
 
     // Still offline: the reload comes from the service worker, the change from IndexedDB.
@@ -218,7 +218,7 @@ describe('offline attendance', () => {
       clockInLongitude: kigali.longitude,
       clockOut: null,
     });
-    expect(await count(page, 'Failed').textContent()).toBe('0');
+    await expect.poll(() => count(page, 'Failed').textContent()).toBe('0');
     await shootBoth(page, 'attendance');
 
     // Seed 000: a synced clock time corrected by more than a minute waits for an admin.
@@ -278,7 +278,7 @@ describe('offline attendance', () => {
       name: 'The server refused a clock time in the future',
     });
     await refusal.waitFor({ timeout: 20_000 });
-    expect(await count(page, 'Failed').textContent()).toBe('1');
+    await expect.poll(() => count(page, 'Failed').textContent()).toBe('1');
     await shootBoth(page, 'attendance-future-refused');
     expect(await serverEntities('attendance')).toHaveLength(1); // amina's only
     await refusal.getByRole('button', { name: 'Discard' }).click();
@@ -312,7 +312,7 @@ describe('asset inspection across devices', () => {
     await a.page.getByLabel('New task').fill('Order an outlet seal');
     await a.page.getByRole('button', { name: 'Add task' }).click();
     await a.page.getByText('Order an outlet seal').waitFor();
-    expect(await count(a.page, 'Pending').textContent()).toBe('2');
+    await expect.poll(() => count(a.page, 'Pending').textContent()).toBe('2');
     await shootBoth(a.page, 'asset-inspection');
 
     await a.context.setOffline(false);
@@ -353,7 +353,10 @@ describe('asset inspection across devices', () => {
     await b.page.getByLabel('Status', { exact: true }).selectOption('attention');
     await b.page.getByLabel('Notes').fill('Oil low, topped up');
     await b.page.getByRole('button', { name: 'Save inspection' }).click();
-    await expect.poll(() => count(b.page, 'Pending').textContent(), { timeout: 20_000 }).toBe('0');
+    await b.page.getByRole('status').filter({ hasText: 'Inspection saved' }).waitFor();
+    const generatorNow = async () =>
+      (await serverEntities('asset')).find((c) => c.entityId === 'generator-1')?.payload;
+    await expect.poll(generatorNow, { timeout: 20_000 }).toMatchObject({ status: 'attention' });
 
     await a.context.setOffline(false);
     const notice = a.page.getByRole('alert', { name: /lost a conflict: Generator 1/ });
@@ -370,8 +373,10 @@ describe('asset inspection across devices', () => {
     ]);
     await shootBoth(a.page, 'conflict-notice');
     // The server kept B's version, and A now shows it.
-    const generator = (await serverEntities('asset')).find((c) => c.entityId === 'generator-1');
-    expect(generator?.payload).toMatchObject({ status: 'attention', notes: 'Oil low, topped up' });
+    expect(await generatorNow()).toMatchObject({
+      status: 'attention',
+      notes: 'Oil low, topped up',
+    });
     await expect.poll(() => a.page.getByLabel('Notes').inputValue()).toBe('Oil low, topped up');
     await notice.getByRole('button', { name: 'Dismiss' }).click();
     await expect.poll(() => notice.count()).toBe(0);
