@@ -78,16 +78,49 @@ export function explainConflict(conflict: ConflictView): Explained {
 
 export interface FieldDifference {
   field: string;
+  /** The field's name as the screens show it. */
+  label: string;
   yours: unknown;
   kept: unknown;
 }
+
+const fieldLabels: Record<string, string> = {
+  status: 'Status',
+  notes: 'Notes',
+  reading: 'Reading',
+  inspectedAt: 'Inspected',
+  inspectedBy: 'Inspected by',
+  title: 'Title',
+  name: 'Name',
+  site: 'Site',
+  facilityId: 'Facility',
+  clockIn: 'Clock-in',
+  clockOut: 'Clock-out',
+  clockInLatitude: 'Clock-in latitude',
+  clockInLongitude: 'Clock-in longitude',
+  clockOutLatitude: 'Clock-out latitude',
+  clockOutLongitude: 'Clock-out longitude',
+};
+/** The fields a person reads first; the rest follow in name order. */
+const fieldOrder = ['status', 'notes', 'reading', 'clockIn', 'clockOut', 'title', 'name'];
+const rank = (field: string) => {
+  const at = fieldOrder.indexOf(field);
+  return at === -1 ? fieldOrder.length : at;
+};
 
 /** Fields where the device's version and the server's differ; sync metadata left out. */
 export function conflictDifferences(conflict: ConflictView): FieldDifference[] {
   const yours = conflict.clientData ?? {};
   const kept = conflict.serverData ?? {};
-  const fields = [...new Set([...Object.keys(yours), ...Object.keys(kept)])].sort();
+  const fields = [...new Set([...Object.keys(yours), ...Object.keys(kept)])].sort(
+    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+  );
   return fields
     .filter((field) => JSON.stringify(yours[field]) !== JSON.stringify(kept[field]))
-    .map((field) => ({ field, yours: yours[field], kept: kept[field] }));
+    .map((field) => ({
+      field,
+      label: fieldLabels[field] ?? field,
+      yours: yours[field],
+      kept: kept[field],
+    }));
 }

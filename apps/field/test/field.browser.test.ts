@@ -235,7 +235,7 @@ describe('offline attendance', () => {
     const notice = page.getByRole('alert', { name: /Clock time moved by more than a minute/ });
     await notice.waitFor({ timeout: 20_000 });
     expect(await notice.textContent()).toMatch(/waits for an admin’s review/);
-    expect(await notice.getByRole('row', { name: /clockIn/ }).count()).toBe(1);
+    expect(await notice.getByRole('row', { name: /^Clock-in/ }).count()).toBe(1);
     await shootBoth(page, 'attendance-time-mismatch');
     // The server kept the recorded time and parked the correction for review.
     expect((await serverEntities('attendance'))[0]?.payload?.clockIn).toBe(clockIn);
@@ -361,12 +361,12 @@ describe('asset inspection across devices', () => {
     await a.context.setOffline(false);
     const notice = a.page.getByRole('alert', { name: /lost a conflict: Generator 1/ });
     await notice.waitFor({ timeout: 20_000 });
-    const status = notice.getByRole('row', { name: /^status/ });
+    const status = notice.getByRole('row', { name: /^Status/ });
     expect(await status.getByRole('cell').allTextContents()).toEqual([
-      'out_of_service',
-      'attention',
+      'Out of service',
+      'Needs attention',
     ]);
-    const notes = notice.getByRole('row', { name: /^notes/ });
+    const notes = notice.getByRole('row', { name: /^Notes/ });
     expect(await notes.getByRole('cell').allTextContents()).toEqual([
       'Will not start',
       'Oil low, topped up',

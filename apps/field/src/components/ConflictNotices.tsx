@@ -4,6 +4,7 @@ import type { ConflictView, SyncClient } from '@syncline/client';
 import { useState } from 'react';
 import { useField } from '../app-context.js';
 import { formatValue } from '../format.js';
+import { statusLabel } from '../inspection.js';
 import { conflictDifferences, explainConflict } from '../problems.js';
 import { useClientList } from '../use-client-list.js';
 
@@ -14,6 +15,12 @@ const labelOf = (conflict: ConflictView) => {
   const name = data.name ?? data.title ?? data.facilityId;
   return typeof name === 'string' ? name : conflict.entityId;
 };
+
+/** An asset's status in the words the inspection form uses; anything else as formatted. */
+const shown = (conflict: ConflictView, field: string, value: unknown) =>
+  conflict.entityType === 'asset' && field === 'status' && typeof value === 'string'
+    ? statusLabel(value)
+    : formatValue(value);
 
 export function ConflictNotices() {
   const { client } = useField();
@@ -50,6 +57,11 @@ export function ConflictNotices() {
             {differences.length > 0 && (
               <table className="versions">
                 <caption className="sr-only">Both versions of {labelOf(conflict)}</caption>
+                <colgroup>
+                  <col className="field-col" />
+                  <col />
+                  <col />
+                </colgroup>
                 <thead>
                   <tr>
                     <th scope="col">Field</th>
@@ -60,9 +72,9 @@ export function ConflictNotices() {
                 <tbody>
                   {differences.map((d) => (
                     <tr key={d.field}>
-                      <th scope="row">{d.field}</th>
-                      <td className="yours">{formatValue(d.yours)}</td>
-                      <td className="kept">{formatValue(d.kept)}</td>
+                      <th scope="row">{d.label}</th>
+                      <td className="yours">{shown(conflict, d.field, d.yours)}</td>
+                      <td className="kept">{shown(conflict, d.field, d.kept)}</td>
                     </tr>
                   ))}
                 </tbody>

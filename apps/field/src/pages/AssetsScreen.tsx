@@ -1,7 +1,7 @@
 // Seed 002 on the device: the assets, an inspection form for one (status, notes, a reading) and
 // its tasks. Everything is written locally first, so it all works offline.
 import { useEntity, useQuery } from '@syncline/client/react';
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useField } from '../app-context.js';
 import { formatAgo } from '../format.js';
 import {
@@ -99,6 +99,13 @@ function InspectionForm({ asset }: { asset: Asset & { id: string } }) {
 
   // Another device's edit arriving shows up in the form, unless one is being typed.
   const [dirty, setDirty] = useState(false);
+  // Someone else's inspection arriving replaces what this form last said about its own.
+  const seenInspection = useRef(asset.inspectedAt);
+  useEffect(() => {
+    if (asset.inspectedAt === seenInspection.current) return;
+    seenInspection.current = asset.inspectedAt;
+    if (asset.inspectedBy !== claims.sub) setMessage(null);
+  }, [asset, claims.sub]);
   useEffect(() => {
     if (dirty) return;
     setStatus(asset.status ?? '');

@@ -72,8 +72,8 @@ export function AttendanceScreen() {
   }
 
   return (
-    <>
-      <section className="card" aria-labelledby="attendance-title">
+    <div className="attendance-layout">
+      <section className="card clock-card" aria-labelledby="attendance-title">
         <div className="card-header">
           <h1 id="attendance-title">Attendance</h1>
           <span className={`badge ${open ? 'tone-good' : ''}`}>
@@ -144,7 +144,7 @@ export function AttendanceScreen() {
           <li>{attendanceRules.mismatch}</li>
         </ul>
       </section>
-    </>
+    </div>
   );
 }
 
