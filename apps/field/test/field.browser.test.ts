@@ -1,7 +1,8 @@
 // The field app in a real Chromium against `npm start` (the real server process, SQLite, serving
 // the built app at /app): the service worker installs on the first visit and the app then opens
 // offline; a clock-in made offline with the device's location survives a reload and reaches the
-// server once the connection returns, without a click; an inspection made offline in one browser
+// server once the connection returns, without a click; the service worker sends the outbox on a
+// Background Sync event with no page open; an inspection made offline in one browser
 // profile reaches another; a conflicting edit and seed 000's two time rules show their notices;
 // an encrypted session asks for its passphrase. Screenshots of every screen on a phone and a
 // laptop go to test-results/screenshots/.
@@ -283,6 +284,53 @@ describe('offline attendance', () => {
     expect(await serverEntities('attendance')).toHaveLength(1); // amina's only
     await refusal.getByRole('button', { name: 'Discard' }).click();
     await expect.poll(() => count(page, 'Failed').textContent()).toBe('0');
+    await context.close();
+  });
+});
+
+describe('background sync', () => {
+  it('the service worker sends the outbox on a sync event, with no page of the app open', async () => {
+    const { context, page } = await openApp('phone');
+    await firstVisit(page);
+    await signIn(page, userToken('hana'));
+    await waitForFirstSync(page);
+    await context.setOffline(true);
+    await page.getByRole('button', { name: 'Clock in' }).click();
+    await expect.poll(() => count(page, 'Pending').textContent()).toBe('1');
+
+    // The app is closed while offline; a blank page is left to talk to the browser.
+    const blank = await context.newPage();
+    await page.close();
+    await context.setOffline(false);
+    const hanas = async () =>
+      (await serverEntities('attendance')).filter((c) => c.updatedBy === 'hana');
+    expect(await hanas()).toHaveLength(0);
+
+    const cdp = await context.newCDPSession(blank);
+    const registrations: Array<{ registrationId: string; scopeURL: string }> = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (event) => {
+      registrations.push(...event.registrations);
+    });
+    await cdp.send('ServiceWorker.enable');
+    await expect.poll(() => registrations.some((r) => r.scopeURL.endsWith('/app/'))).toBe(true);
+    const registration = registrations.find((r) => r.scopeURL.endsWith('/app/'));
+    await cdp.send('ServiceWorker.dispatchSyncEvent', {
+      origin: server.url,
+      registrationId: registration?.registrationId ?? '',
+      tag: 'syncline-field-outbox',
+      lastChance: false,
+    });
+    await expect.poll(hanas, { timeout: 20_000 }).toHaveLength(1);
+    expect((await hanas())[0]?.payload).toMatchObject({
+      clockInLatitude: kigali.latitude,
+      clockInLongitude: kigali.longitude,
+    });
+
+    // The app, opened again, finds its outbox empty.
+    const again = await context.newPage();
+    await again.goto('/app/');
+    await again.getByRole('navigation', { name: 'Screens' }).waitFor();
+    await expect.poll(() => count(again, 'Pending').textContent()).toBe('0');
     await context.close();
   });
 });
