@@ -67,6 +67,7 @@ Commands:
 
 const mintHint = 'npm run syncline -- token --sub u1 --tenant t1 [--role admin]';
 const dashboardHint = 'npm run syncline -- token --sub admin --tenant t1 --role admin --link';
+const fieldHint = `npm run syncline -- token --sub u1 --tenant t1 --claims '{"facilities":["f1"]}'`;
 
 /** The repository's built dashboard, unless SYNCLINE_DASHBOARD_DIR names another build. */
 const defaultDashboardDir = fileURLToPath(new URL('../../../apps/dashboard/dist', import.meta.url));
@@ -488,7 +489,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       `\nNo SYNCLINE_JWT_SECRET / SYNCLINE_JWT_PUBLIC_KEY / SYNCLINE_JWKS_FILE set: tokens are verified with the ` +
         `development secret in ${keys.secretFile}${keys.created ? ' (just created)' : ''}.\n` +
         `Mint a token with:  ${mintHint}\n` +
-        `Admin dashboard:    http://localhost:${port}/admin/ (sign-in link: ${dashboardHint})\n\n`,
+        `Admin dashboard:    http://localhost:${port}/admin/ (sign-in link: ${dashboardHint})\n` +
+        `Field app:          http://localhost:${port}/app/ (a user's token: ${fieldHint})\n\n`,
     );
   }
   return 0;
