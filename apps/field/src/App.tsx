@@ -9,6 +9,7 @@ import { ConflictNotices } from './components/ConflictNotices.js';
 import { FailedChanges } from './components/FailedChanges.js';
 import { SyncPanel } from './components/SyncPanel.js';
 import { openClient, OpenError } from './open-client.js';
+import { openToken, sealToken, WrongPassphraseError } from './sealed-token.js';
 import { AssetsScreen } from './pages/AssetsScreen.js';
 import { AttendanceScreen } from './pages/AttendanceScreen.js';
 import { SignIn, type SignInRequest } from './pages/SignIn.js';
@@ -19,14 +20,14 @@ import { readToken, TokenError, type TokenClaims } from './token.js';
 type Phase =
   | { kind: 'loading' }
   | { kind: 'signed-out'; error?: string }
-  | { kind: 'locked'; session: FieldSession; claims: TokenClaims; error?: string }
+  | { kind: 'locked'; session: Extract<FieldSession, { encrypted: true }>; error?: string }
   | { kind: 'open'; client: SyncClient; claims: TokenClaims; deviceId: string };
 
 const screens = { attendance: 'Attendance', assets: 'Assets' } as const;
 type Screen = keyof typeof screens;
 
 const messageOf = (error: unknown) =>
-  error instanceof TokenError || error instanceof OpenError
+  error instanceof TokenError || error instanceof OpenError || error instanceof WrongPassphraseError
     ? error.message
     : `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
 
@@ -40,8 +41,8 @@ export function App({
   const token = useRef('');
 
   const open = useCallback(
-    async (session: FieldSession, claims: TokenClaims, passphrase?: string) => {
-      token.current = session.token;
+    async (accessToken: string, claims: TokenClaims, passphrase?: string) => {
+      token.current = accessToken;
       const { client, deviceId } = await openClient({
         claims,
         passphrase,
@@ -60,14 +61,14 @@ export function App({
       const session = await loadSession();
       if (!active) return;
       if (!session) return setPhase({ kind: 'signed-out' });
+      if (session.encrypted) return setPhase({ kind: 'locked', session });
       let claims: TokenClaims;
       try {
         claims = readToken(session.token);
       } catch (error) {
         return setPhase({ kind: 'signed-out', error: messageOf(error) });
       }
-      if (session.encrypted) return setPhase({ kind: 'locked', session, claims });
-      await open(session, claims);
+      await open(session.token, claims);
     })().catch(
       (error: unknown) => active && setPhase({ kind: 'signed-out', error: messageOf(error) }),
     );
@@ -94,10 +95,18 @@ export function App({
   const signIn = async ({ token: raw, passphrase }: SignInRequest) => {
     setBusy(true);
     try {
-      const session: FieldSession = { token: raw.trim(), encrypted: passphrase !== '' };
-      const claims = readToken(session.token);
-      await open(session, claims, passphrase || undefined);
-      await saveSession(session);
+      const accessToken = raw.trim();
+      const claims = readToken(accessToken);
+      await open(accessToken, claims, passphrase || undefined);
+      await saveSession(
+        passphrase
+          ? {
+              encrypted: true,
+              sealed: await sealToken(accessToken, passphrase),
+              user: { sub: claims.sub, tenant: claims.tenant },
+            }
+          : { encrypted: false, token: accessToken },
+      );
     } catch (error) {
       setPhase({ kind: 'signed-out', error: messageOf(error) });
     } finally {
@@ -109,7 +118,8 @@ export function App({
     if (phase.kind !== 'locked') return;
     setBusy(true);
     try {
-      await open(phase.session, phase.claims, passphrase);
+      const accessToken = await openToken(phase.session.sealed, passphrase);
+      await open(accessToken, readToken(accessToken), passphrase);
     } catch (error) {
       setPhase({ ...phase, error: messageOf(error) });
     } finally {
@@ -149,7 +159,7 @@ export function App({
   if (phase.kind === 'locked') {
     return (
       <Unlock
-        claims={phase.claims}
+        user={phase.session.user}
         onUnlock={unlock}
         onSignOut={signOut}
         busy={busy}

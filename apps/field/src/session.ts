@@ -1,13 +1,13 @@
-// The signed-in session: the access token and whether the local data is encrypted. Kept in a small
-// IndexedDB database of its own because the service worker reads it too, to sync in the
-// background. The passphrase is never stored: an encrypted session asks for it on each opening.
+// The signed-in session, kept in a small IndexedDB database of its own because the service worker
+// reads it too, to sync in the background. Without a passphrase it holds the access token; with
+// one, the token sealed under it (./sealed-token.ts) and who signed in, for the unlock screen. The
+// passphrase itself is never stored.
 import { openDB, type IDBPDatabase } from 'idb';
+import type { SealedToken } from './sealed-token.js';
 
-export interface FieldSession {
-  token: string;
-  /** The local data is encrypted at rest under a passphrase the user types on each opening. */
-  encrypted: boolean;
-}
+export type FieldSession =
+  | { encrypted: false; token: string }
+  | { encrypted: true; sealed: SealedToken; user: { sub: string; tenant: string } };
 
 const databaseName = 'syncline-field-session';
 const storeName = 'session';
@@ -21,11 +21,24 @@ const database = () =>
     },
   }));
 
-const isSession = (value: unknown): value is FieldSession =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as FieldSession).token === 'string' &&
-  typeof (value as FieldSession).encrypted === 'boolean';
+const isText = (value: unknown): value is string => typeof value === 'string';
+
+function isSession(value: unknown): value is FieldSession {
+  if (typeof value !== 'object' || value === null) return false;
+  const session = value as Record<string, unknown>;
+  if (session.encrypted === false) return isText(session.token);
+  if (session.encrypted !== true) return false;
+  const sealed = session.sealed as Record<string, unknown> | undefined;
+  const user = session.user as Record<string, unknown> | undefined;
+  return (
+    isText(sealed?.salt) &&
+    isText(sealed?.iv) &&
+    isText(sealed?.data) &&
+    typeof sealed?.iterations === 'number' &&
+    isText(user?.sub) &&
+    isText(user?.tenant)
+  );
+}
 
 export async function loadSession(): Promise<FieldSession | undefined> {
   const value: unknown = await (await database()).get(storeName, key);
@@ -33,7 +46,7 @@ export async function loadSession(): Promise<FieldSession | undefined> {
 }
 
 export async function saveSession(session: FieldSession): Promise<void> {
-  await (await database()).put(storeName, { ...session }, key);
+  await (await database()).put(storeName, structuredClone(session), key);
 }
 
 export async function clearSession(): Promise<void> {

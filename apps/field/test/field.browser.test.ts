@@ -437,7 +437,8 @@ describe('encryption at rest', () => {
   it('asks for the passphrase on each opening, refuses a wrong one, and opens with the right one', async () => {
     const { context, page } = await openApp('phone');
     await firstVisit(page);
-    await signIn(page, userToken('gloria'), 'correct horse battery');
+    const token = userToken('gloria');
+    await signIn(page, token, 'correct horse battery');
     await waitForFirstSync(page);
     await page.getByRole('button', { name: 'Clock in' }).click();
     await page.getByRole('status').filter({ hasText: 'Clocked in at' }).waitFor();
@@ -471,6 +472,23 @@ describe('encryption at rest', () => {
     });
     expect(plain).not.toBe('no database');
     expect(plain).not.toContain('clinic-north');
+    // Nor is the access token: the session keeps it sealed under the passphrase.
+    const session = await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open('syncline-field-session');
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const rows = await new Promise<unknown[]>((resolve, reject) => {
+        const req = db.transaction('session').objectStore('session').getAll();
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      db.close();
+      return JSON.stringify(rows);
+    });
+    expect(session).toMatch(/"encrypted":true/);
+    expect(session).not.toContain(token.split('.')[1]);
     await context.close();
   });
 });

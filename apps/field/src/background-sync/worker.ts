@@ -36,7 +36,10 @@ async function drainOutbox(origin: string): Promise<void> {
     claims,
     url: origin,
     realtime: false,
-    getToken: async () => (await loadSession())?.token ?? session.token,
+    getToken: async () => {
+      const latest = await loadSession();
+      return latest && !latest.encrypted ? latest.token : session.token;
+    },
   });
   try {
     await client.ready();

@@ -1,16 +1,15 @@
 // An encrypted session on opening: the passphrase opens the device's data again.
 import { useId, useState, type FormEvent } from 'react';
 import { Brand } from '../components/Brand.js';
-import type { TokenClaims } from '../token.js';
 
 export function Unlock({
-  claims,
+  user,
   onUnlock,
   onSignOut,
   busy,
   error,
 }: {
-  claims: TokenClaims;
+  user: { sub: string; tenant: string };
   onUnlock: (passphrase: string) => void;
   onSignOut: () => void;
   busy: boolean;
@@ -28,8 +27,8 @@ export function Unlock({
         <Brand />
         <h1>Unlock</h1>
         <p className="muted">
-          The data on this device is encrypted. Signed in as <strong>{claims.sub}</strong> (
-          {claims.tenant}).
+          The data on this device is encrypted. Signed in as <strong>{user.sub}</strong> (
+          {user.tenant}).
         </p>
         {error && (
           <p className="notice tone-bad" role="alert">
