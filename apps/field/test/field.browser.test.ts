@@ -369,7 +369,19 @@ describe('asset inspection across devices', () => {
     // The other profile hears of it (a realtime poke, or Sync now).
     await b.page.getByRole('button', { name: 'Assets' }).click();
     const pump = b.page.getByRole('button', { name: /^Water pump 7/ });
+    // A slow network, so that the progress of "Sync now" stays on screen long enough to see.
+    await b.context.route('**/api/sync**', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await route.continue();
+    });
     await b.page.getByRole('button', { name: 'Sync now' }).click();
+    await b.page.getByRole('progressbar', { name: 'Sync progress' }).waitFor();
+    await shootBoth(b.page, 'sync-progress');
+    await b.page
+      .getByRole('status')
+      .filter({ hasText: /^Synced: sent \d+, received \d+/ })
+      .waitFor();
+    await b.context.unrouteAll();
     await expect.poll(() => pump.textContent(), { timeout: 20_000 }).toMatch(/In repair/);
     await pump.click();
     await expect.poll(() => b.page.getByLabel('Reading').inputValue()).toBe('4.2');
