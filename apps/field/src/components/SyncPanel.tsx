@@ -114,7 +114,9 @@ export function SyncPanel() {
             aria-label="Sync progress"
             {...(progress?.total ? { max: progress.total, value: progress.pulled } : {})}
           />
-          <span className="small muted">{progress ? progressText(progress) : 'Contacting the server…'}</span>
+          <span className="small muted">
+            {progress ? progressText(progress) : 'Contacting the server…'}
+          </span>
         </div>
       )}
       {outcome && !syncing && (
