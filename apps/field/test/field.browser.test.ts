@@ -161,6 +161,11 @@ describe('installable', () => {
   it('serves a web app manifest with a name, icons, start_url and display', async () => {
     const res = await fetch(`${server.url}/app/manifest.webmanifest`);
     expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/manifest+json');
+    // The worker script is checked for a new version on every visit, never served from a cache.
+    const worker = await fetch(`${server.url}/app/sw.js`);
+    expect(worker.status).toBe(200);
+    expect(worker.headers.get('cache-control')).toBe('no-cache');
     const manifest = (await res.json()) as Record<string, unknown>;
     expect(manifest).toMatchObject({
       name: 'Syncline Field',

@@ -244,19 +244,19 @@ function Tasks({ assetId, assetName }: { assetId: string; assetName: string }) {
         </ul>
       )}
       <form className="add-task" onSubmit={(e) => void add(e)}>
-        <label htmlFor={newTaskId} className="sr-only">
-          New task
-        </label>
-        <input
-          id={newTaskId}
-          value={title}
-          onChange={(e) => setTitle(e.target.value)}
-          placeholder="New task"
-          maxLength={200}
-        />
-        <button type="submit" className="button small" disabled={title.trim() === ''}>
-          Add task
-        </button>
+        <label htmlFor={newTaskId}>New task</label>
+        <div className="add-task-row">
+          <input
+            id={newTaskId}
+            value={title}
+            onChange={(e) => setTitle(e.target.value)}
+            placeholder="e.g. Order a spare belt"
+            maxLength={200}
+          />
+          <button type="submit" className="button small" disabled={title.trim() === ''}>
+            Add task
+          </button>
+        </div>
       </form>
     </section>
   );
