@@ -64,7 +64,7 @@ export function App({
       if (session.encrypted) return setPhase({ kind: 'locked', session });
       let claims: TokenClaims;
       try {
-        claims = readToken(session.token);
+        claims = readToken(session.token, { allowExpired: true });
       } catch (error) {
         return setPhase({ kind: 'signed-out', error: messageOf(error) });
       }
@@ -119,7 +119,7 @@ export function App({
     setBusy(true);
     try {
       const accessToken = await openToken(phase.session.sealed, passphrase);
-      await open(accessToken, readToken(accessToken), passphrase);
+      await open(accessToken, readToken(accessToken, { allowExpired: true }), passphrase);
     } catch (error) {
       setPhase({ ...phase, error: messageOf(error) });
     } finally {
@@ -184,7 +184,7 @@ function OpenApp({ onSignOut }: { onSignOut: () => void }) {
         <Brand />
         <UserMenu onSignOut={onSignOut} />
       </header>
-      <SyncPanel />
+      <SyncPanel onSignInAgain={onSignOut} />
       <nav className="screens" aria-label="Screens">
         {(Object.keys(screens) as Screen[]).map((key) => (
           <button

@@ -9,7 +9,7 @@ const inAnHour = now.getTime() / 1000 + 3600;
 
 const problemOf = (token: string) => {
   try {
-    readToken(token, now);
+    readToken(token, { now });
     return null;
   } catch (error) {
     return error instanceof TokenError ? error.code : 'not a TokenError';
@@ -20,7 +20,7 @@ describe('readToken', () => {
   it('reads the user, the tenant, the role and the facilities', () => {
     const claims = readToken(
       tokenWith({ sub: 'amina', tenant: 't1', facilities: ['f1', 'f2', 'f1', 7], exp: inAnHour }),
-      now,
+      { now },
     );
     expect(claims).toEqual({
       sub: 'amina',
@@ -43,5 +43,13 @@ describe('readToken', () => {
       'EXPIRED',
     );
     expect(problemOf(tokenWith({ sub: 'a', tenant: 't1' }))).toBeNull();
+  });
+
+  it('reads an expired token when the app reopens, so that offline data stays usable', () => {
+    const expired = tokenWith({ sub: 'a', tenant: 't1', exp: now.getTime() / 1000 - 60 });
+    expect(readToken(expired, { now, allowExpired: true }).sub).toBe('a');
+    expect(() => readToken(tokenWith({ tenant: 't1' }), { now, allowExpired: true })).toThrow(
+      TokenError,
+    );
   });
 });

@@ -35,8 +35,18 @@ function decodeSegment(segment: string): unknown {
 
 const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
+export interface ReadTokenOptions {
+  now?: Date;
+  /**
+   * Reopening the app: the data on the device stays usable offline after the token expires; the
+   * server refuses the token on the next sync and the app asks to sign in again.
+   */
+  allowExpired?: boolean;
+}
+
 /** The token's claims, or a TokenError saying what is wrong with it. */
-export function readToken(token: string, now: Date = new Date()): TokenClaims {
+export function readToken(token: string, options: ReadTokenOptions = {}): TokenClaims {
+  const now = options.now ?? new Date();
   const parts = token.trim().split('.');
   if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) {
     throw new TokenError('MALFORMED');
@@ -51,7 +61,9 @@ export function readToken(token: string, now: Date = new Date()): TokenClaims {
   const { sub, tenant, role, facilities, exp } = claims as Record<string, unknown>;
   if (!isText(sub) || !isText(tenant)) throw new TokenError('MISSING_CLAIMS');
   const expiry = typeof exp === 'number' && Number.isFinite(exp) ? exp : null;
-  if (expiry !== null && expiry * 1000 <= now.getTime()) throw new TokenError('EXPIRED');
+  if (!options.allowExpired && expiry !== null && expiry * 1000 <= now.getTime()) {
+    throw new TokenError('EXPIRED');
+  }
   return {
     sub,
     tenant,

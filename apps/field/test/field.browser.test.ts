@@ -13,7 +13,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/support/chromium.js';
 import { callJson, latestVersions, pullAll } from '../../../test/support/http.js';
-import { startServer, type ServerProcess } from '../../../test/support/server-process.js';
+import {
+  mintHs256,
+  startServer,
+  type ServerProcess,
+} from '../../../test/support/server-process.js';
 
 const screenshots = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url));
 const tenant = 'district-7';
@@ -179,6 +183,41 @@ describe('installable', () => {
       const image = await fetch(new URL(icon.src, `${server.url}/app/`));
       expect(image.status, icon.src).toBe(200);
     }
+  });
+});
+
+describe('signing in', () => {
+  it('refuses an expired token on the device, and offers "Sign in again" when the server refuses one', async () => {
+    const { context, page } = await openApp('phone');
+    await firstVisit(page);
+    const seconds = Math.floor(Date.now() / 1000);
+    const expired = mintHs256(server.secret, {
+      sub: 'ivan',
+      tenant,
+      facilities,
+      exp: seconds - 60,
+    });
+    await page.getByLabel('Access token').fill(expired);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'This token has expired' }).waitFor();
+    await shootBoth(page, 'sign-in-refused');
+
+    // Signed with another key: only the server can tell, and it refuses it on the first sync.
+    const forged = mintHs256('f'.repeat(64), {
+      sub: 'ivan',
+      tenant,
+      facilities,
+      exp: seconds + 3600,
+    });
+    await signIn(page, forged);
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Connection' }).textContent(), {
+        timeout: 20_000,
+      })
+      .toMatch(/Sign in again/);
+    await page.getByRole('button', { name: 'Sign in again' }).click();
+    await page.getByLabel('Access token').waitFor();
+    await context.close();
   });
 });
 

@@ -23,7 +23,7 @@ function progressText(progress: SyncProgress): string {
   return `Receiving… ${progress.pulled}${of}`;
 }
 
-export function SyncPanel() {
+export function SyncPanel({ onSignInAgain }: { onSignInAgain: () => void }) {
   const { client } = useField();
   const status = useSyncStatus(client);
   const online = useOnline();
@@ -77,14 +77,20 @@ export function SyncPanel() {
           <span className="dot" aria-hidden="true" />
           {state.label}
         </span>
-        <button
-          type="button"
-          className="button primary small"
-          onClick={() => void syncNow()}
-          disabled={syncing || !online}
-        >
-          {syncing ? 'Syncing…' : 'Sync now'}
-        </button>
+        {status.state === 'auth' ? (
+          <button type="button" className="button primary small" onClick={onSignInAgain}>
+            Sign in again
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="button primary small"
+            onClick={() => void syncNow()}
+            disabled={syncing || !online}
+          >
+            {syncing ? 'Syncing…' : 'Sync now'}
+          </button>
+        )}
       </div>
       <dl className="sync-counts">
         <div>
