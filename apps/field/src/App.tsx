@@ -177,7 +177,14 @@ export function App({
 }
 
 function OpenApp({ onSignOut }: { onSignOut: () => void }) {
-  const [screen, setScreen] = useState<Screen>('attendance');
+  // The screen is in the fragment, so that a reload (or the installed app's restart) stays on it.
+  const [screen, setScreen] = useState<Screen>(() =>
+    location.hash === '#assets' ? 'assets' : 'attendance',
+  );
+  const show = (key: Screen) => {
+    setScreen(key);
+    history.replaceState(null, '', `#${key}`);
+  };
   return (
     <div className="app">
       <header className="topbar">
@@ -192,7 +199,7 @@ function OpenApp({ onSignOut }: { onSignOut: () => void }) {
             type="button"
             className={`screen-tab${screen === key ? ' active' : ''}`}
             aria-current={screen === key ? 'page' : undefined}
-            onClick={() => setScreen(key)}
+            onClick={() => show(key)}
           >
             {screens[key]}
           </button>
