@@ -17,6 +17,7 @@ const entryPoints = {
   index: join(root, 'src/index.ts'),
   react: join(root, 'src/react/index.ts'),
   sqlite: join(root, 'src/sqlite.ts'),
+  sw: join(root, 'src/sw/index.ts'),
 };
 // Workspace packages (the protocol) are bundled in; other dependencies stay imports.
 const dependencies = [
