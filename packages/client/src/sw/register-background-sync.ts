@@ -7,9 +7,13 @@ import type { NetworkSignal } from '../core/sync-ports.js';
 import { platformNetworkSignal } from '../scheduler/network-signal.js';
 import { backgroundSyncDefaults, isTokenRequest, type TokenAnswer } from './background-sync-tag.js';
 
-/** The part of a ServiceWorkerRegistration used here; `sync` only where there is Background Sync. */
+/**
+ * The part of a ServiceWorkerRegistration used here; `sync` only where there is Background Sync.
+ * (`scope` only makes TypeScript's DOM type, which lacks `sync`, fit.)
+ */
 export interface SyncRegistrationLike {
-  sync?: { register(tag: string): Promise<void> };
+  readonly scope?: string;
+  readonly sync?: { register(tag: string): Promise<void> };
 }
 
 /** The part of navigator.serviceWorker used here. */
