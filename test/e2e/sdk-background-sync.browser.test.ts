@@ -1,10 +1,11 @@
 // Background Sync in real Chromium: a page registers a service worker built from the SDK's /sw
-// entry and writes while the server is unreachable, so the changes wait in the IndexedDB outbox.
+// entry beside Workbox's precaching (as an app's injectManifest worker is) and writes while the server is unreachable, so the changes wait in the IndexedDB outbox.
 // Chromium fires the outbox's sync event at once; the worker's drain fails and the event rejects,
 // so the tag stays registered for a retry. With the server back, the sync event (dispatched
 // through the DevTools protocol, as Chromium's own retry comes minutes later) lets a client in the
 // worker drain the outbox with a token asked of the page: the server holds each change exactly
 // once, the page's outbox is empty, and the page itself sent nothing (it never calls syncNow()).
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { HistoryEntry, PushRequest } from '@syncline/protocol';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
@@ -27,6 +28,22 @@ import { startSyncProxy, type SyncProxy } from '../support/sync-proxy.js';
 const pageEntry = fileURLToPath(new URL('../support/sdk-sw-page.ts', import.meta.url));
 const workerEntry = fileURLToPath(new URL('../support/sdk-sw-worker.ts', import.meta.url));
 const call = pageApi<BgApi>('bg');
+
+/**
+ * The worker as Workbox's injectManifest leaves it: bundled, with the precache manifest (the page,
+ * by a revision of its contents) where the source says `self.__WB_MANIFEST`.
+ */
+async function workboxWorker(): Promise<string> {
+  const page = await pageFiles(pageEntry);
+  const manifest = Object.entries(page).map(([url, file]) => ({
+    url,
+    revision: createHash('sha256').update(file.body).digest('hex').slice(0, 16),
+  }));
+  const bundle = await bundlePage(workerEntry, { format: 'iife' });
+  const [before, after, ...more] = bundle.split('self.__WB_MANIFEST');
+  if (after === undefined || more.length > 0) throw new Error('one self.__WB_MANIFEST expected');
+  return `${before}${JSON.stringify(manifest)}${after}`;
+}
 
 let server: ServerProcess;
 let proxy: SyncProxy;
@@ -79,10 +96,7 @@ describe.skipIf(!hasChromium)(
       proxy = await startSyncProxy(server.url, {
         files: {
           ...(await pageFiles(pageEntry)),
-          '/sw.js': {
-            type: 'text/javascript',
-            body: await bundlePage(workerEntry, { format: 'iife' }),
-          },
+          '/sw.js': { type: 'text/javascript', body: await workboxWorker() },
         },
         intercept: () => (unreachable ? 'drop' : undefined),
       });
@@ -104,6 +118,8 @@ describe.skipIf(!hasChromium)(
       const devTools = await serviceWorkerDevTools(page);
       const opened = await call(page, 'open', token, 'background-sync');
       expect(opened.backgroundSync).toBe(true);
+      // Workbox runs in the same worker: it precached the page.
+      expect(await call(page, 'cached')).toEqual(['/', '/page.js']);
       await vi.waitFor(async () => expect((await call(page, 'status')).state).toBe('offline'), {
         timeout: 10_000,
       });

@@ -36,6 +36,8 @@ export async function bundlePage(
     bundle: true,
     format,
     platform: 'browser',
+    // Libraries such as Workbox leave their development checks out of production builds.
+    define: { 'process.env.NODE_ENV': '"production"' },
     target: 'es2022',
     write: false,
     sourcemap: 'inline',

@@ -75,6 +75,15 @@ const bg = {
   requests: () => requests,
   drains: () => drains,
   errors: () => errors,
+  /** The paths in Cache Storage: what the worker's Workbox precached. */
+  async cached(): Promise<string[]> {
+    const paths: string[] = [];
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) paths.push(new URL(request.url).pathname);
+    }
+    return paths.sort();
+  },
   /** The sync tags the registration holds (Background Sync's own list). */
   async tags(): Promise<string[]> {
     const registration = (await navigator.serviceWorker.ready) as ServiceWorkerRegistration & {
