@@ -119,6 +119,7 @@ describe('@syncline/client installed from its npm pack tarball', () => {
       import * as react from '@syncline/client/react';
       import { sqliteStorage } from '@syncline/client/sqlite';
       import * as browser from '@syncline/client/browser';
+      import * as sw from '@syncline/client/sw';
 
       const memory = client.memoryStorage();
       await memory.write([{ kind: 'setMeta', key: 'k', value: 'from memory' }]);
@@ -153,6 +154,7 @@ describe('@syncline/client installed from its npm pack tarball', () => {
         pending,
         exports: Object.keys(client).sort(),
         browser: Object.keys(browser).sort(),
+        sw: Object.keys(sw).sort(),
         react: Object.keys(react).sort(),
         values: [
           await memory.getMeta('k'),
@@ -169,6 +171,7 @@ describe('@syncline/client installed from its npm pack tarball', () => {
       pending: number;
       exports: string[];
       browser: string[];
+      sw: string[];
       react: string[];
       values: string[];
     };
@@ -185,6 +188,9 @@ describe('@syncline/client installed from its npm pack tarball', () => {
     expect(result.exports).not.toContain('sqliteStorage');
     expect(result.browser).toEqual(result.exports);
     expect(result.react).toEqual(['useEntity', 'useQuery', 'useSyncStatus']);
+    expect(result.sw).toEqual(
+      expect.arrayContaining(['handleBackgroundSync', 'registerBackgroundSync', 'tokenFromPages']),
+    );
     expect(result.values).toEqual([
       'from memory',
       'from sqlite',
@@ -207,6 +213,7 @@ describe('@syncline/client installed from its npm pack tarball', () => {
         import { useEntity, useQuery, useSyncStatus } from '@syncline/client/react';
         import { sqliteStorage } from '@syncline/client/sqlite';
         import { createSyncClient as fromBundle } from '@syncline/client/browser';
+        import { registerBackgroundSync } from '@syncline/client/sw';
 
         export const stores: LocalStore[] = [memoryStorage(), sqliteStorage(':memory:')];
         const client = createSyncClient({ url: 'http://x', getToken: () => 't', storage: stores[0]! });
@@ -215,6 +222,7 @@ describe('@syncline/client installed from its npm pack tarball', () => {
         export const status = (): SyncStatus => useSyncStatus(client);
         export const titles = () => useQuery(client.collection<{ title: string }>('task')).data.map((t) => t.title);
         export const one = (id: string) => useEntity(client.collection<{ title: string }>('task'), id).data?.title;
+        export const stopBackgroundSync: () => void = registerBackgroundSync(client);
         // @ts-expect-error: the declarations are real types, not any
         export const wrong: number = memoryStorage();
         `,
@@ -257,12 +265,14 @@ describe('@syncline/client installed from its npm pack tarball', () => {
       `
       import { createSyncClient, indexedDbStorage } from '@syncline/client';
       import { useQuery } from '@syncline/client/react';
+      import { registerBackgroundSync } from '@syncline/client/sw';
       export const client = createSyncClient({
         url: location.origin,
         getToken: () => 'token',
         storage: indexedDbStorage('app'),
       });
       export const useTasks = () => useQuery(client.collection('task'));
+      registerBackgroundSync(client);
       `,
     );
     const result = await esbuild.build({
@@ -283,6 +293,7 @@ describe('@syncline/client installed from its npm pack tarball', () => {
       expect.arrayContaining([
         'node_modules/@syncline/client/dist/index.js',
         'node_modules/@syncline/client/dist/react.js',
+        'node_modules/@syncline/client/dist/sw.js',
       ]),
     );
     expect(client.filter((p) => p.includes('/dist/browser/') || p.includes('/sqlite'))).toEqual([]);

@@ -21,6 +21,7 @@ const entries = [
   { name: 'index', source: 'src/index.ts', subpath: '.' },
   { name: 'react', source: 'src/react/index.ts', subpath: './react' },
   { name: 'sqlite', source: 'src/sqlite.ts', subpath: './sqlite' },
+  { name: 'sw', source: 'src/sw/index.ts', subpath: './sw' },
 ];
 
 for (const { name, subpath } of entries) {
