@@ -10,11 +10,12 @@ import type { HistoryEntry, PushRequest } from '@syncline/protocol';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  bundlePage,
   hasChromium,
   launchChromium,
   noChromiumReason,
-  pageHtml,
+  openTestPage,
+  pageApi,
+  pageFiles,
 } from '../support/chromium.js';
 import { getJson, latestVersions, pullAll } from '../support/http.js';
 import type { Note, TabApi } from '../support/sdk-tab-page.js';
@@ -29,32 +30,14 @@ let browser: Browser;
 let context: BrowserContext;
 const pageErrors: string[] = [];
 
-/** Calls the page's `tab` API. */
-function call<K extends keyof TabApi>(
-  page: Page,
-  method: K,
-  ...args: Parameters<TabApi[K]>
-): Promise<Awaited<ReturnType<TabApi[K]>>> {
-  return page.evaluate(
-    ([name, values]) =>
-      (window as unknown as { tab: Record<string, (...a: unknown[]) => unknown> }).tab[name]!(
-        ...values,
-      ),
-    [method, args] as const,
-  ) as Promise<Awaited<ReturnType<TabApi[K]>>>;
-}
+const call = pageApi<TabApi>('tab');
 
 describe.skipIf(!hasChromium)(
   `two tabs on one IndexedDB database${hasChromium ? '' : ` (${noChromiumReason})`}`,
   () => {
     beforeAll(async () => {
       server = await startServer();
-      proxy = await startSyncProxy(server.url, {
-        files: {
-          '/': { type: 'text/html', body: pageHtml('/tab.js') },
-          '/tab.js': { type: 'text/javascript', body: await bundlePage(entry) },
-        },
-      });
+      proxy = await startSyncProxy(server.url, { files: await pageFiles(entry) });
       browser = await launchChromium();
       context = await browser.newContext();
     }, 120_000);
@@ -71,10 +54,7 @@ describe.skipIf(!hasChromium)(
       const pages: Page[] = [];
       const devices: string[] = [];
       for (let i = 0; i < count; i++) {
-        const page = await context.newPage();
-        page.on('pageerror', (error) => pageErrors.push(error.message));
-        await page.goto(proxy.url);
-        await page.waitForFunction(() => 'tab' in window);
+        const page = await openTestPage(context, proxy.url, 'tab', pageErrors);
         devices.push(await call(page, 'open', token, database));
         pages.push(page);
       }
