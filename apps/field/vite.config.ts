@@ -16,6 +16,7 @@ export default defineConfig({
     alias: [
       { find: /^@syncline\/client$/, replacement: sdk('index.ts') },
       { find: /^@syncline\/client\/react$/, replacement: sdk('react/index.ts') },
+      { find: /^@syncline\/client\/sw$/, replacement: sdk('sw/index.ts') },
     ],
   },
   plugins: [

@@ -3,7 +3,7 @@
 import type { SyncClient } from '@syncline/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { FieldContext } from './app-context.js';
-import { registerOutboxSync } from './background-sync/page.js';
+import { startBackgroundSync } from './background-sync/page.js';
 import { Brand } from './components/Brand.js';
 import { ConflictNotices } from './components/ConflictNotices.js';
 import { FailedChanges } from './components/FailedChanges.js';
@@ -21,7 +21,7 @@ type Phase =
   | { kind: 'loading' }
   | { kind: 'signed-out'; error?: string }
   | { kind: 'locked'; session: Extract<FieldSession, { encrypted: true }>; error?: string }
-  | { kind: 'open'; client: SyncClient; claims: TokenClaims; deviceId: string };
+  | { kind: 'open'; client: SyncClient; claims: TokenClaims; deviceId: string; encrypted: boolean };
 
 const screens = { attendance: 'Attendance', assets: 'Assets' } as const;
 type Screen = keyof typeof screens;
@@ -49,7 +49,7 @@ export function App({
         getToken: () => token.current,
       });
       client.start();
-      setPhase({ kind: 'open', client, claims, deviceId });
+      setPhase({ kind: 'open', client, claims, deviceId, encrypted: passphrase !== undefined });
     },
     [],
   );
@@ -78,19 +78,21 @@ export function App({
   }, [open]);
 
   // Background Sync: the service worker sends what the outbox holds once a connection returns.
-  const client = phase.kind === 'open' ? phase.client : undefined;
+  // An encrypted store opens only in the page (the passphrase never leaves it): no worker sync.
+  const client = phase.kind === 'open' && !phase.encrypted ? phase.client : undefined;
+  const getToken = useCallback(() => token.current, []);
   useEffect(() => {
     if (!client) return undefined;
     let stop: (() => void) | undefined;
     let active = true;
     void registration.then((reg) => {
-      if (reg && active) stop = registerOutboxSync(client, reg);
+      if (reg && active) stop = startBackgroundSync(client, { registration: reg, getToken });
     });
     return () => {
       active = false;
       stop?.();
     };
-  }, [client, registration]);
+  }, [client, registration, getToken]);
 
   const signIn = async ({ token: raw, passphrase }: SignInRequest) => {
     setBusy(true);

@@ -10,9 +10,10 @@ import {
   type PrecacheEntry,
 } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
-import { handleOutboxSync, type BackgroundSyncScope } from './background-sync/worker.js';
+import { handleOutboxSync } from './background-sync/worker.js';
 
-declare const self: BackgroundSyncScope & {
+declare const self: {
+  readonly location: { readonly origin: string };
   __WB_MANIFEST: Array<PrecacheEntry | string>;
   skipWaiting(): Promise<void>;
 };

@@ -361,7 +361,7 @@ describe('background sync', () => {
     await cdp.send('ServiceWorker.dispatchSyncEvent', {
       origin: server.url,
       registrationId: registration?.registrationId ?? '',
-      tag: 'syncline-field-outbox',
+      tag: 'syncline-outbox',
       lastChance: false,
     });
     await expect.poll(hanas, { timeout: 20_000 }).toHaveLength(1);
