@@ -35,8 +35,29 @@ let browser: Browser;
 
 const userToken = (user: string) => server.token(user, tenant, 'user', { facilities });
 
+/**
+ * A fixed-offset time zone where it is now about noon, so that "today", a correction ten minutes
+ * back and 23:59 as a future time hold whenever the suite runs (Etc/GMT-N is UTC+N).
+ */
+function middayTimeZone(now = new Date()): string {
+  const offset = 12 - now.getUTCHours();
+  return offset === 0 ? 'Etc/UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+const timeZone = middayTimeZone();
+/** A time as the page's time input shows it (HH:MM in the page's time zone). */
+const clockFace = new Intl.DateTimeFormat('en-GB', {
+  timeZone,
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
 async function openApp(size: Size): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ ...sizes[size], baseURL: server.url });
+  const context = await browser.newContext({
+    ...sizes[size],
+    baseURL: server.url,
+    timezoneId: timeZone,
+  });
   await context.grantPermissions(['geolocation'], { origin: server.url });
   await context.setGeolocation(kigali);
   const page = await context.newPage();
@@ -269,7 +290,7 @@ describe('offline attendance', () => {
     // Seed 000: a synced clock time corrected by more than a minute waits for an admin.
     const clockIn = String(held[0]?.payload?.clockIn);
     const earlier = new Date(Date.parse(clockIn) - 10 * 60_000);
-    const hhmm = `${String(earlier.getHours()).padStart(2, '0')}:${String(earlier.getMinutes()).padStart(2, '0')}`;
+    const hhmm = clockFace.format(earlier);
     await records
       .first()
       .getByRole('button', { name: /Correct times/ })
@@ -290,15 +311,12 @@ describe('offline attendance', () => {
       .first()
       .getByRole('button', { name: /Correct times/ })
       .click();
-    // 23:59 today is still ahead, unless the test runs in the day's last two minutes.
-    const now = new Date();
-    if (now.getHours() * 60 + now.getMinutes() < 23 * 60 + 58) {
-      await page.getByLabel('Corrected time').fill('23:59');
-      await page.getByRole('button', { name: 'Save correction' }).click();
-      await page.getByRole('alert').filter({ hasText: 'That time is in the future' }).waitFor();
-      await shootBoth(page, 'attendance-future-typed');
-      await page.getByRole('button', { name: 'Cancel' }).click();
-    }
+    // 23:59 today is ahead: the page's time zone puts it near noon.
+    await page.getByLabel('Corrected time').fill('23:59');
+    await page.getByRole('button', { name: 'Save correction' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That time is in the future' }).waitFor();
+    await shootBoth(page, 'attendance-future-typed');
+    await page.getByRole('button', { name: 'Cancel' }).click();
 
     // Clocking out records the location too.
     await page.getByRole('button', { name: 'Clock out' }).click();
