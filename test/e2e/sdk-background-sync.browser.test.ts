@@ -7,7 +7,7 @@
 // once, the page's outbox is empty, and the page itself sent nothing (it never calls syncNow()).
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { HistoryEntry, PushRequest } from '@syncline/protocol';
+import type { PushRequest } from '@syncline/protocol';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backgroundSyncDefaults } from '../../packages/client/src/sw/index.js';
@@ -20,7 +20,7 @@ import {
   pageApi,
   pageFiles,
 } from '../support/chromium.js';
-import { getJson } from '../support/http.js';
+import { expectHeldOnce } from '../support/held-once.js';
 import type { BgApi } from '../support/sdk-sw-page.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
 import { startSyncProxy, type SyncProxy } from '../support/sync-proxy.js';
@@ -167,23 +167,12 @@ describe.skipIf(!hasChromium)(
       expect(new Set(pushed).size).toBe(writes);
 
       // The server holds each change exactly once, from the page's device.
-      const admin = server.token('boss', tenant, 'admin');
-      const histories = await Promise.all(
-        ids.map((id) =>
-          getJson<{ history: HistoryEntry[] }>(
-            `${server.url}/api/sync/entities/note/${id}/history`,
-            admin,
-          ),
-        ),
-      );
-      const entries = histories.flatMap(({ history }) => history);
-      expect(entries).toHaveLength(writes);
-      expect(new Set(entries.map((entry) => entry.mutationId)).size).toBe(writes);
-      const stats = await getJson<{ total: number; byStatus: Record<string, number> }>(
-        `${server.url}/api/sync/queue/stats?deviceId=${encodeURIComponent(opened.deviceId)}`,
-        admin,
-      );
-      expect(stats).toMatchObject({ total: writes, byStatus: { SYNCED: writes } });
+      await expectHeldOnce(server, tenant, {
+        collection: 'note',
+        ids,
+        writes,
+        deviceId: opened.deviceId,
+      });
       const notes = await call(page, 'find');
       expect(notes.map((note) => note.text).sort()).toEqual(['first, edited', 'second', 'third']);
 

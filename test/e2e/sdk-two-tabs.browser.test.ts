@@ -6,7 +6,7 @@
 // write and the real server gets each exactly once; left open, one tab syncs at a time (each
 // write travels in exactly one push) and each tab shows the other's writes.
 import { fileURLToPath } from 'node:url';
-import type { HistoryEntry, PushRequest } from '@syncline/protocol';
+import type { PushRequest } from '@syncline/protocol';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -17,7 +17,8 @@ import {
   pageApi,
   pageFiles,
 } from '../support/chromium.js';
-import { getJson, latestVersions, pullAll } from '../support/http.js';
+import { expectHeldOnce } from '../support/held-once.js';
+import { latestVersions, pullAll } from '../support/http.js';
 import type { Note, TabApi } from '../support/sdk-tab-page.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
 import { startSyncProxy, type SyncProxy } from '../support/sync-proxy.js';
@@ -93,30 +94,15 @@ describe.skipIf(!hasChromium)(
       return { ids, writes: 14 + 3 + 1 };
     }
 
-    /** The server holds each write exactly once: one history entry per mutation, all SYNCED. */
+    /** The server holds each write exactly once; returns the notes it holds now. */
     async function expectOnServerOnce(
       tenant: string,
       ids: string[],
       writes: number,
       deviceId: string,
     ) {
+      await expectHeldOnce(server, tenant, { collection: 'note', ids, writes, deviceId });
       const admin = server.token('boss', tenant, 'admin');
-      const histories = await Promise.all(
-        ids.map((id) =>
-          getJson<{ history: HistoryEntry[] }>(
-            `${server.url}/api/sync/entities/note/${id}/history`,
-            admin,
-          ),
-        ),
-      );
-      const entries = histories.flatMap(({ history }) => history);
-      expect(entries).toHaveLength(writes);
-      expect(new Set(entries.map((entry) => entry.mutationId)).size).toBe(writes);
-      const stats = await getJson<{ total: number; byStatus: Record<string, number> }>(
-        `${server.url}/api/sync/queue/stats?deviceId=${encodeURIComponent(deviceId)}`,
-        admin,
-      );
-      expect(stats).toMatchObject({ total: writes, byStatus: { SYNCED: writes } });
       const feed = await pullAll(server.url, admin, 'checker');
       const mine = new Set(ids);
       return [...latestVersions(feed.changes).values()]
