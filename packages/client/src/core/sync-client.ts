@@ -990,7 +990,10 @@ export class SyncCore {
         },
         ...(done ? [{ kind: 'setMeta', key: SYNC_TOKEN, value: page.syncToken } as const] : []),
       ]);
-      this.notifyStage(stage);
+      // The types only: a page touches thousands of entities, and reading each one's view back
+      // cost more than storing it. Live queries of these types run again, as they would anyway.
+      if (stage.touchedAll) this.notify('all');
+      else if (stage.touchedTypes.size > 0) this.notify(stage.touchedTypes);
       this.options.events.counts();
     });
   }

@@ -16,6 +16,7 @@ import type {
   MutationFilter,
   MutationRecord,
   NewHistoryRecord,
+  SnapshotEntity,
   SyncHistoryRecord,
   SyncStore,
   TenantReads,
@@ -317,14 +318,29 @@ class KyselyTenantReads implements TenantReads {
     return rows.map((r) => decode(historyCodec, r));
   }
 
-  /** Served by the entities primary key (tenant, entity_type, entity_id). */
-  async readEntities(query: EntityPageQuery): Promise<EntityRecord[]> {
+  /**
+   * Served by the entities primary key (tenant, entity_type, entity_id): the row-value comparison
+   * seeks straight to the cursor, where an OR of two ranges would read and sort every row after
+   * it on each page. Only the columns a page sends, the payload as its stored text.
+   */
+  async readEntities(query: EntityPageQuery): Promise<SnapshotEntity[]> {
     const limit = Math.floor(query.limit);
     if (!(limit > 0)) return [];
     if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
     let q = this.db
       .selectFrom('entities')
-      .selectAll()
+      .select([
+        'entity_type',
+        'entity_id',
+        'version',
+        'payload',
+        'checksum',
+        'created_by',
+        'updated_by',
+        'device_id',
+        'updated_at',
+        'seq',
+      ])
       .where('tenant', '=', this.tenant)
       .where('deleted_at', 'is', null)
       .where('seq', '<=', query.maxSeq);
@@ -332,14 +348,26 @@ class KyselyTenantReads implements TenantReads {
     const after = query.after;
     if (after) {
       q = q.where((eb) =>
-        eb.or([
-          eb('entity_type', '>', after.entityType),
-          eb.and([eb('entity_type', '=', after.entityType), eb('entity_id', '>', after.entityId)]),
-        ]),
+        eb(
+          eb.refTuple('entity_type', 'entity_id'),
+          '>',
+          eb.tuple(after.entityType, after.entityId),
+        ),
       );
     }
     const rows = await q.orderBy('entity_type').orderBy('entity_id').limit(limit).execute();
-    return rows.map((r) => decode(entityCodec, r));
+    return rows.map((r) => ({
+      entityType: r.entity_type,
+      entityId: r.entity_id,
+      version: Number(r.version),
+      payloadJson: r.payload,
+      checksum: r.checksum,
+      createdBy: r.created_by,
+      updatedBy: r.updated_by,
+      deviceId: r.device_id,
+      updatedAt: r.updated_at,
+      seq: Number(r.seq),
+    }));
   }
 
   async countEntities(query: {
