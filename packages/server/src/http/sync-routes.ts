@@ -21,6 +21,7 @@ import type { RequestMeta, SyncEngine } from '../engine/engine-api.js';
 import { SyncError } from '../engine/errors.js';
 import { snapshotPageJson } from '../engine/snapshot.js';
 import { actorOf } from './auth.js';
+import { bulkCompression } from './compression.js';
 import {
   conflictListQuerySchema,
   conflictListSchema,
@@ -181,6 +182,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           body: snapshotRequestSchema,
           response: withErrors({ 200: snapshotResponseSchema }),
         },
+        compress: bulkCompression,
         preHandler: limits.pull,
         onResponse: logSyncSummary,
       },
