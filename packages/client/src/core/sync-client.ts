@@ -349,6 +349,8 @@ export class SyncCore {
   /** A confirmed row with the indexed values of its collection (none for a tombstone). */
   private withFields(row: EntityRow): EntityRow {
     const indexes = this.indexesOf(row.type);
+    // Most rows (a whole first sync's, where no index is declared) pass as they are.
+    if (indexes.length === 0 && row.fields === undefined) return row;
     const { fields: _given, ...plain } = row;
     if (indexes.length === 0 || row.deleted || row.body === null) return plain;
     return { ...plain, fields: indexFields(JSON.parse(row.body) as JsonObject, indexes) };
@@ -471,9 +473,11 @@ export class SyncCore {
    */
   private async commit(given: StorageWrite[], ifRevision?: number): Promise<WriteResult> {
     // Confirmed rows carry their collection's indexed values, computed here from the clear body.
-    const writes = given.map((write) =>
-      write.kind === 'putEntity' ? { ...write, row: this.withFields(write.row) } : write,
-    );
+    const writes = given.map((write) => {
+      if (write.kind !== 'putEntity') return write;
+      const row = this.withFields(write.row);
+      return row === write.row ? write : { ...write, row };
+    });
     const result = await this.options.storage.write(
       writes,
       ifRevision === undefined ? {} : { ifRevision },

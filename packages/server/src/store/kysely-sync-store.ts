@@ -1,7 +1,7 @@
 // The one query layer behind both storage adapters: implements the engine's SyncStore port on a
 // Kysely instance. Every query is bound to the tenant given to forTenant(); the dialects differ
 // only in how a transaction opens and whether the tenant row must be locked explicitly.
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { MutationStatus } from '@syncline/protocol';
 import type {
   AuditRecord,
@@ -38,6 +38,12 @@ export interface DialectTraits {
    * takes a database-wide write lock (SQLite), true where writers run concurrently (PostgreSQL).
    */
   readonly lockTenantRow: boolean;
+  /**
+   * Runs a compiled SELECT on the store's connection and answers its rows as arrays of column
+   * values in select order, where the driver can do that cheaper than row objects (SQLite: half
+   * the cost of a snapshot page's read). Without it the rows come through Kysely.
+   */
+  readonly selectRows?: (query: CompiledQuery) => unknown[][];
 }
 
 export const listLimitDefaults = { default: 100, max: 1000 } as const;
@@ -115,6 +121,20 @@ const entityCodec: Codec<EntityRecord> = {
   deletedAt: 'text',
   seq: 'int',
 };
+
+/** The columns a snapshot page sends, in the order readEntities reads them. */
+const snapshotColumns = [
+  'entity_type',
+  'entity_id',
+  'version',
+  'payload',
+  'checksum',
+  'created_by',
+  'updated_by',
+  'device_id',
+  'updated_at',
+  'seq',
+] as const;
 
 const historyCodec: Codec<HistoryRecord> = {
   seq: 'int',
@@ -329,18 +349,7 @@ class KyselyTenantReads implements TenantReads {
     if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
     let q = this.db
       .selectFrom('entities')
-      .select([
-        'entity_type',
-        'entity_id',
-        'version',
-        'payload',
-        'checksum',
-        'created_by',
-        'updated_by',
-        'device_id',
-        'updated_at',
-        'seq',
-      ])
+      .select(snapshotColumns)
       .where('tenant', '=', this.tenant)
       .where('deleted_at', 'is', null)
       .where('seq', '<=', query.maxSeq);
@@ -355,18 +364,24 @@ class KyselyTenantReads implements TenantReads {
         ),
       );
     }
-    const rows = await q.orderBy('entity_type').orderBy('entity_id').limit(limit).execute();
+    const compiled = q.orderBy('entity_type').orderBy('entity_id').limit(limit).compile();
+    const rows = this.traits.selectRows
+      ? this.traits.selectRows(compiled)
+      : (await this.db.executeQuery(compiled)).rows.map((r) => {
+          const row = r as Row;
+          return snapshotColumns.map((column) => row[column]);
+        });
     return rows.map((r) => ({
-      entityType: r.entity_type,
-      entityId: r.entity_id,
-      version: Number(r.version),
-      payloadJson: r.payload,
-      checksum: r.checksum,
-      createdBy: r.created_by,
-      updatedBy: r.updated_by,
-      deviceId: r.device_id,
-      updatedAt: r.updated_at,
-      seq: Number(r.seq),
+      entityType: r[0] as string,
+      entityId: r[1] as string,
+      version: Number(r[2]),
+      payloadJson: r[3] as string | null,
+      checksum: r[4] as string | null,
+      createdBy: r[5] as string,
+      updatedBy: r[6] as string,
+      deviceId: r[7] as string | null,
+      updatedAt: r[8] as string,
+      seq: Number(r[9]),
     }));
   }
 
