@@ -924,23 +924,40 @@ export class SyncCore {
     const { storage, deviceId } = this.options;
     let cursor = (await storage.getMeta(SNAPSHOT_CURSOR)) ?? undefined;
     let pulled = cursor === undefined ? 0 : (this.firstSyncValue?.pulled ?? 0);
+    /**
+     * A page asked for, and the cursor after it: told early by the transport where it can (the
+     * first bytes of the answer), else the answer's own.
+     */
     const request = (from: string | undefined) => {
-      const answer = snapshot({
-        deviceId,
-        ...this.entityTypes,
-        pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
-        ...(from !== undefined ? { cursor: from } : {}),
-      });
+      let early: ((cursor: string | null) => void) | undefined;
+      const cursorAfter = new Promise<string | null>((resolve) => (early = resolve));
+      const answer = snapshot(
+        {
+          deviceId,
+          ...this.entityTypes,
+          pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
+          ...(from !== undefined ? { cursor: from } : {}),
+        },
+        (cursor) => early?.(cursor),
+      );
+      answer.then(
+        (page) => early?.(page.cursor),
+        () => early?.(null),
+      );
       // Awaited below; a failure while the page before is still being stored is not unhandled.
       answer.catch(() => undefined);
-      return answer;
+      return { from, answer, cursorAfter };
     };
-    // The next page is asked for while this one is stored: the server reads as the device writes.
-    let next = request(cursor);
+    // The next page is asked for as soon as this one's cursor is known, so the server reads it
+    // while the device takes this one in and stores it. Never more than one page ahead.
+    let current = request(cursor);
     for (;;) {
+      const following = current.cursorAfter.then((after) =>
+        after === null ? undefined : request(after),
+      );
       let page;
       try {
-        page = await next;
+        page = await current.answer;
       } catch (error) {
         if (
           isTransportError(error) &&
@@ -948,15 +965,21 @@ export class SyncCore {
           error.details.code === 'INVALID_SNAPSHOT_CURSOR' &&
           cursor !== undefined
         ) {
+          await following;
           cursor = undefined;
           pulled = 0;
-          next = request(undefined);
+          current = request(undefined);
           continue;
         }
         throw error;
       }
       const done = page.cursor === null || !page.hasMore;
-      if (!done) next = request(page.cursor ?? undefined);
+      let next: ReturnType<typeof request> | undefined;
+      if (!done) {
+        next = await following;
+        // An early cursor is a hint: the answer's own decides which page comes next.
+        if (next?.from !== page.cursor) next = request(page.cursor ?? undefined);
+      }
       pulled += page.changes.length;
       const progress: FirstSyncProgress = done
         ? { pulled, total: pulled }
@@ -964,8 +987,9 @@ export class SyncCore {
       await this.applySnapshotPage(page, cursor === undefined, progress);
       summary.pulled += page.changes.length;
       onProgress?.({ phase: 'snapshot', pushed: summary.pushed, ...progress });
-      if (done) return page.syncToken;
+      if (!next) return page.syncToken;
       cursor = page.cursor ?? undefined;
+      current = next;
     }
   }
 

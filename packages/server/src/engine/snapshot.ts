@@ -59,14 +59,17 @@ export interface SnapshotPage extends Omit<SnapshotResponse, 'changes'> {
   changes: string[];
 }
 
-/** The page as the JSON text of a SnapshotResponse. */
+/**
+ * The page as the JSON text of a SnapshotResponse. The cursor comes first and the changes last:
+ * a device can ask for the next page as soon as the first bytes of this one arrive.
+ */
 export function snapshotPageJson(page: SnapshotPage): string {
   return (
-    `{"changes":[${page.changes.join(',')}],` +
-    `"cursor":${page.cursor === null ? 'null' : JSON.stringify(page.cursor)},` +
+    `{"cursor":${page.cursor === null ? 'null' : JSON.stringify(page.cursor)},` +
     `"hasMore":${page.hasMore},` +
     `"syncToken":${JSON.stringify(page.syncToken)},` +
-    `"total":${page.total}}`
+    `"total":${page.total},` +
+    `"changes":[${page.changes.join(',')}]}`
   );
 }
 
