@@ -44,9 +44,8 @@ export function indexStatements(db: BetterSqlite3.Database) {
   const removeOne = db.prepare('DELETE FROM entity_fields WHERE type = ? AND id = ?');
   const removeAll = db.prepare('DELETE FROM entity_fields');
   return {
-    /** Replaces the indexed values of one row (a tombstone has none). */
-    put(row: EntityRow): void {
-      removeOne.run(row.type, row.id);
+    /** Adds the indexed values of one row whose old ones are gone (a tombstone has none). */
+    add(row: EntityRow): void {
       if (row.deleted || !row.fields) return;
       for (const [field, value] of Object.entries(row.fields)) {
         insert.run(row.type, row.id, field, indexTag(value), storedValue(value));
