@@ -29,6 +29,7 @@ import { benchBodyParsing, printBodyParsing } from './body-parsing.js';
 import { benchScale, printScale, type ScaleFigures } from './scale.js';
 import { benchFirstSync, printFirstSync } from './first-sync.js';
 import { benchFieldDay, printFieldDay, type FieldDayFigures } from './field-day.js';
+import { benchQueries, printQueries } from './queries.js';
 import { postJson as post } from '../test/support/http.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
@@ -359,6 +360,8 @@ async function main() {
   printFirstSync(firstSync);
   const fieldDay = await benchFieldDay(fieldDaySize());
   printFieldDay(fieldDay);
+  const queries = await benchQueries(QUERY_ROWS);
+  printQueries(queries);
   const cpuList = cpus();
   const results = {
     date: new Date().toISOString(),
@@ -374,6 +377,7 @@ async function main() {
     bodyParsing,
     firstSync,
     fieldDay,
+    queries,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -429,10 +433,21 @@ async function writeLatest(name: string, figures: unknown) {
   console.log(`\nwritten to bench/results/${name}-latest.json`);
 }
 
+/** The query bench's size: 50,000 visits unless SYNCLINE_BENCH_QUERY_ROWS names fewer. */
+const QUERY_ROWS = Number(process.env.SYNCLINE_BENCH_QUERY_ROWS ?? 50_000);
+
+/** `npm run bench -- queries`: indexed find() on every local storage alone (bench/queries.ts). */
+async function mainQueries() {
+  const figures = await benchQueries(QUERY_ROWS);
+  printQueries(figures);
+  await writeLatest('queries', figures);
+}
+
 const commands: Record<string, () => Promise<void>> = {
   load: mainLoad,
   'first-sync': mainFirstSync,
   'field-day': mainFieldDay,
+  queries: mainQueries,
 };
 (commands[process.argv[2] ?? ''] ?? main)().catch((error: unknown) => {
   console.error(error);

@@ -52,6 +52,8 @@ export interface DeviceHealth {
   deviceName: string | null;
   platform: string | null;
   appVersion: string | null;
+  /** The app's local schema versions as the device last sent them (`assets=1,visits=3`). */
+  schemaVersions: string | null;
   lastSyncAt: string | null;
   isActive: boolean;
   createdAt: string;

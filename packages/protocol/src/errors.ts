@@ -18,6 +18,10 @@ export const errorCodes = {
     status: 400,
     message: 'The snapshot cursor is not valid for this reader any more; start the snapshot again',
   },
+  INVALID_SCHEMA_VERSION: {
+    status: 400,
+    message: 'The Syncline-Schema-Version header is not a list of type=version',
+  },
   UNAUTHENTICATED: { status: 401, message: 'A valid bearer token is required' },
   TOKEN_EXPIRED: { status: 401, message: 'The bearer token has expired' },
   FORBIDDEN: { status: 403, message: 'You may not do this' },

@@ -6,3 +6,4 @@ export * from './merge-patch.js';
 export * from './sync-token.js';
 export * from './retry-after.js';
 export * from './json-inspection.js';
+export * from './schema-version.js';

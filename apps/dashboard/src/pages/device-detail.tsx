@@ -73,6 +73,10 @@ export function DeviceDetailPage({ deviceId }: { deviceId: string }) {
             <dd>{device.appVersion ?? '—'}</dd>
           </div>
           <div>
+            <dt>Local schemas</dt>
+            <dd className="mono">{device.schemaVersions ?? '—'}</dd>
+          </div>
+          <div>
             <dt>Last sync</dt>
             <dd title={dateTime(device.lastSyncAt)}>{age(device.lastSyncAt)}</dd>
           </div>

@@ -268,8 +268,10 @@ export function runQueryConformance(
         fc.constant(null),
         fc.boolean(),
         fc.integer({ min: -3, max: 3 }),
-        fc.constantFrom(0.5, -2.5),
+        fc.constantFrom(0.5, -2.5, -0, 1e300, -1e-300),
         fc.constantFrom('', 'a', 'b', 'ab', 'B', 'é'),
+        // The edges of a key encoding: NUL, U+0001, the top code units, each inside text too.
+        fc.constantFrom('\u0000', 'a\u0000', '\u0001', 'a\u0001b', '\ufffe', '\uffff', 'a\uffff'),
       );
       const fieldNames = ['f', 'g'];
       const fields = fc.option(fc.record({ f: value, g: value }, { requiredKeys: [] }), {
@@ -282,7 +284,10 @@ export function runQueryConformance(
       });
       const bound = fc.oneof(
         fc.tuple(fc.constant('number' as const), fc.integer({ min: -3, max: 3 })),
-        fc.tuple(fc.constant('string' as const), fc.constantFrom('', 'a', 'ab', 'b')),
+        fc.tuple(
+          fc.constant('string' as const),
+          fc.constantFrom('', 'a', 'ab', 'b', 'a\u0000', '\u0001', '\uffff'),
+        ),
       );
       const condition: fc.Arbitrary<StorageCondition> = fc.oneof(
         fc

@@ -51,6 +51,8 @@ export interface EngineLimits {
 export interface RequestMeta {
   networkType?: string | null;
   route?: string;
+  /** The app's local schema versions (`assets=1,visits=3`), kept on the device; null: not sent. */
+  schemaVersions?: string | null;
 }
 
 export interface SyncStatus {

@@ -107,6 +107,8 @@ export interface DeviceRecord {
   deviceName: string | null;
   platform: string | null;
   appVersion: string | null;
+  /** The local schema versions its app last sent (`assets=1,visits=3`); null if it never did. */
+  schemaVersions: string | null;
   lastSyncAt: string | null;
   syncToken: string | null;
   isActive: boolean;

@@ -94,6 +94,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     deviceId: string,
     now: string,
     deviceName?: string,
+    schemaVersions?: string | null,
   ): Promise<void> {
     const device = await tx.getDevice(deviceId);
     if (device && device.userId !== actor.userId) throw anotherUsersDevice(deviceId);
@@ -109,6 +110,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       deviceName: deviceName ?? device?.deviceName ?? null,
       platform: device?.platform ?? null,
       appVersion: device?.appVersion ?? null,
+      // A request that does not say keeps what the device said before.
+      schemaVersions: schemaVersions ?? device?.schemaVersions ?? null,
       lastSyncAt: now,
       syncToken: device?.syncToken ?? null,
       isActive: true,
@@ -177,7 +180,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
       return tenant.transact(async (tx) => {
         const now = clock.now();
-        await touchDevice(tx, actor, request.deviceId, now.toISOString(), request.deviceName);
+        await touchDevice(
+          tx,
+          actor,
+          request.deviceId,
+          now.toISOString(),
+          request.deviceName,
+          meta.schemaVersions,
+        );
         const ctx = applyContext(tx, actor, request.deviceId, now);
         const results: ChangeResult[] = [];
         const conflicts = new Map<string, ConflictRecord>();
@@ -232,7 +242,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const pageSize = Math.min(request.pageSize ?? limits.defaultPageSize, limits.maxPageSize);
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const now = clock.now().toISOString();
-        await touchDevice(tx, actor, request.deviceId, now);
+        await touchDevice(tx, actor, request.deviceId, now, undefined, meta.schemaVersions);
         const page = await pullPage(tx, actor, collections, crypto, request, pageSize);
         await noteSyncToken(tx, request.deviceId, page.token);
         await tx.insertSyncHistory({
@@ -268,7 +278,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       );
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const now = clock.now().toISOString();
-        await touchDevice(tx, actor, request.deviceId, now);
+        await touchDevice(tx, actor, request.deviceId, now, undefined, meta.schemaVersions);
         const page = await snapshotPage(tx, actor, collections, crypto, request, pageSize);
         if (!page.hasMore) await noteSyncToken(tx, request.deviceId, page.syncToken);
         await tx.insertSyncHistory({
@@ -341,6 +351,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           deviceName: request.deviceName ?? existing?.deviceName ?? null,
           platform: request.platform ?? existing?.platform ?? null,
           appVersion: request.appVersion ?? existing?.appVersion ?? null,
+          schemaVersions: existing?.schemaVersions ?? null,
           lastSyncAt: existing?.lastSyncAt ?? null,
           syncToken: existing?.syncToken ?? null,
           isActive: true,
@@ -681,6 +692,7 @@ async function reassignDevice(
     deviceName: request.deviceName ?? null,
     platform: request.platform ?? null,
     appVersion: request.appVersion ?? null,
+    schemaVersions: null,
     lastSyncAt: null,
     syncToken: null,
     isActive: true,

@@ -44,6 +44,7 @@ import {
   type RateLimit,
   type RateLimitRedis,
 } from './rate-limits.js';
+import { schemaVersionPlugin } from './schema-version.js';
 import { syncRoutesPlugin } from './sync-routes.js';
 import { paymeCompatPlugin } from './compat/payme.js';
 import type { OfflineReplay } from '../jobs/request-replay.js';
@@ -237,6 +238,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
         }
       : {}),
   });
+  void app.register(schemaVersionPlugin);
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
   void app.register(attendanceRoutesPlugin, { engine });

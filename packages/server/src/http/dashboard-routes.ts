@@ -70,6 +70,8 @@ const deviceHealthSchema = Type.Object({
   deviceName: nullable(Type.String()),
   platform: nullable(Type.String()),
   appVersion: nullable(Type.String()),
+  /** The app's local schema versions as it last sent them (`assets=1,visits=3`). */
+  schemaVersions: nullable(Type.String()),
   lastSyncAt: nullable(isoTimestampSchema),
   isActive: Type.Boolean(),
   createdAt: isoTimestampSchema,
@@ -328,6 +330,7 @@ export const dashboardRoutesPlugin = fp<DashboardRoutesOptions>(
           deviceName: device.deviceName,
           platform: device.platform,
           appVersion: device.appVersion,
+          schemaVersions: device.schemaVersions,
           lastSyncAt: device.lastSyncAt,
           isActive: device.isActive,
           createdAt: device.createdAt,

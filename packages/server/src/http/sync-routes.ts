@@ -59,11 +59,14 @@ export interface SyncRoutesOptions {
   engine: SyncEngine;
 }
 
-/** Seed 003's X-Network-Type (wifi, cellular, …), kept in the sync history. */
+/**
+ * Seed 003's X-Network-Type (wifi, cellular, …), kept in the sync history, and the local schema
+ * versions the app sent (schema-version.ts), kept on the device.
+ */
 function requestMeta(request: FastifyRequest, route: string): RequestMeta {
   const header = request.headers['x-network-type'];
   const value = (Array.isArray(header) ? header[0] : header)?.trim().slice(0, 32);
-  return { networkType: value ? value : null, route };
+  return { networkType: value ? value : null, route, schemaVersions: request.schemaVersions };
 }
 
 function startSummary(
@@ -337,7 +340,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
   },
   {
     name: 'syncline-sync-routes',
-    dependencies: ['syncline-auth', 'syncline-rate-limits'],
+    dependencies: ['syncline-auth', 'syncline-rate-limits', 'syncline-schema-version'],
     fastify: '5.x',
   },
 );

@@ -201,6 +201,7 @@ const deviceCodec: Codec<DeviceRecord> = {
   deviceName: 'text',
   platform: 'text',
   appVersion: 'text',
+  schemaVersions: 'text',
   lastSyncAt: 'text',
   syncToken: 'text',
   isActive: 'bool',

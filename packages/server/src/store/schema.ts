@@ -108,6 +108,7 @@ export interface DevicesTable {
   device_name: string | null;
   platform: string | null;
   app_version: string | null;
+  schema_versions: string | null;
   last_sync_at: string | null;
   sync_token: string | null;
   /** 0 or 1: an integer in both dialects, because better-sqlite3 cannot bind booleans. */

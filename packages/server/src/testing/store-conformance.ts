@@ -128,6 +128,7 @@ function deviceRecord(over: Partial<DeviceRecord> = {}): DeviceRecord {
     deviceName: 'Tablet',
     platform: 'android',
     appVersion: '1.0.0',
+    schemaVersions: null,
     lastSyncAt: null,
     syncToken: null,
     isActive: true,
@@ -670,6 +671,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           lastSyncAt: iso(5),
           syncToken: 'tok',
           appVersion: '1.1.0',
+          schemaVersions: 'assets=1,visits=3',
           createdAt: iso(50),
         });
         await ts.transact((tx) => tx.upsertDevice(revoked));

@@ -1,65 +1,112 @@
-// Indexed queries for the IndexedDB store. Each confirmed row is stored with `ix`, one key per
-// indexed field, [type, field, tag, value], under one multiEntry index ('fields'): every field of
-// every collection is a contiguous key range of that one real index, so declaring a new indexed
-// field needs no database upgrade. `tag` orders the kinds (null < booleans < numbers < strings),
-// as in the memory and SQLite stores. Within one key the index walks rows in [type, id] order, so
-// ties come by id, reversed for 'prev'.
+// Indexed queries for the IndexedDB store. Each confirmed row is stored with `ix`, its keys in
+// one multiEntry index ('fields'): one per indexed field and one per ordered pair of indexed
+// fields, each a string (an array key costs many times more to decode on every row read):
+//   field: type ␀ f field ␀ value          pair: type ␀ p a ␀ b ␀ valueA ␀ valueB
+// where a value is its kind's tag (0 null < 1 booleans < 2 numbers < 3 strings, as in the memory
+// and SQLite stores) and an order-keeping text: 0/1 for a boolean, 16 hex digits for a number's
+// float64 bits (sign flipped, negatives inverted), the string itself for a string. Texts escape
+// ␀ and U+0001 (as U+0001 U+0001, U+0001 U+0002) and U+FFFE and U+FFFF (as U+FFFE U+FFFE,
+// U+FFFE U+FFFF), so ␀ ends a part and no key holds U+FFFF, which closes a prefix's range. Every
+// field and pair of every collection is a contiguous key range of that one real index, so
+// declaring a new indexed field needs no database upgrade. Within one key the index walks rows in
+// [type, id] order, so ties come by id, reversed for 'prev'.
 //
-// A query walks one range list of that index: the orderBy field's (stopping once the page is
-// full), or, when the query has an equality or `in` on another field, that field's values (all
-// of them, then sorted). The other conditions are checked on each row's own indexed values.
-import {
-  compareForQuery,
-  compareIndexValues,
-  indexTag,
-  page,
-  rowQualifies,
-} from '../../core/query.js';
+// A query reads as few rows as it can, in bulk (one getAll per step: a cursor pays a round trip
+// per row, and every row read is a row decoded):
+// - an equality or `in` on one field with an orderBy on another walks the pair's ranges, one
+//   per value, each already in the query's order: the first rows of each, merged (an `in` of
+//   many values that match often walks the order instead, as below: it reads fewer rows);
+// - else with an orderBy field, its key ranges are read from the start in the query's
+//   direction, a page's worth at first and more (sized by how many rows matched so far) until
+//   the page is full; the other conditions are checked on each row's indexed values;
+// - in id order with an equality or `in`, each value's key range is already in id order: read
+//   the same way, the ranges' first rows merged;
+// - in id order with ranges only, the first condition's rows are read, checked, sorted, paged.
+import { compareForQuery, compareIndexValues, page, rowQualifies } from '../../core/query.js';
 import type { EntityRow, IndexValue, StorageCondition, StorageQuery } from '../../core/ports.js';
 
 /** The stored record: the row, plus its index keys. */
-export type EntityRecord = EntityRow & { ix?: IndexKey[] };
-export type IndexKey = [string, string, number, number | string];
+export type EntityRecord = EntityRow & { ix?: string[] };
 
 export const fieldsIndex = 'fields';
 
-const keyValue = (value: IndexValue): number | string =>
-  value === null ? 0 : typeof value === 'boolean' ? (value ? 1 : 0) : value;
+const end = '\u0000';
+/** Escapes U+0001 before ␀ (whose escape brings new U+0001s), U+FFFE before U+FFFF alike. */
+const text = (value: string) =>
+  value
+    .replaceAll('\u0001', '\u0001\u0002')
+    .replaceAll('\u0000', '\u0001\u0001')
+    .replaceAll('\ufffe', '\ufffe\ufffe')
+    .replaceAll('\uffff', '\ufffe\uffff');
+
+const bits = new DataView(new ArrayBuffer(8));
+/** A finite number as 16 hex digits that sort as the numbers do. */
+function numberText(value: number): string {
+  bits.setFloat64(0, value === 0 ? 0 : value); // -0 is 0
+  let high = bits.getUint32(0);
+  let low = bits.getUint32(4);
+  if (high >= 0x80000000) {
+    high = ~high >>> 0;
+    low = ~low >>> 0;
+  } else {
+    high = (high | 0x80000000) >>> 0;
+  }
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0');
+}
+
+/** A value as its tag and order-keeping text. */
+function valueText(value: IndexValue): string {
+  if (value === null) return '0';
+  if (typeof value === 'boolean') return value ? '11' : '10';
+  if (typeof value === 'number') return `2${numberText(value)}`;
+  return `3${text(value)}`;
+}
+
+const fieldPrefix = (type: string, field: string) => `${text(type)}${end}f${text(field)}${end}`;
+const pairPrefix = (type: string, a: string, b: string, value: IndexValue) =>
+  `${text(type)}${end}p${text(a)}${end}${text(b)}${end}${valueText(value)}${end}`;
 
 /** The record to store for a row: its index keys beside it (a tombstone has none). */
 export function toRecord(row: EntityRow): EntityRecord {
-  if (row.deleted || !row.fields) return row;
-  const ix = Object.entries(row.fields).map(([field, value]): IndexKey => [
-    row.type,
-    field,
-    indexTag(value),
-    keyValue(value),
-  ]);
-  return { ...row, ix };
+  const { ix: _old, ...plain } = row as EntityRow & { ix?: unknown };
+  if (plain.deleted || !plain.fields) return plain;
+  const entries = Object.entries(plain.fields);
+  const ix = entries.map(([field, value]) => fieldPrefix(plain.type, field) + valueText(value));
+  for (const [a, va] of entries) {
+    for (const [b, vb] of entries) {
+      if (a !== b) ix.push(pairPrefix(plain.type, a, b, va) + valueText(vb));
+    }
+  }
+  return { ...plain, ix };
 }
 
-/** The key ranges of the 'fields' index a condition covers, in ascending order. */
-function rangesOf(type: string, field: string, condition?: StorageCondition): IDBKeyRange[] {
-  if (!condition) return [IDBKeyRange.bound([type, field], [type, field, []], false, true)];
-  if (condition.in) {
-    return condition.in.map((v) => IDBKeyRange.only([type, field, indexTag(v), keyValue(v)]));
-  }
+/** The key ranges of the 'fields' index a condition covers under a prefix, ascending. */
+function rangesOf(prefix: string, condition?: StorageCondition): IDBKeyRange[] {
+  // No key holds U+FFFF: prefix + U+FFFF is above every key that starts with the prefix.
+  if (!condition) return [IDBKeyRange.bound(prefix, `${prefix}\uffff`)];
+  if (condition.in) return condition.in.map((v) => IDBKeyRange.only(prefix + valueText(v)));
   const { kind, lower, upper } = condition.range;
-  const tag = kind === 'number' ? 2 : 3;
+  const tag = kind === 'number' ? '2' : '3';
   if (lower && upper) {
     // IDBKeyRange refuses an empty range; it matches nothing.
     const c = compareIndexValues(lower.value, upper.value);
     if (c > 0 || (c === 0 && (lower.open || upper.open))) return [];
   }
-  // [type, field, tag] sorts before every value of the tag, [type, field, tag, []] after them.
   return [
     IDBKeyRange.bound(
-      lower ? [type, field, tag, lower.value] : [type, field, tag],
-      upper ? [type, field, tag, upper.value] : [type, field, tag, []],
+      lower ? prefix + valueText(lower.value) : prefix + tag,
+      upper ? prefix + valueText(upper.value) : `${prefix}${tag}\uffff`,
       lower?.open ?? false,
-      upper ? upper.open : true,
+      upper?.open ?? false,
     ),
   ];
+}
+
+/** getAll's options form (IndexedDB 3.0: a direction); older engines take (query, count) only. */
+interface GetAllOptions {
+  query: IDBKeyRange;
+  count?: number;
+  direction: IDBCursorDirection;
 }
 
 /** The part of idb's store and index this module uses, declared structurally. */
@@ -68,36 +115,82 @@ interface CursorLike {
   continue(): Promise<CursorLike | null>;
 }
 interface RecordSource {
-  getAll(range: IDBKeyRange, count?: number): Promise<EntityRecord[]>;
+  getAll(range: IDBKeyRange | GetAllOptions, count?: number): Promise<EntityRecord[]>;
   openCursor(range: IDBKeyRange, direction: IDBCursorDirection): Promise<CursorLike | null>;
 }
 export interface EntityStore extends RecordSource {
   index(name: typeof fieldsIndex): RecordSource;
 }
 
-/** Walks ranges in the query's direction, keeping qualifying rows, until `want` are kept. */
-async function walk(
+/** Whether getAll reads backwards in one request (getAllRecords shipped with that form). */
+const getAllTakesDirection = (): boolean =>
+  typeof IDBIndex !== 'undefined' && 'getAllRecords' in IDBIndex.prototype;
+
+/** The first `count` records of a range in a direction: one request, or a cursor where it must. */
+async function readFirst(
+  source: RecordSource,
+  range: IDBKeyRange,
+  direction: IDBCursorDirection,
+  count: number,
+): Promise<EntityRecord[]> {
+  const limit = Number.isFinite(count) ? count : undefined;
+  if (direction === 'next') return source.getAll(range, limit);
+  if (getAllTakesDirection()) {
+    return source.getAll(
+      limit === undefined ? { query: range, direction } : { query: range, count: limit, direction },
+    );
+  }
+  const rows: EntityRecord[] = [];
+  let cursor = await source.openCursor(range, direction);
+  while (cursor) {
+    rows.push(cursor.value);
+    if (rows.length >= count) break;
+    cursor = await cursor.continue();
+  }
+  return rows;
+}
+
+/**
+ * The first `want` qualifying rows of one key range in `direction`: its first rows read at once,
+ * more when too few qualified (re-reading from the start costs less than a cursor's round trip
+ * per row). Undefined when fewer than `minShare` of the rows read qualify: another way is cheaper.
+ */
+async function walkRange(
+  source: RecordSource,
+  range: IDBKeyRange,
+  direction: IDBCursorDirection,
+  want: number,
+  qualifies: (row: EntityRecord) => boolean,
+  minShare = 0,
+): Promise<EntityRecord[] | undefined> {
+  let toRead = Number.isFinite(want) ? Math.max(want + 8, Math.ceil(want * 1.5)) : Infinity;
+  for (;;) {
+    const rows = await readFirst(source, range, direction, toRead);
+    const kept = rows.filter(qualifies);
+    if (kept.length >= want || rows.length < toRead) return kept.slice(0, want);
+    // Read enough for the share that matched so far, at least twice as many as this time.
+    const share = kept.length / rows.length;
+    if (share < minShare) return undefined;
+    const estimate = share > 0 ? Math.ceil((want / share) * 1.25) : rows.length * 4;
+    toRead = Math.max(estimate, rows.length * 2);
+  }
+}
+
+/** Walks ranges one after another (they are in the walk's order) until `want` rows are kept. */
+async function walkRanges(
   source: RecordSource,
   ranges: IDBKeyRange[],
-  query: StorageQuery,
+  direction: IDBCursorDirection,
   want: number,
-  filtered: boolean,
-): Promise<EntityRecord[]> {
-  const desc = query.orderBy?.direction === 'desc';
+  qualifies: (row: EntityRecord) => boolean,
+  minShare = 0,
+): Promise<EntityRecord[] | undefined> {
   const kept: EntityRecord[] = [];
-  for (const range of desc ? [...ranges].reverse() : ranges) {
+  for (const range of direction === 'prev' ? [...ranges].reverse() : ranges) {
     if (kept.length >= want) break;
-    if (!desc && !filtered) {
-      // Nothing to check row by row: one bulk read of as many as the page still needs.
-      const left = want - kept.length;
-      kept.push(...(await source.getAll(range, Number.isFinite(left) ? left : undefined)));
-      continue;
-    }
-    let cursor = await source.openCursor(range, desc ? 'prev' : 'next');
-    while (cursor && kept.length < want) {
-      if (rowQualifies(cursor.value, query)) kept.push(cursor.value);
-      cursor = await cursor.continue();
-    }
+    const rows = await walkRange(source, range, direction, want - kept.length, qualifies, minShare);
+    if (!rows) return undefined;
+    kept.push(...rows);
   }
   return kept;
 }
@@ -112,27 +205,54 @@ export async function queryIndexedEntities(
   const want = query.limit === undefined ? Infinity : offset + query.limit;
   if (want === 0) return [];
   const index = store.index(fieldsIndex);
-  const order = query.orderBy?.field;
-  const equality = query.where.find((c) => c.in && c.field !== order);
-  if (equality || (!order && query.where.length > 0)) {
-    // A selective condition drives: read all its rows, check the rest, sort, page.
-    const driver = equality ?? query.where[0]!;
-    const rows: EntityRecord[] = [];
-    for (const range of rangesOf(type, driver.field, driver))
-      rows.push(...(await index.getAll(range)));
-    const kept = rows.filter((row) => rowQualifies(row, query));
-    return page(
-      kept.sort((a, b) => compareForQuery(query, a, b)),
+  const qualifies = (row: EntityRecord) => rowQualifies(row, query);
+  const sorted = (rows: EntityRecord[]) =>
+    page(
+      rows.sort((a, b) => compareForQuery(query, a, b)),
       query,
     );
+  const order = query.orderBy?.field;
+  const direction: IDBCursorDirection = query.orderBy?.direction === 'desc' ? 'prev' : 'next';
+  const equality = query.where.find((c) => c.in && c.field !== order);
+  const onOrder = order ? query.where.find((c) => c.field === order) : undefined;
+  const orderRanges = order ? rangesOf(fieldPrefix(type, order), onOrder) : [];
+
+  if (order && equality?.in && equality.in.length > 1 && Number.isFinite(want)) {
+    // The pairs read `want` rows per value; the order's walk about want / share. While a share
+    // of at least 1 / values matches, the walk reads less.
+    const walked = await walkRanges(
+      index,
+      orderRanges,
+      direction,
+      want,
+      qualifies,
+      1 / equality.in.length,
+    );
+    if (walked) return page(walked, query);
   }
-  if (!order) {
+  if (equality?.in) {
+    // One walk per value, over the field's keys (id order) or the pair's (the orderBy's order).
+    const rows: EntityRecord[] = [];
+    for (const value of equality.in) {
+      const ranges = order
+        ? rangesOf(pairPrefix(type, equality.field, order, value), onOrder)
+        : [IDBKeyRange.only(fieldPrefix(type, equality.field) + valueText(value))];
+      rows.push(...(await walkRanges(index, ranges, order ? direction : 'next', want, qualifies))!);
+    }
+    return equality.in.length > 1 ? sorted(rows) : page(rows, query);
+  }
+  if (order)
+    return page((await walkRanges(index, orderRanges, direction, want, qualifies))!, query);
+  if (query.where.length === 0) {
     // No conditions and id order: the type's key range of the store, tombstones skipped.
     const range = IDBKeyRange.bound([type], [type, []]);
-    return page(await walk(store, [range], query, want, true), query);
+    return page((await walkRange(store, range, 'next', want, qualifies))!, query);
   }
-  const onOrder = query.where.find((c) => c.field === order);
-  const filtered = query.where.some((c) => c.field !== order);
-  const rows = await walk(index, rangesOf(type, order, onOrder), query, want, filtered);
-  return page(rows, query);
+  // Ranges only, in id order: no index holds that order, so all of the first one's rows.
+  const driver = query.where[0]!;
+  const rows: EntityRecord[] = [];
+  for (const range of rangesOf(fieldPrefix(type, driver.field), driver)) {
+    rows.push(...(await index.getAll(range)));
+  }
+  return sorted(rows.filter(qualifies));
 }

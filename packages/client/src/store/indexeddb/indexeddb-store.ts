@@ -22,7 +22,6 @@ import {
   toRecord,
   type EntityRecord,
   type EntityStore,
-  type IndexKey,
 } from './indexeddb-query.js';
 import { appendedOutbox, copyConflict, copyEntity, copyOutbox } from '../rows.js';
 import { adapterMetaPrefix, assertStorageWrite, LocalStoreClosedError } from '../validate-write.js';
@@ -38,7 +37,7 @@ export interface IndexedDbStorageOptions {
 
 interface LocalDbSchema extends DBSchema {
   /** Keyed by [type, id], so one type's rows are a contiguous key range in id order. */
-  entities: { key: [string, string]; value: EntityRecord; indexes: { fields: IndexKey } };
+  entities: { key: [string, string]; value: EntityRecord; indexes: { fields: string } };
   outbox: { key: number; value: OutboxRow };
   conflicts: { key: string; value: ConflictRow };
   meta: { key: string; value: { key: string; value: string } };
@@ -48,8 +47,11 @@ type StoreName = 'entities' | 'outbox' | 'conflicts' | 'meta';
 const storeNames: StoreName[] = ['entities', 'outbox', 'conflicts', 'meta'];
 type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
-/** 1: the four stores; 2: the entities' 'fields' index (indexed queries). */
-const schemaVersion = 2;
+/**
+ * 1: the four stores; 2: the entities' 'fields' index (indexed queries); 3: its keys as strings,
+ * with pairs of fields (an equality with an orderBy on another field).
+ */
+const schemaVersion = 3;
 
 const revisionKey = `${adapterMetaPrefix}revision`;
 const lastSeqKey = `${adapterMetaPrefix}outbox.lastSeq`;
@@ -89,6 +91,10 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
       if (oldVersion < 2) {
         // Rows written before have no index keys; the sync core indexes them again on open.
         tx.objectStore('entities').createIndex(fieldsIndex, 'ix', { multiEntry: true });
+      }
+      if (oldVersion >= 1 && oldVersion < 3) {
+        // Indexed rows get their keys anew, in this upgrade: no query sees a row without them.
+        return rewriteIndexKeys(tx.objectStore('entities'));
       }
     },
     blocking() {
@@ -243,6 +249,21 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
       db?.close();
     },
   };
+}
+
+/** Stores every indexed row again with its index keys (toRecord), one cursor step each. */
+async function rewriteIndexKeys(entities: {
+  openCursor(): Promise<{
+    value: EntityRecord;
+    update(value: EntityRecord): Promise<unknown>;
+    continue(): Promise<unknown>;
+  } | null>;
+}): Promise<void> {
+  let cursor = await entities.openCursor();
+  while (cursor) {
+    if (cursor.value.fields && !cursor.value.deleted) await cursor.update(toRecord(cursor.value));
+    cursor = (await cursor.continue()) as typeof cursor;
+  }
 }
 
 function applyWrite(

@@ -8,6 +8,7 @@ import { attendanceHealthcareMigration } from './0002-attendance-healthcare.js';
 import { offlineOperationsMigration } from './0003-offline-operations.js';
 import { jobsMigration } from './0004-jobs.js';
 import { offlineQueueIdsMigration } from './0005-offline-queue-ids.js';
+import { deviceSchemaVersionsMigration } from './0006-device-schema-versions.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -17,6 +18,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0003_offline_operations': offlineOperationsMigration(dialect),
     '0004_jobs': jobsMigration(dialect),
     '0005_offline_queue_ids': offlineQueueIdsMigration(dialect),
+    '0006_device_schema_versions': deviceSchemaVersionsMigration(dialect),
   };
 }
 
