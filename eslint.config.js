@@ -162,11 +162,13 @@ export default tseslint.config(
     },
   },
   {
-    // The client's core, scheduler and transport run in browsers and workers as well as Node.
+    // The client's core, scheduler, transport and service worker parts run in browsers and
+    // workers as well as Node.
     files: [
       'packages/client/src/core/**/*.ts',
       'packages/client/src/scheduler/**/*.ts',
       'packages/client/src/transport/**/*.ts',
+      'packages/client/src/sw/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],
     rules: {

@@ -29,6 +29,20 @@ export const buildTargets = [
     ],
     output: 'apps/dashboard/dist',
   },
+  {
+    name: 'field',
+    workspace: 'apps/field',
+    sources: [
+      'apps/field/src',
+      'apps/field/public',
+      'apps/field/index.html',
+      'apps/field/vite.config.ts',
+      'apps/field/package.json',
+      'packages/client/src',
+      'packages/protocol/src',
+    ],
+    output: 'apps/field/dist',
+  },
 ];
 
 /** Written last by a successful build: a build that failed half-way has none and is stale. */

@@ -108,11 +108,13 @@ describe('crash recovery', () => {
     const acknowledged: ChangeResult[] = [];
     let acknowledgedBatches = 0;
     let interrupted = 0;
+    let inFlight = 0;
     let killed: Promise<void> | undefined;
     const streams = clients.map(async (client, c) => {
       for (const batch of client.batches) {
         if (killed) return;
         let response: PushResponse;
+        inFlight += 1;
         try {
           response = await push(server.url, tokens[c] as string, {
             deviceId: client.deviceId,
@@ -121,10 +123,18 @@ describe('crash recovery', () => {
         } catch {
           interrupted += 1; // The server died under this request: its outcome is unknown.
           return;
+        } finally {
+          inFlight -= 1;
         }
         acknowledged.push(...response.results);
         acknowledgedBatches += 1;
-        if (acknowledgedBatches === KILL_AFTER_ACKNOWLEDGED_BATCHES)
+        // Kill while every other stream waits on an answer, so that some requests die in flight
+        // (on a loaded machine, a kill at a fixed count can land between requests).
+        if (
+          !killed &&
+          acknowledgedBatches >= KILL_AFTER_ACKNOWLEDGED_BATCHES &&
+          inFlight >= CLIENTS - 1
+        )
           killed = server.kill('SIGKILL');
       }
     });

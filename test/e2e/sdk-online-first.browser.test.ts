@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  bundlePage,
   hasChromium,
   launchChromium,
   noChromiumReason,
-  pageHtml,
+  openTestPage,
+  pageApi,
+  pageFiles,
 } from '../support/chromium.js';
 import { startHangingServer, type HangingServer } from '../support/hanging-server.js';
 import { pullAll } from '../support/http.js';
@@ -25,26 +26,8 @@ let hanging: HangingServer;
 let browser: Browser;
 let context: BrowserContext;
 
-function call<K extends keyof NetApi>(
-  page: Page,
-  method: K,
-  ...args: Parameters<NetApi[K]>
-): Promise<Awaited<ReturnType<NetApi[K]>>> {
-  return page.evaluate(
-    ([name, values]) =>
-      (window as unknown as { net: Record<string, (...a: unknown[]) => unknown> }).net[name]!(
-        ...values,
-      ),
-    [method, args] as const,
-  ) as Promise<Awaited<ReturnType<NetApi[K]>>>;
-}
-
-async function openPage(): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(proxy.url);
-  await page.waitForFunction(() => 'net' in window);
-  return page;
-}
+const call = pageApi<NetApi>('net');
+const openPage = (): Promise<Page> => openTestPage(context, proxy.url, 'net');
 
 describe.skipIf(!hasChromium)(
   `online-first and timeouts in Chromium${hasChromium ? '' : ` (${noChromiumReason})`}`,
@@ -52,12 +35,7 @@ describe.skipIf(!hasChromium)(
     beforeAll(async () => {
       server = await startServer();
       hanging = await startHangingServer();
-      proxy = await startSyncProxy(server.url, {
-        files: {
-          '/': { type: 'text/html', body: pageHtml('/net.js') },
-          '/net.js': { type: 'text/javascript', body: await bundlePage(entry) },
-        },
-      });
+      proxy = await startSyncProxy(server.url, { files: await pageFiles(entry) });
       browser = await launchChromium();
       context = await browser.newContext();
     }, 120_000);

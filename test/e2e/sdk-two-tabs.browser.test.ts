@@ -6,17 +6,19 @@
 // write and the real server gets each exactly once; left open, one tab syncs at a time (each
 // write travels in exactly one push) and each tab shows the other's writes.
 import { fileURLToPath } from 'node:url';
-import type { HistoryEntry, PushRequest } from '@syncline/protocol';
+import type { PushRequest } from '@syncline/protocol';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  bundlePage,
   hasChromium,
   launchChromium,
   noChromiumReason,
-  pageHtml,
+  openTestPage,
+  pageApi,
+  pageFiles,
 } from '../support/chromium.js';
-import { getJson, latestVersions, pullAll } from '../support/http.js';
+import { expectHeldOnce } from '../support/held-once.js';
+import { latestVersions, pullAll } from '../support/http.js';
 import type { Note, TabApi } from '../support/sdk-tab-page.js';
 import { startServer, type ServerProcess } from '../support/server-process.js';
 import { startSyncProxy, type SyncProxy } from '../support/sync-proxy.js';
@@ -29,32 +31,14 @@ let browser: Browser;
 let context: BrowserContext;
 const pageErrors: string[] = [];
 
-/** Calls the page's `tab` API. */
-function call<K extends keyof TabApi>(
-  page: Page,
-  method: K,
-  ...args: Parameters<TabApi[K]>
-): Promise<Awaited<ReturnType<TabApi[K]>>> {
-  return page.evaluate(
-    ([name, values]) =>
-      (window as unknown as { tab: Record<string, (...a: unknown[]) => unknown> }).tab[name]!(
-        ...values,
-      ),
-    [method, args] as const,
-  ) as Promise<Awaited<ReturnType<TabApi[K]>>>;
-}
+const call = pageApi<TabApi>('tab');
 
 describe.skipIf(!hasChromium)(
   `two tabs on one IndexedDB database${hasChromium ? '' : ` (${noChromiumReason})`}`,
   () => {
     beforeAll(async () => {
       server = await startServer();
-      proxy = await startSyncProxy(server.url, {
-        files: {
-          '/': { type: 'text/html', body: pageHtml('/tab.js') },
-          '/tab.js': { type: 'text/javascript', body: await bundlePage(entry) },
-        },
-      });
+      proxy = await startSyncProxy(server.url, { files: await pageFiles(entry) });
       browser = await launchChromium();
       context = await browser.newContext();
     }, 120_000);
@@ -71,10 +55,7 @@ describe.skipIf(!hasChromium)(
       const pages: Page[] = [];
       const devices: string[] = [];
       for (let i = 0; i < count; i++) {
-        const page = await context.newPage();
-        page.on('pageerror', (error) => pageErrors.push(error.message));
-        await page.goto(proxy.url);
-        await page.waitForFunction(() => 'tab' in window);
+        const page = await openTestPage(context, proxy.url, 'tab', pageErrors);
         devices.push(await call(page, 'open', token, database));
         pages.push(page);
       }
@@ -113,30 +94,15 @@ describe.skipIf(!hasChromium)(
       return { ids, writes: 14 + 3 + 1 };
     }
 
-    /** The server holds each write exactly once: one history entry per mutation, all SYNCED. */
+    /** The server holds each write exactly once; returns the notes it holds now. */
     async function expectOnServerOnce(
       tenant: string,
       ids: string[],
       writes: number,
       deviceId: string,
     ) {
+      await expectHeldOnce(server, tenant, { collection: 'note', ids, writes, deviceId });
       const admin = server.token('boss', tenant, 'admin');
-      const histories = await Promise.all(
-        ids.map((id) =>
-          getJson<{ history: HistoryEntry[] }>(
-            `${server.url}/api/sync/entities/note/${id}/history`,
-            admin,
-          ),
-        ),
-      );
-      const entries = histories.flatMap(({ history }) => history);
-      expect(entries).toHaveLength(writes);
-      expect(new Set(entries.map((entry) => entry.mutationId)).size).toBe(writes);
-      const stats = await getJson<{ total: number; byStatus: Record<string, number> }>(
-        `${server.url}/api/sync/queue/stats?deviceId=${encodeURIComponent(deviceId)}`,
-        admin,
-      );
-      expect(stats).toMatchObject({ total: writes, byStatus: { SYNCED: writes } });
       const feed = await pullAll(server.url, admin, 'checker');
       const mine = new Set(ids);
       return [...latestVersions(feed.changes).values()]

@@ -1,6 +1,7 @@
 // A fresh device's first sync (POST /api/sync/snapshot): each entity's latest state once, paged,
 // the reader's access rules applied, and a hand-over to the delta feed that misses nothing and
 // repeats nothing written while the snapshot ran. Runs on SQLite and, with a PostgreSQL URL, on it.
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { ServerChange, SnapshotResponse } from '@syncline/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../packages/server/src/testing/test-app.js';
@@ -207,11 +208,57 @@ describe('first-sync snapshot', () => {
       'reading/r2',
       'reading/r3',
     ]);
-    expect((await ids(boss)).ids).toHaveLength(6);
+    const all = (await ids(boss)).ids;
+    expect(all).toHaveLength(6);
+    // Pages of one step across the types' boundaries in key order, missing and repeating nothing.
+    const paged: string[] = [];
+    for (let cursor: string | null | undefined; cursor !== null;) {
+      const page: SnapshotResponse = await snapshot(boss, 'd-boss-paged', {
+        pageSize: 1,
+        ...(cursor ? { cursor } : {}),
+      });
+      paged.push(...page.changes.map((c) => `${c.entityType}/${c.entityId}`));
+      cursor = page.cursor;
+    }
+    expect(paged).toEqual(all);
     expect(await ids(bob, { entityTypes: ['diary'] })).toEqual({ ids: ['diary/d-bob'], total: 1 });
     // Another tenant sees none of it.
     const eve = await t.token('eve', 'snap-other');
     expect(await ids(eve)).toEqual({ ids: [], total: 0 });
+  });
+
+  it('sends its pages compressed as the device accepts, decoding to the same answer', async () => {
+    const tenant = 'snap-compressed';
+    const alice = await t.token('alice', tenant);
+    await push(
+      alice,
+      Array.from({ length: 60 }, (_, i) =>
+        create('note', `z${i}`, { text: `note ${i}`.repeat(5) }),
+      ),
+    );
+    const page = async (encoding: string) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/sync/snapshot',
+        headers: { authorization: `Bearer ${alice}`, 'accept-encoding': encoding },
+        payload: { deviceId: 'fresh', pageSize: 50 },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      return { encoding: res.headers['content-encoding'], body: res.rawPayload };
+    };
+    const plain = await page('identity');
+    expect(plain.encoding).toBeUndefined();
+    const answer = JSON.parse(plain.body.toString('utf8')) as SnapshotResponse;
+    expect(answer.changes).toHaveLength(50);
+    const br = await page('br');
+    expect(br.encoding).toBe('br');
+    expect(br.body.length).toBeLessThan(plain.body.length / 2);
+    expect(JSON.parse(brotliDecompressSync(br.body).toString('utf8'))).toEqual(answer);
+    const gzip = await page('gzip');
+    expect(gzip.encoding).toBe('gzip');
+    expect(gzip.body.length).toBeLessThan(plain.body.length / 2);
+    expect(JSON.parse(gunzipSync(gzip.body).toString('utf8'))).toEqual(answer);
   });
 
   it('refuses a cursor it did not mint for this reader with a structured error', async () => {

@@ -1,5 +1,6 @@
-// The page of the online-first and timeout browser tests: the SDK (bundled by esbuild) on
-// IndexedDB, with the server URL and timeouts the test gives. Driven through `window.net`.
+// The page of the online-first, timeout and cross-origin browser tests: the SDK (bundled by
+// esbuild) on IndexedDB, with the server URL and timeouts the test gives. Driven through
+// `window.net`.
 import {
   createSyncClient,
   indexedDbStorage,
@@ -38,17 +39,24 @@ const net = {
   },
   create: (text: string) => opened().collection('note').create({ text }),
   status: (): SyncStatus => opened().status,
-  /** syncNow(), reported as data: how it settled and after how long. */
-  async syncNow(): Promise<{ ok: boolean; code?: string; ms: number }> {
+  /** syncNow(), reported as data: how it settled (the failure's kind and code) and how fast. */
+  async syncNow(): Promise<{ ok: boolean; kind?: string; code?: string; ms: number }> {
     const started = performance.now();
     try {
       await opened().syncNow();
       return { ok: true, ms: performance.now() - started };
     } catch (error) {
-      const code = (error as { details?: { code?: string } }).details?.code;
-      return { ok: false, ...(code ? { code } : {}), ms: performance.now() - started };
+      const { kind, details } = error as { kind?: string; details?: { code?: string } };
+      const code = details?.code;
+      return {
+        ok: false,
+        ...(kind ? { kind } : {}),
+        ...(code ? { code } : {}),
+        ms: performance.now() - started,
+      };
     }
   },
+  find: () => opened().collection('note').find(),
   start: () => opened().start(),
   close: () => opened().close(),
 };

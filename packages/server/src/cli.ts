@@ -56,7 +56,8 @@ Commands:
             SYNCLINE_LARGE_BODY_CONCURRENCY, SYNCLINE_STREAMS_PER_USER, SYNCLINE_STREAMS_PER_TENANT,
             SYNCLINE_REDIS_URL, SYNCLINE_REDIS_PREFIX, SYNCLINE_DRAIN_DELAY,
             SYNCLINE_SHUTDOWN_TIMEOUT, SYNCLINE_UPSTREAM_ALLOW, SYNCLINE_UPSTREAM_DNS,
-            SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR, SYNCLINE_CORS_ORIGINS)
+            SYNCLINE_METRICS_TOKEN, SYNCLINE_DASHBOARD_DIR, SYNCLINE_FIELD_DIR,
+            SYNCLINE_CORS_ORIGINS)
   migrate   Bring the database schema up to date, then exit
   token     Print a bearer token: --sub <user> --tenant <tenant> [--role user|admin] [--ttl 1h]
             [--claims '{"facilities":["f1"]}'] [--link [--url http://localhost:3000]]
@@ -66,9 +67,12 @@ Commands:
 
 const mintHint = 'npm run syncline -- token --sub u1 --tenant t1 [--role admin]';
 const dashboardHint = 'npm run syncline -- token --sub admin --tenant t1 --role admin --link';
+const fieldHint = `npm run syncline -- token --sub u1 --tenant t1 --claims '{"facilities":["f1"]}'`;
 
 /** The repository's built dashboard, unless SYNCLINE_DASHBOARD_DIR names another build. */
 const defaultDashboardDir = fileURLToPath(new URL('../../../apps/dashboard/dist', import.meta.url));
+/** The repository's built field app, unless SYNCLINE_FIELD_DIR names another build. */
+const defaultFieldDir = fileURLToPath(new URL('../../../apps/field/dist', import.meta.url));
 
 function webAppsOf(env: Env): WebApp[] {
   return [
@@ -76,6 +80,11 @@ function webAppsOf(env: Env): WebApp[] {
       prefix: '/admin',
       root: resolve(present(env.SYNCLINE_DASHBOARD_DIR) ?? defaultDashboardDir),
       buildHint: 'npm run build --workspace apps/dashboard',
+    },
+    {
+      prefix: '/app',
+      root: resolve(present(env.SYNCLINE_FIELD_DIR) ?? defaultFieldDir),
+      buildHint: 'npm run build --workspace apps/field',
     },
   ];
 }
@@ -480,7 +489,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
       `\nNo SYNCLINE_JWT_SECRET / SYNCLINE_JWT_PUBLIC_KEY / SYNCLINE_JWKS_FILE set: tokens are verified with the ` +
         `development secret in ${keys.secretFile}${keys.created ? ' (just created)' : ''}.\n` +
         `Mint a token with:  ${mintHint}\n` +
-        `Admin dashboard:    http://localhost:${port}/admin/ (sign-in link: ${dashboardHint})\n\n`,
+        `Admin dashboard:    http://localhost:${port}/admin/ (sign-in link: ${dashboardHint})\n` +
+        `Field app:          http://localhost:${port}/app/ (a user's token: ${fieldHint})\n\n`,
     );
   }
   return 0;

@@ -368,10 +368,13 @@ export class SyncCore {
   /** A put with its row's indexed values and its collection's compounds, where it has any. */
   private indexed(write: Extract<StorageWrite, { kind: 'putEntity' }>): StorageWrite {
     const { compounds } = this.declaredOf(write.row.type);
+    const row = this.withFields(write.row);
+    // Most puts (a whole first sync's, where nothing is declared) pass as they are.
+    if (row === write.row && compounds.length === 0 && write.compounds === undefined) return write;
     const { compounds: _given, ...put } = write;
     return {
       ...put,
-      row: this.withFields(write.row),
+      row,
       ...(compounds.length > 0 ? { compounds } : {}),
     };
   }
@@ -379,6 +382,8 @@ export class SyncCore {
   /** A confirmed row with the indexed values of its collection (none for a tombstone). */
   private withFields(row: EntityRow): EntityRow {
     const indexes = this.indexesOf(row.type);
+    // Most rows (a whole first sync's, where no index is declared) pass as they are.
+    if (indexes.length === 0 && row.fields === undefined) return row;
     const { fields: _given, ...plain } = row;
     if (indexes.length === 0 || row.deleted || row.body === null) return plain;
     return { ...plain, fields: indexFields(JSON.parse(row.body) as JsonObject, indexes) };
@@ -949,23 +954,40 @@ export class SyncCore {
     const { storage, deviceId } = this.options;
     let cursor = (await storage.getMeta(SNAPSHOT_CURSOR)) ?? undefined;
     let pulled = cursor === undefined ? 0 : (this.firstSyncValue?.pulled ?? 0);
+    /**
+     * A page asked for, and the cursor after it: told early by the transport where it can (the
+     * first bytes of the answer), else the answer's own.
+     */
     const request = (from: string | undefined) => {
-      const answer = snapshot({
-        deviceId,
-        ...this.entityTypes,
-        pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
-        ...(from !== undefined ? { cursor: from } : {}),
-      });
+      let early: ((cursor: string | null) => void) | undefined;
+      const cursorAfter = new Promise<string | null>((resolve) => (early = resolve));
+      const answer = snapshot(
+        {
+          deviceId,
+          ...this.entityTypes,
+          pageSize: this.options.snapshotPageSize ?? limitsDefaults.defaultSnapshotPageSize,
+          ...(from !== undefined ? { cursor: from } : {}),
+        },
+        (cursor) => early?.(cursor),
+      );
+      answer.then(
+        (page) => early?.(page.cursor),
+        () => early?.(null),
+      );
       // Awaited below; a failure while the page before is still being stored is not unhandled.
       answer.catch(() => undefined);
-      return answer;
+      return { from, answer, cursorAfter };
     };
-    // The next page is asked for while this one is stored: the server reads as the device writes.
-    let next = request(cursor);
+    // The next page is asked for as soon as this one's cursor is known, so the server reads it
+    // while the device takes this one in and stores it. Never more than one page ahead.
+    let current = request(cursor);
     for (;;) {
+      const following = current.cursorAfter.then((after) =>
+        after === null ? undefined : request(after),
+      );
       let page;
       try {
-        page = await next;
+        page = await current.answer;
       } catch (error) {
         if (
           isTransportError(error) &&
@@ -973,15 +995,21 @@ export class SyncCore {
           error.details.code === 'INVALID_SNAPSHOT_CURSOR' &&
           cursor !== undefined
         ) {
+          await following;
           cursor = undefined;
           pulled = 0;
-          next = request(undefined);
+          current = request(undefined);
           continue;
         }
         throw error;
       }
       const done = page.cursor === null || !page.hasMore;
-      if (!done) next = request(page.cursor ?? undefined);
+      let next: ReturnType<typeof request> | undefined;
+      if (!done) {
+        next = await following;
+        // An early cursor is a hint: the answer's own decides which page comes next.
+        if (next?.from !== page.cursor) next = request(page.cursor ?? undefined);
+      }
       pulled += page.changes.length;
       const progress: FirstSyncProgress = done
         ? { pulled, total: pulled }
@@ -989,8 +1017,9 @@ export class SyncCore {
       await this.applySnapshotPage(page, cursor === undefined, progress);
       summary.pulled += page.changes.length;
       onProgress?.({ phase: 'snapshot', pushed: summary.pushed, ...progress });
-      if (done) return page.syncToken;
+      if (!next) return page.syncToken;
       cursor = page.cursor ?? undefined;
+      current = next;
     }
   }
 
@@ -1019,7 +1048,10 @@ export class SyncCore {
         },
         ...(done ? [{ kind: 'setMeta', key: SYNC_TOKEN, value: page.syncToken } as const] : []),
       ]);
-      this.notifyStage(stage);
+      // The types only: a page touches thousands of entities, and reading each one's view back
+      // cost more than storing it. Live queries of these types run again, as they would anyway.
+      if (stage.touchedAll) this.notify('all');
+      else if (stage.touchedTypes.size > 0) this.notify(stage.touchedTypes);
       this.options.events.counts();
     });
   }

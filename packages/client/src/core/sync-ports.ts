@@ -17,9 +17,14 @@ export interface Transport {
   delta(request: DeltaRequest): Promise<DeltaResponse>;
   /**
    * POST /api/sync/snapshot: a page of a fresh device's first sync (each entity's latest state
-   * once). Without it, a first sync replays the feed from the beginning.
+   * once). Without it, a first sync replays the feed from the beginning. `onCursor`, where the
+   * transport can, is told the page's cursor as soon as it is known, before the rest of the
+   * page has arrived: only a hint to ask for the next page early, the answer's cursor decides.
    */
-  snapshot?(request: SnapshotRequest): Promise<SnapshotResponse>;
+  snapshot?(
+    request: SnapshotRequest,
+    onCursor?: (cursor: string | null) => void,
+  ): Promise<SnapshotResponse>;
   /**
    * Best-effort size of the feed after `syncToken`, for progress ("pulled n of about N");
    * undefined when the transport cannot tell.

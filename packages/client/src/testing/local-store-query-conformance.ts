@@ -239,6 +239,38 @@ function runQueryCases(
     expect(await query(store, {})).toEqual([]);
   });
 
+  it('keeps the last of a key put several times in one long write, its old values gone', async () => {
+    const store = await seeded();
+    const many = Array.from({ length: 250 }, (_, i) =>
+      row(`m${String(i).padStart(3, '0')}`, { facility: 'west', age: i }),
+    );
+    await store.write([
+      ...many.slice(0, 50).map((r) => put(r)),
+      // m003 put again among rows of the same run, p01 (north) and m005 after it, and m010
+      // removed then put back.
+      put(row('m003', { facility: 'east', age: 3 })),
+      ...many.slice(50, 120).map((r) => put(r)),
+      put(row('p01', { facility: 'west', age: 1000 })),
+      put(row('m005', { facility: 'east', age: 5 })),
+      { kind: 'removeEntity', type: 'patient', id: 'm010' },
+      put(row('m010', { facility: 'east', age: 10 })),
+      ...many.slice(120).map((r) => put(r)),
+      put(row('p01', { facility: 'east', age: 1001 })),
+    ]);
+    const east = await query(store, { where: [eq('facility', 'east')] });
+    expect(ids(east)).toEqual(['m003', 'm005', 'm010', 'p01', 'p04', 'p10']);
+    expect((await store.getEntity('patient', 'p01'))?.fields).toEqual({
+      facility: 'east',
+      age: 1001,
+    });
+    expect(await query(store, { where: [eq('age', 1000)] })).toEqual([]);
+    const west = await query(store, { where: [eq('facility', 'west')] });
+    expect(west).toHaveLength(247);
+    expect((await store.listEntities('patient')).length).toBe(
+      rows.filter((r) => r.type === 'patient').length + 250,
+    );
+  });
+
   it('answers through a second instance on the same storage', async () => {
     await seeded();
     const twin = await open();

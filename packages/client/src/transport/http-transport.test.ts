@@ -203,4 +203,50 @@ describe('HttpTransport on the wire', () => {
       vi.useRealTimers();
     }
   });
+
+  it("tells a snapshot page's cursor from the answer's first bytes, before the rest arrives", async () => {
+    const head = '{"cursor":"c\\"2","hasMore":true,"syncToken":"t","total":2,"changes":[';
+    const tail = '{"entityType":"note"}]}';
+    let finish: () => void = () => undefined;
+    const streamed = () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(head));
+          finish = () => {
+            controller.enqueue(new TextEncoder().encode(tail));
+            controller.close();
+          };
+        },
+      });
+      return Promise.resolve(new Response(body, { status: 200 }));
+    };
+    const http = new HttpTransport({
+      url: 'http://sync.test',
+      tokens: createTokenSource(() => 't1'),
+      fetch: streamed,
+    });
+    const told: Array<string | null> = [];
+    let early!: () => void;
+    const seen = new Promise<void>((resolve) => (early = resolve));
+    const page = http.snapshot!({ deviceId: 'd1' }, (cursor) => {
+      told.push(cursor);
+      early();
+    });
+    await seen;
+    expect(told).toEqual(['c"2']);
+    finish();
+    expect(await page).toMatchObject({ cursor: 'c"2', changes: [{ entityType: 'note' }] });
+    expect(told).toEqual(['c"2']);
+  });
+
+  it('tells no cursor for an answer of another shape, and still answers it whole', async () => {
+    const told: Array<string | null> = [];
+    const { http } = transport(() =>
+      json(200, { changes: [], cursor: null, hasMore: false, syncToken: 't', total: 0 }),
+    );
+    expect(await http.snapshot!({ deviceId: 'd1' }, (c) => told.push(c))).toMatchObject({
+      cursor: null,
+    });
+    expect(told).toEqual([]);
+  });
 });

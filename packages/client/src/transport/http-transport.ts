@@ -107,8 +107,16 @@ export class HttpTransport implements Transport {
     return this.send<DeltaResponse>('POST', '/api/sync/delta', request);
   }
 
-  snapshot?: (request: SnapshotRequest) => Promise<SnapshotResponse> = (request) =>
-    this.send<SnapshotResponse>('POST', '/api/sync/snapshot', request);
+  snapshot?: (
+    request: SnapshotRequest,
+    onCursor?: (cursor: string | null) => void,
+  ) => Promise<SnapshotResponse> = (request, onCursor) =>
+    this.send<SnapshotResponse>(
+      'POST',
+      '/api/sync/snapshot',
+      request,
+      onCursor && ((text) => leadingCursor(text, onCursor)),
+    );
 
   /**
    * The feed's head position (from the status route) less the device's: an upper bound of the
@@ -121,7 +129,13 @@ export class HttpTransport implements Transport {
     return head === undefined || at === undefined ? undefined : Math.max(0, head - at);
   }
 
-  private async send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  /** `peek` sees the answer's text as it grows, until it returns true (it saw what it wanted). */
+  private async send<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    peek?: (text: string) => boolean,
+  ): Promise<T> {
     const encoded = body === undefined ? undefined : await this.encode(body);
     let response = await this.attempt(method, path, encoded, await this.options.tokens.current());
     if (response.response.status === 401) {
@@ -130,7 +144,7 @@ export class HttpTransport implements Transport {
       response = await this.attempt(method, path, encoded, await this.options.tokens.refresh());
     }
     try {
-      return await this.read<T>(response);
+      return await this.read<T>(response, response.response.ok ? peek : undefined);
     } finally {
       response.done();
     }
@@ -213,10 +227,13 @@ export class HttpTransport implements Transport {
     return new TransportError(TransportFailure.NETWORK, `${what}: ${message}`, details);
   }
 
-  private async read<T>({ response, signal, progress }: Attempt): Promise<T> {
+  private async read<T>(
+    { response, signal, progress }: Attempt,
+    peek?: (text: string) => boolean,
+  ): Promise<T> {
     let text: string;
     try {
-      text = await readText(response, progress);
+      text = await readText(response, progress, peek);
     } catch (error) {
       // The connection dropped (or the time ran out) while the body was on its way.
       throw this.networkError('reading the answer', error, signal, response.status);
@@ -267,17 +284,45 @@ export class HttpTransport implements Transport {
   }
 }
 
-/** The body as text, calling `progress` on each piece (the read timeout counts silences). */
-async function readText(response: Response, progress: () => void): Promise<string> {
+/**
+ * The body as text, calling `progress` on each piece (the read timeout counts silences) and
+ * showing `peek` the text so far until it is satisfied.
+ */
+async function readText(
+  response: Response,
+  progress: () => void,
+  peek?: (text: string) => boolean,
+): Promise<string> {
   if (!response.body) return '';
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
+  let peeking = peek;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     progress();
     text += decoder.decode(value, { stream: true });
+    if (peeking?.(text)) peeking = undefined;
   }
   return text + decoder.decode();
+}
+
+/** A snapshot answer's text begins `{"cursor":<string or null>,` when the server writes it so. */
+const CURSOR_FIRST = /^\{"cursor":(null|"(?:[^"\\]|\\.)*")[,}]/;
+/** The cursor is never longer than this: past it, the answer is not of that shape. */
+const CURSOR_PREFIX_CHARS = 2048;
+
+/** Tells `onCursor` the cursor at the start of a snapshot answer; true once it knows there is none to tell. */
+function leadingCursor(text: string, onCursor: (cursor: string | null) => void): boolean {
+  const match = CURSOR_FIRST.exec(text);
+  if (!match) return text.length > CURSOR_PREFIX_CHARS;
+  let cursor: unknown;
+  try {
+    cursor = JSON.parse(match[1]!);
+  } catch {
+    return true;
+  }
+  if (cursor === null || typeof cursor === 'string') onCursor(cursor);
+  return true;
 }

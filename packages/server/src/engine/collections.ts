@@ -112,6 +112,22 @@ export function createCollectionRegistry(config: CollectionsConfig = {}): Collec
   };
 }
 
+/**
+ * The access rule of a type the feed and the snapshot still serve; undefined for one the config
+ * no longer names (strict mode), whose rows no reader is sent.
+ */
+export function servedRule(
+  collections: CollectionRegistry,
+  entityType: string,
+): AccessRule | undefined {
+  try {
+    return collections.get(entityType).access;
+  } catch (error) {
+    if (error instanceof SyncError) return undefined;
+    throw error;
+  }
+}
+
 /** The token claims a rule reads; none for `tenant` and `owner`. */
 export function claimsOf(rule: AccessRule): string[] {
   if (Array.isArray(rule)) return rule.flatMap(claimsOf);

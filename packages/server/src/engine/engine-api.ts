@@ -13,12 +13,12 @@ import type {
   ResolveConflictRequest,
   ServerChange,
   SnapshotRequest,
-  SnapshotResponse,
 } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import type { CommitListener } from './commit-events.js';
 import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
+import type { SnapshotPage } from './snapshot.js';
 import type { RetryQueueRequest, RetryQueueResult } from './queue-retry.js';
 import type { SyncRecordsRequest, SyncRecordsResult } from './record-sync.js';
 import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
@@ -83,8 +83,11 @@ export interface SyncEngine {
   /** Applies a batch (each change its own outcome) and pulls what changed after `syncToken`. */
   push(actor: Actor, request: PushRequest, meta?: RequestMeta): Promise<PushResponse>;
   delta(actor: Actor, request: DeltaRequest, meta?: RequestMeta): Promise<DeltaResponse>;
-  /** A fresh device's first sync: one page of the latest state of each entity it may see. */
-  snapshot(actor: Actor, request: SnapshotRequest, meta?: RequestMeta): Promise<SnapshotResponse>;
+  /**
+   * A fresh device's first sync: one page of the latest state of each entity it may see, its
+   * changes already JSON text (snapshotPageJson writes the whole answer).
+   */
+  snapshot(actor: Actor, request: SnapshotRequest, meta?: RequestMeta): Promise<SnapshotPage>;
   status(actor: Actor): Promise<SyncStatus>;
 
   listDevices(actor: Actor): Promise<Device[]>;

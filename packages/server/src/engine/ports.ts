@@ -188,6 +188,24 @@ export interface EntityPageQuery {
   limit: number;
 }
 
+/**
+ * A current-entities row as a snapshot page serves it: the payload left as its stored JSON text,
+ * which the page splices into its answer instead of parsing and writing it out again.
+ */
+export interface SnapshotEntity {
+  entityType: string;
+  entityId: string;
+  version: number;
+  /** The payload column as stored: JSON text the store itself wrote with JSON.stringify. */
+  payloadJson: string | null;
+  checksum: string | null;
+  createdBy: string;
+  updatedBy: string;
+  deviceId: string | null;
+  updatedAt: string;
+  seq: number;
+}
+
 /** Live entities by type at or below a feed position, and how many of them `createdBy` created. */
 export interface EntityCount {
   entityType: string;
@@ -208,7 +226,7 @@ export interface TenantReads {
   /** Change feed: history rows with seq > afterSeq (and of the given types), in seq order. */
   readFeed(query: FeedQuery): Promise<HistoryRecord[]>;
   /** Live entities (no tombstones) in (entityType, entityId) order: a snapshot page. */
-  readEntities(query: EntityPageQuery): Promise<EntityRecord[]>;
+  readEntities(query: EntityPageQuery): Promise<SnapshotEntity[]>;
   countEntities(query: {
     entityTypes?: readonly string[];
     maxSeq: number;

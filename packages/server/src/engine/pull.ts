@@ -4,11 +4,11 @@
 import type { ServerChange } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
-import { claimsOf, type AccessRule, type CollectionRegistry } from './collections.js';
+import { claimsOf, servedRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
 import type { HistoryRecord, TenantReads } from './ports.js';
 import type { Crypto } from './ports.js';
-import { decodeCursor, encodeCursor, viewScope } from './sync-token.js';
+import { decodeCursor, encodeCursor, positionHolds, viewScope } from './sync-token.js';
 
 export interface FeedPage {
   changes: ServerChange[];
@@ -46,14 +46,8 @@ async function visibility(
   collections: CollectionRegistry,
   row: HistoryRecord,
 ): Promise<'visible' | 'hidden' | 'revoked'> {
-  let rule: AccessRule;
-  try {
-    rule = collections.get(row.entityType).access;
-  } catch (error) {
-    // A type the config no longer names (strict mode) is not served.
-    if (error instanceof SyncError) return 'hidden';
-    throw error;
-  }
+  const rule = servedRule(collections, row.entityType);
+  if (rule === undefined) return 'hidden';
   if (actor.role === 'admin' || claimsOf(rule).length === 0) {
     return isAllowed(actor, rule, row) ? 'visible' : 'hidden';
   }
@@ -114,12 +108,7 @@ export async function resolveCursor(
   const token = from.pageToken ?? from.syncToken;
   if (token) {
     const cursor = decodeCursor(token);
-    const valid =
-      cursor !== undefined &&
-      cursor.epoch === view.epoch &&
-      cursor.scope === view.scope &&
-      cursor.seq <= view.seq &&
-      !pruned(cursor.seq);
+    const valid = cursor !== undefined && positionHolds(cursor, view);
     return valid ? { afterSeq: cursor.seq, reset: false } : { afterSeq: 0, reset: true };
   }
   if (from.lastSyncTimestamp) {

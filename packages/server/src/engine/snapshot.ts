@@ -7,26 +7,16 @@
 import {
   decodeSnapshotCursor,
   encodeSnapshotCursor,
-  type ServerChange,
   type SnapshotRequest,
   type SnapshotResponse,
 } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
-import type { AccessRule, CollectionRegistry } from './collections.js';
+import { changeJson } from './change-json.js';
+import { claimsOf, servedRule, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
-import type { Crypto, EntityCount, EntityRecord, TenantReads } from './ports.js';
-import { encodeCursor, viewScope } from './sync-token.js';
-
-/** The rule of a type the config still names; undefined for one it no longer serves (strict). */
-function ruleOf(collections: CollectionRegistry, entityType: string): AccessRule | undefined {
-  try {
-    return collections.get(entityType).access;
-  } catch (error) {
-    if (error instanceof SyncError) return undefined;
-    throw error;
-  }
-}
+import type { Crypto, EntityCount, JsonObject, SnapshotEntity, TenantReads } from './ports.js';
+import { encodeCursor, positionHolds, viewScope } from './sync-token.js';
 
 /** Whether the rule is the owner rule, alone or as a part: then only own entities count. */
 const involvesOwner = (rule: AccessRule): boolean =>
@@ -39,20 +29,20 @@ const involvesOwner = (rule: AccessRule): boolean =>
 function totalFor(actor: Actor, collections: CollectionRegistry, counts: EntityCount[]): number {
   let total = 0;
   for (const { entityType, count, own } of counts) {
-    const rule = ruleOf(collections, entityType);
+    const rule = servedRule(collections, entityType);
     if (rule === undefined) continue;
     total += actor.role !== 'admin' && involvesOwner(rule) ? own : count;
   }
   return total;
 }
 
-/** An entity's latest state as the server change a device applies. */
-function toSnapshotChange(entity: EntityRecord): ServerChange {
-  return {
+/** An entity's latest state as the server change a device applies, as JSON text. */
+function snapshotChangeJson(entity: SnapshotEntity): string {
+  return changeJson({
     entityType: entity.entityType,
     entityId: entity.entityId,
     operation: entity.version === 1 ? 'CREATE' : 'UPDATE',
-    payload: entity.payload,
+    payloadJson: entity.payloadJson,
     version: entity.version,
     clientVersion: entity.version,
     timestamp: entity.updatedAt,
@@ -61,6 +51,47 @@ function toSnapshotChange(entity: EntityRecord): ServerChange {
     checksum: entity.checksum,
     deletedAt: null,
     seq: entity.seq,
+  });
+}
+
+/** A snapshot answer whose changes are already JSON text (see change-json.ts). */
+export interface SnapshotPage extends Omit<SnapshotResponse, 'changes'> {
+  changes: string[];
+}
+
+/**
+ * The page as the JSON text of a SnapshotResponse. The cursor comes first and the changes last:
+ * a device can ask for the next page as soon as the first bytes of this one arrive.
+ */
+export function snapshotPageJson(page: SnapshotPage): string {
+  return (
+    `{"cursor":${page.cursor === null ? 'null' : JSON.stringify(page.cursor)},` +
+    `"hasMore":${page.hasMore},` +
+    `"syncToken":${JSON.stringify(page.syncToken)},` +
+    `"total":${page.total},` +
+    `"changes":[${page.changes.join(',')}]}`
+  );
+}
+
+/**
+ * Whether the reader may see an entity of the type: undefined for a type the config no longer
+ * serves. Only a field rule looks into the payload, and not for admins: the stored text is parsed
+ * for those alone.
+ */
+function visibilityOf(
+  actor: Actor,
+  collections: CollectionRegistry,
+  entityType: string,
+): ((entity: SnapshotEntity) => boolean) | undefined {
+  const rule = servedRule(collections, entityType);
+  if (rule === undefined) return undefined;
+  const readsPayload = actor.role !== 'admin' && claimsOf(rule).length > 0;
+  return (entity) => {
+    const payload =
+      readsPayload && entity.payloadJson !== null
+        ? (JSON.parse(entity.payloadJson) as JsonObject)
+        : null;
+    return isAllowed(actor, rule, { createdBy: entity.createdBy, payload });
   };
 }
 
@@ -76,20 +107,14 @@ export async function snapshotPage(
   crypto: Crypto,
   request: Pick<SnapshotRequest, 'cursor' | 'entityTypes'>,
   pageSize: number,
-): Promise<SnapshotResponse> {
+): Promise<SnapshotPage> {
   const state = await reads.getTenantState();
   const scope = viewScope(actor, collections, request.entityTypes, crypto);
   const entityTypes = request.entityTypes ? { entityTypes: request.entityTypes } : {};
   let start: { seq: number; total: number; after?: { entityType: string; entityId: string } };
   if (request.cursor) {
     const cursor = decodeSnapshotCursor(request.cursor);
-    const valid =
-      cursor !== undefined &&
-      cursor.epoch === state.epoch &&
-      cursor.scope === scope &&
-      cursor.seq <= state.seq &&
-      cursor.seq >= (state.prunedSeq ?? 0);
-    if (!valid) {
+    if (cursor === undefined || !positionHolds(cursor, { ...state, scope })) {
       throw new SyncError(
         'INVALID_SNAPSHOT_CURSOR',
         'The snapshot cursor is not valid for this reader any more; start the snapshot again',
@@ -117,11 +142,15 @@ export async function snapshotPage(
   });
   const hasMore = rows.length > pageSize;
   const page = hasMore ? rows.slice(0, pageSize) : rows;
-  const changes: ServerChange[] = [];
+  const changes: string[] = [];
+  const visibility = new Map<string, ReturnType<typeof visibilityOf>>();
   for (const entity of page) {
-    const rule = ruleOf(collections, entity.entityType);
-    if (rule !== undefined && isAllowed(actor, rule, entity))
-      changes.push(toSnapshotChange(entity));
+    let visible = visibility.get(entity.entityType);
+    if (!visibility.has(entity.entityType)) {
+      visible = visibilityOf(actor, collections, entity.entityType);
+      visibility.set(entity.entityType, visible);
+    }
+    if (visible?.(entity)) changes.push(snapshotChangeJson(entity));
   }
   const last = page.at(-1);
   return {

@@ -36,3 +36,20 @@ export function viewScope(
   };
   return crypto.sha256Hex(canonicalJson(view)).slice(0, 12);
 }
+
+/**
+ * Whether a feed position minted for a view still holds for it: the same cache epoch and view,
+ * inside the feed, and not below what was pruned (where a pruned tombstone may lie unseen). Pull
+ * tokens and snapshot cursors are both judged by it.
+ */
+export function positionHolds(
+  position: { seq: number; epoch: number; scope: string },
+  view: { seq: number; epoch: number; scope: string; prunedSeq?: number | undefined },
+): boolean {
+  return (
+    position.epoch === view.epoch &&
+    position.scope === view.scope &&
+    position.seq <= view.seq &&
+    position.seq >= (view.prunedSeq ?? 0)
+  );
+}

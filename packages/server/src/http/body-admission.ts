@@ -62,10 +62,17 @@ async function admit(slots: Slots, request: FastifyRequest, reply: FastifyReply)
     }
   };
   reply.raw.once('close', release);
+  // The connection may have closed before this hook ran (a client cut off mid-request while the
+  // earlier hooks ran): 'close' has fired already and will not again, so the slot would leak.
+  if (connectionClosed(request, reply)) gone = true;
   await slots.acquire();
   held = true;
   // The client left (or timed out) while it waited: hand the slot on.
-  if (gone) release();
+  if (gone || connectionClosed(request, reply)) release();
+}
+
+function connectionClosed(request: FastifyRequest, reply: FastifyReply): boolean {
+  return reply.raw.closed || reply.raw.destroyed || request.raw.destroyed;
 }
 
 /** Announced past the route's limit: Fastify refuses it before reading, so it need not wait. */

@@ -15,10 +15,13 @@ import {
   registerDeviceRequestSchema,
   resolveConflictRequestSchema,
   type PushRequest,
+  type SnapshotResponse,
 } from '@syncline/protocol';
 import type { RequestMeta, SyncEngine } from '../engine/engine-api.js';
 import { SyncError } from '../engine/errors.js';
+import { snapshotPageJson } from '../engine/snapshot.js';
 import { actorOf } from './auth.js';
+import { bulkCompression } from './compression.js';
 import {
   conflictListQuerySchema,
   conflictListSchema,
@@ -182,18 +185,23 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           body: snapshotRequestSchema,
           response: withErrors({ 200: snapshotResponseSchema }),
         },
+        compress: bulkCompression,
         preHandler: limits.pull,
         onResponse: logSyncSummary,
       },
-      async (request) => {
+      async (request, reply) => {
         const summary = startSummary(request, '/api/sync/snapshot', request.body.deviceId, 0);
-        const response = await engine.snapshot(
+        const page = await engine.snapshot(
           actorOf(request),
           request.body,
           requestMeta(request, '/api/sync/snapshot'),
         );
-        summary.pulled = response.changes.length;
-        return response;
+        summary.pulled = page.changes.length;
+        // Written by snapshotPageJson in the response schema's shape, stored payloads spliced in.
+        // A string goes out as it is, past the schema's serializer (whose typing expects the
+        // object form).
+        const json = snapshotPageJson(page) as unknown as SnapshotResponse;
+        return reply.type('application/json; charset=utf-8').send(json);
       },
     );
 

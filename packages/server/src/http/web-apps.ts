@@ -1,4 +1,4 @@
-// Serves the built web apps (the admin dashboard at /admin) with @fastify/static: hashed assets
+// Serves the built web apps (the admin dashboard at /admin, the field app at /app) with @fastify/static: hashed assets
 // cached for a year, index.html for every client-side route, strict security headers. The pages
 // are public (they hold no data); everything they show comes from the API with the admin's token.
 import { existsSync } from 'node:fs';

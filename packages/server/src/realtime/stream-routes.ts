@@ -237,6 +237,11 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
         const slot = request.streamSlot;
         if (!subscription || !slot) throw new Error('stream: the subscription was not opened');
         reply.hijack();
+        // The headers the hooks set (CORS for a browser app on another origin) go out too: a
+        // hijacked reply sends only what is written to it.
+        for (const [name, value] of Object.entries(reply.getHeaders())) {
+          if (value !== undefined) reply.raw.setHeader(name, value);
+        }
         reply.raw.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache, no-transform',

@@ -181,6 +181,23 @@ describe('stream over server-sent events', () => {
     expect(logged).not.toContain(ana);
   });
 
+  it('lets a browser app on another origin read the stream (CORS)', async () => {
+    const ana = await token('ana');
+    const aborted = new AbortController();
+    const res = await fetch(`${baseUrl}/api/sync/stream?deviceId=ana-other-origin`, {
+      headers: {
+        accept: 'text/event-stream',
+        authorization: `Bearer ${ana}`,
+        origin: 'http://localhost:5173',
+      },
+      signal: aborted.signal,
+    });
+    aborted.abort();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+  });
+
   it('refuses a missing token, a missing deviceId and another user’s device', async () => {
     const ana = await token('ana');
     const ben = await token('ben');

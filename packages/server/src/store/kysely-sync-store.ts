@@ -1,7 +1,7 @@
 // The one query layer behind both storage adapters: implements the engine's SyncStore port on a
 // Kysely instance. Every query is bound to the tenant given to forTenant(); the dialects differ
 // only in how a transaction opens and whether the tenant row must be locked explicitly.
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { MutationStatus } from '@syncline/protocol';
 import type {
   AuditRecord,
@@ -16,6 +16,7 @@ import type {
   MutationFilter,
   MutationRecord,
   NewHistoryRecord,
+  SnapshotEntity,
   SyncHistoryRecord,
   SyncStore,
   TenantReads,
@@ -37,6 +38,12 @@ export interface DialectTraits {
    * takes a database-wide write lock (SQLite), true where writers run concurrently (PostgreSQL).
    */
   readonly lockTenantRow: boolean;
+  /**
+   * Runs a compiled SELECT on the store's connection and answers its rows as arrays of column
+   * values in select order, where the driver can do that cheaper than row objects (SQLite: half
+   * the cost of a snapshot page's read). Without it the rows come through Kysely.
+   */
+  readonly selectRows?: (query: CompiledQuery) => unknown[][];
 }
 
 export const listLimitDefaults = { default: 100, max: 1000 } as const;
@@ -114,6 +121,20 @@ const entityCodec: Codec<EntityRecord> = {
   deletedAt: 'text',
   seq: 'int',
 };
+
+/** The columns a snapshot page sends, in the order readEntities reads them. */
+const snapshotColumns = [
+  'entity_type',
+  'entity_id',
+  'version',
+  'payload',
+  'checksum',
+  'created_by',
+  'updated_by',
+  'device_id',
+  'updated_at',
+  'seq',
+] as const;
 
 const historyCodec: Codec<HistoryRecord> = {
   seq: 'int',
@@ -318,14 +339,18 @@ class KyselyTenantReads implements TenantReads {
     return rows.map((r) => decode(historyCodec, r));
   }
 
-  /** Served by the entities primary key (tenant, entity_type, entity_id). */
-  async readEntities(query: EntityPageQuery): Promise<EntityRecord[]> {
+  /**
+   * Served by the entities primary key (tenant, entity_type, entity_id): the row-value comparison
+   * seeks straight to the cursor, where an OR of two ranges would read and sort every row after
+   * it on each page. Only the columns a page sends, the payload as its stored text.
+   */
+  async readEntities(query: EntityPageQuery): Promise<SnapshotEntity[]> {
     const limit = Math.floor(query.limit);
     if (!(limit > 0)) return [];
     if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
     let q = this.db
       .selectFrom('entities')
-      .selectAll()
+      .select(snapshotColumns)
       .where('tenant', '=', this.tenant)
       .where('deleted_at', 'is', null)
       .where('seq', '<=', query.maxSeq);
@@ -333,14 +358,32 @@ class KyselyTenantReads implements TenantReads {
     const after = query.after;
     if (after) {
       q = q.where((eb) =>
-        eb.or([
-          eb('entity_type', '>', after.entityType),
-          eb.and([eb('entity_type', '=', after.entityType), eb('entity_id', '>', after.entityId)]),
-        ]),
+        eb(
+          eb.refTuple('entity_type', 'entity_id'),
+          '>',
+          eb.tuple(after.entityType, after.entityId),
+        ),
       );
     }
-    const rows = await q.orderBy('entity_type').orderBy('entity_id').limit(limit).execute();
-    return rows.map((r) => decode(entityCodec, r));
+    const compiled = q.orderBy('entity_type').orderBy('entity_id').limit(limit).compile();
+    const rows = this.traits.selectRows
+      ? this.traits.selectRows(compiled)
+      : (await this.db.executeQuery(compiled)).rows.map((r) => {
+          const row = r as Row;
+          return snapshotColumns.map((column) => row[column]);
+        });
+    return rows.map((r) => ({
+      entityType: r[0] as string,
+      entityId: r[1] as string,
+      version: Number(r[2]),
+      payloadJson: r[3] as string | null,
+      checksum: r[4] as string | null,
+      createdBy: r[5] as string,
+      updatedBy: r[6] as string,
+      deviceId: r[7] as string | null,
+      updatedAt: r[8] as string,
+      seq: Number(r[9]),
+    }));
   }
 
   async countEntities(query: {

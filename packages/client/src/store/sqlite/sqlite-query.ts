@@ -77,9 +77,8 @@ export function indexStatements(db: BetterSqlite3.Database) {
     removePairs.run(type, id);
   };
   return {
-    /** Replaces the indexed values of one row (a tombstone has none), and its compounds'. */
-    put(row: EntityRow, compounds: readonly CompoundIndex[] = []): void {
-      remove(row.type, row.id);
+    /** Adds the indexed values of one row whose old ones are gone (a tombstone has none), and its compounds'. */
+    add(row: EntityRow, compounds: readonly CompoundIndex[] = []): void {
       const { fields } = row;
       if (row.deleted || !fields) return;
       for (const [field, value] of Object.entries(fields)) {
@@ -99,6 +98,11 @@ export function indexStatements(db: BetterSqlite3.Database) {
           storedValue(vb),
         );
       }
+    },
+    /** Replaces the indexed values of one row, and its compounds'. */
+    put(row: EntityRow, compounds: readonly CompoundIndex[] = []): void {
+      remove(row.type, row.id);
+      this.add(row, compounds);
     },
     remove,
     clear: () => {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   LocalStoreChangedError,
+  type CompoundIndex,
   type ConflictRow,
   type EntityRow,
   type IndexValue,
@@ -152,10 +153,6 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     ),
     listOutbox: db.prepare<[], OutboxRecord>('SELECT * FROM outbox ORDER BY seq'),
     listConflicts: db.prepare<[], ConflictRow>('SELECT id, body FROM conflicts ORDER BY id'),
-    putEntity: db.prepare(
-      `INSERT OR REPLACE INTO entities (type, id, version, deleted, body, fields)
-       VALUES (@type, @id, @version, @deleted, @body, @fields)`,
-    ),
     removeEntity: db.prepare('DELETE FROM entities WHERE type = ? AND id = ?'),
     clearEntities: db.prepare('DELETE FROM entities'),
     putOutbox: db.prepare(
@@ -173,6 +170,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   };
 
   const indexed = indexStatements(db);
+  const puts = entityPuts(db, indexed);
   /** Prepared once per query shape: the SQL depends on the fields and operators, not values. */
   const queries = new Map<string, BetterSqlite3.Statement<unknown[], EntityRecord>>();
 
@@ -184,17 +182,9 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   function apply(write: Exclude<StorageWrite, { kind: 'appendOutbox' }>): void {
     switch (write.kind) {
       case 'putEntity': {
-        const { type, id, version, deleted, body, fields } = write.row;
-        const fieldsJson = fields === undefined ? null : JSON.stringify(fields);
-        sql.putEntity.run({
-          type,
-          id,
-          version,
-          deleted: deleted ? 1 : 0,
-          body,
-          fields: fieldsJson,
-        });
-        indexed.put(write.row, write.compounds);
+        const one = puts.begin();
+        one.add(write.row, write.compounds);
+        one.flush();
         return;
       }
       case 'removeEntity':
@@ -251,8 +241,16 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       if (writes.length === 0) return { revision, appended: [] };
       let lastSeq = Math.max(readCount(lastSeqKey), sql.maxSeq.get()?.seq ?? 0);
       const appended: number[] = [];
+      const rows = puts.begin();
       for (const write of writes) {
         assertStorageWrite(write);
+        // A run of entity rows (a pulled page) goes in many rows to a statement; anything else
+        // applies after the rows before it.
+        if (write.kind === 'putEntity') {
+          rows.add(write.row, write.compounds);
+          continue;
+        }
+        rows.flush();
         if (write.kind === 'appendOutbox') {
           lastSeq += 1;
           appended.push(lastSeq);
@@ -262,6 +260,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
         if (write.kind === 'putOutbox') lastSeq = Math.max(lastSeq, write.row.seq);
         apply(write);
       }
+      rows.flush();
       sql.setMeta.run(lastSeqKey, String(lastSeq));
       sql.setMeta.run(revisionKey, String(revision + 1));
       return { revision: revision + 1, appended };
@@ -416,6 +415,80 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
       stopWatching();
       closed = true;
       db.close();
+    },
+  };
+}
+
+/** An entity row to put, with its collection's declared compounds. */
+interface Put {
+  row: EntityRow;
+  compounds: readonly CompoundIndex[] | undefined;
+}
+
+/** Entity rows to a multi-row statement: each run of better-sqlite3 costs as much as many rows. */
+const PUT_ROWS = 100;
+const PUT_COLUMNS = 6;
+
+/**
+ * Writes entity rows PUT_ROWS to an INSERT, their old indexed values removed by one DELETE per
+ * batch. `begin()` starts one write() call's collection: a refused call leaves nothing behind
+ * for the next. A key met twice writes what came before it first, so the later row wins as it
+ * would one at a time. Used inside a write transaction only.
+ */
+function entityPuts(db: BetterSqlite3.Database, indexed: ReturnType<typeof indexStatements>) {
+  const values = (rows: number, columns: number) =>
+    Array.from({ length: rows }, () => `(${Array(columns).fill('?').join(', ')})`).join(', ');
+  const statements = (rows: number) => ({
+    insert: db.prepare(
+      `INSERT OR REPLACE INTO entities (type, id, version, deleted, body, fields)
+       VALUES ${values(rows, PUT_COLUMNS)}`,
+    ),
+    unindex: db.prepare(
+      `DELETE FROM entity_fields WHERE (type, id) IN (VALUES ${values(rows, 2)})`,
+    ),
+    unpair: db.prepare(`DELETE FROM entity_pairs WHERE (type, id) IN (VALUES ${values(rows, 2)})`),
+  });
+  const full = statements(PUT_ROWS);
+  const single = statements(1);
+
+  const write = (batch: readonly Put[]) => {
+    if (batch.length !== PUT_ROWS && batch.length !== 1) {
+      for (const put of batch) write([put]);
+      return;
+    }
+    const params: unknown[] = [];
+    const keys: string[] = [];
+    for (const { row } of batch) {
+      const fields = row.fields === undefined ? null : JSON.stringify(row.fields);
+      params.push(row.type, row.id, row.version, row.deleted ? 1 : 0, row.body, fields);
+      keys.push(row.type, row.id);
+    }
+    const run = batch.length === PUT_ROWS ? full : single;
+    run.insert.run(params);
+    run.unindex.run(keys);
+    run.unpair.run(keys);
+    for (const { row, compounds } of batch) indexed.add(row, compounds);
+  };
+
+  return {
+    begin() {
+      let rows: Put[] = [];
+      const keys = new Set<string>();
+      const flush = (): void => {
+        if (rows.length === 0) return;
+        const batch = rows;
+        rows = [];
+        keys.clear();
+        write(batch);
+      };
+      const add = (row: EntityRow, compounds?: readonly CompoundIndex[]): void => {
+        const key = `${row.type}\u0000${row.id}`;
+        if (keys.has(key)) flush();
+        rows.push({ row, compounds });
+        keys.add(key);
+        if (rows.length === PUT_ROWS) flush();
+      };
+      return { add, flush };
     },
   };
 }

@@ -11,6 +11,8 @@ import type { Database } from '../schema.js';
 /** The part of better-sqlite3 this adapter uses (Kysely's own part plus `pragma`). */
 export interface SqliteDriverDatabase extends SqliteDatabase {
   pragma(source: string): unknown;
+  /** A SELECT's rows as arrays of column values (better-sqlite3's raw mode). */
+  selectRows?(sql: string, parameters: readonly unknown[]): unknown[][];
 }
 
 export interface SqliteSyncStoreOptions {
@@ -45,11 +47,22 @@ export function openSqliteDatabase(file: string): SqliteDriverDatabase {
  * queries are parameterized, so their SQL text repeats and a bounded cache of prepared
  * statements serves them. Kysely's connection mutex means no statement is shared mid-execution.
  */
-export function withStatementCache(db: SqliteDriverDatabase, size = 256): SqliteDriverDatabase {
+export function withStatementCache(db: BetterSqlite3.Database, size = 256): SqliteDriverDatabase {
   const cache = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  // Raw-mode statements apart from Kysely's: raw() changes what a statement answers.
+  const raw = new Map<string, BetterSqlite3.Statement<unknown[], unknown[]>>();
   return {
     close: () => db.close(),
     pragma: (source) => db.pragma(source),
+    selectRows(sql, parameters) {
+      let statement = raw.get(sql);
+      if (!statement) {
+        statement = db.prepare<unknown[], unknown[]>(sql).raw(true);
+        if (raw.size >= size) raw.delete(raw.keys().next().value as string);
+        raw.set(sql, statement);
+      }
+      return statement.all(...parameters);
+    },
     prepare(sql) {
       let statement = cache.get(sql);
       if (statement) {
@@ -77,9 +90,15 @@ export async function createSqliteSyncStore(
   options: SqliteSyncStoreOptions,
 ): Promise<KyselySyncStore> {
   const database = openSqliteDatabase(options.file);
+  const { selectRows } = database;
   const store = new KyselySyncStore(
     new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
-    sqliteTraits,
+    selectRows
+      ? {
+          ...sqliteTraits,
+          selectRows: (query) => selectRows.call(database, query.sql, query.parameters),
+        }
+      : sqliteTraits,
     undefined,
     // A tenant's transactions wait their turn here, one at a time on the shared connection: the
     // connection's queue then alternates between tenants, so a tenant sending many requests at

@@ -1,0 +1,36 @@
+// A server change written straight as JSON text, its payload spliced in as the store holds it.
+// A first sync sends a million stored payloads: parsing each one only to write it out again was
+// most of the server's work. The stored text is JSON.stringify output of a validated payload
+// (the stores write nothing else into the column), so it is one JSON value and splices safely.
+import type { ServerChange } from '@syncline/protocol';
+
+/** A server change whose payload is still JSON text (null for none). */
+export type StoredChange = Omit<ServerChange, 'payload' | 'revoked'> & {
+  payloadJson: string | null;
+};
+
+const text = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
+
+/** The change as the JSON object the protocol's serverChangeSchema describes, in its key order. */
+export function changeJson(change: StoredChange): string {
+  return (
+    `{"entityType":${JSON.stringify(change.entityType)},` +
+    `"entityId":${JSON.stringify(change.entityId)},` +
+    `"operation":"${change.operation}",` +
+    `"payload":${change.payloadJson ?? 'null'},` +
+    `"version":${integer(change.version)},` +
+    `"clientVersion":${integer(change.clientVersion)},` +
+    `"timestamp":${JSON.stringify(change.timestamp)},` +
+    `"updatedBy":${JSON.stringify(change.updatedBy)},` +
+    `"deviceId":${text(change.deviceId)},` +
+    `"checksum":${text(change.checksum)},` +
+    `"deletedAt":${text(change.deletedAt)},` +
+    `"seq":${integer(change.seq)}}`
+  );
+}
+
+/** Integers only: anything else would write invalid JSON (NaN) or a value the schema refuses. */
+function integer(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`Not an integer: ${value}`);
+  return String(value);
+}

@@ -1,0 +1,104 @@
+// The snapshot route's JSON writer against JSON.stringify of the object form: the same value for
+// any ids, payloads and nulls, and an answer the protocol's response schema accepts.
+import { snapshotResponseSchema, type ServerChange } from '@syncline/protocol';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { changeJson } from '../engine/change-json.js';
+import { snapshotPageJson } from '../engine/snapshot.js';
+import { createSchemaCompiler } from './ajv-schema-compiler.js';
+
+const seed = Number(process.env.FC_SEED ?? Date.now() % 2_147_483_647);
+console.log(`change-json properties: fast-check seed ${seed}`);
+const params = { seed, numRuns: 300 };
+
+const text = fc.string({ unit: 'binary', maxLength: 12 });
+const json = fc.jsonValue({ maxDepth: 3 });
+/** Times as stored: ISO strings of four-digit years. */
+const time = fc
+  .date({
+    min: new Date('1970-01-01T00:00:00Z'),
+    max: new Date('9999-12-31T23:59:59Z'),
+    noInvalidDate: true,
+  })
+  .map((d) => d.toISOString());
+const change = fc.record({
+  entityType: text,
+  entityId: text,
+  operation: fc.constantFrom('CREATE', 'UPDATE', 'DELETE' as const),
+  payload: fc.option(fc.dictionary(text, json, { maxKeys: 5 }), { nil: null }),
+  version: fc.integer({ min: 1, max: 2_147_483_647 }),
+  timestamp: time,
+  updatedBy: text,
+  deviceId: fc.option(text, { nil: null }),
+  checksum: fc.option(text, { nil: null }),
+  deletedAt: fc.option(time, { nil: null }),
+  seq: fc.nat(),
+});
+
+const stored = (c: ServerChange) => {
+  const { payload, ...rest } = c;
+  return { ...rest, payloadJson: payload === null ? null : JSON.stringify(payload) };
+};
+
+describe('changeJson', () => {
+  it('writes the value JSON.stringify writes for the object form', () => {
+    fc.assert(
+      fc.property(change, (fields) => {
+        const object: ServerChange = { ...fields, clientVersion: fields.version };
+        const written = changeJson(stored(object));
+        expect(JSON.parse(written)).toEqual(JSON.parse(JSON.stringify(object)));
+      }),
+      params,
+    );
+  });
+
+  it('refuses a version or seq that is not an integer rather than write invalid JSON', () => {
+    const base = {
+      entityType: 'note',
+      entityId: 'n1',
+      operation: 'CREATE' as const,
+      payloadJson: '{}',
+      version: 1,
+      clientVersion: 1,
+      timestamp: new Date(0).toISOString(),
+      updatedBy: 'u',
+      deviceId: null,
+      checksum: null,
+      deletedAt: null,
+      seq: 1,
+    };
+    expect(() => changeJson({ ...base, seq: Number.NaN })).toThrow(TypeError);
+    expect(() => changeJson({ ...base, version: 1.5 })).toThrow(TypeError);
+  });
+});
+
+describe('snapshotPageJson', () => {
+  const check = createSchemaCompiler()(
+    snapshotResponseSchema as unknown as Record<string, unknown>,
+  );
+
+  it('writes an answer the snapshot response schema accepts, equal to the object form', () => {
+    fc.assert(
+      fc.property(
+        fc.array(change, { maxLength: 5 }),
+        fc.option(text, { nil: null }),
+        text,
+        fc.nat(),
+        (changes, cursor, syncToken, total) => {
+          const objects: ServerChange[] = changes.map((c) => ({ ...c, clientVersion: c.version }));
+          const page = {
+            changes: objects.map((c) => changeJson(stored(c))),
+            cursor,
+            hasMore: cursor !== null,
+            syncToken,
+            total,
+          };
+          const parsed: unknown = JSON.parse(snapshotPageJson(page));
+          expect(check(parsed)).toEqual([]);
+          expect(parsed).toEqual(JSON.parse(JSON.stringify({ ...page, changes: objects })));
+        },
+      ),
+      params,
+    );
+  });
+});
