@@ -2,7 +2,13 @@
 // (IndexedDB, plain and encrypted): N confirmed visits loaded through the LocalStore port as a
 // sync stores them, then the SDK's own find() timed over them, each answer checked against the
 // reference semantics first. Imports nothing of Node or the DOM.
-import type { EntityRow, LocalStore, StorageWrite } from '../packages/client/src/core/ports.js';
+import type { IndexDeclaration } from '../packages/client/src/core/index-declaration.js';
+import type {
+  CompoundIndex,
+  EntityRow,
+  LocalStore,
+  StorageWrite,
+} from '../packages/client/src/core/ports.js';
 import {
   indexFields,
   normalizeQuery,
@@ -13,8 +19,18 @@ import type { SyncClient } from '../packages/client/src/create-sync-client.js';
 import type { Filter } from '../packages/client/src/core/sync-client.js';
 
 export const TYPE = 'visit';
+/** The indexed fields. */
 export const INDEXES = ['facility', 'status', 'score', 'day'] as const;
-export const collections = { [TYPE]: { indexes: INDEXES } };
+/**
+ * The compounds the timed queries need: an equality or `in` on status ordered by score, and one
+ * on facility ordered by day. Every other shape walks a single field's index.
+ */
+export const COMPOUNDS: readonly CompoundIndex[] = [
+  ['status', 'score'],
+  ['facility', 'day'],
+];
+export const DECLARED: IndexDeclaration = [...INDEXES, ...COMPOUNDS];
+export const collections = { [TYPE]: { indexes: DECLARED } };
 
 export interface Visit {
   facility: string;
@@ -61,13 +77,13 @@ export async function loadVisits(store: LocalStore, count: number, batch = 5000)
   for (let start = 0; start < count; start += batch) {
     const writes: StorageWrite[] = [];
     for (let i = start; i < Math.min(count, start + batch); i++) {
-      writes.push({ kind: 'putEntity', row: visitRow(i) });
+      writes.push({ kind: 'putEntity', row: visitRow(i), compounds: COMPOUNDS });
     }
     if (start + batch >= count) {
       writes.push({
         kind: 'setMeta',
         key: 'sync.indexedFields',
-        value: JSON.stringify({ [TYPE]: INDEXES }),
+        value: JSON.stringify({ [TYPE]: DECLARED }),
       });
     }
     await store.write(writes);

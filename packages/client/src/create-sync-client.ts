@@ -38,6 +38,7 @@ import {
 import { openRealtimeStream, type RealtimeStream } from './transport/realtime-stream.js';
 import { createTokenSource } from './transport/token-source.js';
 import { migrateLocalSchemas, schemaVersionHeader } from './core/schema-migrations.js';
+import { parseIndexes } from './core/index-declaration.js';
 import { encryptLocalStore, type EncryptLocalStoreOptions } from './store/encrypted-store.js';
 
 const DEVICE_ID = 'sync.deviceId';
@@ -196,6 +197,10 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const retry: RetryOptions = { ...retryDefaults, ...options.retry };
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const tokens = createTokenSource(options.getToken);
+  // A declaration that cannot be used is refused here, before anything opens.
+  for (const [type, collection] of Object.entries(options.collections ?? {})) {
+    parseIndexes(type, collection.indexes);
+  }
   const schemaVersion = schemaVersionHeader(options.collections);
   const transport = new HttpTransport({
     url: options.url,
@@ -365,7 +370,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
             : local().then((c) => c.find(query as Filter<T>)),
         subscribe: (callback) => listen(type, () => callback()),
         watch(query, onResult, onError) {
-          const indexes = options.collections?.[type]?.indexes ?? [];
+          const { fields: indexes } = parseIndexes(type, options.collections?.[type]?.indexes);
           return watchQuery<Entity<T>>({
             normalized: () => normalizeQuery(type, query, indexes),
             indexes,

@@ -21,9 +21,12 @@ export type {
   SyncSummary,
 } from './core/sync-client.js';
 export { QueryError } from './core/query.js';
+export { IndexDeclarationError } from './core/index-declaration.js';
+export type { IndexDeclaration } from './core/index-declaration.js';
 export type { FieldCondition, OrderBy, Query } from './core/query.js';
 export type { NetworkEvent, NetworkSignal } from './core/sync-ports.js';
 export type {
+  CompoundIndex,
   ConflictRow,
   EntityRow,
   IndexValue,

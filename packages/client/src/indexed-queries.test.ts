@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthyServer, scriptedFetch } from '../../../test/support/sdk-fetch.js';
 import { createSyncClient, type SyncClient } from './create-sync-client.js';
-import type { LocalStore } from './core/ports.js';
+import type { IndexDeclaration } from './core/index-declaration.js';
+import type { LocalStore, StorageQuery, StorageWrite } from './core/ports.js';
 import { QueryError } from './core/query.js';
 import { memoryStorage } from './store/index.js';
 
@@ -23,7 +24,11 @@ afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
 });
 
-function makeClient(storage: LocalStore, indexes = ['facility', 'age'], encrypted = false) {
+function makeClient(
+  storage: LocalStore,
+  indexes: IndexDeclaration = ['facility', 'age'],
+  encrypted = false,
+) {
   const client = createSyncClient({
     url: 'http://sync.test',
     getToken: () => 'token-1',
@@ -100,6 +105,81 @@ describe('find with a query', () => {
       patients.find({ where: { age: { gt: 3, lt: 'x' } as never } }),
     ).rejects.toMatchObject({ code: 'INVALID_QUERY' });
     await expect(patients.find({ limit: -1 })).rejects.toMatchObject({ code: 'INVALID_QUERY' });
+  });
+});
+
+/** A memory storage that records the puts and queries it is handed. */
+function recordingStorage() {
+  const inner = memoryStorage();
+  const puts: Array<Extract<StorageWrite, { kind: 'putEntity' }>> = [];
+  const queries: StorageQuery[] = [];
+  const storage: LocalStore = {
+    ...inner,
+    write(writes, options) {
+      for (const write of writes) if (write.kind === 'putEntity') puts.push(write);
+      return inner.write(writes, options);
+    },
+    queryEntities(type, query) {
+      queries.push(query);
+      return inner.queryEntities(type, query);
+    },
+  };
+  return { storage, puts, queries };
+}
+
+describe('compound indexes', () => {
+  it('are refused, naming the collection, when malformed or over an undeclared field', () => {
+    const make = (indexes: unknown) => () => makeClient(memoryStorage(), indexes as never);
+    expect(make(['facility', ['facility', 'age']])).toThrow(
+      expect.objectContaining({
+        name: 'IndexDeclarationError',
+        code: 'INVALID_INDEXES',
+        message: expect.stringMatching(/collections\.patient\.indexes: .*"age"/),
+      }),
+    );
+    expect(make(['facility', 'age', ['facility']])).toThrow(/collections\.patient\.indexes/);
+    expect(make(['facility', 'age', ['age', 'age']])).toThrow(/one field twice/);
+    expect(make(['facility', 'age', ['facility', 'age'], ['facility', 'age']])).toThrow(
+      /declared twice/,
+    );
+    expect(make(['facility', 3])).toThrow(/neither a field name nor/);
+    expect(make('facility')).toThrow(/must be a list/);
+  });
+
+  it('reach the storage with every put and query of the collection, through encryption too', async () => {
+    const { storage, puts, queries } = recordingStorage();
+    const client = makeClient(storage, ['facility', 'age', ['facility', 'age']], true);
+    const patients = await seed(client);
+    await client.syncNow();
+    const confirmed = puts.filter((put) => put.row.type === 'patient');
+    expect(confirmed.length).toBeGreaterThan(0);
+    for (const put of confirmed) expect(put.compounds).toEqual([['facility', 'age']]);
+    expect(names(await patients.find({ where: { facility: 'north' }, orderBy: 'age' }))).toEqual([
+      'Cy',
+      'Ada',
+      'Ed',
+    ]);
+    expect(queries.at(-1)?.compounds).toEqual([['facility', 'age']]);
+  });
+
+  it('declared later write every stored row again with them; plain lists pass none', async () => {
+    const { storage, puts, queries } = recordingStorage();
+    const first = makeClient(storage);
+    const patients = await seed(first);
+    await first.syncNow();
+    await patients.find({ where: { facility: 'north' }, orderBy: 'age' });
+    expect(puts.every((put) => put.compounds === undefined)).toBe(true);
+    expect(queries.at(-1)?.compounds).toBeUndefined();
+    puts.length = 0;
+    const second = makeClient(storage, ['facility', 'age', ['facility', 'age']]);
+    const again = second.collection<Patient>('patient');
+    expect(names(await again.find({ where: { facility: 'north' }, orderBy: 'age' }))).toEqual([
+      'Cy',
+      'Ada',
+      'Ed',
+    ]);
+    expect(puts.map((put) => put.row.id).sort()).toEqual(['Ada', 'Bo', 'Cy', 'Di', 'Ed']);
+    for (const put of puts) expect(put.compounds).toEqual([['facility', 'age']]);
   });
 });
 

@@ -25,6 +25,13 @@ export interface EntityRow {
 export type IndexValue = string | number | boolean | null;
 
 /**
+ * A compound index a collection declares: an equality (or `in`) on the first field, ordered by the
+ * second. Adapters may keep it as one index (IndexedDB pair keys, a SQLite composite index); a
+ * query that no declared compound serves is answered from the single-field indexes.
+ */
+export type CompoundIndex = readonly [string, string];
+
+/**
  * One condition of a StorageQuery on an indexed field: one of a sorted list of values, or a range
  * of numbers or of strings (a range never matches a value of another kind).
  */
@@ -49,6 +56,8 @@ export interface StorageQuery {
   orderBy?: { field: string; direction: 'asc' | 'desc' };
   limit?: number;
   offset?: number;
+  /** The type's declared compound indexes: the rows were written with the same ones. */
+  compounds?: readonly CompoundIndex[];
 }
 
 export const OutboxState = { PENDING: 'PENDING', FAILED: 'FAILED' } as const;
@@ -84,7 +93,8 @@ export interface ConflictRow {
 
 /** One write; a `write()` call applies a list of them atomically. */
 export type StorageWrite =
-  | { kind: 'putEntity'; row: EntityRow }
+  /** `compounds`: the type's declared compound indexes, for an adapter that keeps them. */
+  | { kind: 'putEntity'; row: EntityRow; compounds?: readonly CompoundIndex[] }
   | { kind: 'removeEntity'; type: string; id: string }
   | { kind: 'clearEntities' }
   /** Queues a new outbox row; the storage gives it its `seq` inside the write's transaction. */

@@ -2,7 +2,13 @@
 // into the StorageQuery every LocalStore adapter answers from its indexes, and the reference
 // semantics (matching, ordering) that the adapters, the conformance suite and the live queries
 // share. Imports nothing but the ports.
-import type { EntityRow, IndexValue, StorageCondition, StorageQuery } from './ports.js';
+import type {
+  CompoundIndex,
+  EntityRow,
+  IndexValue,
+  StorageCondition,
+  StorageQuery,
+} from './ports.js';
 
 /** One field's condition: a value (equality), `in`, or a range of numbers or of strings. */
 export type FieldCondition =
@@ -268,6 +274,13 @@ export function compareForQuery(
   if (c === 0) c = byId(a.id, b.id);
   return query.orderBy?.direction === 'desc' ? -c : c;
 }
+
+/** Whether a declared compound serves an equality on `first` ordered by `second`. */
+export const hasCompound = (
+  compounds: readonly CompoundIndex[] | undefined,
+  first: string,
+  second: string,
+): boolean => (compounds ?? []).some(([a, b]) => a === first && b === second);
 
 /** Applies offset and limit to rows already in the query's order. */
 export function page<T>(rows: T[], query: Pick<StorageQuery, 'limit' | 'offset'>): T[] {

@@ -5,6 +5,15 @@
 // and versions, never a mix. A migration that throws changes nothing and fails the open.
 import type { JsonObject } from '@syncline/protocol';
 import { isLocalStoreChangedError, type LocalStore, type StorageWrite } from './ports.js';
+import { parseIndexes, type IndexDeclaration } from './index-declaration.js';
+
+/** What a migration reads of a collection's options: its version, migrations and indexes. */
+type MigratedCollection = SchemaOptions & { indexes?: IndexDeclaration };
+
+const compoundsOf = (type: string, options: MigratedCollection) => {
+  const { compounds } = parseIndexes(type, options.indexes);
+  return compounds.length > 0 ? { compounds } : {};
+};
 
 /** Turns a document of the version before into this one. `patch`: an UPDATE's merge patch. */
 export type Migration = (doc: JsonObject, context: { patch: boolean }) => JsonObject;
@@ -91,7 +100,7 @@ function migrate(
  */
 export async function migrateLocalSchemas(
   storage: LocalStore,
-  collections: Record<string, SchemaOptions> | undefined,
+  collections: Record<string, MigratedCollection> | undefined,
 ): Promise<string[]> {
   const declared = Object.entries(collections ?? {}).filter(
     ([, options]) => options.version !== undefined,
@@ -111,7 +120,7 @@ export async function migrateLocalSchemas(
 
 async function migrateOnce(
   storage: LocalStore,
-  declared: Array<[string, SchemaOptions]>,
+  declared: Array<[string, MigratedCollection]>,
 ): Promise<string[]> {
   {
     const revision = await storage.revision();
@@ -135,7 +144,8 @@ async function migrateOnce(
       for (const row of await storage.listEntities(type)) {
         if (row.body === null) continue;
         const body = migrate(type, from, to, migrations, row.body, `${type} ${row.id}`, false);
-        writes.push({ kind: 'putEntity', row: { ...row, body } });
+        // The row keeps its stored indexed values, and its type's compound keys with them.
+        writes.push({ kind: 'putEntity', row: { ...row, body }, ...compoundsOf(type, options) });
       }
       for (const row of outbox) {
         if (row.type !== type || row.body === null) continue;

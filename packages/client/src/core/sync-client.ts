@@ -26,6 +26,11 @@ import { BatchSizing, utf8Length, type BatchLimits } from './batch-sizing.js';
 import { Outbox } from './outbox.js';
 import type { SchemaOptions } from './schema-migrations.js';
 import {
+  parseIndexes,
+  type CollectionIndexes,
+  type IndexDeclaration,
+} from './index-declaration.js';
+import {
   isLocalStoreChangedError,
   OutboxState,
   type ConflictRow,
@@ -86,8 +91,10 @@ export interface CollectionOptions extends SchemaOptions {
   /**
    * Fields find({ where, orderBy }) may use. The storage indexes them (IndexedDB and SQLite
    * indexes); with encryption at rest their values are kept in clear, the rest of the data is not.
+   * A pair `[a, b]` of declared fields adds a compound index: an equality or `in` on `a` ordered
+   * by `b` reads only its page. Each compound costs every row one more index key on write.
    */
-  indexes?: readonly string[];
+  indexes?: IndexDeclaration;
 }
 
 export type Entity<T> = T & { id: string };
@@ -300,14 +307,26 @@ export class SyncCore {
     this.revision = revision;
   }
 
+  private readonly declaredIndexes = new Map<string, CollectionIndexes>();
+  /** The collection's indexed fields and compounds (none when it declares none). */
+  private declaredOf(type: string): CollectionIndexes {
+    let declared = this.declaredIndexes.get(type);
+    if (!declared) {
+      declared = parseIndexes(type, this.options.collections?.[type]?.indexes);
+      this.declaredIndexes.set(type, declared);
+    }
+    return declared;
+  }
+
   /** The fields the collection declares as indexed ([] for none). */
   private indexesOf(type: string): readonly string[] {
-    return this.options.collections?.[type]?.indexes ?? [];
+    return this.declaredOf(type).fields;
   }
 
   /** The declared indexes, as kept in meta: a stable text to compare. */
   private get indexDeclaration(): string {
-    const declared: Record<string, string[]> = {};
+    // Compounds are part of it: declaring one writes every row of the type again with its keys.
+    const declared: Record<string, IndexDeclaration> = {};
     for (const [type, options] of Object.entries(this.options.collections ?? {})) {
       if (options.indexes && options.indexes.length > 0) declared[type] = [...options.indexes];
     }
@@ -324,7 +343,7 @@ export class SyncCore {
     if (((await storage.getMeta(INDEXED_FIELDS)) ?? '{}') === declaration) return;
     const previous = JSON.parse((await storage.getMeta(INDEXED_FIELDS)) ?? '{}') as Record<
       string,
-      string[]
+      unknown
     >;
     await this.transact(async () => {
       if (((await storage.getMeta(INDEXED_FIELDS)) ?? '{}') === declaration) {
@@ -344,6 +363,20 @@ export class SyncCore {
       writes.push({ kind: 'setMeta', key: INDEXED_FIELDS, value: declaration });
       return { writes, value: undefined };
     });
+  }
+
+  /** A put with its row's indexed values and its collection's compounds, where it has any. */
+  private indexed(write: Extract<StorageWrite, { kind: 'putEntity' }>): StorageWrite {
+    const { compounds } = this.declaredOf(write.row.type);
+    const row = this.withFields(write.row);
+    // Most puts (a whole first sync's, where nothing is declared) pass as they are.
+    if (row === write.row && compounds.length === 0 && write.compounds === undefined) return write;
+    const { compounds: _given, ...put } = write;
+    return {
+      ...put,
+      row,
+      ...(compounds.length > 0 ? { compounds } : {}),
+    };
   }
 
   /** A confirmed row with the indexed values of its collection (none for a tombstone). */
@@ -473,11 +506,7 @@ export class SyncCore {
    */
   private async commit(given: StorageWrite[], ifRevision?: number): Promise<WriteResult> {
     // Confirmed rows carry their collection's indexed values, computed here from the clear body.
-    const writes = given.map((write) => {
-      if (write.kind !== 'putEntity') return write;
-      const row = this.withFields(write.row);
-      return row === write.row ? write : { ...write, row };
-    });
+    const writes = given.map((write) => (write.kind === 'putEntity' ? this.indexed(write) : write));
     const result = await this.options.storage.write(
       writes,
       ifRevision === undefined ? {} : { ifRevision },
@@ -610,7 +639,7 @@ export class SyncCore {
    * asked for enough rows that, with those left out, the page is still full.
    */
   private async query<T>(type: string, query: Query): Promise<Array<Entity<T>>> {
-    const indexes = this.indexesOf(type);
+    const { fields: indexes, compounds } = this.declaredOf(type);
     const wanted = normalizeQuery(type, query, indexes);
     await this.serialize(() => this.catchUp());
     const queued = new Map<string, OutboxRow[]>();
@@ -625,6 +654,7 @@ export class SyncCore {
       where: wanted.where,
       ...(wanted.orderBy ? { orderBy: wanted.orderBy } : {}),
       ...(end === undefined ? {} : { limit: end + queued.size }),
+      ...(compounds.length > 0 ? { compounds } : {}),
     });
     const found: Array<{ id: string; fields: EntityRow['fields']; data: JsonObject }> = [];
     for (const row of rows) {

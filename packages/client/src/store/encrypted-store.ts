@@ -262,7 +262,7 @@ class EncryptedLocalStore implements LocalStore {
         const { row } = write;
         const body =
           row.body === null ? null : await cipher.encrypt(row.body, at.entity(row.type, row.id));
-        return { kind: 'putEntity', row: { ...row, body } };
+        return { ...write, row: { ...row, body } };
       }
       case 'putOutbox':
         return { kind: 'putOutbox', row: await this.#sealOutbox(write.row) };

@@ -39,6 +39,20 @@ function isIndexFields(value: unknown): boolean {
   );
 }
 
+function isCompounds(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        isNonEmptyString(pair[0]) &&
+        isNonEmptyString(pair[1]) &&
+        pair[0] !== pair[1],
+    )
+  );
+}
+
 /** Meta keys the adapters keep for themselves (revision, outbox counter, leases). */
 export const adapterMetaPrefix = 'syncline.store.';
 
@@ -71,6 +85,9 @@ export function assertStorageWrite(write: StorageWrite): void {
       if (row.deleted && row.body !== null) fail(write, 'a tombstone has a null body');
       if (row.fields !== undefined && !isIndexFields(row.fields)) {
         fail(write, 'fields must be an object of strings, finite numbers, booleans or null');
+      }
+      if (write.compounds !== undefined && !isCompounds(write.compounds)) {
+        fail(write, 'compounds must be a list of [field, field] pairs of two different fields');
       }
       return;
     }

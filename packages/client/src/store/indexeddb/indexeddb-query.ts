@@ -1,6 +1,7 @@
 // Indexed queries for the IndexedDB store. Each confirmed row is stored with `ix`, its keys in
-// one multiEntry index ('fields'): one per indexed field and one per ordered pair of indexed
-// fields, each a string (an array key costs many times more to decode on every row read):
+// one multiEntry index ('fields'): one per indexed field, and one per compound index its
+// collection declares ([a, b]: an equality on a ordered by b), each a string (an array key costs
+// many times more to decode on every row read):
 //   field: type ␀ f field ␀ value          pair: type ␀ p a ␀ b ␀ valueA ␀ valueB
 // where a value is its kind's tag (0 null < 1 booleans < 2 numbers < 3 strings, as in the memory
 // and SQLite stores) and an order-keeping text: 0/1 for a boolean, 16 hex digits for a number's
@@ -8,22 +9,36 @@
 // ␀ and U+0001 (as U+0001 U+0001, U+0001 U+0002) and U+FFFE and U+FFFF (as U+FFFE U+FFFE,
 // U+FFFE U+FFFF), so ␀ ends a part and no key holds U+FFFF, which closes a prefix's range. Every
 // field and pair of every collection is a contiguous key range of that one real index, so
-// declaring a new indexed field needs no database upgrade. Within one key the index walks rows in
-// [type, id] order, so ties come by id, reversed for 'prev'.
+// declaring a new indexed field or compound needs no database upgrade (the core writes the rows
+// again with their keys). Within one key the index walks rows in [type, id] order, so ties come
+// by id, reversed for 'prev'. Pairs are opt-in: each costs every row one more key on write.
 //
 // A query reads as few rows as it can, in bulk (one getAll per step: a cursor pays a round trip
 // per row, and every row read is a row decoded):
-// - an equality or `in` on one field with an orderBy on another walks the pair's ranges, one
-//   per value, each already in the query's order: the first rows of each, merged (an `in` of
-//   many values that match often walks the order instead, as below: it reads fewer rows);
+// - an equality or `in` on one field with an orderBy on another, where the pair is declared,
+//   walks the pair's ranges, one per value, each already in the query's order: the first rows of
+//   each, merged (an `in` of many values that match often walks the order instead, as below: it
+//   reads fewer rows);
 // - else with an orderBy field, its key ranges are read from the start in the query's
 //   direction, a page's worth at first and more (sized by how many rows matched so far) until
 //   the page is full; the other conditions are checked on each row's indexed values;
 // - in id order with an equality or `in`, each value's key range is already in id order: read
 //   the same way, the ranges' first rows merged;
 // - in id order with ranges only, the first condition's rows are read, checked, sorted, paged.
-import { compareForQuery, compareIndexValues, page, rowQualifies } from '../../core/query.js';
-import type { EntityRow, IndexValue, StorageCondition, StorageQuery } from '../../core/ports.js';
+import {
+  compareForQuery,
+  compareIndexValues,
+  hasCompound,
+  page,
+  rowQualifies,
+} from '../../core/query.js';
+import type {
+  CompoundIndex,
+  EntityRow,
+  IndexValue,
+  StorageCondition,
+  StorageQuery,
+} from '../../core/ports.js';
 
 /** The stored record: the row, plus its index keys. */
 export type EntityRecord = EntityRow & { ix?: string[] };
@@ -66,15 +81,20 @@ const fieldPrefix = (type: string, field: string) => `${text(type)}${end}f${text
 const pairPrefix = (type: string, a: string, b: string, value: IndexValue) =>
   `${text(type)}${end}p${text(a)}${end}${text(b)}${end}${valueText(value)}${end}`;
 
-/** The record to store for a row: its index keys beside it (a tombstone has none). */
-export function toRecord(row: EntityRow): EntityRecord {
+/**
+ * The record to store for a row: its index keys beside it (a tombstone has none), one per field
+ * and one per declared compound whose two fields the row holds.
+ */
+export function toRecord(row: EntityRow, compounds: readonly CompoundIndex[] = []): EntityRecord {
   const { ix: _old, ...plain } = row as EntityRow & { ix?: unknown };
-  if (plain.deleted || !plain.fields) return plain;
-  const entries = Object.entries(plain.fields);
-  const ix = entries.map(([field, value]) => fieldPrefix(plain.type, field) + valueText(value));
-  for (const [a, va] of entries) {
-    for (const [b, vb] of entries) {
-      if (a !== b) ix.push(pairPrefix(plain.type, a, b, va) + valueText(vb));
+  const { fields } = plain;
+  if (plain.deleted || !fields) return plain;
+  const ix = Object.entries(fields).map(
+    ([field, value]) => fieldPrefix(plain.type, field) + valueText(value),
+  );
+  for (const [a, b] of compounds) {
+    if (Object.hasOwn(fields, a) && Object.hasOwn(fields, b)) {
+      ix.push(pairPrefix(plain.type, a, b, fields[a]!) + valueText(fields[b]!));
     }
   }
   return { ...plain, ix };
@@ -84,22 +104,20 @@ export function toRecord(row: EntityRow): EntityRecord {
 function rangesOf(prefix: string, condition?: StorageCondition): IDBKeyRange[] {
   // No key holds U+FFFF: prefix + U+FFFF is above every key that starts with the prefix.
   if (!condition) return [IDBKeyRange.bound(prefix, `${prefix}\uffff`)];
-  if (condition.in) return condition.in.map((v) => IDBKeyRange.only(prefix + valueText(v)));
+  if (condition.in) {
+    // Ascending, whatever order the list came in: the walks rely on it.
+    const values = [...condition.in].sort(compareIndexValues);
+    return values.map((v) => IDBKeyRange.only(prefix + valueText(v)));
+  }
   const { kind, lower, upper } = condition.range;
   const tag = kind === 'number' ? '2' : '3';
-  if (lower && upper) {
-    // IDBKeyRange refuses an empty range; it matches nothing.
-    const c = compareIndexValues(lower.value, upper.value);
-    if (c > 0 || (c === 0 && (lower.open || upper.open))) return [];
-  }
-  return [
-    IDBKeyRange.bound(
-      lower ? prefix + valueText(lower.value) : prefix + tag,
-      upper ? prefix + valueText(upper.value) : `${prefix}${tag}\uffff`,
-      lower?.open ?? false,
-      upper?.open ?? false,
-    ),
-  ];
+  const from = lower ? prefix + valueText(lower.value) : prefix + tag;
+  const to = upper ? prefix + valueText(upper.value) : `${prefix}${tag}\uffff`;
+  const [fromOpen, toOpen] = [lower?.open ?? false, upper?.open ?? false];
+  // IDBKeyRange refuses an empty range (say, below the smallest string, open); it matches
+  // nothing. Keys compare as strings do, by code unit.
+  if (from > to || (from === to && (fromOpen || toOpen))) return [];
+  return [IDBKeyRange.bound(from, to, fromOpen, toOpen)];
 }
 
 /** getAll's options form (IndexedDB 3.0: a direction); older engines take (query, count) only. */
@@ -213,9 +231,13 @@ export async function queryIndexedEntities(
     );
   const order = query.orderBy?.field;
   const direction: IDBCursorDirection = query.orderBy?.direction === 'desc' ? 'prev' : 'next';
-  const equality = query.where.find((c) => c.in && c.field !== order);
   const onOrder = order ? query.where.find((c) => c.field === order) : undefined;
   const orderRanges = order ? rangesOf(fieldPrefix(type, order), onOrder) : [];
+  // With an orderBy, an equality drives the walk only through a declared pair; without one the
+  // orderBy field's walk below checks it on each row.
+  const equality = query.where.find(
+    (c) => c.in && c.field !== order && (!order || hasCompound(query.compounds, c.field, order)),
+  );
 
   if (order && equality?.in && equality.in.length > 1 && Number.isFinite(want)) {
     // The pairs read `want` rows per value; the order's walk about want / share. While a share

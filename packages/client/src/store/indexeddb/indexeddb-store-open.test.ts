@@ -1,26 +1,28 @@
 // How the IndexedDB adapter opens and lets go of its database, beyond the LocalStore contract.
 import 'fake-indexeddb/auto';
-import { openDB } from 'idb';
+import { openDB, type IDBPDatabase } from 'idb';
 import { describe, expect, it } from 'vitest';
+import { toRecord } from './indexeddb-query.js';
 import { indexedDbStorage } from './indexeddb-store.js';
 
+/** The four stores and the 'fields' index, as versions 2 and 3 shipped them. */
+function oldSchema(db: IDBPDatabase) {
+  db.createObjectStore('entities', { keyPath: ['type', 'id'] }).createIndex('fields', 'ix', {
+    multiEntry: true,
+  });
+  for (const [name, keyPath] of [
+    ['outbox', 'seq'],
+    ['conflicts', 'id'],
+    ['meta', 'key'],
+  ] as const) {
+    db.createObjectStore(name, { keyPath });
+  }
+}
+
 describe('indexedDbStorage opening', () => {
-  it('gives rows stored by version 2 their pair keys on upgrade, so no query misses them', async () => {
-    // Version 2 as it shipped: the four stores, the 'fields' index, one key per field.
-    const old = await openDB('open-v2', 2, {
-      upgrade(db) {
-        db.createObjectStore('entities', { keyPath: ['type', 'id'] }).createIndex('fields', 'ix', {
-          multiEntry: true,
-        });
-        for (const [name, keyPath] of [
-          ['outbox', 'seq'],
-          ['conflicts', 'id'],
-          ['meta', 'key'],
-        ] as const) {
-          db.createObjectStore(name, { keyPath });
-        }
-      },
-    });
+  it('gives rows stored by version 2 their field keys on upgrade, so no query misses them', async () => {
+    // Version 2 as it shipped: one array key per field.
+    const old = await openDB('open-v2', 2, { upgrade: oldSchema });
     for (const [id, ward, age] of [
       ['p1', 'north', 40],
       ['p2', 'south', 30],
@@ -55,6 +57,43 @@ describe('indexedDbStorage opening', () => {
       'p3',
     ]);
     await store.close();
+  });
+
+  it('drops the pair keys of rows stored by version 3 on upgrade, and still finds them', async () => {
+    // Version 3 as it shipped: string keys, one per field and one per ordered pair of fields.
+    const everyPair = [
+      ['ward', 'age'],
+      ['age', 'ward'],
+    ] as const;
+    const old = await openDB('open-v3', 3, { upgrade: oldSchema });
+    for (const [id, ward, age] of [
+      ['p1', 'north', 40],
+      ['p2', 'south', 30],
+      ['p3', 'north', 20],
+    ] as const) {
+      const row = { type: 'patient', id, version: 1, deleted: false, body: '{}' };
+      await old.put('entities', toRecord({ ...row, fields: { ward, age } }, everyPair));
+    }
+    expect((await old.get('entities', ['patient', 'p1'])).ix).toHaveLength(4);
+    old.close();
+    const store = indexedDbStorage('open-v3');
+    const ids = async (query: Parameters<typeof store.queryEntities>[1]) =>
+      (await store.queryEntities('patient', query)).map((row) => row.id);
+    const northByAge = {
+      where: [{ field: 'ward', in: ['north'] }],
+      orderBy: { field: 'age', direction: 'desc' as const },
+    };
+    expect(await ids(northByAge)).toEqual(['p1', 'p3']);
+    expect(await ids({ where: [{ field: 'ward', in: ['north', 'south'] }] })).toEqual([
+      'p1',
+      'p2',
+      'p3',
+    ]);
+    await store.close();
+    const upgraded = await openDB('open-v3');
+    expect(upgraded.version).toBe(4);
+    expect((await upgraded.get('entities', ['patient', 'p1'])).ix).toHaveLength(2);
+    upgraded.close();
   });
 
   it('is usable at once: calls made before the database is open wait for it, in order', async () => {

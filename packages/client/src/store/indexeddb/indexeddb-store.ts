@@ -49,9 +49,9 @@ type WriteTx = IDBPTransaction<LocalDbSchema, StoreName[], 'readwrite'>;
 
 /**
  * 1: the four stores; 2: the entities' 'fields' index (indexed queries); 3: its keys as strings,
- * with pairs of fields (an equality with an orderBy on another field).
+ * with every pair of fields; 4: pairs only for the compounds a collection declares.
  */
-const schemaVersion = 3;
+const schemaVersion = 4;
 
 const revisionKey = `${adapterMetaPrefix}revision`;
 const lastSeqKey = `${adapterMetaPrefix}outbox.lastSeq`;
@@ -92,8 +92,11 @@ export function indexedDbStorage(name: string, options: IndexedDbStorageOptions 
         // Rows written before have no index keys; the sync core indexes them again on open.
         tx.objectStore('entities').createIndex(fieldsIndex, 'ix', { multiEntry: true });
       }
-      if (oldVersion >= 1 && oldVersion < 3) {
+      if (oldVersion >= 1 && oldVersion < 4) {
         // Indexed rows get their keys anew, in this upgrade: no query sees a row without them.
+        // One key per field, no pairs: no earlier version could declare a compound, so one the
+        // app declares now differs from the declaration kept in meta, and the core writes the
+        // rows again with its keys before any query.
         return rewriteIndexKeys(tx.objectStore('entities'));
       }
     },
@@ -272,7 +275,7 @@ function applyWrite(
 ): Promise<unknown> {
   switch (write.kind) {
     case 'putEntity':
-      return tx.objectStore('entities').put(toRecord(copyEntity(write.row)));
+      return tx.objectStore('entities').put(toRecord(copyEntity(write.row), write.compounds));
     case 'removeEntity':
       return tx.objectStore('entities').delete([write.type, write.id]);
     case 'clearEntities':

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   LocalStoreChangedError,
+  type CompoundIndex,
   type ConflictRow,
   type EntityRow,
   type IndexValue,
@@ -182,7 +183,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
     switch (write.kind) {
       case 'putEntity': {
         const one = puts.begin();
-        one.add(write.row);
+        one.add(write.row, write.compounds);
         one.flush();
         return;
       }
@@ -246,7 +247,7 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
         // A run of entity rows (a pulled page) goes in many rows to a statement; anything else
         // applies after the rows before it.
         if (write.kind === 'putEntity') {
-          rows.add(write.row);
+          rows.add(write.row, write.compounds);
           continue;
         }
         rows.flush();
@@ -418,6 +419,12 @@ export function sqliteStorage(path: string, options: SqliteStorageOptions = {}):
   };
 }
 
+/** An entity row to put, with its collection's declared compounds. */
+interface Put {
+  row: EntityRow;
+  compounds: readonly CompoundIndex[] | undefined;
+}
+
 /** Entity rows to a multi-row statement: each run of better-sqlite3 costs as much as many rows. */
 const PUT_ROWS = 100;
 const PUT_COLUMNS = 6;
@@ -439,18 +446,19 @@ function entityPuts(db: BetterSqlite3.Database, indexed: ReturnType<typeof index
     unindex: db.prepare(
       `DELETE FROM entity_fields WHERE (type, id) IN (VALUES ${values(rows, 2)})`,
     ),
+    unpair: db.prepare(`DELETE FROM entity_pairs WHERE (type, id) IN (VALUES ${values(rows, 2)})`),
   });
   const full = statements(PUT_ROWS);
   const single = statements(1);
 
-  const write = (batch: readonly EntityRow[]) => {
+  const write = (batch: readonly Put[]) => {
     if (batch.length !== PUT_ROWS && batch.length !== 1) {
-      for (const row of batch) write([row]);
+      for (const put of batch) write([put]);
       return;
     }
     const params: unknown[] = [];
     const keys: string[] = [];
-    for (const row of batch) {
+    for (const { row } of batch) {
       const fields = row.fields === undefined ? null : JSON.stringify(row.fields);
       params.push(row.type, row.id, row.version, row.deleted ? 1 : 0, row.body, fields);
       keys.push(row.type, row.id);
@@ -458,12 +466,13 @@ function entityPuts(db: BetterSqlite3.Database, indexed: ReturnType<typeof index
     const run = batch.length === PUT_ROWS ? full : single;
     run.insert.run(params);
     run.unindex.run(keys);
-    for (const row of batch) indexed.add(row);
+    run.unpair.run(keys);
+    for (const { row, compounds } of batch) indexed.add(row, compounds);
   };
 
   return {
     begin() {
-      let rows: EntityRow[] = [];
+      let rows: Put[] = [];
       const keys = new Set<string>();
       const flush = (): void => {
         if (rows.length === 0) return;
@@ -472,10 +481,10 @@ function entityPuts(db: BetterSqlite3.Database, indexed: ReturnType<typeof index
         keys.clear();
         write(batch);
       };
-      const add = (row: EntityRow): void => {
+      const add = (row: EntityRow, compounds?: readonly CompoundIndex[]): void => {
         const key = `${row.type}\u0000${row.id}`;
         if (keys.has(key)) flush();
-        rows.push(row);
+        rows.push({ row, compounds });
         keys.add(key);
         if (rows.length === PUT_ROWS) flush();
       };
