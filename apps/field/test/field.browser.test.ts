@@ -182,6 +182,31 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Every row of one object store, as JSON, from the first IndexedDB database whose name holds `name`. */
+function storedRows(page: Page, name: string, store: string): Promise<string> {
+  return page.evaluate(
+    async ([name, store]) => {
+      const found = (await indexedDB.databases())
+        .map((d) => d.name ?? '')
+        .find((n) => n.includes(name));
+      if (!found) return 'no database';
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(found);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const rows = await new Promise<unknown[]>((resolve, reject) => {
+        const req = db.transaction(store).objectStore(store).getAll();
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      db.close();
+      return JSON.stringify(rows);
+    },
+    [name, store] as const,
+  );
+}
+
 describe('installable', () => {
   it('serves a web app manifest with a name, icons, start_url and display', async () => {
     const res = await fetch(`${server.url}/app/manifest.webmanifest`);
@@ -527,40 +552,11 @@ describe('encryption at rest', () => {
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByRole('list', { name: 'Today’s records' }).waitFor();
     // The stored rows are ciphertext: the facility name is nowhere in the device's database.
-    const plain = await page.evaluate(async () => {
-      const names = (await indexedDB.databases()).map((d) => d.name ?? '');
-      const name = names.find((n) => n.includes('gloria'));
-      if (!name) return 'no database';
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open(name);
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      const rows = await new Promise<unknown[]>((resolve, reject) => {
-        const req = db.transaction('entities').objectStore('entities').getAll();
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      db.close();
-      return JSON.stringify(rows);
-    });
+    const plain = await storedRows(page, 'gloria', 'entities');
     expect(plain).not.toBe('no database');
     expect(plain).not.toContain('clinic-north');
     // Nor is the access token: the session keeps it sealed under the passphrase.
-    const session = await page.evaluate(async () => {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const req = indexedDB.open('syncline-field-session');
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      const rows = await new Promise<unknown[]>((resolve, reject) => {
-        const req = db.transaction('session').objectStore('session').getAll();
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-      db.close();
-      return JSON.stringify(rows);
-    });
+    const session = await storedRows(page, 'syncline-field-session', 'session');
     expect(session).toMatch(/"encrypted":true/);
     expect(session).not.toContain(token.split('.')[1]);
     await context.close();
