@@ -3,6 +3,7 @@
 import { useEntity, useQuery } from '@syncline/client/react';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useField } from '../app-context.js';
+import { Notice, type Message } from '../components/Notice.js';
 import { formatAgo } from '../format.js';
 import {
   inspectionMessages,
@@ -94,7 +95,7 @@ function InspectionForm({ asset }: { asset: Asset & { id: string } }) {
   const [status, setStatus] = useState(asset.status ?? '');
   const [notes, setNotes] = useState(asset.notes ?? '');
   const [reading, setReading] = useState(asset.reading == null ? '' : String(asset.reading));
-  const [message, setMessage] = useState<{ tone: 'good' | 'bad'; text: string } | null>(null);
+  const [message, setMessage] = useState<Message | null>(null);
   const ids = { status: useId(), notes: useId(), reading: useId() };
 
   // Another device's edit arriving shows up in the form, unless one is being typed.
@@ -186,14 +187,7 @@ function InspectionForm({ asset }: { asset: Asset & { id: string } }) {
           />
         </div>
       </div>
-      {message && (
-        <p
-          className={`notice tone-${message.tone}`}
-          role={message.tone === 'bad' ? 'alert' : 'status'}
-        >
-          {message.text}
-        </p>
-      )}
+      <Notice message={message} />
       <button type="submit" className="button primary wide">
         Save inspection
       </button>

@@ -3,6 +3,7 @@
 import { useQuery } from '@syncline/client/react';
 import { useId, useState } from 'react';
 import { useField } from '../app-context.js';
+import { Notice, type Message } from '../components/Notice.js';
 import {
   attendanceRules,
   checkCorrection,
@@ -18,15 +19,13 @@ import {
 import { formatCoordinates, formatTime, inputTime } from '../format.js';
 import { currentPosition } from '../geolocation.js';
 
-type Message = { tone: 'good' | 'bad' | 'info'; text: string } | null;
-
 export function AttendanceScreen() {
   const { client, claims, deviceId } = useField();
   const attendance = client.collection<AttendanceRecord>('attendance');
   const { data: records, loading } = useQuery(attendance);
   const [facility, setFacility] = useState(claims.facilities[0] ?? '');
   const [working, setWorking] = useState<'in' | 'out' | null>(null);
-  const [message, setMessage] = useState<Message>(null);
+  const [message, setMessage] = useState<Message | null>(null);
   const facilityId = useId();
 
   const now = new Date();
@@ -113,14 +112,7 @@ export function AttendanceScreen() {
             {working === 'out' ? 'Locating…' : 'Clock out'}
           </button>
         </div>
-        {message && (
-          <p
-            className={`notice tone-${message.tone}`}
-            role={message.tone === 'bad' ? 'alert' : 'status'}
-          >
-            {message.text}
-          </p>
-        )}
+        <Notice message={message} />
         <p className="small muted">Your location is recorded with each clock-in and clock-out.</p>
       </section>
 
@@ -153,7 +145,7 @@ function TodayRecord({ record }: { record: AttendanceRecord & { id: string } }) 
   const [editing, setEditing] = useState(false);
   const [field, setField] = useState<'clockIn' | 'clockOut'>('clockIn');
   const [value, setValue] = useState(inputTime(record.clockIn));
-  const [message, setMessage] = useState<Message>(null);
+  const [message, setMessage] = useState<Message | null>(null);
   const ids = { field: useId(), time: useId() };
   const label = field === 'clockIn' ? 'clock-in' : 'clock-out';
 
@@ -236,14 +228,7 @@ function TodayRecord({ record }: { record: AttendanceRecord & { id: string } }) 
           </div>
         </div>
       )}
-      {message && (
-        <p
-          className={`notice tone-${message.tone} small`}
-          role={message.tone === 'bad' ? 'alert' : 'status'}
-        >
-          {message.text}
-        </p>
-      )}
+      <Notice message={message} small />
     </li>
   );
 }

@@ -1,31 +1,24 @@
 // Syncline-Schema-Version on the /api/sync routes: a valid header is logged with the request and
 // kept on the device (the dashboard's device listing shows it); a malformed one is refused with
 // INVALID_SCHEMA_VERSION before anything is applied, pulled or counted.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturedLog } from '../testing/captured-log.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { buildServer } from './build-server.js';
 
 let t: TestApp;
-const lines: Array<Record<string, unknown>> = [];
+const { logger, lines } = capturedLog();
 let app: ReturnType<typeof buildServer>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
-      done();
-    },
-  });
   app = buildServer({
     engine: t.engine,
     store: t.store,
     auth: { secret: t.secret },
     // A push budget of 2: a refused request must not spend it.
     limits: { pushLimit: '2/1m', pullLimit: '1000/1m', adminLimit: '1000/1m' },
-    logger: pino({ level: 'info' }, sink),
+    logger,
   });
   await app.ready();
 });

@@ -1,27 +1,20 @@
 // One info line per sync request, with the counts an operator reads; nothing else at info level.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { capturedLog } from '../testing/captured-log.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { buildServer } from './build-server.js';
 
 let t: TestApp;
-const lines: Array<Record<string, unknown>> = [];
+const { logger, lines } = capturedLog();
 let app: ReturnType<typeof buildServer>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
-      done();
-    },
-  });
   app = buildServer({
     engine: t.engine,
     store: t.store,
     auth: { secret: t.secret },
-    logger: pino({ level: 'info' }, sink),
+    logger,
   });
   await app.ready();
 });
