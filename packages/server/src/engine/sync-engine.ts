@@ -13,13 +13,8 @@ import {
   type ServerChange,
 } from '@syncline/protocol';
 import { isAdmin, type Actor } from './actor.js';
-import {
-  applyChange,
-  refuseWrite,
-  writeVersion,
-  type ApplyContext,
-  type AppliedChange,
-} from './apply-push.js';
+import { applyBatch } from './apply-batch.js';
+import { refuseWrite, writeVersion, type ApplyContext } from './apply-push.js';
 import type { Collection } from './collections.js';
 import { observeCommits } from './commit-events.js';
 import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
@@ -63,14 +58,21 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   const heavyWork = createKeyedQueue();
   const checkers = new Map<string, (payload: unknown) => string[]>();
+  // A CREATE's payload is checked at validation and again as the version it writes (the same
+  // object): the answer is kept per payload object and collection, so it is computed once.
+  const schemaAnswers = new WeakMap<object, { collection: string; problems: string[] }>();
   const checkSchema = (collection: Collection, payload: JsonObject): string[] => {
     if (!collection.schema) return [];
+    const known = schemaAnswers.get(payload);
+    if (known?.collection === collection.name) return known.problems;
     let check = checkers.get(collection.name);
     if (!check) {
       check = options.compileSchema(collection.schema);
       checkers.set(collection.name, check);
     }
-    return check(payload);
+    const problems = check(payload);
+    schemaAnswers.set(payload, { collection: collection.name, problems });
+    return problems;
   };
 
   const applyContext = (tx: TenantTx, actor: Actor, deviceId: string, now: Date): ApplyContext => ({
@@ -189,18 +191,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           meta.schemaVersions,
         );
         const ctx = applyContext(tx, actor, request.deviceId, now);
-        const results: ChangeResult[] = [];
-        const conflicts = new Map<string, ConflictRecord>();
-        for (const item of validated) {
-          if (!item.ok) {
-            const { mutationId, entityType, entityId, error } = item;
-            results.push({ mutationId, entityType, entityId, status: 'REJECTED', error });
-            continue;
-          }
-          const applied: AppliedChange = await applyChange(ctx, item.change, item.collection);
-          results.push(applied.result);
-          if (applied.conflict) conflicts.set(applied.conflict.id, applied.conflict);
-        }
+        const { results, conflicts } = await applyBatch(ctx, validated);
 
         const page = await pullPage(
           tx,
