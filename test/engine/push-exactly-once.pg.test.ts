@@ -5,9 +5,9 @@ import { afterAll, describe } from 'vitest';
 import {
   createPostgresSyncStore,
   dropPostgresSchema,
-} from '../store/postgres/postgres-sync-store.js';
-import { pgSkipReason, testPgUrl } from '../testing/env.js';
-import { runPushExactlyOnceSuite } from '../testing/push-exactly-once-suite.js';
+} from '../../packages/server/src/store/postgres/postgres-sync-store.js';
+import { pgSkipReason, testPgUrl } from '../../packages/server/src/testing/env.js';
+import { runPushExactlyOnceSuite } from '../../packages/server/src/testing/push-exactly-once-suite.js';
 
 const schemas: string[] = [];
 
