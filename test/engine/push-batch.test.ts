@@ -177,6 +177,62 @@ describe('set-based push', () => {
     ]);
   });
 
+  it('fails a change whose decision throws alone, discarding only its buffered writes', async () => {
+    const store = await createSqliteSyncStore({ file: ':memory:' });
+    stores.push(store);
+    const logged: object[] = [];
+    const engine = createSyncEngine({
+      store,
+      collections: createCollectionRegistry({
+        presets: false,
+        collections: { thing: { schema: { type: 'object' } } },
+      }),
+      // A checker with a bug that only an UPDATE's merged state reaches (inside the transaction).
+      compileSchema: () => (payload) => {
+        if ((payload as { boom?: boolean }).boom) throw new Error('checker bug');
+        return [];
+      },
+      crypto,
+      logger: { info: () => {}, warn: () => {}, error: (obj) => logged.push(obj) },
+    });
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    const change = (mutationId: string, entityId: string, over: Partial<Change>): Change => ({
+      mutationId,
+      entityType: 'thing',
+      entityId,
+      operation: 'CREATE',
+      clientVersion: 1,
+      timestamp: at,
+      payload: { n: 1 },
+      ...over,
+    });
+    const response = await engine.push(actor, {
+      deviceId: 'd1',
+      changes: [
+        change('c1', 'a', {}),
+        change('c2', 'b', {}),
+        change('u1', 'a', { operation: 'UPDATE', payload: { boom: true } }),
+        change('u2', 'b', { operation: 'UPDATE', payload: { n: 2 } }),
+      ],
+    });
+    expect(response.results.map((r) => [r.status, r.error?.code ?? r.version])).toEqual([
+      ['APPLIED', 1],
+      ['APPLIED', 1],
+      ['REJECTED', 'CHANGE_FAILED'],
+      ['APPLIED', 2],
+    ]);
+    const tenant = store.forTenant('t');
+    const feed = await tenant.readFeed({ afterSeq: 0, limit: 10 });
+    expect(feed.map((r) => [r.seq, r.entityId, r.version])).toEqual([
+      [1, 'a', 1],
+      [2, 'b', 1],
+      [3, 'b', 2],
+    ]);
+    expect((await tenant.getEntity('thing', 'a'))?.payload).toEqual({ n: 1 });
+    expect(await tenant.getMutation('d1', 'u1')).toBeUndefined();
+    expect(logged).toEqual([expect.objectContaining({ mutationId: 'u1', deviceId: 'd1' })]);
+  });
+
   it('writes a batch larger than one chunk with consecutive seqs', async () => {
     const events: CommitEvent[] = [];
     const { store, engine } = await newEngine(events);

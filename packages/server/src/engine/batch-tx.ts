@@ -237,6 +237,52 @@ export class BatchTx implements TenantTx {
     if (known) this.#remember(this.#mutations, mutationId, { ...known, ...patch });
   }
 
+  /** The history row this device's mutation wrote: a buffered one is the newest. */
+  async getHistoryByMutation(
+    deviceId: string,
+    entityType: string,
+    entityId: string,
+    mutationId: string,
+  ): Promise<HistoryRecord | undefined> {
+    const buffered = this.#history.findLast(
+      (h) =>
+        h.deviceId === deviceId &&
+        h.entityType === entityType &&
+        h.entityId === entityId &&
+        h.mutationId === mutationId,
+    );
+    return buffered ?? this.tx.getHistoryByMutation(deviceId, entityType, entityId, mutationId);
+  }
+
+  /**
+   * `fn` in a savepoint of the transaction, its writes flushed inside it. When it fails, the
+   * in-memory copy is forgotten (it may hold what the savepoint undid) and read again as needed.
+   */
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    await this.flush();
+    try {
+      return await this.tx.savepoint(async () => {
+        const result = await fn();
+        await this.flush();
+        return result;
+      });
+    } catch (error) {
+      this.#forget();
+      throw error;
+    }
+  }
+
+  #forget(): void {
+    this.#written++;
+    this.#entities.clear();
+    this.#mutations.clear();
+    this.#history = [];
+    this.#dirtyEntities.clear();
+    this.#newMutations = [];
+    this.#undo = [];
+    this.#nextSeq = undefined;
+  }
+
   // -- reads of the buffered tables: flush first ------------------------------------------
 
   async getTenantState() {
@@ -281,6 +327,13 @@ export class BatchTx implements TenantTx {
 
   // -- other tables: straight through -----------------------------------------------------
 
+  getMutationMark(deviceId: string) {
+    return this.tx.getMutationMark(deviceId);
+  }
+  raiseMutationMark(deviceId: string, seq: number, now: string) {
+    this.#written++;
+    return this.tx.raiseMutationMark(deviceId, seq, now);
+  }
   getConflict(id: string) {
     return this.tx.getConflict(id);
   }

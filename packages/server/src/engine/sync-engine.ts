@@ -1,6 +1,7 @@
 // The sync engine: the canonical protocol's operations over the storage port. Each push applies
 // its batch and reads the feed in one tenant transaction, so the answer is sent only after COMMIT.
 import {
+  errorCodes,
   exceedsDepth,
   findForbiddenKey,
   limitsDefaults,
@@ -21,6 +22,7 @@ import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import { createKeyedQueue } from './keyed-queue.js';
+import { createMarkTracker } from './mutation-mark.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
@@ -56,6 +58,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     ...options.limits,
   };
 
+  const logError = (obj: object, msg: string) =>
+    options.logger ? options.logger.error(obj, msg) : console.error(msg, obj);
   const heavyWork = createKeyedQueue();
   const checkers = new Map<string, (payload: unknown) => string[]>();
   // A CREATE's payload is checked at validation and again as the version it writes (the same
@@ -190,8 +194,19 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           request.deviceName,
           meta.schemaVersions,
         );
-        const ctx = applyContext(tx, actor, request.deviceId, now);
-        const { results, conflicts } = await applyBatch(ctx, validated);
+        const numbered = request.changes.some((change) => change.seq !== undefined);
+        const mark = numbered ? await tx.getMutationMark(request.deviceId) : 0;
+        const ctx = { ...applyContext(tx, actor, request.deviceId, now), mutationMark: mark };
+        const { results, conflicts, markSeq } = await applyBatch(ctx, validated, {
+          seqs: request.changes.map((change) => change.seq),
+          onChangeFailed: (err, change) =>
+            logError(
+              { err, deviceId: request.deviceId, mutationId: change.mutationId },
+              'a change failed and was rolled back; the rest of its batch goes on',
+            ),
+        });
+        if (markSeq > mark)
+          await tx.raiseMutationMark(request.deviceId, markSeq, now.toISOString());
 
         const page = await pullPage(
           tx,
