@@ -1,7 +1,6 @@
 // The sync engine: the canonical protocol's operations over the storage port. Each push applies
 // its batch and reads the feed in one tenant transaction, so the answer is sent only after COMMIT.
 import {
-  errorCodes,
   exceedsDepth,
   findForbiddenKey,
   limitsDefaults,
@@ -22,7 +21,6 @@ import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import { createKeyedQueue } from './keyed-queue.js';
-import { createMarkTracker } from './mutation-mark.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
