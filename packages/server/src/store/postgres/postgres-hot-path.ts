@@ -73,11 +73,11 @@ function insertUnnest(table: string, columns: readonly string[], types: Record<s
   return `insert into ${table} (tenant, ${columns.join(', ')}) select $1, * from unnest(${arrays})`;
 }
 
+// Named columns, never `*`: a prepared `select *` fails ("cached plan must not change result
+// type") on a connection that outlives a migration adding a column, as in a rolling deploy.
 export const postgresHotStatements = {
-  getMutations:
-    'select * from mutations where tenant = $1 and device_id = $2 and mutation_id = any($3::text[])',
-  getEntities:
-    'select e.* from unnest($2::text[], $3::text[]) as k(entity_type, entity_id) join entities e on e.tenant = $1 and e.entity_type = k.entity_type and e.entity_id = k.entity_id',
+  getMutations: `select ${mutationColumns.join(', ')} from mutations where tenant = $1 and device_id = $2 and mutation_id = any($3::text[])`,
+  getEntities: `select ${entityColumns.map((c) => `e.${c}`).join(', ')} from unnest($2::text[], $3::text[]) as k(entity_type, entity_id) join entities e on e.tenant = $1 and e.entity_type = k.entity_type and e.entity_id = k.entity_id`,
   advanceSeq: 'update tenants set seq = seq + $1 where tenant = $2 returning seq',
   maxArrival: 'select max(arrival) as arrival from mutations where tenant = $1',
   insertHistory: insertUnnest('entity_history', historyColumns, historyTypes),
