@@ -4,7 +4,14 @@
 import type { Actor } from './actor.js';
 import { claimsOf, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
-import type { EntityRecord, NewHistoryRecord, SyncStore, TenantStore, TenantTx } from './ports.js';
+import type {
+  HistoryRecord,
+  JsonObject,
+  NewHistoryRecord,
+  SyncStore,
+  TenantStore,
+  TenantTx,
+} from './ports.js';
 
 /** One entity version a transaction wrote, with what access rules need and nothing more. */
 export interface CommittedChange {
@@ -124,8 +131,11 @@ export function observeCommits(
   });
 }
 
+/** The version an appended one replaced: only its payload is read. */
+type Before = { payload: JsonObject | null } | undefined;
+
 interface TxWatch {
-  appended(record: NewHistoryRecord, before: EntityRecord | undefined, seq: number): void;
+  appended(record: NewHistoryRecord, before: Before, seq: number): void;
   needsBefore(entityType: string): boolean;
   epochBumped(): void;
   deviceRevoked(deviceId: string): void;
@@ -146,6 +156,12 @@ function watchTx(tx: TenantTx, watch: TxWatch): TenantTx {
             const seq = await target.appendHistory(record);
             watch.appended(record, before, seq);
             return seq;
+          };
+        case 'insertHistory':
+          return async (records: readonly HistoryRecord[]) => {
+            const befores = await versionsBefore(target, records, watch);
+            await target.insertHistory(records);
+            records.forEach((record, i) => watch.appended(record, befores[i], record.seq));
           };
         case 'savepoint':
           return async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -177,6 +193,34 @@ function watchTx(tx: TenantTx, watch: TxWatch): TenantTx {
         }
       }
     },
+  });
+}
+
+/**
+ * For each record, the version it replaces: the one before it in the list, else the entity row
+ * (which still holds the version before the batch: the entities are written after the history).
+ * One read for all the entities that a rule needs.
+ */
+async function versionsBefore(
+  tx: TenantTx,
+  records: readonly HistoryRecord[],
+  watch: TxWatch,
+): Promise<Before[]> {
+  const keyOf = (r: { entityType: string; entityId: string }) =>
+    `${r.entityType}\u0000${r.entityId}`;
+  const needed = records.filter((r) => watch.needsBefore(r.entityType));
+  if (needed.length === 0) return records.map(() => undefined);
+  const stored = new Map<string, Before>(
+    (
+      await tx.getEntities(needed.map((r) => ({ entityType: r.entityType, entityId: r.entityId })))
+    ).map((e) => [keyOf(e), e]),
+  );
+  return records.map((record) => {
+    if (!watch.needsBefore(record.entityType)) return undefined;
+    const key = keyOf(record);
+    const before = stored.get(key);
+    stored.set(key, record);
+    return before;
   });
 }
 

@@ -29,6 +29,11 @@ export interface EntityRecord {
   seq: number;
 }
 
+export interface EntityKey {
+  entityType: string;
+  entityId: string;
+}
+
 /** One version of one entity; the history table doubles as the tenant's change feed. */
 export interface HistoryRecord {
   seq: number;
@@ -279,6 +284,25 @@ export interface TenantTx extends TenantReads {
   /** Allocates the tenant's next sequence number, stores the version, and returns the seq. */
   appendHistory(record: NewHistoryRecord): Promise<number>;
   insertMutation(mutation: MutationRecord): Promise<void>;
+
+  // Set-based forms of the above, each one statement (or one prepared statement run per row on
+  // an in-process database) whatever the batch size: the push path's reads and writes.
+  /** The device's mutations among these ids that exist, in no particular order. */
+  getMutations(deviceId: string, mutationIds: readonly string[]): Promise<MutationRecord[]>;
+  /** The entities (tombstones included) among these keys that exist, in no particular order. */
+  getEntities(keys: readonly EntityKey[]): Promise<EntityRecord[]>;
+  /**
+   * Allocates the tenant's next `count` sequence numbers at once and returns the first; the
+   * caller stores versions under them with insertHistory before commit.
+   */
+  reserveSeqs(count: number): Promise<number>;
+  /** Stores versions under seqs this transaction reserved. */
+  insertHistory(records: readonly HistoryRecord[]): Promise<void>;
+  /** Inserts or replaces each entity; a key given twice keeps its last record. */
+  putEntities(entities: readonly EntityRecord[]): Promise<void>;
+  /** Inserts the mutations in this order (their arrival order). */
+  insertMutations(mutations: readonly MutationRecord[]): Promise<void>;
+
   updateMutation(
     deviceId: string,
     mutationId: string,

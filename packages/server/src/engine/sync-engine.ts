@@ -1,7 +1,6 @@
 // The sync engine: the canonical protocol's operations over the storage port. Each push applies
 // its batch and reads the feed in one tenant transaction, so the answer is sent only after COMMIT.
 import {
-  errorCodes,
   exceedsDepth,
   findForbiddenKey,
   limitsDefaults,
@@ -14,20 +13,14 @@ import {
   type ServerChange,
 } from '@syncline/protocol';
 import { isAdmin, type Actor } from './actor.js';
-import {
-  applyChange,
-  refuseWrite,
-  writeVersion,
-  type ApplyContext,
-  type AppliedChange,
-} from './apply-push.js';
+import { applyBatch } from './apply-batch.js';
+import { refuseWrite, writeVersion, type ApplyContext } from './apply-push.js';
 import type { Collection } from './collections.js';
 import { observeCommits } from './commit-events.js';
 import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import { createKeyedQueue } from './keyed-queue.js';
-import { createMarkTracker } from './mutation-mark.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
@@ -67,14 +60,21 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     options.logger ? options.logger.error(obj, msg) : console.error(msg, obj);
   const heavyWork = createKeyedQueue();
   const checkers = new Map<string, (payload: unknown) => string[]>();
+  // A CREATE's payload is checked at validation and again as the version it writes (the same
+  // object): the answer is kept per payload object and collection, so it is computed once.
+  const schemaAnswers = new WeakMap<object, { collection: string; problems: string[] }>();
   const checkSchema = (collection: Collection, payload: JsonObject): string[] => {
     if (!collection.schema) return [];
+    const known = schemaAnswers.get(payload);
+    if (known?.collection === collection.name) return known.problems;
     let check = checkers.get(collection.name);
     if (!check) {
       check = options.compileSchema(collection.schema);
       checkers.set(collection.name, check);
     }
-    return check(payload);
+    const problems = check(payload);
+    schemaAnswers.set(payload, { collection: collection.name, problems });
+    return problems;
   };
 
   const applyContext = (tx: TenantTx, actor: Actor, deviceId: string, now: Date): ApplyContext => ({
@@ -147,40 +147,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     toWireConflict,
   };
 
-  /**
-   * One change in its own savepoint: an unexpected error (a store failure, a bug) rolls back that
-   * change alone and answers it CHANGE_FAILED, so the rest of the batch still commits. The error
-   * is logged: it is an outage or a bug the operator must see.
-   */
-  async function applyInSavepoint(
-    ctx: ApplyContext,
-    change: IncomingChange,
-    collection: Collection,
-  ): Promise<AppliedChange> {
-    try {
-      return await ctx.tx.savepoint(() => applyChange(ctx, change, collection));
-    } catch (error) {
-      logError(
-        { err: error, deviceId: ctx.deviceId, mutationId: change.mutationId },
-        'a change failed and was rolled back; the rest of its batch goes on',
-      );
-      const { mutationId, entityType, entityId } = change;
-      return {
-        result: {
-          mutationId,
-          entityType,
-          entityId,
-          status: 'REJECTED',
-          error: {
-            code: 'CHANGE_FAILED',
-            message: errorCodes.CHANGE_FAILED.message,
-          },
-        },
-        unrecorded: true,
-      };
-    }
-  }
-
   const requireAdmin = (actor: Actor) => {
     if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
   };
@@ -229,24 +195,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const numbered = request.changes.some((change) => change.seq !== undefined);
         const mark = numbered ? await tx.getMutationMark(request.deviceId) : 0;
         const ctx = { ...applyContext(tx, actor, request.deviceId, now), mutationMark: mark };
-        const results: ChangeResult[] = [];
-        const conflicts = new Map<string, ConflictRecord>();
-        const marks = createMarkTracker();
-        for (const [i, item] of validated.entries()) {
-          const seq = request.changes[i]?.seq;
-          if (!item.ok) {
-            const { mutationId, entityType, entityId, error } = item;
-            results.push({ mutationId, entityType, entityId, status: 'REJECTED', error });
-            marks.note(seq, false);
-            continue;
-          }
-          const applied = await applyInSavepoint(ctx, item.change, item.collection);
-          results.push(applied.result);
-          marks.note(seq, applied.unrecorded !== true);
-          if (applied.conflict) conflicts.set(applied.conflict.id, applied.conflict);
-        }
-        const raised = marks.highest();
-        if (raised > mark) await tx.raiseMutationMark(request.deviceId, raised, now.toISOString());
+        const { results, conflicts, markSeq } = await applyBatch(ctx, validated, {
+          seqs: request.changes.map((change) => change.seq),
+          onChangeFailed: (err, change) =>
+            logError(
+              { err, deviceId: request.deviceId, mutationId: change.mutationId },
+              'a change failed and was rolled back; the rest of its batch goes on',
+            ),
+        });
+        if (markSeq > mark)
+          await tx.raiseMutationMark(request.deviceId, markSeq, now.toISOString());
 
         const page = await pullPage(
           tx,

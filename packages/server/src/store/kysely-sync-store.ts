@@ -26,6 +26,7 @@ import type {
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
 import type { KeyedQueue } from '../engine/keyed-queue.js';
+import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
 
 /** What differs between the dialects, supplied by the thin adapters. */
@@ -44,6 +45,8 @@ export interface DialectTraits {
    * the cost of a snapshot page's read). Without it the rows come through Kysely.
    */
   readonly selectRows?: (query: CompiledQuery) => unknown[][];
+  /** The push hot path's statements, run on the transaction's connection (hot-path.ts). */
+  readonly hotPath: (conn: Kysely<Database>) => HotPath;
 }
 
 export const listLimitDefaults = { default: 100, max: 1000 } as const;
@@ -67,13 +70,27 @@ type Row = Record<string, unknown>;
 
 const columnOf = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/** A codec's fields with their columns and kinds, worked out once per codec rather than per row. */
+type Field = readonly [key: string, column: string, kind: Kind];
+const fieldLists = new WeakMap<object, readonly Field[]>();
+function fieldsOf<R>(codec: Codec<R>): readonly Field[] {
+  let fields = fieldLists.get(codec);
+  if (!fields) {
+    fields = Object.entries(codec as Record<string, Kind>).map(
+      ([key, kind]) => [key, columnOf(key), kind] as const,
+    );
+    fieldLists.set(codec, fields);
+  }
+  return fields;
+}
+
 function encode<R>(codec: Codec<R>, record: Partial<R>): Row {
   const row: Row = {};
-  for (const key of Object.keys(codec) as (keyof R & string)[]) {
-    const value = record[key];
+  const source = record as Row;
+  for (const [key, column, kind] of fieldsOf(codec)) {
+    const value = source[key];
     if (value === undefined) continue;
-    const kind = codec[key];
-    row[columnOf(key)] =
+    row[column] =
       value === null
         ? null
         : kind === 'json'
@@ -89,9 +106,8 @@ function encode<R>(codec: Codec<R>, record: Partial<R>): Row {
 
 function decode<R>(codec: Codec<R>, row: Row): R {
   const record: Row = {};
-  for (const key of Object.keys(codec) as (keyof R & string)[]) {
-    const value = row[columnOf(key)];
-    const kind = codec[key];
+  for (const [key, column, kind] of fieldsOf(codec)) {
+    const value = row[column];
     record[key] =
       value === null || value === undefined
         ? kind === 'bool'
@@ -570,6 +586,12 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
   #open = true;
   /** The last mutation arrival number used in this transaction (read once, then counted here). */
   #arrival: number | undefined;
+  readonly #hot: HotPath;
+
+  constructor(conn: Kysely<Database>, tenant: string, traits: DialectTraits) {
+    super(conn, tenant, traits);
+    this.#hot = traits.hotPath(conn);
+  }
   #savepoints = 0;
 
   protected override get db(): Kysely<Database> {
@@ -577,6 +599,12 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
     if (!this.#open)
       throw new Error('transaction already ended: use the tx only inside transact()');
     return super.db;
+  }
+
+  /** The hot path's statements, refused like `db` once the transaction has ended. */
+  private get hot(): HotPath {
+    void this.db;
+    return this.#hot;
   }
 
   end(): void {
@@ -605,6 +633,32 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
     const q = this.db.selectFrom('tenants').select('seq').where('tenant', '=', this.tenant);
     const row = await (this.traits.lockTenantRow ? q.forUpdate() : q).executeTakeFirst();
     return row !== undefined;
+  }
+
+  override async getEntity(
+    entityType: string,
+    entityId: string,
+  ): Promise<EntityRecord | undefined> {
+    const [found] = await this.getEntities([{ entityType, entityId }]);
+    return found;
+  }
+
+  async getEntities(keys: readonly EntityKey[]): Promise<EntityRecord[]> {
+    const rows = await this.hot.getEntities(this.tenant, keys);
+    return rows.map((r) => decode(entityCodec, r));
+  }
+
+  override async getMutation(
+    deviceId: string,
+    mutationId: string,
+  ): Promise<MutationRecord | undefined> {
+    const [found] = await this.getMutations(deviceId, [mutationId]);
+    return found;
+  }
+
+  async getMutations(deviceId: string, mutationIds: readonly string[]): Promise<MutationRecord[]> {
+    const rows = await this.hot.getMutations(this.tenant, deviceId, mutationIds);
+    return rows.map((r) => decode(mutationCodec, r));
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
@@ -667,55 +721,48 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
   }
 
   async putEntity(entity: EntityRecord): Promise<void> {
-    const row = { tenant: this.tenant, ...encode(entityCodec, entity) } as Database['entities'];
-    const { tenant: _t, entity_type: _et, entity_id: _ei, ...changes } = row;
-    await this.db
-      .insertInto('entities')
-      .values(row)
-      .onConflict((oc) => oc.columns(['tenant', 'entity_type', 'entity_id']).doUpdateSet(changes))
-      .execute();
+    await this.putEntities([entity]);
+  }
+
+  /** A key given twice is stored once, as its last record. */
+  async putEntities(entities: readonly EntityRecord[]): Promise<void> {
+    const byKey = new Map(entities.map((e) => [`${e.entityType}\u0000${e.entityId}`, e]));
+    await this.hot.upsertEntities(this.tenant, [...byKey.values()]);
   }
 
   async appendHistory(record: NewHistoryRecord): Promise<number> {
     // The tenant row is already locked, so this increment and the insert below are the only
     // writer for this tenant until commit: seqs are allocated and made visible in order.
-    const { seq } = await this.db
-      .updateTable('tenants')
-      .set((eb) => ({ seq: eb('seq', '+', 1) }))
-      .where('tenant', '=', this.tenant)
-      .returning('seq')
-      .executeTakeFirstOrThrow();
-    const allocated = Number(seq);
-    await this.db
-      .insertInto('entity_history')
-      .values({
-        tenant: this.tenant,
-        ...encode(historyCodec, { ...record, seq: allocated }),
-      } as Database['entity_history'])
-      .execute();
-    return allocated;
+    const seq = await this.reserveSeqs(1);
+    await this.insertHistory([{ ...record, seq }]);
+    return seq;
+  }
+
+  async reserveSeqs(count: number): Promise<number> {
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new RangeError(`reserveSeqs needs a positive count: ${count}`);
+    }
+    return (await this.hot.advanceSeq(this.tenant, count)) - count + 1;
+  }
+
+  async insertHistory(records: readonly HistoryRecord[]): Promise<void> {
+    await this.hot.insertHistory(this.tenant, records);
   }
 
   async insertMutation(mutation: MutationRecord): Promise<void> {
+    await this.insertMutations([mutation]);
+  }
+
+  async insertMutations(mutations: readonly MutationRecord[]): Promise<void> {
+    if (mutations.length === 0) return;
     // The tenant lock held by this transaction makes max + 1 safe on both dialects, and lets the
     // rest of the transaction count on from there without asking again.
-    if (this.#arrival === undefined) {
-      const last = await this.db
-        .selectFrom('mutations')
-        .select((eb) => eb.fn.max('arrival').as('arrival'))
-        .where('tenant', '=', this.tenant)
-        .executeTakeFirst();
-      this.#arrival = Number(last?.arrival ?? 0);
-    }
-    const arrival = ++this.#arrival;
-    await this.db
-      .insertInto('mutations')
-      .values({
-        tenant: this.tenant,
-        arrival,
-        ...encode(mutationCodec, mutation),
-      } as Database['mutations'])
-      .execute();
+    this.#arrival ??= await this.hot.maxArrival(this.tenant);
+    let arrival = this.#arrival;
+    const rows = mutations.map((m) => ({ ...m, arrival: ++arrival }));
+    // Counted on before the insert: numbers of rows a savepoint rolls back are simply skipped.
+    this.#arrival = arrival;
+    await this.hot.insertMutations(this.tenant, rows);
   }
 
   /** Throws when the tenant has no such mutation: an update that changes nothing is a bug. */

@@ -9,6 +9,7 @@ import type { CommitEvent } from '../engine/commit-events.js';
 import type { SyncEngine } from '../engine/engine-api.js';
 import type {
   EntityRecord,
+  HistoryRecord,
   Logger,
   NewHistoryRecord,
   SyncStore,
@@ -31,21 +32,38 @@ const DAY = 24 * 60 * 60_000;
  */
 function withFailingEntity(store: SyncStore, failing: { id: string | null }): SyncStore {
   const faultyTx = (tx: TenantTx): TenantTx => {
-    let lastHistory: NewHistoryRecord | undefined;
+    const written = new Map<string, NewHistoryRecord>();
+    // Before an entity write that includes the failing entity, its history row is written again.
+    const fault = async (entities: readonly EntityRecord[]) => {
+      const record = entities.some((e) => e.entityId === failing.id)
+        ? written.get(failing.id ?? '')
+        : undefined;
+      if (record) await tx.appendHistory(record);
+    };
     return new Proxy(tx, {
       get(target, property, receiver) {
         if (property === 'appendHistory') {
           return (record: NewHistoryRecord) => {
-            lastHistory = record;
+            written.set(record.entityId, record);
             return target.appendHistory(record);
+          };
+        }
+        if (property === 'insertHistory') {
+          return (records: readonly HistoryRecord[]) => {
+            for (const { seq: _seq, ...record } of records) written.set(record.entityId, record);
+            return target.insertHistory(records);
           };
         }
         if (property === 'putEntity') {
           return async (entity: EntityRecord) => {
-            if (entity.entityId === failing.id && lastHistory) {
-              await target.appendHistory(lastHistory);
-            }
+            await fault([entity]);
             return target.putEntity(entity);
+          };
+        }
+        if (property === 'putEntities') {
+          return async (entities: readonly EntityRecord[]) => {
+            await fault(entities);
+            return target.putEntities(entities);
           };
         }
         const value = Reflect.get(target, property, receiver) as unknown;

@@ -579,6 +579,116 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
       });
     });
 
+    describe('set-based reads and writes (the push path)', () => {
+      it('reserves a range of seqs in one call, counting on from it, and rolls it back', async () => {
+        await ts.transact(async (tx) => {
+          expect(await tx.reserveSeqs(3)).toBe(1);
+          await tx.insertHistory(
+            [1, 2, 3].map((seq) => ({ ...historyRecord({ version: seq }), seq })),
+          );
+          expect(await tx.appendHistory(historyRecord({ version: 4 }))).toBe(4);
+        });
+        expect((await ts.getTenantState()).seq).toBe(4);
+        await expect(
+          ts.transact(async (tx) => {
+            await tx.reserveSeqs(10);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect((await ts.getTenantState()).seq).toBe(4);
+        await ts.transact(async (tx) => {
+          await expect(tx.reserveSeqs(0)).rejects.toThrow(RangeError);
+        });
+      });
+
+      it('inserts many versions at once, JSON kept exactly, and refuses a duplicate version', async () => {
+        const rows = [trickyPayload, { b: 1, a: [null] }, null].map((payload, i) => ({
+          ...historyRecord({
+            entityId: `e-${i} "quoted" ü`,
+            payload,
+            operation: payload === null ? ('DELETE' as const) : ('CREATE' as const),
+            deletedAt: payload === null ? iso(5) : null,
+            mutationId: i === 1 ? null : `m-${i}`,
+          }),
+          seq: i + 1,
+        }));
+        await ts.transact(async (tx) => {
+          await tx.reserveSeqs(rows.length);
+          await tx.insertHistory(rows);
+        });
+        const feed = await ts.readFeed({ afterSeq: 0, limit: 10 });
+        expect(feed).toEqual(rows);
+        expect(JSON.stringify(feed[0]?.payload)).toBe(JSON.stringify(trickyPayload));
+        await expect(
+          ts.transact(async (tx) => {
+            const seq = await tx.reserveSeqs(1);
+            await tx.insertHistory([{ ...(rows[0] as (typeof rows)[number]), seq }]);
+          }),
+        ).rejects.toThrow();
+        expect((await ts.getTenantState()).seq).toBe(3);
+      });
+
+      it('upserts many entities at once (a repeated key keeps its last) and reads many by key', async () => {
+        const other = store.forTenant(tenantName('other'));
+        await other.transact((tx) =>
+          tx.putEntities([entityRecord({ entityId: 'e1', version: 9 })]),
+        );
+        const keys = ['e1', 'e2', 'e 3 "ü"'];
+        await ts.transact(async (tx) => {
+          await tx.putEntities(keys.map((entityId) => entityRecord({ entityId })));
+          await tx.putEntities([
+            entityRecord({ entityId: 'e2', version: 2, payload: { title: 'first' } }),
+            entityRecord({ entityId: 'e2', version: 3, payload: trickyPayload, seq: 7 }),
+            entityRecord({ entityId: 'e1', version: 2, payload: null, deletedAt: iso(9) }),
+          ]);
+          expect(await tx.getEntities([])).toEqual([]);
+          const found = await tx.getEntities([
+            ...keys.map((entityId) => ({ entityType: 'task', entityId })),
+            { entityType: 'task', entityId: 'missing' },
+            { entityType: 'note', entityId: 'e1' },
+          ]);
+          const byId = new Map(found.map((e) => [e.entityId, e]));
+          expect([...byId.keys()].sort()).toEqual([...keys].sort());
+          expect(byId.get('e1')).toEqual(
+            entityRecord({ entityId: 'e1', version: 2, payload: null, deletedAt: iso(9) }),
+          );
+          expect(byId.get('e2')).toEqual(
+            entityRecord({ entityId: 'e2', version: 3, payload: trickyPayload, seq: 7 }),
+          );
+          expect(await tx.getEntity('task', 'e 3 "ü"')).toEqual(
+            entityRecord({ entityId: 'e 3 "ü"' }),
+          );
+        });
+        expect((await other.getEntity('task', 'e1'))?.version).toBe(9);
+      });
+
+      it('inserts many mutations in arrival order and reads many of one device by id', async () => {
+        const ids = ['m-b', 'm-a', 'm-c "ü"'];
+        await ts.transact(async (tx) => {
+          await tx.insertMutation(mutationRecord({ mutationId: 'm-0' }));
+          await tx.insertMutations(
+            ids.map((mutationId) => mutationRecord({ mutationId, payload: trickyPayload })),
+          );
+          await tx.insertMutations([]);
+          await tx.insertMutations([mutationRecord({ mutationId: 'm-x', deviceId: 'd2' })]);
+        });
+        const listed = await ts.listMutations({ deviceId: 'd1' });
+        expect(listed.map((m) => m.mutationId)).toEqual(['m-0', ...ids]);
+        expect(listed[1]).toEqual(mutationRecord({ mutationId: 'm-b', payload: trickyPayload }));
+        await ts.transact(async (tx) => {
+          expect(await tx.getMutations('d1', [])).toEqual([]);
+          const found = await tx.getMutations('d1', [...ids, 'm-x', 'missing']);
+          expect(found.map((m) => m.mutationId).sort()).toEqual([...ids].sort());
+          expect((await tx.getMutations('d2', ['m-x', 'm-b'])).map((m) => m.mutationId)).toEqual([
+            'm-x',
+          ]);
+        });
+        await expect(
+          ts.transact((tx) => tx.insertMutations([mutationRecord({ mutationId: 'm-a' })])),
+        ).rejects.toThrow();
+      });
+    });
+
     describe('conflicts', () => {
       it('inserts, reads, patches and lists conflicts newest first', async () => {
         await ts.transact(async (tx) => {

@@ -10,6 +10,7 @@ import { jobsMigration } from './0004-jobs.js';
 import { offlineQueueIdsMigration } from './0005-offline-queue-ids.js';
 import { deviceSchemaVersionsMigration } from './0006-device-schema-versions.js';
 import { deviceMutationMarksMigration } from './0007-device-mutation-marks.js';
+import { leanWriteSetMigration } from './0008-lean-write-set.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -21,6 +22,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0005_offline_queue_ids': offlineQueueIdsMigration(dialect),
     '0006_device_schema_versions': deviceSchemaVersionsMigration(dialect),
     '0007_device_mutation_marks': deviceMutationMarksMigration(dialect),
+    '0008_lean_write_set': leanWriteSetMigration(dialect),
   };
 }
 

@@ -1,10 +1,11 @@
 // The production PostgreSQL adapter: a pg Pool under Kysely's Postgres dialect, with the shared
 // query layer. Writers of one tenant queue on the tenant's row lock; tenants run in parallel.
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
+import { createPostgresHotPath, postgresHotStatementNames } from './postgres-hot-path.js';
 
 export interface PostgresSyncStoreOptions {
   /** postgres:// or postgresql:// connection URL. */
@@ -34,6 +35,7 @@ export const postgresTraits: DialectTraits = {
   // Under REPEATABLE READ the snapshot could predate the lock holder's commit.
   begin: 'begin isolation level read committed',
   lockTenantRow: true,
+  hotPath: createPostgresHotPath,
 };
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -76,12 +78,37 @@ export async function createPostgresSyncStore(
   // Without a listener an idle connection's error (server restart) would crash the process.
   pool.on('error', (err) => options.onPoolError?.(err));
   const store = new KyselySyncStore(
-    new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) }),
     postgresTraits,
     options.schema,
     options.queueTenantWrites === false ? undefined : createKeyedQueue(),
   );
   return migratedOrClosed(store, options.migrate);
+}
+
+/**
+ * The pool as Kysely sees it, but running the hot path's statement texts as named statements:
+ * pg parses and plans a named statement once per connection and reuses the plan after that,
+ * where an unnamed one is parsed and planned on every call. Other texts pass through unchanged
+ * (a named statement per ad-hoc text would grow every connection without bound).
+ */
+function withNamedStatements(pool: pg.Pool): PostgresPool {
+  return {
+    async connect() {
+      const client = await pool.connect();
+      return {
+        query: ((text: unknown, values?: readonly unknown[]) => {
+          const name = typeof text === 'string' ? postgresHotStatementNames.get(text) : undefined;
+          const params = values === undefined ? undefined : [...values];
+          return name === undefined
+            ? client.query(text as string, params)
+            : client.query({ name, text: text as string, values: params ?? [] });
+        }) as unknown as PostgresPoolClient['query'],
+        release: () => client.release(),
+      };
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** Drops a schema made with the `schema` option (tests and benchmarks clean up with it). */

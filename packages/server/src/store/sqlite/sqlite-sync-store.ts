@@ -7,12 +7,15 @@ import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
+import { createSqliteHotPath, type SqliteStatement } from './sqlite-hot-path.js';
 
 /** The part of better-sqlite3 this adapter uses (Kysely's own part plus `pragma`). */
 export interface SqliteDriverDatabase extends SqliteDatabase {
   pragma(source: string): unknown;
   /** A SELECT's rows as arrays of column values (better-sqlite3's raw mode). */
   selectRows?(sql: string, parameters: readonly unknown[]): unknown[][];
+  /** A statement prepared for keeps, outside the bounded cache (the hot path's). */
+  prepareHot?(sql: string): SqliteStatement;
 }
 
 export interface SqliteSyncStoreOptions {
@@ -22,7 +25,7 @@ export interface SqliteSyncStoreOptions {
   migrate?: boolean;
 }
 
-export const sqliteTraits: DialectTraits = {
+export const sqliteTraits: Omit<DialectTraits, 'hotPath'> = {
   dialect: 'sqlite',
   // IMMEDIATE takes SQLite's write lock at BEGIN: a second process (e.g. `syncline migrate`)
   // waits out busy_timeout up front instead of failing on a read-to-write lock upgrade.
@@ -54,6 +57,7 @@ export function withStatementCache(db: BetterSqlite3.Database, size = 256): Sqli
   return {
     close: () => db.close(),
     pragma: (source) => db.pragma(source),
+    prepareHot: (sql) => db.prepare(sql),
     selectRows(sql, parameters) {
       let statement = raw.get(sql);
       if (!statement) {
@@ -91,14 +95,19 @@ export async function createSqliteSyncStore(
 ): Promise<KyselySyncStore> {
   const database = openSqliteDatabase(options.file);
   const { selectRows } = database;
+  // The statements run on the database directly: a transaction holds Kysely's only connection.
+  const hot = createSqliteHotPath((sql) =>
+    database.prepareHot ? database.prepareHot(sql) : database.prepare(sql),
+  );
+  const traits: DialectTraits = { ...sqliteTraits, hotPath: () => hot };
   const store = new KyselySyncStore(
     new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     selectRows
       ? {
-          ...sqliteTraits,
+          ...traits,
           selectRows: (query) => selectRows.call(database, query.sql, query.parameters),
         }
-      : sqliteTraits,
+      : traits,
     undefined,
     // A tenant's transactions wait their turn here, one at a time on the shared connection: the
     // connection's queue then alternates between tenants, so a tenant sending many requests at

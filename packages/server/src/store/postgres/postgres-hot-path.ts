@@ -1,0 +1,148 @@
+// The hot path on PostgreSQL: each statement has a fixed text whatever the batch size, a batch's
+// rows travelling as one array per column (`unnest`), so a batch is a handful of round trips; the
+// pool runs these texts as named statements, parsed and planned once per connection.
+import { CompiledQuery, type Kysely } from 'kysely';
+import {
+  entityColumns,
+  entityUpdateColumns,
+  entityValues,
+  historyColumns,
+  historyValues,
+  mutationColumns,
+  mutationValues,
+  type HotPath,
+  type Row,
+} from '../hot-path.js';
+import type { Database } from '../schema.js';
+
+const historyTypes: Record<(typeof historyColumns)[number], string> = {
+  seq: 'int8',
+  entity_type: 'text',
+  entity_id: 'text',
+  version: 'int4',
+  operation: 'text',
+  payload: 'text',
+  checksum: 'text',
+  created_by: 'text',
+  updated_by: 'text',
+  device_id: 'text',
+  mutation_id: 'text',
+  updated_at: 'text',
+  deleted_at: 'text',
+  committed_at: 'text',
+};
+
+const entityTypes: Record<(typeof entityColumns)[number], string> = {
+  entity_type: 'text',
+  entity_id: 'text',
+  version: 'int4',
+  payload: 'text',
+  checksum: 'text',
+  created_by: 'text',
+  updated_by: 'text',
+  device_id: 'text',
+  updated_at: 'text',
+  deleted_at: 'text',
+  seq: 'int8',
+};
+
+const mutationTypes: Record<(typeof mutationColumns)[number], string> = {
+  device_id: 'text',
+  mutation_id: 'text',
+  user_id: 'text',
+  entity_type: 'text',
+  entity_id: 'text',
+  operation: 'text',
+  payload: 'text',
+  client_version: 'int4',
+  client_timestamp: 'text',
+  status: 'text',
+  attempts: 'int4',
+  result: 'text',
+  error: 'text',
+  conflict_id: 'text',
+  conflict_strategy: 'text',
+  arrival: 'int8',
+  created_at: 'text',
+  updated_at: 'text',
+};
+
+/** `insert into t (tenant, a, b) select $1, * from unnest($2::int8[], $3::text[])`. */
+function insertUnnest(table: string, columns: readonly string[], types: Record<string, string>) {
+  const arrays = columns.map((c, i) => `$${i + 2}::${types[c]}[]`).join(', ');
+  return `insert into ${table} (tenant, ${columns.join(', ')}) select $1, * from unnest(${arrays})`;
+}
+
+// Named columns, never `*`: a prepared `select *` fails ("cached plan must not change result
+// type") on a connection that outlives a migration adding a column, as in a rolling deploy.
+export const postgresHotStatements = {
+  getMutations: `select ${mutationColumns.join(', ')} from mutations where tenant = $1 and device_id = $2 and mutation_id = any($3::text[])`,
+  getEntities: `select ${entityColumns.map((c) => `e.${c}`).join(', ')} from unnest($2::text[], $3::text[]) as k(entity_type, entity_id) join entities e on e.tenant = $1 and e.entity_type = k.entity_type and e.entity_id = k.entity_id`,
+  advanceSeq: 'update tenants set seq = seq + $1 where tenant = $2 returning seq',
+  maxArrival: 'select max(arrival) as arrival from mutations where tenant = $1',
+  insertHistory: insertUnnest('entity_history', historyColumns, historyTypes),
+  upsertEntities: `${insertUnnest('entities', entityColumns, entityTypes)} on conflict (tenant, entity_type, entity_id) do update set ${entityUpdateColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  insertMutations: insertUnnest('mutations', mutationColumns, mutationTypes),
+} as const;
+
+/** Statement text → name, for the pool to run them as named (prepared) statements. */
+export const postgresHotStatementNames: ReadonlyMap<string, string> = new Map(
+  Object.entries(postgresHotStatements).map(([name, text]) => [text, `syncline_${name}`]),
+);
+
+/** One array per column from rows of values (the shape `unnest` takes). */
+function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
+  const out = Array.from({ length: width }, () => new Array<unknown>(rows.length));
+  rows.forEach((row, r) => {
+    for (let c = 0; c < width; c++) (out[c] as unknown[])[r] = row[c];
+  });
+  return out;
+}
+
+export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
+  const query = async (text: string, params: unknown[]): Promise<Row[]> =>
+    (await conn.executeQuery<Row>(CompiledQuery.raw(text, params))).rows;
+  const s = postgresHotStatements;
+
+  return {
+    async getMutations(tenant, deviceId, mutationIds) {
+      if (mutationIds.length === 0) return [];
+      return query(s.getMutations, [tenant, deviceId, [...mutationIds]]);
+    },
+    async getEntities(tenant, keys) {
+      if (keys.length === 0) return [];
+      return query(s.getEntities, [
+        tenant,
+        keys.map((k) => k.entityType),
+        keys.map((k) => k.entityId),
+      ]);
+    },
+    async advanceSeq(tenant, count) {
+      const [row] = await query(s.advanceSeq, [count, tenant]);
+      if (!row) throw new Error(`no tenant row for ${tenant}`);
+      return Number(row.seq);
+    },
+    async maxArrival(tenant) {
+      const [row] = await query(s.maxArrival, [tenant]);
+      return Number(row?.arrival ?? 0);
+    },
+    async insertHistory(tenant, records) {
+      if (records.length === 0) return;
+      const memo = new WeakMap<object, string>();
+      const rows = records.map((r) => historyValues(r, memo));
+      await query(s.insertHistory, [tenant, ...columnsOf(rows, historyColumns.length)]);
+    },
+    async upsertEntities(tenant, records) {
+      if (records.length === 0) return;
+      const memo = new WeakMap<object, string>();
+      const rows = records.map((r) => entityValues(r, memo));
+      await query(s.upsertEntities, [tenant, ...columnsOf(rows, entityColumns.length)]);
+    },
+    async insertMutations(tenant, records) {
+      if (records.length === 0) return;
+      const memo = new WeakMap<object, string>();
+      const rows = records.map((r) => mutationValues(r, memo));
+      await query(s.insertMutations, [tenant, ...columnsOf(rows, mutationColumns.length)]);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// Migration 0008 on a database that already holds entities and mutations: every row and every
+// reader's answer stays the same, the indexes it drops are gone. Each store's test is one call.
+import { Migrator, sql, type Kysely } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { storeMigrations } from '../store/migrations/index.js';
+import type { UnmigratedStore } from './offline-ids-migration-suite.js';
+
+const entity = (tenant: string, i: number) => ({
+  tenant,
+  entity_type: 'task',
+  entity_id: `e-${i}`,
+  version: 1,
+  payload: JSON.stringify({ title: `task ${i}`, n: i }),
+  checksum: `c-${i}`,
+  created_by: 'u1',
+  updated_by: 'u1',
+  device_id: 'd1',
+  updated_at: '2024-02-03T18:00:00.000Z',
+  deleted_at: i % 3 === 0 ? '2024-02-03T18:00:00.000Z' : null,
+  seq: i,
+});
+
+const mutation = (tenant: string, i: number) => ({
+  tenant,
+  device_id: 'd1',
+  mutation_id: `m-${i}`,
+  user_id: i % 2 === 0 ? 'u1' : 'u2',
+  entity_type: 'task',
+  entity_id: `e-${i}`,
+  operation: 'CREATE',
+  payload: JSON.stringify({ title: `task ${i}` }),
+  client_version: 1,
+  client_timestamp: '2024-02-03T17:00:00.000Z',
+  status: i % 4 === 0 ? 'FAILED' : 'SYNCED',
+  attempts: 1,
+  result: JSON.stringify({ status: 'APPLIED', version: 1 }),
+  error: null,
+  conflict_id: null,
+  conflict_strategy: null,
+  arrival: i,
+  created_at: '2024-02-03T18:00:00.000Z',
+  updated_at: `2024-02-03T18:00:${String(i % 60).padStart(2, '0')}.000Z`,
+});
+
+export function runLeanWriteSetMigrationSuite(name: string, open: () => Promise<UnmigratedStore>) {
+  describe(name, () => {
+    it('keeps every entity and mutation, and every reader answers as before', async () => {
+      const { store, migrationTableSchema, dispose } = await open();
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables before 0008
+        const db = store.db as unknown as Kysely<any>;
+        const migrations = storeMigrations(store.dialect);
+        const names = Object.keys(migrations).sort();
+        const previous = names[names.indexOf('0008_lean_write_set') - 1] as string;
+        const migrator = new Migrator({
+          db,
+          provider: { getMigrations: async () => migrations },
+          ...(migrationTableSchema ? { migrationTableSchema } : {}),
+        });
+        expect((await migrator.migrateTo(previous)).error).toBeUndefined();
+
+        const rows = Array.from({ length: 40 }, (_, i) => i + 1);
+        await db
+          .insertInto('tenants')
+          .values({ tenant: 't1', seq: 40, epoch: 0, created_at: '2024-02-03T18:00:00.000Z' })
+          .execute();
+        await db
+          .insertInto('entities')
+          .values(rows.map((i) => entity('t1', i)))
+          .execute();
+        await db
+          .insertInto('mutations')
+          .values(rows.map((i) => mutation('t1', i)))
+          .execute();
+        const tenant = store.forTenant('t1');
+        const read = async () => ({
+          entities: await db.selectFrom('entities').selectAll().orderBy('entity_id').execute(),
+          mutations: await db.selectFrom('mutations').selectAll().orderBy('arrival').execute(),
+          failed: await tenant.listMutations({ statuses: ['FAILED'] }),
+          byUser: await tenant.countMutations({ userId: 'u1' }),
+          oldest: await tenant.listMutations({ order: 'leastRecentlyUpdated', limit: 5 }),
+          snapshot: await tenant.readEntities({ maxSeq: 40, limit: 100 }),
+        });
+        const before = await read();
+
+        expect((await migrator.migrateToLatest()).error).toBeUndefined();
+        expect(await read()).toEqual(before);
+        expect(before.failed).toHaveLength(10);
+
+        const indexes = await sql<{ name: string }>`${sql.raw(
+          store.dialect === 'sqlite'
+            ? "select name from sqlite_master where type = 'index' and tbl_name = 'mutations'"
+            : "select indexname as name from pg_indexes where tablename = 'mutations' and schemaname = current_schema()",
+        )}`.execute(db);
+        const names8 = indexes.rows.map((r) => r.name);
+        expect(names8).not.toContain('mutations_user_idx');
+        expect(names8).not.toContain('mutations_status_idx');
+        expect(names8).toContain('mutations_status_updated_idx');
+        expect(names8).toContain('mutations_user_status_idx');
+
+        // The tables take writes as before.
+        await tenant.transact(async (tx) => {
+          const seq = await tx.reserveSeqs(1);
+          await tx.putEntities([
+            {
+              entityType: 'task',
+              entityId: 'e-1',
+              version: 2,
+              payload: { title: 'again' },
+              checksum: 'c',
+              createdBy: 'u1',
+              updatedBy: 'u1',
+              deviceId: 'd1',
+              updatedAt: '2024-02-04T00:00:00.000Z',
+              deletedAt: null,
+              seq,
+            },
+          ]);
+        });
+        expect((await tenant.getEntity('task', 'e-1'))?.payload).toEqual({ title: 'again' });
+      } finally {
+        await dispose();
+      }
+    });
+  });
+}
