@@ -718,7 +718,8 @@ export async function main(
   }
 }
 
-// Run when executed directly (tsx packages/server/src/cli.ts …); bin/syncline.js calls main() itself.
+// Run when executed directly (node dist/cli.js …, or the sources under tsx); bin/syncline.js calls
+// main() itself.
 const entry = process.argv[1];
 if (entry && existsSync(entry) && realpathSync(entry) === fileURLToPath(import.meta.url)) {
   void main(process.argv.slice(2)).then((code) => {

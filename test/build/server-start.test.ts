@@ -1,0 +1,59 @@
+// `npm start` on a tree without a server build builds it first, then runs that JavaScript with
+// node (never TypeScript through a loader), and the server answers and serves the web apps from
+// the same folders as it would from its sources.
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { expect, it } from 'vitest';
+import { repoRoot, serverCliPath } from '../support/build-if-stale.js';
+import { startServer } from '../support/server-process.js';
+
+/** The command lines of every process in a process group (Linux /proc). */
+function processGroup(pgid: number): string[][] {
+  const commands: string[][] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command name, which sits in parentheses: state, ppid, pgrp, …
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== pgid) continue;
+      commands.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean));
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  return commands;
+}
+
+it('builds the missing server build on npm start, then runs node on dist/cli.js', async () => {
+  const stamp = join(repoRoot, 'packages/server/dist/.build-stamp');
+  // The stamp is written last by a complete build: without it the build counts as missing. The
+  // folder itself stays, as other test files may start a server from it meanwhile; the build
+  // swaps a new one in whole.
+  rmSync(stamp, { force: true });
+  const startedAt = Date.now();
+  const server = await startServer({ command: 'npm start', startTimeoutMs: 240_000 });
+  try {
+    expect(existsSync(stamp), server.output()).toBe(true);
+    expect(statSync(stamp).mtimeMs).toBeGreaterThanOrEqual(startedAt - 1000);
+
+    // npm leads the process group it was started in; the server is one of its descendants.
+    const commands = processGroup(server.pid);
+    const serving = commands.find((argv) => argv.includes(serverCliPath));
+    expect(serving, JSON.stringify(commands)).toBeDefined();
+    expect(basename(serving![0]!)).toBe('node');
+    expect(serving).toContain('serve');
+    expect(commands.flat().some((arg) => /(^|[/@])tsx\b/.test(arg))).toBe(false);
+
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ok' });
+    const dashboard = await fetch(`${server.url}/admin/`);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('content-type')).toContain('text/html');
+    const field = await fetch(`${server.url}/app/`);
+    expect(field.status).toBe(200);
+    expect(field.headers.get('content-type')).toContain('text/html');
+  } finally {
+    await server.stop();
+  }
+}, 300_000);
