@@ -1,5 +1,5 @@
 // Builds the server into dist/ as plain JavaScript: dist/cli.js (what `npm start` and the
-// `syncline` command run with node) and its source map. One ESM bundle of the server's own
+// `syncline` command run with node), the chunks it imports on demand, and their source maps. One ESM bundle of the server's own
 // sources and @syncline/protocol (a workspace package whose exports are TypeScript sources);
 // every npm dependency stays an import, so native modules (better-sqlite3) load as installed.
 // The bundle sits at the same depth as src/, so paths it resolves from import.meta.url (the web
@@ -23,6 +23,9 @@ try {
     entryPoints: { cli: join(root, 'src/cli.ts') },
     outdir: staging,
     bundle: true,
+    // What loads only on demand (the Redis scheduler) gets a file of its own, loaded then.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     format: 'esm',
     platform: 'node',
     target: 'node20',
