@@ -1,15 +1,15 @@
 // `npm start` on a tree without a server build builds it first, then runs that JavaScript with
 // node (never TypeScript through a loader), and the server answers and serves the web apps from
 // the same folders as it would from its sources.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot, serverCliPath } from '../support/build-if-stale.js';
 import { startServer } from '../support/server-process.js';
 
-/** The command lines of every process in a process group (Linux /proc). */
-function processGroup(pgid: number): string[][] {
-  const commands: string[][] = [];
+/** The command line and working directory of every process in a process group (Linux /proc). */
+function processGroup(pgid: number): { argv: string[]; cwd: string }[] {
+  const commands: { argv: string[]; cwd: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -17,7 +17,8 @@ function processGroup(pgid: number): string[][] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
       if (pgrp !== pgid) continue;
-      commands.push(readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean));
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      commands.push({ argv, cwd: readlinkSync(`/proc/${entry}/cwd`) });
     } catch {
       // The process ended while it was read.
     }
@@ -39,11 +40,17 @@ it('builds the missing server build on npm start, then runs node on dist/cli.js'
 
     // npm leads the process group it was started in; the server is one of its descendants.
     const commands = processGroup(server.pid);
-    const serving = commands.find((argv) => argv.includes(serverCliPath));
+    const serving = commands.find(({ argv, cwd }) =>
+      argv.some((arg) => resolve(cwd, arg) === serverCliPath),
+    );
     expect(serving, JSON.stringify(commands)).toBeDefined();
-    expect(basename(serving![0]!)).toBe('node');
-    expect(serving).toContain('serve');
-    expect(commands.flat().some((arg) => /(^|[/@])tsx\b/.test(arg))).toBe(false);
+    expect(basename(serving!.argv[0]!)).toBe('node');
+    expect(serving!.argv).toContain('serve');
+    const args = commands.flatMap(({ argv }) => argv);
+    expect(
+      args.some((arg) => /(^|[/@\s])tsx\b/.test(arg)),
+      JSON.stringify(args),
+    ).toBe(false);
 
     const ready = await fetch(`${server.url}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ok' });
