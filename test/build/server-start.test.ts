@@ -1,7 +1,18 @@
 // `npm start` on a tree without a server build builds it first, then runs that JavaScript with
 // node (never TypeScript through a loader), and the server answers and serves the web apps from
-// the same folders as it would from its sources.
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+// the same folders as it would from its sources; `npm run syncline` and the `syncline` command
+// build and run it too.
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot, serverCliPath } from '../support/build-if-stale.js';
@@ -26,8 +37,9 @@ function processGroup(pgid: number): { argv: string[]; cwd: string }[] {
   return commands;
 }
 
+const stamp = join(repoRoot, 'packages/server/dist/.build-stamp');
+
 it('builds the missing server build on npm start, then runs node on dist/cli.js', async () => {
-  const stamp = join(repoRoot, 'packages/server/dist/.build-stamp');
   // The stamp is written last by a complete build: without it the build counts as missing. The
   // folder itself stays, as other test files may start a server from it meanwhile; the build
   // swaps a new one in whole.
@@ -64,3 +76,36 @@ it('builds the missing server build on npm start, then runs node on dist/cli.js'
     await server.stop();
   }
 }, 300_000);
+
+it('npm run syncline builds a missing server build, printing only what the command prints', () => {
+  rmSync(stamp, { force: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'syncline-start-'));
+  try {
+    const env = { ...process.env, SYNCLINE_DATA_DIR: dataDir };
+    delete env.SYNCLINE_JWT_SECRET;
+    const run = spawnSync(
+      'npm',
+      ['run', '--silent', 'syncline', '--', 'token', '--sub', 'u1', '--tenant', 't1'],
+      { cwd: repoRoot, env, encoding: 'utf8' },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toContain('Building server');
+    // What the build prints goes to stderr: the output is the token alone, ready for $(…).
+    expect(run.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(existsSync(stamp)).toBe(true);
+
+    const bin = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'packages/server/bin/syncline.js'), 'help'],
+      {
+        cwd: repoRoot,
+        env,
+        encoding: 'utf8',
+      },
+    );
+    expect(bin.status, bin.stderr).toBe(0);
+    expect(bin.stdout).toContain('Usage: syncline <command>');
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);
