@@ -5,6 +5,7 @@
 // Goal: ≤ 150 MB after both.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import type { Change } from '@syncline/protocol';
 import { progress } from './progress.js';
 import { delta, push } from '../test/support/http.js';
@@ -23,6 +24,9 @@ export interface ServerRssFigures {
   /** The highest resident memory the process reached (MiB). */
   peakRssMb: number;
   targetMb: number;
+  /** Changes per second of the pushes and of the pulls, to see what a memory setting costs. */
+  pushPerSecond: number;
+  pullPerSecond: number;
 }
 
 const BATCH_SIZE = 1000;
@@ -67,6 +71,7 @@ export async function benchServerRss(changes = 100_000): Promise<ServerRssFigure
     const idle = await residentMemory(server.pid);
     progress.start(`server RSS: push ${changes.toLocaleString('en-US')} changes`, changes);
     const writer = `rss-writer-${runId}`;
+    const pushStart = performance.now();
     for (let from = 0; from < changes; from += BATCH_SIZE) {
       const batch = [];
       for (let i = from; i < Math.min(changes, from + BATCH_SIZE); i++) {
@@ -77,7 +82,9 @@ export async function benchServerRss(changes = 100_000): Promise<ServerRssFigure
       if (refused) throw new Error(`push not applied: ${JSON.stringify(refused)}`);
       progress.tick(batch.length);
     }
+    const pushSeconds = (performance.now() - pushStart) / 1000;
     const afterPush = await residentMemory(server.pid);
+    const pullStart = performance.now();
     progress.start(`server RSS: pull ${changes.toLocaleString('en-US')} changes`, changes);
     const reader = `rss-reader-${runId}`;
     let pulled = 0;
@@ -93,6 +100,7 @@ export async function benchServerRss(changes = 100_000): Promise<ServerRssFigure
       if (!page.hasMore) break;
     }
     if (pulled !== changes) throw new Error(`pulled ${pulled} changes, expected ${changes}`);
+    const pullSeconds = (performance.now() - pullStart) / 1000;
     const afterPull = await residentMemory(server.pid);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const settled = await residentMemory(server.pid);
@@ -106,6 +114,8 @@ export async function benchServerRss(changes = 100_000): Promise<ServerRssFigure
       settledRssMb: settled.rss,
       peakRssMb: settled.peak,
       targetMb: TARGET_MB,
+      pushPerSecond: Math.round(changes / pushSeconds),
+      pullPerSecond: Math.round(changes / pullSeconds),
     };
   } finally {
     await server.stop();
@@ -120,5 +130,8 @@ export function printServerRss(figures: ServerRssFigures): void {
   );
   console.log(
     `  idle ${figures.idleRssMb} MiB, after push ${figures.afterPushRssMb} MiB, after pull ${figures.afterPullRssMb} MiB, ${SETTLE_MS / 1000} s later ${figures.settledRssMb} MiB, peak ${figures.peakRssMb} MiB (goal ≤ ${figures.targetMb} MiB)`,
+  );
+  console.log(
+    `  meanwhile ${figures.pushPerSecond.toLocaleString('en-US')} changes/s pushed, ${figures.pullPerSecond.toLocaleString('en-US')} pulled`,
   );
 }
