@@ -81,7 +81,7 @@ it('npm run syncline builds a missing server build, printing only what the comma
   rmSync(stamp, { force: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'syncline-start-'));
   try {
-    const env = { ...process.env, SYNCLINE_DATA_DIR: dataDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, SYNCLINE_DATA_DIR: dataDir };
     delete env.SYNCLINE_JWT_SECRET;
     const run = spawnSync(
       'npm',
