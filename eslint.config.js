@@ -29,6 +29,8 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
+      '**/dist.*.tmp/**',
+      '**/dist.*.old/**',
       'data/**',
       'coverage/**',
       'bench/results/**',

@@ -30,6 +30,7 @@ import { benchScale, printScale, type ScaleFigures } from './scale.js';
 import { benchFirstSync, printFirstSync } from './first-sync.js';
 import { benchFieldDay, printFieldDay, type FieldDayFigures } from './field-day.js';
 import { benchQueries, printQueries } from './queries.js';
+import { benchServerRss, printServerRss } from './server-rss.js';
 import { postJson as post } from '../test/support/http.js';
 
 const TOTAL = Number(process.env.SYNCLINE_BENCH_CHANGES ?? 10_000);
@@ -362,6 +363,8 @@ async function main() {
   printFieldDay(fieldDay);
   const queries = await benchQueries(QUERY_ROWS);
   printQueries(queries);
+  const serverRss = await benchServerRss(RSS_CHANGES);
+  printServerRss(serverRss);
   const cpuList = cpus();
   const results = {
     date: new Date().toISOString(),
@@ -378,6 +381,7 @@ async function main() {
     firstSync,
     fieldDay,
     queries,
+    serverRss,
     ...(scale ? { scale } : {}),
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -443,11 +447,22 @@ async function mainQueries() {
   await writeLatest('queries', figures);
 }
 
+/** The server RSS run's size: 100,000 changes unless SYNCLINE_BENCH_RSS_CHANGES names fewer. */
+const RSS_CHANGES = Number(process.env.SYNCLINE_BENCH_RSS_CHANGES ?? 100_000);
+
+/** `npm run bench -- server-rss`: the server's memory after a bulk sync alone (bench/server-rss.ts). */
+async function mainServerRss() {
+  const figures = await benchServerRss(RSS_CHANGES);
+  printServerRss(figures);
+  await writeLatest('server-rss', figures);
+}
+
 const commands: Record<string, () => Promise<void>> = {
   load: mainLoad,
   'first-sync': mainFirstSync,
   'field-day': mainFieldDay,
   queries: mainQueries,
+  'server-rss': mainServerRss,
 };
 (commands[process.argv[2] ?? ''] ?? main)().catch((error: unknown) => {
   console.error(error);

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Builds each web app the server serves when its build is missing or older than its sources, so
-// that `npm start` on a fresh clone serves them with nothing else to run. `npm start` runs it first
-// (prestart), and so do the browser tests. A lock directory keeps two runs from building at once.
+// Builds the server (to JavaScript in packages/server/dist) and each web app it serves when a build
+// is missing or older than its sources, so that `npm start` on a fresh clone runs and serves them
+// with nothing else to run. `npm start` runs it first (prestart), `npm run syncline` and the
+// `syncline` command build the server alone, and so do the tests that start a server process. A
+// lock directory keeps two runs from building at once. What the builds print goes to stderr: the
+// stdout of `npm run --silent syncline -- token …` is the token alone.
 //
 //   node scripts/build-if-stale.mjs [--force] [name …]
 import { spawnSync } from 'node:child_process';
@@ -16,6 +19,18 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
  * changes make its build stale, and its output folder. Add an app here and it is built too.
  */
 export const buildTargets = [
+  {
+    name: 'server',
+    workspace: 'packages/server',
+    sources: [
+      'packages/server/src',
+      'packages/server/scripts',
+      'packages/server/package.json',
+      'packages/protocol/src',
+      'packages/protocol/package.json',
+    ],
+    output: 'packages/server/dist',
+  },
   {
     name: 'dashboard',
     workspace: 'apps/dashboard',
@@ -97,7 +112,7 @@ async function withLock(target, fn) {
   }
 }
 
-export async function buildIfStale(target, { force = false, log = console.log } = {}) {
+export async function buildIfStale(target, { force = false, log = console.error } = {}) {
   if (!force && !isStale(target)) return false;
   return withLock(target, async () => {
     if (!force && !isStale(target)) return false;
@@ -107,7 +122,7 @@ export async function buildIfStale(target, { force = false, log = console.log } 
       cwd: repoRoot,
       // A test runner's NODE_ENV=test would otherwise ship React's development build.
       env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', process.stderr, 'inherit'],
     });
     if (result.status !== 0) {
       throw new Error(`building ${target.name} failed (exit ${result.status ?? result.signal})`);

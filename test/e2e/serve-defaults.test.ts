@@ -5,11 +5,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { builtServerArgs } from '../support/build-if-stale.js';
 import { freePort } from '../support/server-process.js';
 
-const cliPath = fileURLToPath(new URL('../../packages/server/src/cli.ts', import.meta.url));
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
@@ -19,7 +18,7 @@ function serve(env: Record<string, string>) {
   const base = { ...process.env };
   for (const name of Object.keys(base))
     if (name.startsWith('SYNCLINE_') || name === 'HOST' || name === 'NODE_ENV') delete base[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', cliPath, 'serve'], {
+  const child = spawn(process.execPath, builtServerArgs('serve'), {
     env: { ...base, SYNCLINE_LOG_LEVEL: 'warn', SYNCLINE_JOBS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,15 +1,13 @@
 // Starts the real server process (`syncline serve`) on 127.0.0.1 as a user would, for end-to-end
-// tests: a fresh data directory, a known JWT secret, and helpers to mint tokens, kill and restart.
+// tests: its JavaScript build as in production, a fresh data directory, a known JWT secret, and
+// helpers to mint tokens, kill and restart.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const cliPath = join(repoRoot, 'packages/server/src/cli.ts');
+import { builtServerArgs, repoRoot } from './build-if-stale.js';
 
 export interface StartServerOptions {
   /** Extra environment for the server process (e.g. SYNCLINE_DB_URL). */
@@ -17,8 +15,8 @@ export interface StartServerOptions {
   /** Reuse a data directory; otherwise a fresh temporary one is created and removed on stop(). */
   dataDir?: string;
   /**
-   * `serve` (default) runs the CLI directly; `npm start` runs it as a user does, through npm and
-   * its prestart step (which builds the web apps when their build is stale).
+   * `serve` (default) runs the built CLI with node; `npm start` runs it as a user does, through
+   * npm and its prestart step (which builds the server and the web apps when stale).
    */
   command?: 'serve' | 'npm start';
   /** How long to wait for /healthz (default 30 s). */
@@ -110,7 +108,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         })
-      : spawn(process.execPath, ['--import', 'tsx', cliPath, 'serve'], {
+      : spawn(process.execPath, builtServerArgs('serve'), {
           cwd: repoRoot,
           env,
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import {
   createCollectionRegistry,
@@ -265,6 +265,9 @@ function shutdownTimingOf(env: Env): { drainDelayMs: number; timeoutMs: number }
   };
 }
 
+/** ioredis loads only when SYNCLINE_REDIS_URL is set: an embedded server never holds it. */
+const loadIoredis = () => import('ioredis');
+
 interface RedisConnections {
   /** Rate-limit counters and publishing. */
   publisher: Redis;
@@ -283,6 +286,7 @@ async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections 
   if (url === undefined) return undefined;
   const prefix = present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:';
   const options = { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 3 };
+  const { Redis } = await loadIoredis();
   const publisher = new Redis(url, options);
   const subscriber = new Redis(url, options);
   let lastError: Error | undefined;
@@ -628,6 +632,7 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   await check('redis', async () => {
     const url = present(env.SYNCLINE_REDIS_URL);
     if (url === undefined) return 'not set: rate limits and realtime pokes stay in this process';
+    const { Redis } = await loadIoredis();
     const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
     let lastError: Error | undefined;
     client.on('error', (error: Error) => {
@@ -718,7 +723,8 @@ export async function main(
   }
 }
 
-// Run when executed directly (tsx packages/server/src/cli.ts …); bin/syncline.js calls main() itself.
+// Run when executed directly (node dist/cli.js …, or the sources under tsx); bin/syncline.js calls
+// main() itself.
 const entry = process.argv[1];
 if (entry && existsSync(entry) && realpathSync(entry) === fileURLToPath(import.meta.url)) {
   void main(process.argv.slice(2)).then((code) => {

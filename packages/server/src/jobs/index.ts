@@ -6,7 +6,6 @@ import type { SyncEngine } from '../engine/engine-api.js';
 import type { Clock, Logger, SyncStore } from '../engine/ports.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { MaintenanceQueries } from '../store/maintenance-queries.js';
-import { createBullmqScheduler } from './bullmq-scheduler.js';
 import { createInProcessScheduler } from './in-process-scheduler.js';
 import { runJob, type JobDefinition } from './job-registry.js';
 import { maintenanceJobs, type MaintenanceJobOptions } from './maintenance-jobs.js';
@@ -62,8 +61,9 @@ export async function startJobs(options: StartJobsOptions): Promise<RunningJobs>
     }
     names.add(job.name);
   }
+  // BullMQ (and ioredis) load only when Redis is configured: an embedded server never holds them.
   const scheduler = options.redisUrl
-    ? createBullmqScheduler({
+    ? (await import('./bullmq-scheduler.js')).createBullmqScheduler({
         redisUrl: options.redisUrl,
         logger: options.logger,
         ...(options.redisPrefix ? { prefix: options.redisPrefix } : {}),
