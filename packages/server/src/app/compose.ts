@@ -1,8 +1,11 @@
 // The composition root: the one place that builds Syncline's services from a configuration. The
 // CLI and the test app both call it, so a test server is wired like production (the realtime hook
 // that feeds GET /api/sync/stream included); buildServer receives the result and builds nothing.
-import { createCollectionRegistry, type CollectionRegistry } from '../engine/collections.js';
-import type { CollectionsConfig } from '../engine/collections.js';
+import {
+  createCollectionRegistry,
+  type CollectionRegistry,
+  type CollectionsConfig,
+} from '../engine/collections.js';
 import type { HostResolver } from '../engine/offline-operation-ports.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { createSyncEngine } from '../engine/sync-engine.js';
