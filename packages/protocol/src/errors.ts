@@ -65,6 +65,10 @@ export const errorCodes = {
   },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than allowed' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After' },
+  CHANGE_FAILED: {
+    status: 500,
+    message: 'This change failed on the server and was rolled back; send it again later',
+  },
   INTERNAL: { status: 500, message: 'Internal server error' },
   UNAVAILABLE: { status: 503, message: 'The server is not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;

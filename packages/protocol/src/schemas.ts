@@ -94,6 +94,12 @@ export const changeSchema = Type.Object(
     timestamp: isoTimestampSchema,
     conflictStrategy: Type.Optional(conflictStrategySchema),
     checksum: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    /**
+     * The device's outbox sequence of this change, strictly increasing per device. With it the
+     * server keeps a per-device high-water mark, so a replay is refused as DUPLICATE even after
+     * its mutation record was pruned.
+     */
+    seq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
   },
   { additionalProperties: false },
 );

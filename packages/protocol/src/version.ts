@@ -1,4 +1,5 @@
 // The protocol version devices and servers speak. A bump adds one line of history below.
 //   1: canonical push/pull (/api/sync, /api/sync/delta), sync tokens, per-change results.
 //   2: first-sync snapshot (/api/sync/snapshot) and the Syncline-Schema-Version request header.
-export const PROTOCOL_VERSION = 2;
+//   3: an optional per-change `seq` (the device's outbox sequence): exactly-once past pruning.
+export const PROTOCOL_VERSION = 3;

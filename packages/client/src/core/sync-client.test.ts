@@ -329,6 +329,50 @@ describe('conflicts', () => {
 });
 
 describe('a device clock that runs fast', () => {
+  it("sends each change with its outbox row's seq, increasing across pushes", async () => {
+    const net = scriptedTransport({ push: (request) => applyAll(request, () => 1) });
+    const { core, items } = await openCore(net.transport);
+    await items.create({ n: 1 });
+    await items.create({ n: 2 });
+    await core.sync();
+    await items.create({ n: 3 });
+    await core.sync();
+    const seqs = net.pushes.flatMap((push) => push.changes.map((change) => change.seq));
+    expect(seqs).toHaveLength(3);
+    for (const seq of seqs) expect(Number.isInteger(seq) && (seq as number) >= 1).toBe(true);
+    expect([...seqs].sort((a, b) => (a as number) - (b as number))).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(3);
+  });
+
+  it('keeps a change the server failed and rolled back (CHANGE_FAILED) queued, and sends it again', async () => {
+    let failures = 1;
+    const sent: Array<[string, number | undefined]> = [];
+    const net = scriptedTransport({
+      push: (request) => {
+        const response = applyAll(request, () => 1);
+        response.results = response.results.map((result, n) => {
+          sent.push([result.mutationId, request.changes[n]?.seq]);
+          if (failures-- <= 0) return result;
+          const { version: _v, ...rest } = result;
+          return {
+            ...rest,
+            status: 'REJECTED',
+            error: { code: 'CHANGE_FAILED', message: 'rolled back' },
+          };
+        });
+        return response;
+      },
+    });
+    const { core, items } = await openCore(net.transport);
+    await items.create({ n: 1 });
+    expect(await core.sync()).toMatchObject({ pushed: 1, failed: 0 });
+    expect(core.pendingCount).toBe(0);
+    expect(await core.failed()).toEqual([]);
+    // The same mutation under the same seq, twice.
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+  });
+
   it('restamps a change refused as FUTURE_TIMESTAMP on the server clock and stamps later ones right', async () => {
     const serverNow = Date.parse('2026-01-01T12:00:00Z');
     const deviceNow = serverNow + 10 * 60_000;

@@ -198,7 +198,7 @@ export interface SyncCoreOptions {
   pullPageSize: number;
   /** Entities a first-sync snapshot page asks for (default: the protocol's default). */
   snapshotPageSize?: number;
-  /** Definitive refusals a change may get (a restamped FUTURE_TIMESTAMP) before it fails. */
+  /** Definitive refusals a change may get (a restamped FUTURE_TIMESTAMP, a CHANGE_FAILED) before it fails. */
   maxAttempts: number;
   conflictStrategy?: ConflictStrategy;
   collections?: Record<string, CollectionOptions>;
@@ -750,6 +750,9 @@ export class SyncCore {
       clientVersion: row.baseVersion,
       timestamp: row.timestamp,
       ...(strategy ? { conflictStrategy: strategy } : {}),
+      // The outbox sequence: the server's per-device mark refuses a replay even once it has
+      // pruned the mutation's record.
+      seq: row.seq,
     };
   }
 
@@ -1107,9 +1110,9 @@ export class SyncCore {
         const outcome = outcomeOf(result);
         if (outcome === 'REJECTED') {
           const error = result.error ?? { code: 'REJECTED', message: 'The server refused it' };
-          const restamped = this.restamp(row, error, response.serverTime);
-          if (restamped) {
-            writes.push({ kind: 'putOutbox', row: restamped });
+          const requeued = this.keepQueued(row, error, response.serverTime);
+          if (requeued) {
+            writes.push({ kind: 'putOutbox', row: requeued });
             continue;
           }
           writes.push({ kind: 'putOutbox', row: this.failedRow(row, error) });
@@ -1174,14 +1177,15 @@ export class SyncCore {
   }
 
   /**
-   * A change refused for a timestamp ahead of the server's clock was stamped by a device clock
-   * that runs fast: it is stamped again on the server's clock and stays queued (within the
-   * attempt limit), instead of waiting for a person.
+   * A refused row that stays queued for the next push (within the attempt limit) instead of
+   * waiting for a person: one stamped by a device clock that runs fast (FUTURE_TIMESTAMP) is
+   * stamped again on the server's clock; one the server failed and rolled back (CHANGE_FAILED)
+   * goes again as it was.
    */
-  private restamp(row: OutboxRow, error: ErrorBody, serverTime: string): OutboxRow | undefined {
-    if (error.code !== 'FUTURE_TIMESTAMP' || row.attempts + 1 >= this.options.maxAttempts) {
-      return undefined;
-    }
+  private keepQueued(row: OutboxRow, error: ErrorBody, serverTime: string): OutboxRow | undefined {
+    if (row.attempts + 1 >= this.options.maxAttempts) return undefined;
+    if (error.code === 'CHANGE_FAILED') return { ...row, attempts: row.attempts + 1 };
+    if (error.code !== 'FUTURE_TIMESTAMP') return undefined;
     const lead = Date.parse(serverTime) - this.options.now().getTime();
     const server = Date.parse(serverTime);
     const corrected = Math.min(Date.parse(row.timestamp) + lead, server);

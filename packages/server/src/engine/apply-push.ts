@@ -33,12 +33,19 @@ export interface ApplyContext {
   now: string;
   defaultStrategy: ConflictStrategy;
   checkSchema: (collection: Collection, payload: JsonObject) => string[];
+  /**
+   * The device's mutation mark as the request found it (push only): a change whose `seq` is at or
+   * below it and whose mutation record is gone was applied before and its record pruned.
+   */
+  mutationMark?: number;
 }
 
 export interface AppliedChange {
   result: ChangeResult;
   /** The conflict this change raised (or, for a repeat, the one its first delivery raised). */
   conflict?: ConflictRecord;
+  /** Set when no mutation record under this key remains: the mark must not pass its `seq`. */
+  unrecorded?: true;
 }
 
 export async function applyChange(
@@ -56,6 +63,8 @@ export async function applyChange(
     if (previous.status !== 'FAILED' && previous.status !== 'PENDING') {
       return replayOutcome(ctx, change, previous);
     }
+  } else if (change.seq !== undefined && change.seq <= (ctx.mutationMark ?? 0)) {
+    return prunedReplay(ctx, change);
   }
 
   const current = await tx.getEntity(change.entityType, change.entityId);
@@ -314,6 +323,26 @@ async function replayOutcome(
 }
 
 /**
+ * A repeat whose mutation record was pruned: the device's mark says it reached a stored outcome
+ * before, so it is answered as applied (with its version while its history row is kept).
+ */
+async function prunedReplay(ctx: ApplyContext, change: IncomingChange): Promise<AppliedChange> {
+  const written = await ctx.tx.getHistoryByMutation(
+    ctx.deviceId,
+    change.entityType,
+    change.entityId,
+    change.mutationId,
+  );
+  return {
+    result: resultOf(change, {
+      status: 'DUPLICATE',
+      originalStatus: 'APPLIED',
+      ...(written ? { version: written.version } : {}),
+    }),
+  };
+}
+
+/**
  * A refused change. Bad input leaves no trace; a refusal that may pass later (the entity does not
  * exist yet, an access claim is missing) is kept as a FAILED mutation that `retryQueue` re-runs.
  */
@@ -329,8 +358,9 @@ async function rejectChange(
   // queued one must not look pending, and a retry round must see that it was tried.
   if (retryable || previous) {
     await recordMutation(ctx, change, previous, 'FAILED', outcome);
+    return { result: resultOf(change, outcome) };
   }
-  return { result: resultOf(change, outcome) };
+  return { result: resultOf(change, outcome), unrecorded: true };
 }
 
 async function recordMutation(

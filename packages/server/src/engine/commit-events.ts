@@ -94,6 +94,14 @@ export function observeCommits(
                 epochMoved = true;
               },
               deviceRevoked: (deviceId) => revoked.push(deviceId),
+              checkpoint: () => {
+                const [changed, revokedCount, moved] = [changes.length, revoked.length, epochMoved];
+                return () => {
+                  changes.length = changed;
+                  revoked.length = revokedCount;
+                  epochMoved = moved;
+                };
+              },
             });
             const value = await fn(watched);
             // Read inside the transaction (the tenant row is locked): exactly this commit's state.
@@ -121,6 +129,8 @@ interface TxWatch {
   needsBefore(entityType: string): boolean;
   epochBumped(): void;
   deviceRevoked(deviceId: string): void;
+  /** Notes what was seen so far; the function it returns forgets what came after. */
+  checkpoint(): () => void;
 }
 
 function watchTx(tx: TenantTx, watch: TxWatch): TenantTx {
@@ -136,6 +146,17 @@ function watchTx(tx: TenantTx, watch: TxWatch): TenantTx {
             const seq = await target.appendHistory(record);
             watch.appended(record, before, seq);
             return seq;
+          };
+        case 'savepoint':
+          return async <T>(fn: () => Promise<T>): Promise<T> => {
+            // What a rolled-back savepoint wrote never commits, so it is never announced.
+            const rewind = watch.checkpoint();
+            try {
+              return await target.savepoint(fn);
+            } catch (error) {
+              rewind();
+              throw error;
+            }
           };
         case 'bumpEpoch':
           return async () => {

@@ -255,6 +255,26 @@ export interface TenantReads {
  * its write cannot race a second delivery of the same mutation.
  */
 export interface TenantTx extends TenantReads {
+  /**
+   * Runs `fn` in a savepoint of this transaction: when it throws, only what `fn` wrote is rolled
+   * back and the error is rethrown; the transaction goes on. Keep using this tx inside `fn`.
+   * Fails with the rollback's own error when the transaction itself is lost.
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * The device's last-mutation high-water mark: the highest outbox `seq` whose mutation (and
+   * every one below it) reached a stored outcome; 0 when the device never sent one.
+   */
+  getMutationMark(deviceId: string): Promise<number>;
+  /** Raises the device's mark to `seq`; a lower `seq` leaves it where it is. */
+  raiseMutationMark(deviceId: string, seq: number, now: string): Promise<void>;
+  /** The entity's history row this device's mutation wrote, if it is still kept. */
+  getHistoryByMutation(
+    deviceId: string,
+    entityType: string,
+    entityId: string,
+    mutationId: string,
+  ): Promise<HistoryRecord | undefined>;
   putEntity(entity: EntityRecord): Promise<void>;
   /** Allocates the tenant's next sequence number, stores the version, and returns the seq. */
   appendHistory(record: NewHistoryRecord): Promise<number>;

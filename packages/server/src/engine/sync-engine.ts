@@ -1,6 +1,7 @@
 // The sync engine: the canonical protocol's operations over the storage port. Each push applies
 // its batch and reads the feed in one tenant transaction, so the answer is sent only after COMMIT.
 import {
+  errorCodes,
   exceedsDepth,
   findForbiddenKey,
   limitsDefaults,
@@ -35,6 +36,7 @@ import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import { createKeyedQueue } from './keyed-queue.js';
+import { createMarkTracker } from './mutation-mark.js';
 import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
@@ -70,6 +72,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     ...options.limits,
   };
 
+  const logError = (obj: object, msg: string) =>
+    options.logger ? options.logger.error(obj, msg) : console.error(msg, obj);
   const heavyWork = createKeyedQueue();
   const checkers = new Map<string, (payload: unknown) => string[]>();
   const checkSchema = (collection: Collection, payload: JsonObject): string[] => {
@@ -146,6 +150,40 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     toWireConflict,
   };
 
+  /**
+   * One change in its own savepoint: an unexpected error (a store failure, a bug) rolls back that
+   * change alone and answers it CHANGE_FAILED, so the rest of the batch still commits. The error
+   * is logged: it is an outage or a bug the operator must see.
+   */
+  async function applyInSavepoint(
+    ctx: ApplyContext,
+    change: IncomingChange,
+    collection: Collection,
+  ): Promise<AppliedChange> {
+    try {
+      return await ctx.tx.savepoint(() => applyChange(ctx, change, collection));
+    } catch (error) {
+      logError(
+        { err: error, deviceId: ctx.deviceId, mutationId: change.mutationId },
+        'a change failed and was rolled back; the rest of its batch goes on',
+      );
+      const { mutationId, entityType, entityId } = change;
+      return {
+        result: {
+          mutationId,
+          entityType,
+          entityId,
+          status: 'REJECTED',
+          error: {
+            code: 'CHANGE_FAILED',
+            message: errorCodes.CHANGE_FAILED.message,
+          },
+        },
+        unrecorded: true,
+      };
+    }
+  }
+
   async function findConflictFor(
     reads: TenantReads,
     actor: Actor,
@@ -184,19 +222,27 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           request.deviceName,
           meta.schemaVersions,
         );
-        const ctx = applyContext(tx, actor, request.deviceId, now);
+        const numbered = request.changes.some((change) => change.seq !== undefined);
+        const mark = numbered ? await tx.getMutationMark(request.deviceId) : 0;
+        const ctx = { ...applyContext(tx, actor, request.deviceId, now), mutationMark: mark };
         const results: ChangeResult[] = [];
         const conflicts = new Map<string, ConflictRecord>();
-        for (const item of validated) {
+        const marks = createMarkTracker();
+        for (const [i, item] of validated.entries()) {
+          const seq = request.changes[i]?.seq;
           if (!item.ok) {
             const { mutationId, entityType, entityId, error } = item;
             results.push({ mutationId, entityType, entityId, status: 'REJECTED', error });
+            marks.note(seq, false);
             continue;
           }
-          const applied: AppliedChange = await applyChange(ctx, item.change, item.collection);
+          const applied = await applyInSavepoint(ctx, item.change, item.collection);
           results.push(applied.result);
+          marks.note(seq, applied.unrecorded !== true);
           if (applied.conflict) conflicts.set(applied.conflict.id, applied.conflict);
         }
+        const raised = marks.highest();
+        if (raised > mark) await tx.raiseMutationMark(request.deviceId, raised, now.toISOString());
 
         const page = await pullPage(
           tx,

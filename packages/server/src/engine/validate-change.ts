@@ -26,6 +26,8 @@ export interface IncomingChange {
   /** The device's edit time, ISO. */
   timestamp: string;
   conflictStrategy: ConflictStrategy | undefined;
+  /** The device's outbox sequence, when its client numbers mutations (see the mutation mark). */
+  seq?: number;
 }
 
 export interface ChangeError {
@@ -164,6 +166,7 @@ export function validateChange(change: Change, ctx: ValidationContext): Validate
       clientVersion: change.clientVersion,
       timestamp: new Date(editedAt).toISOString(),
       conflictStrategy: change.conflictStrategy,
+      ...(change.seq !== undefined ? { seq: change.seq } : {}),
     },
   };
 }

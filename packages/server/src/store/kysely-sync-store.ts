@@ -570,6 +570,7 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
   #open = true;
   /** The last mutation arrival number used in this transaction (read once, then counted here). */
   #arrival: number | undefined;
+  #savepoints = 0;
 
   protected override get db(): Kysely<Database> {
     // Past commit the connection belongs to someone else (on SQLite, to every other caller).
@@ -580,6 +581,65 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
 
   end(): void {
     this.#open = false;
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    // Nested savepoints get their own names, so an inner rollback leaves the outer one intact.
+    const name = `change_${++this.#savepoints}`;
+    await sql.raw(`savepoint ${name}`).execute(this.db);
+    try {
+      const result = await fn();
+      await sql.raw(`release savepoint ${name}`).execute(this.db);
+      return result;
+    } catch (err) {
+      // When the rollback itself fails the transaction is gone (SQLite rolled it back, or the
+      // connection dropped): that error fails the whole transaction, as it must.
+      await sql.raw(`rollback to savepoint ${name}`).execute(this.db);
+      await sql.raw(`release savepoint ${name}`).execute(this.db);
+      throw err;
+    }
+  }
+
+  async getMutationMark(deviceId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('device_mutation_marks')
+      .select('last_seq')
+      .where('tenant', '=', this.tenant)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row ? Number(row.last_seq) : 0;
+  }
+
+  async raiseMutationMark(deviceId: string, seq: number, now: string): Promise<void> {
+    await this.db
+      .insertInto('device_mutation_marks')
+      .values({ tenant: this.tenant, device_id: deviceId, last_seq: seq, updated_at: now })
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant', 'device_id'])
+          .doUpdateSet({ last_seq: seq, updated_at: now })
+          .where('device_mutation_marks.last_seq', '<', seq),
+      )
+      .execute();
+  }
+
+  async getHistoryByMutation(
+    deviceId: string,
+    entityType: string,
+    entityId: string,
+    mutationId: string,
+  ): Promise<HistoryRecord | undefined> {
+    const row = await this.db
+      .selectFrom('entity_history')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('entity_type', '=', entityType)
+      .where('entity_id', '=', entityId)
+      .where('mutation_id', '=', mutationId)
+      .where('device_id', '=', deviceId)
+      .orderBy('version', 'desc')
+      .executeTakeFirst();
+    return row && decode(historyCodec, row);
   }
 
   async putEntity(entity: EntityRecord): Promise<void> {

@@ -116,6 +116,14 @@ export interface DevicesTable {
   created_at: string;
 }
 
+/** Per device, the highest outbox seq covered by a stored outcome (see migration 0007). */
+export interface DeviceMutationMarksTable {
+  tenant: string;
+  device_id: string;
+  last_seq: number;
+  updated_at: string;
+}
+
 export interface SyncHistoryTable {
   id: Generated<number>;
   tenant: string;
@@ -167,6 +175,7 @@ export interface Database {
   mutations: MutationsTable;
   conflicts: ConflictsTable;
   devices: DevicesTable;
+  device_mutation_marks: DeviceMutationMarksTable;
   sync_history: SyncHistoryTable;
   audit_log: AuditLogTable;
   tenant_settings: TenantSettingsTable;

@@ -828,6 +828,102 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
       });
     });
 
+    describe('savepoints', () => {
+      it('rolls back only what the failing savepoint wrote; the transaction commits the rest', async () => {
+        const boom = new Error('boom');
+        await ts.transact(async (tx) => {
+          const kept = await tx.appendHistory(historyRecord({ entityId: 'kept' }));
+          await tx.putEntity(entityRecord({ entityId: 'kept', seq: kept }));
+          await expect(
+            tx.savepoint(async () => {
+              const seq = await tx.appendHistory(historyRecord({ entityId: 'lost' }));
+              await tx.putEntity(entityRecord({ entityId: 'lost', seq }));
+              await tx.insertMutation(mutationRecord({ mutationId: 'lost' }));
+              await tx.raiseMutationMark('d1', 9, iso(1));
+              throw boom;
+            }),
+          ).rejects.toBe(boom);
+          // A failed statement inside a savepoint (PostgreSQL would abort the whole
+          // transaction without one) leaves the transaction usable too.
+          await tx.insertMutation(mutationRecord());
+          await expect(tx.savepoint(() => tx.insertMutation(mutationRecord()))).rejects.toThrow();
+          const after = await tx.savepoint(async () => {
+            const seq = await tx.appendHistory(historyRecord({ entityId: 'after' }));
+            await tx.putEntity(entityRecord({ entityId: 'after', seq }));
+            return seq;
+          });
+          expect(after).toBe(2);
+        });
+        expect(await ts.getTenantState()).toEqual({ seq: 2, epoch: 0 });
+        expect(await ts.getEntity('task', 'kept')).toBeDefined();
+        expect(await ts.getEntity('task', 'after')).toBeDefined();
+        expect(await ts.getEntity('task', 'lost')).toBeUndefined();
+        expect(await ts.getMutation('d1', 'lost')).toBeUndefined();
+        expect(await ts.getMutation('d1', 'm1')).toBeDefined();
+        expect(await ts.transact((tx) => tx.getMutationMark('d1'))).toBe(0);
+      });
+
+      it('nests: an inner rollback keeps the outer savepoint', async () => {
+        await ts.transact(async (tx) => {
+          await tx.savepoint(async () => {
+            await tx.appendHistory(historyRecord({ entityId: 'outer' }));
+            await expect(
+              tx.savepoint(async () => {
+                await tx.appendHistory(historyRecord({ entityId: 'inner' }));
+                throw new Error('inner');
+              }),
+            ).rejects.toThrow('inner');
+          });
+        });
+        const feed = await ts.readFeed({ afterSeq: 0, limit: 10 });
+        expect(feed.map((r) => [r.seq, r.entityId])).toEqual([[1, 'outer']]);
+      });
+    });
+
+    describe('mutation marks', () => {
+      it('starts at 0 and only rises, per device', async () => {
+        const marks = await ts.transact(async (tx) => {
+          const seen = [await tx.getMutationMark('d1')];
+          await tx.raiseMutationMark('d1', 5, iso(1));
+          seen.push(await tx.getMutationMark('d1'));
+          await tx.raiseMutationMark('d1', 3, iso(2));
+          seen.push(await tx.getMutationMark('d1'));
+          await tx.raiseMutationMark('d1', 7, iso(3));
+          seen.push(await tx.getMutationMark('d1'), await tx.getMutationMark('d2'));
+          return seen;
+        });
+        expect(marks).toEqual([0, 5, 5, 7, 0]);
+        expect(await ts.transact((tx) => tx.getMutationMark('d1'))).toBe(7);
+        const big = Number.MAX_SAFE_INTEGER;
+        await ts.transact((tx) => tx.raiseMutationMark('d2', big, iso(4)));
+        expect(await ts.transact((tx) => tx.getMutationMark('d2'))).toBe(big);
+      });
+
+      it("is the tenant's own: another tenant's device of the same id starts at 0", async () => {
+        await ts.transact((tx) => tx.raiseMutationMark('d1', 4, iso(1)));
+        const other = store.forTenant(tenantName('other'));
+        expect(await other.transact((tx) => tx.getMutationMark('d1'))).toBe(0);
+      });
+
+      it("finds the history row a device's mutation wrote, and no other device's", async () => {
+        await ts.transact(async (tx) => {
+          await tx.appendHistory(historyRecord({ mutationId: 'm1' }));
+          await tx.appendHistory(historyRecord({ version: 2, mutationId: 'm2', deviceId: 'd1' }));
+          await tx.appendHistory(historyRecord({ version: 3, mutationId: 'm1', deviceId: 'd2' }));
+        });
+        const found = await ts.transact((tx) => tx.getHistoryByMutation('d1', 'task', 'e1', 'm2'));
+        expect(found?.version).toBe(2);
+        const d2 = await ts.transact((tx) => tx.getHistoryByMutation('d2', 'task', 'e1', 'm1'));
+        expect(d2?.version).toBe(3);
+        const none = await ts.transact((tx) => tx.getHistoryByMutation('d2', 'task', 'e1', 'm2'));
+        expect(none).toBeUndefined();
+        const other = store.forTenant(tenantName('other'));
+        expect(
+          await other.transact((tx) => tx.getHistoryByMutation('d1', 'task', 'e1', 'm2')),
+        ).toBeUndefined();
+      });
+    });
+
     describe('tenant isolation', () => {
       it("never shows one tenant another tenant's rows through any read", async () => {
         const a = store.forTenant(tenantName('a'));

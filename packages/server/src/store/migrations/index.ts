@@ -9,6 +9,7 @@ import { offlineOperationsMigration } from './0003-offline-operations.js';
 import { jobsMigration } from './0004-jobs.js';
 import { offlineQueueIdsMigration } from './0005-offline-queue-ids.js';
 import { deviceSchemaVersionsMigration } from './0006-device-schema-versions.js';
+import { deviceMutationMarksMigration } from './0007-device-mutation-marks.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -19,6 +20,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0004_jobs': jobsMigration(dialect),
     '0005_offline_queue_ids': offlineQueueIdsMigration(dialect),
     '0006_device_schema_versions': deviceSchemaVersionsMigration(dialect),
+    '0007_device_mutation_marks': deviceMutationMarksMigration(dialect),
   };
 }
 
