@@ -24,6 +24,44 @@ const databaseAndHttpLibraries = anyOf([
   'jose',
 ]);
 
+// packages/server/src: each folder and the folders it may import (besides itself, the protocol
+// and node_modules). Anything else (testing/ included) is refused, so that a new import pointing
+// outwards, or one that closes a cycle between folders, fails lint.
+const serverSrc = './packages/server/src';
+const serverFolders = {
+  engine: { may: [], why: 'The engine depends on @syncline/protocol and its own ports only.' },
+  config: { may: [], why: 'config/ parses settings: it depends on nothing else of the server.' },
+  store: { may: ['engine'], why: 'The store implements the engine ports and knows nothing else.' },
+  realtime: {
+    may: ['engine'],
+    why: 'Realtime fans commits out over a bus; its routes live in http/.',
+  },
+  jobs: {
+    may: ['engine', 'store', 'config'],
+    why: 'Jobs run engine and store work on a schedule: they know nothing of HTTP or realtime.',
+  },
+  http: {
+    may: ['engine', 'store', 'jobs', 'realtime', 'config'],
+    why: 'The HTTP layer serves the services it is given: it builds none (app/compose.ts does).',
+  },
+  app: {
+    may: ['engine', 'store', 'jobs', 'realtime', 'http', 'config'],
+    why: 'The composition root wires the folders: no folder depends on it, it on no test support.',
+  },
+};
+const serverZones = Object.entries(serverFolders).map(([folder, { may, why }]) => ({
+  target: `${serverSrc}/${folder}`,
+  from: './',
+  except: [
+    `${serverSrc}/${folder}`,
+    ...may.map((other) => `${serverSrc}/${other}`),
+    './packages/protocol',
+    './node_modules',
+    './packages/server/node_modules',
+  ],
+  message: why,
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -98,6 +136,23 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // The server's folder directions (tests beside the code may use anything). Dependencies point
+    // inwards: engine ← store ← jobs ← http ← app (the composition root); realtime and config sit
+    // beside the engine; nothing but tests and the CLI reaches testing/. This block restates the
+    // engine and store zones from the list above, because a rule set here replaces that one.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/server/src/testing/**'],
+    // no-cycle follows imports into .ts files only when it may parse them.
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: {
+      'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: serverZones }],
     },
   },
   {

@@ -15,12 +15,14 @@ import {
   type PushResponse,
 } from '@syncline/protocol';
 import type { SyncStore } from '../packages/server/src/engine/ports.js';
+import { composeServices } from '../packages/server/src/app/compose.js';
 import { mintToken } from '../packages/server/src/http/auth.js';
 import { buildServer } from '../packages/server/src/http/build-server.js';
 import {
   createPostgresSyncStore,
   dropPostgresSchema,
   openStore,
+  type KyselySyncStore,
 } from '../packages/server/src/store/index.js';
 import { benchLoad } from './load.js';
 import { progress } from './progress.js';
@@ -198,9 +200,10 @@ async function storeRead(store: SyncStore, tenant: string, expected: number) {
 
 // ---------------------------------------------------------------------------------------------
 
-async function benchBackend(backend: Backend, store: SyncStore): Promise<Figure[]> {
+async function benchBackend(backend: Backend, store: KyselySyncStore): Promise<Figure[]> {
+  const services = composeServices({ store });
   const app = await buildServer({
-    store,
+    services,
     auth: { secret },
     limits: { pushLimit: '100000/1m', pullLimit: '100000/1m' },
     logger: false,
@@ -239,6 +242,7 @@ async function benchBackend(backend: Backend, store: SyncStore): Promise<Figure[
     }
   } finally {
     await app.close();
+    await services.close();
   }
   return figures;
 }

@@ -1,5 +1,5 @@
-// The composition root and `syncline serve | migrate | token | doctor`: the one module that reads
-// process.env and calls listen(). It builds the store, the engine and the server from the environment.
+// `syncline serve | migrate | token | doctor`: the one module that reads process.env and calls
+// listen(). It opens the store, hands it to the composition root (app/compose.ts) and serves.
 import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { composeServices } from './app/compose.js';
 import {
   createCollectionRegistry,
   type CollectionRegistry,
   type CollectionsConfig,
 } from './engine/collections.js';
-import { createSyncEngine } from './engine/sync-engine.js';
 import { createSchemaCompiler } from './http/ajv-schema-compiler.js';
 import { collectionsConfigErrors } from './http/collections-config.js';
 import {
@@ -23,12 +23,8 @@ import {
 } from './http/auth-keys.js';
 import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
-import { createServerMetrics } from './http/metrics.js';
 import type { WebApp } from './http/web-apps.js';
-import { nodeCrypto } from './http/node-crypto.js';
-import { createBackgroundJobs, everyFromEnv } from './jobs/index.js';
 import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
-import { createRealtime } from './realtime/realtime.js';
 import { streamCapsDefaults } from './realtime/stream-slots.js';
 import { bodyAdmissionDefaults } from './http/body-admission.js';
 import { parseCorsOrigins } from './http/cors.js';
@@ -36,12 +32,7 @@ import { connectionLimitsDefaults, type ConnectionLimits } from './http/connecti
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
-import {
-  createOfflineReplay,
-  parseUpstreamAllow,
-  parseUpstreamDns,
-} from './jobs/offline-replay.js';
-import { replayDueOperations } from './jobs/request-replay.js';
+import { parseUpstreamAllow, parseUpstreamDns } from './jobs/offline-replay.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -359,75 +350,41 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     await redis?.close();
     throw error;
   }
-  const realtime = createRealtime({
-    collections: registry,
-    logger,
-    ...(redis
-      ? {
-          bus: createRedisBus({
-            publisher: redis.publisher,
-            subscriber: redis.subscriber,
-            channel: `${redis.prefix}realtime`,
-            logger,
-          }),
-        }
-      : {}),
-  });
-  const engine = createSyncEngine({
-    store,
-    collections: registry,
-    compileSchema: createSchemaCompiler(),
-    crypto: nodeCrypto,
-    logger,
-    onCommitted: realtime.publish,
-  });
-  // Seed 003's queued requests: the routes send them on demand, a background job as retries fall due.
   const { upstreamAllow, resolver } = upstream;
-  const offlineReplay = createOfflineReplay({
-    store,
-    crypto: nodeCrypto,
-    ...(upstreamAllow ? { upstreamAllow } : {}),
-    ...(resolver ? { resolver } : {}),
-  });
-  const metrics = createServerMetrics();
-  let jobs;
+  let services;
   try {
-    jobs = createBackgroundJobs({
-      env,
+    services = composeServices({
       store,
-      engine,
+      collections: registry,
       logger,
-      onJobRun: metrics.observeJobRun,
-      extraJobs: [
-        {
-          name: 'replay-offline',
-          everyMs: everyFromEnv(env, 'replay-offline', 60_000),
-          run: async () => {
-            const { results: _results, ...counts } = await replayDueOperations(offlineReplay);
-            return counts;
-          },
-        },
-      ],
+      jobsEnv: env,
+      ...(redis
+        ? {
+            realtimeBus: createRedisBus({
+              publisher: redis.publisher,
+              subscriber: redis.subscriber,
+              channel: `${redis.prefix}realtime`,
+              logger,
+            }),
+          }
+        : {}),
+      ...(upstreamAllow ? { upstreamAllow } : {}),
+      ...(resolver ? { resolver } : {}),
     });
   } catch (error) {
-    await realtime.close();
     await redis?.close();
     await store.close();
     throw new ConfigError((error as Error).message);
   }
+  const { jobs, realtime } = services;
   const app = buildServer({
-    engine,
-    store,
+    services,
     auth: verifier,
     limits: { ...limits, ...(redis ? { redis: redis.publisher } : {}) },
     logger,
-    realtime,
-    tenantSettings: jobs.settings,
-    metrics: { registry: metrics, token: present(env.SYNCLINE_METRICS_TOKEN) },
+    metricsToken: present(env.SYNCLINE_METRICS_TOKEN),
     webApps: webAppsOf(env),
     corsOrigins,
-    offlineReplay,
-    ...(upstreamAllow ? { upstreamAllow } : {}),
   });
 
   // Shutdown, in order: readiness goes to 503 (and stays so for the drain delay, long enough for

@@ -3,7 +3,15 @@
 // (admission, idempotency, claims, outcomes, retries, cleanup); src/jobs/request-replay.ts only
 // carries the request over the network.
 import { canonicalJson, limitsDefaults } from '@syncline/protocol';
-import { isAdmin, type Actor } from './actor.js';
+import type { Actor } from './actor.js';
+import {
+  assertOwnRecord,
+  isAdmin,
+  ownScope,
+  ownsOrAdmin,
+  requireAdmin,
+  scopeFor,
+} from './authorize.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import type {
@@ -204,13 +212,8 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
     return undefined;
   };
 
-  const scopeOf = (actor: Actor, userId?: string): { userId?: string } => {
-    if (isAdmin(actor)) return userId !== undefined ? { userId } : {};
-    if (userId !== undefined && userId !== actor.userId) {
-      throw new SyncError('FORBIDDEN', "Only admins may read another user's operations");
-    }
-    return { userId: actor.userId };
-  };
+  const scopeOf = (actor: Actor, userId?: string): { userId?: string } =>
+    scopeFor(actor, userId, "Only admins may read another user's operations");
 
   const configOf = async (reads: {
     getConfig(): Promise<OfflineConfigRecord | undefined>;
@@ -224,7 +227,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
 
   /** An operation the actor may see: their own, or any of the business's for admins. */
   const visible = (actor: Actor, operation: OfflineOperationRecord | undefined, id: number) => {
-    if (!operation || (!isAdmin(actor) && operation.userId !== actor.userId)) {
+    if (!operation || !ownsOrAdmin(actor, operation.userId)) {
       throw new SyncError('NOT_FOUND', `Offline operation ${id} not found`);
     }
     return operation;
@@ -256,9 +259,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
         if (input.operationId !== undefined) {
           const existing = await tx.findByOperationId(input.deviceId, input.operationId);
           if (existing) {
-            if (existing.userId !== actor.userId) {
-              throw new SyncError('FORBIDDEN', 'This operation_id belongs to another user');
-            }
+            assertOwnRecord(actor, existing.userId, 'This operation_id belongs to another user');
             const same =
               existing.endpoint === input.endpoint &&
               existing.method === input.method &&
@@ -358,7 +359,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
 
     async history(actor, id, limit = 50) {
       const tenant = store.forTenant(actor.tenant);
-      const scope = isAdmin(actor) ? {} : { userId: actor.userId };
+      const scope = ownScope(actor);
       const rows = await tenant.listHistory({
         queueId: id,
         ...scope,
@@ -374,7 +375,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
     },
 
     async updateConfig(actor, patch) {
-      if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
+      requireAdmin(actor);
       if (patch.default_conflict_strategy === 'merge') {
         throw new SyncError(
           'VALIDATION_FAILED',
@@ -409,7 +410,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
     },
 
     async cleanup(actor, olderThanDays) {
-      if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
+      requireAdmin(actor);
       const before = new Date(clock.now().getTime() - olderThanDays * 86_400_000).toISOString();
       const { cleanupBatch, cleanupMax } = offlineBatchDefaults;
       const tenant = store.forTenant(actor.tenant);
@@ -445,7 +446,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
           candidates = claimable ? [operation] : [];
         } else if (selection.kind === 'pending') {
           candidates = await tx.listOperations({
-            ...(isAdmin(actor) ? {} : { userId: actor.userId }),
+            ...ownScope(actor),
             statuses: ['pending'],
             limit: Math.min(selection.limit ?? maxListLimit, maxListLimit),
           });
@@ -559,8 +560,9 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
     },
 
     async resolve(actor, id, input) {
-      if (!isAdmin(actor))
+      if (!isAdmin(actor)) {
         throw new SyncError('ADMIN_REQUIRED', 'A conflict is settled by an admin');
+      }
       const { strategy } = input;
       if (strategy === 'merge') {
         if (input.requestBody === undefined) {
@@ -646,7 +648,7 @@ export function createOfflineOperations(options: OfflineOperationsOptions): Offl
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const config = await configOf(tx);
         const failed = await tx.listOperations({
-          ...(isAdmin(actor) ? {} : { userId: actor.userId }),
+          ...ownScope(actor),
           statuses: ['failed'],
           ...(ids ? { ids } : {}),
           limit: Math.min(limit, maxListLimit),

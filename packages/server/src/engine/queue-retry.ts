@@ -8,9 +8,10 @@ import {
   type ChangeResult,
   type QueueRetryRequest,
 } from '@syncline/protocol';
-import { isAdmin, type Actor } from './actor.js';
+import type { Actor } from './actor.js';
+import { scopeFor } from './authorize.js';
 import { applyChange } from './apply-push.js';
-import { isSyncError, SyncError } from './errors.js';
+import { isSyncError } from './errors.js';
 import type { EngineInternals } from './internals.js';
 import type { MutationFilter, MutationRecord, TenantTx } from './ports.js';
 import { yieldToEventLoop } from './yield.js';
@@ -43,20 +44,17 @@ export async function retryQueue(
   actor: Actor,
   request: RetryQueueRequest,
 ): Promise<RetryQueueResult> {
-  if (!isAdmin(actor) && request.userId !== undefined && request.userId !== actor.userId) {
-    throw new SyncError('FORBIDDEN', "Only admins may retry another user's queue");
-  }
+  const owner = scopeFor(actor, request.userId, "Only admins may retry another user's queue");
   const now = engine.clock.now().toISOString();
   // A round cannot begin in the future: what it re-runs now would count as not yet re-run.
   const continuing =
     request.startedAt !== undefined && Date.parse(request.startedAt) < Date.parse(now);
   const startedAt = continuing ? new Date(request.startedAt as string).toISOString() : now;
-  const userId = isAdmin(actor) ? request.userId : actor.userId;
   const scope: MutationFilter = {
     statuses: ['FAILED'],
     // Continuing a round: what was re-run since it began waits for the next round.
     ...(continuing ? { updatedBefore: startedAt } : {}),
-    ...(userId !== undefined ? { userId } : {}),
+    ...owner,
     ...(request.deviceId !== undefined ? { deviceId: request.deviceId } : {}),
     ...(request.mutationIds !== undefined ? { mutationIds: request.mutationIds } : {}),
   };

@@ -12,7 +12,16 @@ import {
   type RegisterDeviceRequest,
   type ServerChange,
 } from '@syncline/protocol';
-import { isAdmin, type Actor } from './actor.js';
+import type { Actor } from './actor.js';
+import {
+  anotherUsersDevice,
+  assertDeviceUsable,
+  isAdmin,
+  ownScope,
+  ownsOrAdmin,
+  requireAdmin,
+  scopeFor,
+} from './authorize.js';
 import { applyBatch } from './apply-batch.js';
 import { refuseWrite, writeVersion, type ApplyContext } from './apply-push.js';
 import type { Collection } from './collections.js';
@@ -101,13 +110,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     schemaVersions?: string | null,
   ): Promise<void> {
     const device = await tx.getDevice(deviceId);
-    if (device && device.userId !== actor.userId) throw anotherUsersDevice(deviceId);
-    if (device && !device.isActive) {
-      throw new SyncError(
-        'DEVICE_REVOKED',
-        `Device ${deviceId} was unregistered; register it again`,
-      );
-    }
+    assertDeviceUsable(actor, deviceId, device);
     await tx.upsertDevice({
       deviceId,
       userId: actor.userId,
@@ -147,20 +150,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     toWireConflict,
   };
 
-  const requireAdmin = (actor: Actor) => {
-    if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
-  };
-
-  /** Users see their own records; admins see the tenant's. */
-  const ownFilter = (actor: Actor) => (isAdmin(actor) ? {} : { userId: actor.userId });
-
   async function findConflictFor(
     reads: TenantReads,
     actor: Actor,
     id: string,
   ): Promise<ConflictRecord> {
     const conflict = await reads.getConflict(id);
-    if (!conflict || (!isAdmin(actor) && conflict.userId !== actor.userId)) {
+    if (!conflict || !ownsOrAdmin(actor, conflict.userId)) {
       throw new SyncError('NOT_FOUND', `Conflict ${id} not found`);
     }
     return conflict;
@@ -308,9 +304,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const tenant = store.forTenant(actor.tenant);
       const [state, devices, conflicts, queue] = await Promise.all([
         tenant.getTenantState(),
-        tenant.listDevices(ownFilter(actor)),
-        tenant.listConflicts({ ...ownFilter(actor), status: 'PENDING_REVIEW', limit: 1000 }),
-        tenant.countMutations(ownFilter(actor)),
+        tenant.listDevices(ownScope(actor)),
+        tenant.listConflicts({ ...ownScope(actor), status: 'PENDING_REVIEW', limit: 1000 }),
+        tenant.countMutations(ownScope(actor)),
       ]);
       const lastSyncAt = devices
         .map((d) => d.lastSyncAt)
@@ -332,14 +328,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     },
 
     async listDevices(actor) {
-      const devices = await store.forTenant(actor.tenant).listDevices(ownFilter(actor));
+      const devices = await store.forTenant(actor.tenant).listDevices(ownScope(actor));
       return devices.map(toWireDevice);
     },
 
     async registerDevice(actor, request) {
       const now = clock.now().toISOString();
       const owner = request.userId ?? actor.userId;
-      if (owner !== actor.userId && !isAdmin(actor)) {
+      if (!ownsOrAdmin(actor, owner)) {
         throw new SyncError('ADMIN_REQUIRED', 'Only admins may register a device to another user');
       }
       return store.forTenant(actor.tenant).transact(async (tx) => {
@@ -385,7 +381,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const now = clock.now().toISOString();
       await store.forTenant(actor.tenant).transact(async (tx) => {
         const device = await tx.getDevice(deviceId);
-        if (!device || (!isAdmin(actor) && device.userId !== actor.userId)) {
+        if (!device || !ownsOrAdmin(actor, device.userId)) {
           throw new SyncError('NOT_FOUND', `Device ${deviceId} not found`);
         }
         await tx.upsertDevice({ ...device, isActive: false });
@@ -401,7 +397,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async listConflicts(actor, filter = {}) {
       const conflicts = await store.forTenant(actor.tenant).listConflicts({
-        ...ownFilter(actor),
+        ...ownScope(actor),
         ...(filter.status ? { status: filter.status } : {}),
         ...(filter.entityType ? { entityType: filter.entityType } : {}),
         limit: Math.min(filter.limit ?? 100, 1000),
@@ -507,14 +503,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async queueStats(actor, filter = {}) {
       const tenant = store.forTenant(actor.tenant);
-      if (!isAdmin(actor) && filter.userId && filter.userId !== actor.userId)
-        throw new SyncError('FORBIDDEN');
       const scope = {
-        ...(isAdmin(actor)
-          ? filter.userId
-            ? { userId: filter.userId }
-            : {}
-          : { userId: actor.userId }),
+        ...scopeFor(actor, filter.userId || undefined, "Only admins may read another user's queue"),
         ...(filter.deviceId ? { deviceId: filter.deviceId } : {}),
       };
       const [byStatus, pending] = await Promise.all([
@@ -670,11 +660,6 @@ function settledData(
 async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Promise<void> {
   const device = await tx.getDevice(deviceId);
   if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });
-}
-
-/** Another user's device: refused, and nothing about it (name, state, sync token) is told. */
-function anotherUsersDevice(deviceId: string): SyncError {
-  return new SyncError('FORBIDDEN', `Device ${deviceId} belongs to another user`);
 }
 
 /**

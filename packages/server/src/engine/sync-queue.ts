@@ -11,7 +11,8 @@ import {
   type MutationStatus,
   type Operation,
 } from '@syncline/protocol';
-import { isAdmin, type Actor } from './actor.js';
+import type { Actor } from './actor.js';
+import { assertOwnRecord, ownScope, scopeFor } from './authorize.js';
 import { applyChange } from './apply-push.js';
 import { SyncError } from './errors.js';
 import type { EngineInternals } from './internals.js';
@@ -112,9 +113,7 @@ export async function enqueue(
     await engine.touchDevice(tx, actor, request.deviceId, at);
     const previous = await tx.getMutation(request.deviceId, id);
     if (previous) {
-      if (previous.userId !== actor.userId) {
-        throw new SyncError('FORBIDDEN', 'This queue item belongs to another user');
-      }
+      assertOwnRecord(actor, previous.userId, 'This queue item belongs to another user');
       return { queued: toQueued(previous), created: false };
     }
     const record: MutationRecord = {
@@ -202,12 +201,8 @@ export async function listQueue(
   actor: Actor,
   filter: QueueFilter,
 ): Promise<QueuedChange[]> {
-  if (!isAdmin(actor) && filter.userId !== undefined && filter.userId !== actor.userId) {
-    throw new SyncError('FORBIDDEN', "Only admins may read another user's queue");
-  }
-  const userId = isAdmin(actor) ? filter.userId : actor.userId;
   const rows = await engine.store.forTenant(actor.tenant).listMutations({
-    ...(userId !== undefined ? { userId } : {}),
+    ...scopeFor(actor, filter.userId, "Only admins may read another user's queue"),
     ...(filter.deviceId !== undefined ? { deviceId: filter.deviceId } : {}),
     ...(filter.statuses ? { statuses: filter.statuses } : {}),
     limit: Math.min(filter.limit ?? 1000, 1000),
@@ -219,7 +214,7 @@ export async function listQueue(
 async function findQueued(reads: TenantReads, actor: Actor, id: string): Promise<MutationRecord> {
   const [found] = await reads.listMutations({
     mutationIds: [id],
-    ...(isAdmin(actor) ? {} : { userId: actor.userId }),
+    ...ownScope(actor),
     limit: 1,
   });
   if (!found) throw new SyncError('NOT_FOUND', `Queue item ${id} not found`);

@@ -3,16 +3,15 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import { limitsDefaults } from '@syncline/protocol';
-import {
-  createCollectionRegistry,
-  type CollectionRegistry,
-  type CollectionsConfig,
-} from '../engine/collections.js';
+import type { CollectionRegistry } from '../engine/collections.js';
 import type { SyncEngine } from '../engine/engine-api.js';
-import type { SyncStore } from '../engine/ports.js';
-import { createSyncEngine } from '../engine/sync-engine.js';
+import type { OfflineReplay } from '../jobs/request-replay.js';
+import type { TenantSettingsService } from '../jobs/tenant-settings.js';
+import type { Realtime } from '../realtime/realtime.js';
+import type { DashboardQueries } from '../store/dashboard-queries.js';
+import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { adminRoutesPlugin } from './admin-routes.js';
-import { createSchemaCompiler, createValidatorCompiler } from './ajv-schema-compiler.js';
+import { createValidatorCompiler } from './ajv-schema-compiler.js';
 import {
   authPlugin,
   createTokenVerifier,
@@ -23,7 +22,6 @@ import {
 import { bodyAdmissionDefaults, bodyAdmissionPlugin } from './body-admission.js';
 import { bodyParsingPlugin } from './body-parsing.js';
 import { compressionPlugin } from './compression.js';
-import { assertCollectionsConfig } from './collections-config.js';
 import {
   clientErrorHandler,
   connectionLimitsDefaults,
@@ -47,17 +45,12 @@ import {
 import { schemaVersionPlugin } from './schema-version.js';
 import { syncRoutesPlugin } from './sync-routes.js';
 import { paymeCompatPlugin } from './compat/payme.js';
-import type { OfflineReplay } from '../jobs/request-replay.js';
-import { createRealtime, type Realtime } from '../realtime/realtime.js';
-import { streamRoutesPlugin } from '../realtime/stream-routes.js';
+import { streamRoutesPlugin } from './stream-routes.js';
 import type { StreamCaps } from '../realtime/stream-slots.js';
-import type { TenantSettingsService } from '../jobs/tenant-settings.js';
 import { settingsRoutesPlugin } from './settings-routes.js';
 import { dashboardRoutesPlugin } from './dashboard-routes.js';
-import { createServerMetrics, metricsPlugin, type ServerMetrics } from './metrics.js';
+import { metricsPlugin, type ServerMetrics } from './metrics.js';
 import { webAppsPlugin, type WebApp } from './web-apps.js';
-import { DashboardQueries } from '../store/dashboard-queries.js';
-import { KyselySyncStore } from '../store/kysely-sync-store.js';
 
 export interface ServerLimits {
   /** Largest request body in bytes, after gzip decompression (default 10 MiB). */
@@ -78,37 +71,33 @@ export interface ServerLimits {
   streams?: Partial<StreamCaps>;
 }
 
+/** What the routes serve; app/compose.ts builds them (its SynclineServices fit this). */
+export interface ServerServices {
+  /** /readyz pings it; the dashboard and stream routes read it. */
+  readonly store: KyselySyncStore;
+  readonly collections: CollectionRegistry;
+  readonly engine: SyncEngine;
+  /** GET /api/sync/stream's hub; the engine must publish its commits to it. */
+  readonly realtime: Realtime;
+  /** Seed 003's /api/offline routes. */
+  readonly offlineReplay: OfflineReplay;
+  /** GET/PATCH /api/sync/admin/settings. */
+  readonly settings: TenantSettingsService;
+  /** GET /metrics counts into it. */
+  readonly metrics: ServerMetrics;
+  readonly dashboardQueries: DashboardQueries;
+}
+
 export interface BuildServerOptions {
-  /** The store: /readyz pings it, and the default engine runs on it. */
-  store: SyncStore;
-  /**
-   * The engine the routes call. Without one, buildServer makes the default engine on `store` and
-   * `collections` (Ajv schemas, node:crypto, logging through the app's logger).
-   */
-  engine?: SyncEngine;
-  /** For the default engine: a registry, or a config to build one from (default: presets only). */
-  collections?: CollectionRegistry | CollectionsConfig;
+  /** What app/compose.ts built: the routes call these; buildServer builds none of them. */
+  services: ServerServices;
   /** A verifier, or the key config to build one from (createTokenVerifier). */
   auth: TokenVerifier | TokenVerifierConfig;
   limits?: ServerLimits;
   /** pino options, a pino logger (shared with the engine), or false for silence (tests). */
   logger?: LoggerOptions | FastifyBaseLogger | false;
-  /** Seed 003's offline operations; by default made on `store` (when it is a Kysely store). */
-  offlineReplay?: OfflineReplay;
-  /**
-   * SYNCLINE_UPSTREAM_ALLOW: the only hosts a business's upstream base URL may name, and the
-   * private networks it may reach (default: any host at a public address).
-   */
-  upstreamAllow?: readonly string[];
-  /**
-   * Realtime pokes (GET /api/sync/stream). Without it: one in memory, which the default engine
-   * feeds. A given engine must have been made with `onCommitted: realtime.publish`.
-   */
-  realtime?: Realtime;
-  /** The tenant settings store: serves GET/PATCH /api/sync/admin/settings when given. */
-  tenantSettings?: TenantSettingsService;
-  /** GET /metrics: the registry to count into (default: a new one) and SYNCLINE_METRICS_TOKEN. */
-  metrics?: { registry?: ServerMetrics; token?: string | undefined };
+  /** GET /metrics: SYNCLINE_METRICS_TOKEN (counted into services.metrics). */
+  metricsToken?: string | undefined;
   /** Built web apps to serve, e.g. the admin dashboard at /admin. */
   webApps?: readonly WebApp[];
   /** Origins allowed to call /api/... from browsers (SYNCLINE_CORS_ORIGINS); default any. */
@@ -127,12 +116,6 @@ function isLogger(value: unknown): value is FastifyBaseLogger {
     value !== null &&
     typeof (value as { child?: unknown }).child === 'function'
   );
-}
-
-function isRegistry(
-  value: CollectionRegistry | CollectionsConfig | undefined,
-): value is CollectionRegistry {
-  return typeof (value as Partial<CollectionRegistry> | undefined)?.get === 'function';
 }
 
 export function buildServer(options: BuildServerOptions): FastifyInstance {
@@ -164,28 +147,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(createValidatorCompiler());
 
-  const collections = isRegistry(options.collections)
-    ? options.collections
-    : createCollectionRegistry(options.collections && assertCollectionsConfig(options.collections));
-  const realtime = options.realtime ?? createRealtime({ collections, logger: app.log });
-  if (!options.realtime) app.addHook('onClose', () => realtime.close());
+  const { services } = options;
+  const { store, engine, realtime, collections, metrics, dashboardQueries } = services;
   app.addHook('onReady', async () => {
     await realtime.ready;
   });
-  const metrics = options.metrics?.registry ?? createServerMetrics();
-  const baseEngine =
-    options.engine ??
-    createSyncEngine({
-      store: options.store,
-      collections,
-      compileSchema: createSchemaCompiler(),
-      crypto: nodeCrypto,
-      logger: app.log,
-      onCommitted: realtime.publish,
-    });
-  const engine = metrics.instrumentEngine(baseEngine);
-  const kyselyStore = options.store instanceof KyselySyncStore ? options.store : undefined;
-  const dashboardQueries = kyselyStore && new DashboardQueries(kyselyStore);
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
@@ -225,18 +191,14 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     admin,
     ...(limits.redis ? { redis: limits.redis } : {}),
   });
-  void app.register(healthPlugin, { store: options.store });
+  void app.register(healthPlugin, { store });
   // Before the routes: its latency hook must be in place when they are added.
   void app.register(metricsPlugin, {
     metrics,
-    token: options.metrics?.token,
+    token: options.metricsToken,
     openStreams: () => realtime.hub.size(),
-    ...(dashboardQueries
-      ? {
-          totals: () =>
-            dashboardQueries.serverTotals(new Date(Date.now() - activeDeviceMs).toISOString()),
-        }
-      : {}),
+    totals: () =>
+      dashboardQueries.serverTotals(new Date(Date.now() - activeDeviceMs).toISOString()),
   });
   void app.register(schemaVersionPlugin);
   void app.register(syncRoutesPlugin, { engine });
@@ -244,32 +206,23 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(attendanceRoutesPlugin, { engine });
   void app.register(healthcareRoutesPlugin, { engine });
   void app.register(paymeCompatPlugin, {
-    store: options.store,
-    crypto: nodeCrypto,
-    offlineReplay: options.offlineReplay,
-    upstreamAllow: options.upstreamAllow,
+    offlineReplay: services.offlineReplay,
     claimDevice: (actor, deviceId) => engine.claimDevice(actor, deviceId),
   });
   void app.register(streamRoutesPlugin, {
     hub: realtime.hub,
-    store: options.store,
+    store,
     collections: realtime.collections,
     crypto: nodeCrypto,
     ...(limits.streams ? { caps: limits.streams } : {}),
   });
-  if (options.tenantSettings) {
-    void app.register(settingsRoutesPlugin, { settings: options.tenantSettings });
-  }
-  if (kyselyStore) {
-    void app.register(dashboardRoutesPlugin, {
-      store: kyselyStore,
-      engine,
-      collections,
-      tenantSettings: options.tenantSettings,
-    });
-  } else {
-    app.log.warn('the dashboard routes need a Kysely store; not served');
-  }
+  void app.register(settingsRoutesPlugin, { settings: services.settings });
+  void app.register(dashboardRoutesPlugin, {
+    store,
+    engine,
+    collections,
+    tenantSettings: services.settings,
+  });
   if (options.webApps?.length) void app.register(webAppsPlugin, { apps: options.webApps });
   return app;
 }

@@ -15,6 +15,7 @@ describe('collections config schema', () => {
           conflictStrategy: 'MANUAL',
           mergePolicy: { notes: 'LATEST', count: 'MAX' },
           timeDetector: { fields: ['clockIn'], toleranceMs: 60_000 },
+          notInFuture: ['clockIn'],
           clientWinsAdminOnly: true,
         },
       },
@@ -26,6 +27,10 @@ describe('collections config schema', () => {
   it.each([
     [{ collections: { visit: { acess: 'owner' } } }, 'collections.visit.acess: unknown key'],
     [{ colections: {} }, 'colections: unknown key'],
+    [
+      { collections: { visit: { notInFuture: 'clockIn' } } },
+      'collections.visit.notInFuture: must be array',
+    ],
     [
       { collections: { visit: { conflictStrategy: 'CLIENT_WIN' } } },
       'collections.visit.conflictStrategy: must be one of SERVER_WINS, CLIENT_WINS, LAST_WRITE_WINS, MERGE, MANUAL',

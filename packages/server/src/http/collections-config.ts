@@ -47,6 +47,8 @@ const collectionSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    // Payload time fields refused when in the future; [] turns a preset's rule off.
+    notInFuture: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
     clientWinsAdminOnly: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -14,7 +14,8 @@ import {
   limitsDefaults,
   type MutationStatus,
 } from '@syncline/protocol';
-import { isAdmin, type Actor } from '../engine/actor.js';
+import type { Actor } from '../engine/actor.js';
+import { requireAdmin } from '../engine/authorize.js';
 import type { AccessRule, CollectionRegistry } from '../engine/collections.js';
 import type { SyncEngine } from '../engine/engine-api.js';
 import { SyncError } from '../engine/errors.js';
@@ -269,7 +270,7 @@ const bucketMs = { hour: HOUR_MS, day: 24 * HOUR_MS } as const;
 /** The route's guard already refused users; this keeps the queries safe if it ever moves. */
 function adminOf(request: { actor: Actor | null }): Actor {
   const actor = actorOf(request);
-  if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
+  requireAdmin(actor);
   return actor;
 }
 

@@ -228,11 +228,13 @@ describe('routes and failures', () => {
 
   it('an unexpected error → 500 INTERNAL that leaks nothing', async () => {
     const app = buildServer({
-      store: t.store,
-      engine: {
-        ...t.engine,
-        status: async () => {
-          throw new Error('SQLITE_CORRUPT at /var/lib/secret/path');
+      services: {
+        ...t.services,
+        engine: {
+          ...t.engine,
+          status: async () => {
+            throw new Error('SQLITE_CORRUPT at /var/lib/secret/path');
+          },
         },
       },
       auth: { secret: t.secret },

@@ -101,6 +101,9 @@ describe('/docs', () => {
         'GET /api/sync/admin/mutations',
         'GET /api/sync/admin/entities',
         'GET /api/sync/admin/collections',
+        // The tenant settings (settings-routes.ts), served as in production.
+        'GET /api/sync/admin/settings',
+        'PATCH /api/sync/admin/settings',
       ].sort(),
     );
     const push = doc.paths['/api/sync'].post;

@@ -9,7 +9,7 @@ let t: TestApp;
 let auth: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ metrics: { token } });
+  t = await createTestApp({ metricsToken: token });
   auth = `Bearer ${await t.token('u1', 'tenant-m')}`;
 });
 afterAll(() => t.close());

@@ -132,7 +132,9 @@ const loopback = /^(127\.|::1$|::ffff:127\.)/;
 export const metricsPlugin = fp<MetricsPluginOptions>(
   async (fastify, options) => {
     const { registry } = options.metrics;
+    // Two servers on the same services (a test's second app) count into the same metrics.
     const latency = (name: string, help: string) =>
+      (registry.getSingleMetric(name) as Histogram | undefined) ??
       new Histogram({
         name,
         help,
@@ -142,7 +144,9 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       });
     const pushLatency = latency('syncline_push_duration_seconds', 'Time to answer a push');
     const pullLatency = latency('syncline_pull_duration_seconds', 'Time to answer a pull');
-    const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+    const gauge = (name: string, help: string) =>
+      (registry.getSingleMetric(name) as Gauge | undefined) ??
+      new Gauge({ name, help, registers: [registry] });
     const pendingConflicts = gauge(
       'syncline_pending_conflicts',
       'Conflicts waiting for review, all tenants',

@@ -163,6 +163,8 @@ describe('every route that writes or starts work spends a budget', () => {
       'GET /api/sync/admin/mutations': null,
       'GET /api/sync/admin/entities': null,
       'GET /api/sync/admin/collections': null,
+      'GET /api/sync/admin/settings': null,
+      'PATCH /api/sync/admin/settings': 'admin',
     });
   });
 

@@ -13,8 +13,7 @@ let app: ReturnType<typeof buildServer>;
 beforeAll(async () => {
   t = await createTestApp();
   app = buildServer({
-    engine: t.engine,
-    store: t.store,
+    services: t.services,
     auth: { secret: t.secret },
     // A push budget of 2: a refused request must not spend it.
     limits: { pushLimit: '2/1m', pullLimit: '1000/1m', adminLimit: '1000/1m' },

@@ -2,9 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenantSettingsService, tenantSettingsDefaults } from '../jobs/tenant-settings.js';
+import { composeServices, type SynclineServices } from '../app/compose.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
-import { MaintenanceQueries } from '../store/maintenance-queries.js';
 import { createSqliteSyncStore } from '../store/sqlite/sqlite-sync-store.js';
 import { createTokenVerifier, mintToken } from './auth.js';
 import { buildServer } from './build-server.js';
@@ -16,26 +15,21 @@ type Json = any;
 const secret = randomBytes(32).toString('hex');
 let app: FastifyInstance;
 let store: KyselySyncStore;
+let services: SynclineServices;
 
 beforeAll(async () => {
   store = await createSqliteSyncStore({ file: ':memory:' });
-  const tenantSettings = createTenantSettingsService({
-    queries: new MaintenanceQueries(store),
-    defaults: {
-      ...tenantSettingsDefaults,
-      retention: { ...tenantSettingsDefaults.retention, mutationsDays: 14 },
-    },
-  });
+  services = composeServices({ store, jobsEnv: { SYNCLINE_MUTATION_RETENTION_DAYS: '14' } });
   app = buildServer({
-    store,
+    services,
     auth: createTokenVerifier({ secret }),
     logger: false,
-    tenantSettings,
   });
   await app.ready();
 });
 afterAll(async () => {
   await app.close();
+  await services.close();
   await store.close();
 });
 

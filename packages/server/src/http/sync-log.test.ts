@@ -11,8 +11,7 @@ let app: ReturnType<typeof buildServer>;
 beforeAll(async () => {
   t = await createTestApp();
   app = buildServer({
-    engine: t.engine,
-    store: t.store,
+    services: t.services,
     auth: { secret: t.secret },
     logger,
   });

@@ -4,12 +4,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeServices, type SynclineServices } from '../app/compose.js';
 import { openStore, type KyselySyncStore } from '../store/index.js';
 import { createTokenVerifier } from './auth.js';
 import { buildServer } from './build-server.js';
 
 let dir: string;
 let store: KyselySyncStore;
+let services: SynclineServices;
 let app: ReturnType<typeof buildServer>;
 
 beforeAll(async () => {
@@ -18,8 +20,9 @@ beforeAll(async () => {
   await writeFile(join(dir, 'admin', 'index.html'), '<!doctype html><title>Admin</title>');
   await writeFile(join(dir, 'admin', 'assets', 'app-1234.js'), 'console.log(1)');
   store = await openStore({ dataDir: dir });
+  services = composeServices({ store });
   app = buildServer({
-    store,
+    services,
     auth: createTokenVerifier({ secret: 'x'.repeat(32) }),
     logger: false,
     webApps: [
@@ -31,6 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
+  await services.close();
   await store.close();
   await rm(dir, { recursive: true, force: true });
 });

@@ -1,7 +1,7 @@
 // Reads the background jobs' configuration from an environment the CLI hands over (library code
 // never reads process.env itself). Every job's interval is SYNCLINE_JOB_<NAME>_EVERY, so a job
 // registered later is configured the same way without touching this module.
-import { parseDuration } from '../http/rate-limits.js';
+import { parseDuration } from '../config/durations.js';
 import { retryAttemptsDefault, maintenanceScheduleDefaults } from './maintenance-jobs.js';
 import { tenantSettingsDefaults, type TenantSettings } from './tenant-settings.js';
 

@@ -3,7 +3,7 @@
 // server-wide defaults (from the environment) fill in the rest, so changing a default reaches
 // every tenant that did not choose otherwise.
 import type { Actor } from '../engine/actor.js';
-import { isAdmin } from '../engine/actor.js';
+import { requireAdmin } from '../engine/authorize.js';
 import { SyncError } from '../engine/errors.js';
 import type { Clock } from '../engine/ports.js';
 import type { MaintenanceQueries } from '../store/maintenance-queries.js';
@@ -168,9 +168,6 @@ export function createTenantSettingsService(options: {
   const { queries } = options;
   const defaults = options.defaults ?? tenantSettingsDefaults;
   const clock = options.clock ?? { now: () => new Date() };
-  const requireAdmin = (actor: Actor) => {
-    if (!isAdmin(actor)) throw new SyncError('ADMIN_REQUIRED');
-  };
 
   async function view(tenant: string): Promise<TenantSettingsView> {
     const stored = await queries.getSettings(tenant);

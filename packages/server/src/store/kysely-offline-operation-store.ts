@@ -363,40 +363,30 @@ class Tx extends Reads implements OfflineTenantTx {
 
 class TenantStore extends Reads implements OfflineTenantStore {
   constructor(
-    private readonly root: Db,
+    root: Db,
     tenant: string,
-    private readonly lockTenantRow: boolean,
+    private readonly store: KyselySyncStore,
   ) {
     super(root, tenant);
   }
 
   transact<T>(fn: (tx: OfflineTenantTx) => Promise<T>): Promise<T> {
-    return this.root.transaction().execute(async (trx) => {
-      // PostgreSQL: the tenant row lock the sync store takes serializes this business's writers.
-      // SQLite: Kysely's single connection already serializes every transaction.
-      if (this.lockTenantRow) {
-        await trx
-          .insertInto('tenants')
-          .values({ tenant: this.tenant, seq: 0, epoch: 0, created_at: new Date().toISOString() })
-          .onConflict((oc) => oc.column('tenant').doNothing())
-          .execute();
-        await sql`select seq from tenants where tenant = ${this.tenant} for update`.execute(trx);
-      }
-      return fn(new Tx(trx, this.tenant));
-    });
+    // The sync store's tenant lock and queue: this business's writers of either kind take turns.
+    return this.store.inTenantTransaction(this.tenant, { createTenant: true }, (conn) =>
+      fn(new Tx(conn.withTables<OfflineTables>(), this.tenant)),
+    );
   }
 }
 
 /** Offline operations on the sync store's own database and connections. */
 export function createKyselyOfflineOperationStore(store: KyselySyncStore): OfflineOperationStore {
   const db = store.db.withTables<OfflineTables>();
-  const lockTenantRow = store.dialect === 'postgres';
   return {
     forTenant(tenant) {
       if (typeof tenant !== 'string' || tenant.length === 0) {
         throw new TypeError('forTenant needs a non-empty tenant id');
       }
-      return new TenantStore(db, tenant, lockTenantRow);
+      return new TenantStore(db, tenant, store);
     },
     async findDue(now, staleClaimBefore, limit): Promise<DueOperation[]> {
       const rows = await db

@@ -28,17 +28,17 @@ import { migrateToLatest } from './migrations/index.js';
 import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
+import {
+  withTenantTransaction,
+  type LockedTenant,
+  type TenantTransactionOptions,
+  type TenantTransactionScope,
+  type TransactionTraits,
+} from './tenant-transaction.js';
 
 /** What differs between the dialects, supplied by the thin adapters. */
-export interface DialectTraits {
+export interface DialectTraits extends TransactionTraits {
   readonly dialect: StoreDialect;
-  /** Opens a write transaction (e.g. `begin immediate` on SQLite). */
-  readonly begin: string;
-  /**
-   * Whether the tenant row must be locked with SELECT … FOR UPDATE. False where `begin` already
-   * takes a database-wide write lock (SQLite), true where writers run concurrently (PostgreSQL).
-   */
-  readonly lockTenantRow: boolean;
   /**
    * Runs a compiled SELECT on the store's connection and answers its rows as arrays of column
    * values in select order, where the driver can do that cheaper than row objects (SQLite: half
@@ -611,30 +611,6 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
     this.#open = false;
   }
 
-  /**
-   * Takes the tenant's write lock, creating the tenant row on first use. On PostgreSQL the row
-   * lock is held to commit, so the tenant's writers queue here; the common case is one query.
-   */
-  async lockTenant(): Promise<void> {
-    if (await this.selectTenantRow()) return;
-    await this.db
-      .insertInto('tenants')
-      .values({ tenant: this.tenant, seq: 0, epoch: 0, created_at: new Date().toISOString() })
-      .onConflict((oc) => oc.column('tenant').doNothing())
-      .execute();
-    // A concurrent first writer may have inserted it; either way the row exists now and must
-    // be locked before anything else happens in this transaction.
-    if (this.traits.lockTenantRow && !(await this.selectTenantRow())) {
-      throw new Error(`tenant row for ${this.tenant} vanished while locking it`);
-    }
-  }
-
-  private async selectTenantRow(): Promise<boolean> {
-    const q = this.db.selectFrom('tenants').select('seq').where('tenant', '=', this.tenant);
-    const row = await (this.traits.lockTenantRow ? q.forUpdate() : q).executeTakeFirst();
-    return row !== undefined;
-  }
-
   override async getEntity(
     entityType: string,
     entityId: string,
@@ -855,39 +831,21 @@ class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
 
 class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
   constructor(
-    private readonly root: Kysely<Database>,
+    private readonly scope: TenantTransactionScope,
     tenant: string,
     traits: DialectTraits,
-    private readonly queue: KeyedQueue | undefined,
   ) {
-    super(root, tenant, traits);
+    super(scope.db, tenant, traits);
   }
 
   transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
-    return this.queue ? this.queue(this.tenant, () => this.transactNow(fn)) : this.transactNow(fn);
-  }
-
-  private async transactNow<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
-    // One dedicated connection for the whole transaction: on SQLite that is Kysely's single
-    // connection (held, so nothing else interleaves); on PostgreSQL a pooled client.
-    return this.root.connection().execute(async (conn) => {
-      await sql.raw(this.traits.begin).execute(conn);
+    return withTenantTransaction(this.scope, this.tenant, { createTenant: true }, async (conn) => {
       const tx = new KyselyTenantTx(conn, this.tenant, this.traits);
       try {
-        await tx.lockTenant();
-        const result = await fn(tx);
+        return await fn(tx);
+      } finally {
+        // Before commit or rollback: past them the connection belongs to someone else.
         tx.end();
-        await sql.raw('commit').execute(conn);
-        return result;
-      } catch (err) {
-        tx.end();
-        // The rollback's own failure (e.g. SQLite already rolled back, or the connection is
-        // gone) must not hide the error that caused it.
-        await sql
-          .raw('rollback')
-          .execute(conn)
-          .catch(() => undefined);
-        throw err;
       }
     });
   }
@@ -929,7 +887,23 @@ export class KyselySyncStore implements SyncStore {
     if (typeof tenant !== 'string' || tenant.length === 0) {
       throw new TypeError('forTenant needs a non-empty tenant id');
     }
-    return new KyselyTenantStore(this.db, tenant, this.traits, this.queue);
+    return new KyselyTenantStore(this.transactionScope, tenant, this.traits);
+  }
+
+  /**
+   * The store's one tenant-transaction rule (tenant-transaction.ts) for the stores that share
+   * its database: offline operations and maintenance lock a tenant exactly as sync writes do.
+   */
+  inTenantTransaction<T>(
+    tenant: string,
+    options: TenantTransactionOptions,
+    fn: (conn: Kysely<Database>, locked: LockedTenant | undefined) => Promise<T>,
+  ): Promise<T> {
+    return withTenantTransaction(this.transactionScope, tenant, options, fn);
+  }
+
+  private get transactionScope(): TenantTransactionScope {
+    return { db: this.db, traits: this.traits, queue: this.queue };
   }
 
   async ping(): Promise<void> {

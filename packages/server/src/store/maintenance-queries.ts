@@ -1,7 +1,7 @@
 // Queries of the background jobs (cleanup, pruning, alert statistics) and the tenant settings
 // store, on the same Kysely layer and tables as the sync store. They work across a tenant's rows
 // in bulk, which the engine's per-change port does not offer, so they live beside it.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { AuditRecord } from '../engine/ports.js';
 import type { KyselySyncStore } from './kysely-sync-store.js';
 import type { Database } from './schema.js';
@@ -382,29 +382,15 @@ export class MaintenanceQueries {
    * takes (BEGIN IMMEDIATE on SQLite, the tenant row FOR UPDATE on PostgreSQL). A tenant without
    * a row has written nothing, so there is nothing to do and `fn` is not called.
    */
-  private async withTenantLock(
+  private withTenantLock(
     tenant: string,
     fn: (db: Kysely<Database>, prunedSeq: number) => Promise<PruneResult>,
   ): Promise<PruneResult> {
-    const pg = this.store.dialect === 'postgres';
-    return this.db.connection().execute(async (conn) => {
-      await sql.raw(pg ? 'begin isolation level read committed' : 'begin immediate').execute(conn);
-      try {
-        const q = conn.selectFrom('tenants').select('pruned_seq').where('tenant', '=', tenant);
-        const row = await (pg ? q.forUpdate() : q).executeTakeFirst();
-        const result = row
-          ? await fn(conn, Number(row.pruned_seq))
-          : { tombstones: 0, versions: 0, prunedSeq: 0 };
-        await sql.raw('commit').execute(conn);
-        return result;
-      } catch (error) {
-        await sql
-          .raw('rollback')
-          .execute(conn)
-          .catch(() => undefined);
-        throw error;
-      }
-    });
+    return this.store.inTenantTransaction(tenant, { createTenant: false }, (conn, locked) =>
+      locked
+        ? fn(conn, locked.prunedSeq)
+        : Promise.resolve({ tombstones: 0, versions: 0, prunedSeq: 0 }),
+    );
   }
 }
 

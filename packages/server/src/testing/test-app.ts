@@ -1,17 +1,16 @@
-// A real server for HTTP tests: SQLite store in a fresh temp dir, the real engine, buildServer()
-// with a known HS256 secret; drive it with app.inject() and mint tokens with token().
+// A real server for HTTP tests: SQLite store in a fresh temp dir, services composed as in
+// production (app/compose.ts), buildServer() with a known HS256 secret; drive it with
+// app.inject() and mint tokens with token().
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createCollectionRegistry, type CollectionsConfig } from '../engine/collections.js';
+import { composeServices, type SynclineServices } from '../app/compose.js';
+import type { CollectionsConfig } from '../engine/collections.js';
 import type { SyncEngine } from '../engine/engine-api.js';
-import { createSyncEngine } from '../engine/sync-engine.js';
-import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
 import { createTokenVerifier, mintToken } from '../http/auth.js';
 import { buildServer, type BuildServerOptions, type ServerLimits } from '../http/build-server.js';
-import { nodeCrypto } from '../http/node-crypto.js';
 import {
   createPostgresSyncStore,
   dropPostgresSchema,
@@ -26,8 +25,8 @@ export interface TestAppOptions {
   limits?: ServerLimits;
   /** SYNCLINE_UPSTREAM_ALLOW for seed 003's replays (e.g. a test upstream on 127.0.0.1). */
   upstreamAllow?: readonly string[];
-  /** GET /metrics: e.g. a SYNCLINE_METRICS_TOKEN. */
-  metrics?: BuildServerOptions['metrics'];
+  /** GET /metrics: SYNCLINE_METRICS_TOKEN. */
+  metricsToken?: string;
   /** SYNCLINE_CORS_ORIGINS as parsed (default any origin). */
   corsOrigins?: BuildServerOptions['corsOrigins'];
 }
@@ -36,6 +35,8 @@ export interface TestApp {
   app: FastifyInstance;
   store: KyselySyncStore;
   engine: SyncEngine;
+  /** Everything app/compose.ts built, for tests that build a second server on the same services. */
+  services: SynclineServices;
   /** The HS256 secret the app verifies with, for tests that sign odd tokens themselves. */
   secret: string;
   dataDir: string;
@@ -57,15 +58,19 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const store = pgSchema
     ? await createPostgresSyncStore({ url: requirePgUrl(), schema: pgSchema, max: 4 })
     : await openStore({ dataDir });
-  const engine = createSyncEngine({
-    store,
-    collections: createCollectionRegistry(options.config),
-    compileSchema: createSchemaCompiler(),
-    crypto: nodeCrypto,
-  });
+  let services: SynclineServices;
+  try {
+    services = composeServices({
+      store,
+      ...(options.config ? { collections: options.config } : {}),
+      ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = buildServer({
-    engine,
-    store,
+    services,
     auth: createTokenVerifier({ secret }),
     limits: {
       pushLimit: '1000000/1m',
@@ -74,8 +79,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       ...options.limits,
     },
     logger: false,
-    ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   await app.ready();
@@ -83,7 +87,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   return {
     app,
     store,
-    engine,
+    engine: services.engine,
+    services,
     secret,
     dataDir,
     token: (sub, tenant, role = 'user', extraClaims) =>
@@ -92,6 +97,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       if (closed) return;
       closed = true;
       await app.close();
+      await services.close();
       await store.close().catch(() => undefined);
       if (pgSchema) await dropPostgresSchema(requirePgUrl(), pgSchema);
       await rm(dataDir, { recursive: true, force: true });

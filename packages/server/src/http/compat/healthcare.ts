@@ -15,6 +15,7 @@ import {
   type ConflictType,
 } from '@syncline/protocol';
 import type { Actor } from '../../engine/actor.js';
+import { scopeFor } from '../../engine/authorize.js';
 import type { SyncEngine } from '../../engine/engine-api.js';
 import { SyncError } from '../../engine/errors.js';
 import type { ProcessResult, QueuedChange } from '../../engine/sync-queue.js';
@@ -154,9 +155,7 @@ const conflictWording: Record<ConflictType, { message: string; error: string }> 
 
 /** DESIGN: a userId other than the caller's is refused unless the caller is the tenant's admin. */
 function assertOwnOrAdmin(actor: Actor, userId: string | undefined): void {
-  if (userId !== undefined && userId !== actor.userId && actor.role !== 'admin') {
-    throw new SyncError('FORBIDDEN', "Only admins may act on another user's sync queue");
-  }
+  scopeFor(actor, userId, "Only admins may act on another user's sync queue");
 }
 
 /** An admin queueing for a user acts as that user, with no claims of their own. */

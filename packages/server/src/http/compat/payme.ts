@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonObjectSchema, limitsDefaults } from '@syncline/protocol';
 import type { Actor } from '../../engine/actor.js';
+import { anotherUsersDevice } from '../../engine/authorize.js';
 import { SyncError } from '../../engine/errors.js';
 import type {
   OfflineConfig,
@@ -15,33 +16,15 @@ import type {
   ReplayResolution,
 } from '../../engine/offline-operation-ports.js';
 import { offlineBatchDefaults, type AttemptMeta } from '../../engine/offline-operations.js';
-import type { Crypto, SyncStore } from '../../engine/ports.js';
-import { createOfflineReplay } from '../../jobs/offline-replay.js';
 import type { OfflineReplay, ReplaySummary } from '../../jobs/request-replay.js';
-import { KyselySyncStore } from '../../store/kysely-sync-store.js';
 import { actorOf } from '../auth.js';
 import { withErrors } from '../schemas.js';
 
 export interface PaymeCompatOptions {
-  /** Offline operations are kept beside the sync store's tables (a Kysely store). */
-  store: SyncStore;
-  crypto: Crypto;
-  /** Made on `store` unless given. */
-  offlineReplay?: OfflineReplay | undefined;
-  upstreamAllow?: readonly string[] | undefined;
+  /** Seed 003's offline operations and their replayer (built by app/compose.ts). */
+  offlineReplay: OfflineReplay;
   /** Refuses a device of another user (SyncEngine.claimDevice): X-Device-Id is checked like any. */
   claimDevice: (actor: Actor, deviceId: string) => Promise<void>;
-}
-
-/** The replay the routes use: the given one, or one on the server's Kysely store. */
-function replayOf(options: PaymeCompatOptions): OfflineReplay | undefined {
-  if (options.offlineReplay) return options.offlineReplay;
-  if (!(options.store instanceof KyselySyncStore)) return undefined;
-  return createOfflineReplay({
-    store: options.store,
-    crypto: options.crypto,
-    ...(options.upstreamAllow ? { upstreamAllow: options.upstreamAllow } : {}),
-  });
 }
 
 const statusValues = ['pending', 'syncing', 'synced', 'conflict', 'failed'] as const;
@@ -208,7 +191,7 @@ async function deviceMeta(
   }
   // `user:<id>` is that user's default device: never anyone else's.
   if (named?.startsWith('user:') && named !== defaultDevice(actor)) {
-    throw new SyncError('FORBIDDEN', `Device ${named} belongs to another user`);
+    throw anotherUsersDevice(named);
   }
   if (named !== undefined && named !== defaultDevice(actor)) await claimDevice(actor, named);
   return {
@@ -288,14 +271,7 @@ const toPaymeSummary = (tenant: string, summary: ReplaySummary) => ({
 export const paymeCompatPlugin = fp<PaymeCompatOptions>(
   async (instance, options) => {
     const { claimDevice } = options;
-    const replay = replayOf(options);
-    if (!replay) {
-      instance.log.warn(
-        'the /api/offline routes need a Kysely store or an offlineReplay; not served',
-      );
-      return;
-    }
-    const { operations, replayer } = replay;
+    const { operations, replayer } = options.offlineReplay;
     const { replayMax } = offlineBatchDefaults;
     /** What a bounded request leaves for the next call. */
     const leftOver = (count: number) => ({

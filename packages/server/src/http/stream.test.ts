@@ -10,8 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeltaResponse, PushResponse } from '@syncline/protocol';
-import { mintToken } from '../http/auth.js';
-import { buildServer } from '../http/build-server.js';
+import { composeServices, type SynclineServices } from '../app/compose.js';
+import { mintToken } from './auth.js';
+import { buildServer } from './build-server.js';
 import { openStore, type KyselySyncStore } from '../store/index.js';
 import { openSse, openWebSocket, type StreamClient } from '../testing/stream-client.js';
 
@@ -25,6 +26,7 @@ const config = {
 
 let dataDir: string;
 let store: KyselySyncStore;
+let services: SynclineServices;
 let app: FastifyInstance;
 let baseUrl: string;
 let logged = '';
@@ -83,9 +85,9 @@ beforeAll(async () => {
       done();
     },
   });
+  services = composeServices({ store, collections: config });
   app = buildServer({
-    store,
-    collections: config,
+    services,
     auth: { secret },
     limits: { pushLimit: '1000/1m', pullLimit: '1000/1m' },
     logger: pino({ level: 'debug' }, sink),
@@ -102,6 +104,7 @@ afterEach(() => {
 
 afterAll(async () => {
   await app?.close();
+  await services?.close();
   await store?.close();
   await rm(dataDir, { recursive: true, force: true });
 });

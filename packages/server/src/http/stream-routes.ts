@@ -17,17 +17,23 @@ import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
 import { deviceIdSchema } from '@syncline/protocol';
 import type { CollectionRegistry } from '../engine/collections.js';
+import { assertDeviceUsable } from '../engine/authorize.js';
 import { SyncError } from '../engine/errors.js';
 import type { Crypto, SyncStore } from '../engine/ports.js';
 import { viewScope } from '../engine/sync-token.js';
-import { actorOf, withoutAccessToken } from '../http/auth.js';
-import type { RealtimeHub, StreamEnd, StreamSink, StreamSubscription } from './realtime-hub.js';
+import { actorOf, withoutAccessToken } from './auth.js';
+import type {
+  RealtimeHub,
+  StreamEnd,
+  StreamSink,
+  StreamSubscription,
+} from '../realtime/realtime-hub.js';
 import {
   createStreamSlots,
   streamCapsDefaults,
   type StreamCaps,
   type StreamSlot,
-} from './stream-slots.js';
+} from '../realtime/stream-slots.js';
 
 export interface StreamRoutesOptions {
   hub: RealtimeHub;
@@ -174,15 +180,7 @@ export const streamRoutesPlugin = fp<StreamRoutesOptions>(
         tenant.getTenantState(),
       ]);
       // Another user learns nothing of the device, not even that it was unregistered.
-      if (device && device.userId !== actor.userId) {
-        throw new SyncError('FORBIDDEN', `Device ${query.deviceId} belongs to another user`);
-      }
-      if (device && !device.isActive) {
-        throw new SyncError(
-          'DEVICE_REVOKED',
-          `Device ${query.deviceId} was unregistered; register it again`,
-        );
-      }
+      assertDeviceUsable(actor, query.deviceId, device);
       // After the last await: the count and the take are one step, so parallel opens cannot overrun.
       const taken = slots.acquire(actor.tenant, actor.userId);
       if (!taken.ok) {
