@@ -184,6 +184,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       onCommitted: realtime.publish,
     });
   const engine = metrics.instrumentEngine(baseEngine);
+  // Pulls' device times and sync-history rows wait in the engine's buffer: written before the
+  // store is closed after the server.
+  app.addHook('onClose', () => baseEngine.close());
   const kyselyStore = options.store instanceof KyselySyncStore ? options.store : undefined;
   const dashboardQueries = kyselyStore && new DashboardQueries(kyselyStore);
 

@@ -11,6 +11,7 @@ import type {
   EntityCount,
   EntityPageQuery,
   EntityRecord,
+  FeedEntry,
   FeedQuery,
   HistoryRecord,
   MutationFilter,
@@ -33,6 +34,8 @@ export interface DialectTraits {
   readonly dialect: StoreDialect;
   /** Opens a write transaction (e.g. `begin immediate` on SQLite). */
   readonly begin: string;
+  /** Opens a read-only transaction on one consistent view (no write lock). */
+  readonly beginRead: string;
   /**
    * Whether the tenant row must be locked with SELECT … FOR UPDATE. False where `begin` already
    * takes a database-wide write lock (SQLite), true where writers run concurrently (PostgreSQL).
@@ -41,7 +44,9 @@ export interface DialectTraits {
   /**
    * Runs a compiled SELECT on the store's connection and answers its rows as arrays of column
    * values in select order, where the driver can do that cheaper than row objects (SQLite: half
-   * the cost of a snapshot page's read). Without it the rows come through Kysely.
+   * the cost of a snapshot page's read). Without it the rows come through Kysely. It runs on the
+   * driver directly, past Kysely's connection mutex, so only reads that hold the connection (a
+   * transaction or read()) use it: anyone else could see another transaction's uncommitted rows.
    */
   readonly selectRows?: (query: CompiledQuery) => unknown[][];
 }
@@ -134,6 +139,23 @@ const snapshotColumns = [
   'device_id',
   'updated_at',
   'seq',
+] as const;
+
+/** The columns a feed page sends, in the order readFeedEntries reads them. */
+const feedColumns = [
+  'seq',
+  'entity_type',
+  'entity_id',
+  'version',
+  'operation',
+  'payload',
+  'checksum',
+  'created_by',
+  'updated_by',
+  'device_id',
+  'mutation_id',
+  'updated_at',
+  'deleted_at',
 ] as const;
 
 const historyCodec: Codec<HistoryRecord> = {
@@ -270,6 +292,21 @@ class KyselyTenantReads implements TenantReads {
     return this.executor;
   }
 
+  /** Whether this reader holds its connection to itself (see DialectTraits.selectRows). */
+  protected get holdsConnection(): boolean {
+    return false;
+  }
+
+  /** A compiled SELECT's rows as arrays of values in select order, the cheapest way available. */
+  private async selectRows(
+    compiled: CompiledQuery,
+    columns: readonly string[],
+  ): Promise<unknown[][]> {
+    if (this.traits.selectRows && this.holdsConnection) return this.traits.selectRows(compiled);
+    const { rows } = await this.db.executeQuery(compiled);
+    return rows.map((r) => columns.map((column) => (r as Row)[column]));
+  }
+
   async getTenantState(): Promise<TenantState> {
     const row = await this.db
       .selectFrom('tenants')
@@ -326,17 +363,48 @@ class KyselyTenantReads implements TenantReads {
 
   /** An empty `entityTypes` list selects no types, so it answers no rows. */
   async readFeed(query: FeedQuery): Promise<HistoryRecord[]> {
+    const q = this.feedQuery(query);
+    if (!q) return [];
+    const rows = await q.selectAll().execute();
+    return rows.map((r) => decode(historyCodec, r));
+  }
+
+  /**
+   * One range read on the history primary key (tenant, seq), or on (tenant, entity_type, seq)
+   * for a few types; the payload column comes back as the text the store wrote.
+   */
+  async readFeedEntries(query: FeedQuery): Promise<FeedEntry[]> {
+    const q = this.feedQuery(query);
+    if (!q) return [];
+    const rows = await this.selectRows(q.select(feedColumns).compile(), feedColumns);
+    return rows.map((r) => ({
+      seq: Number(r[0]),
+      entityType: r[1] as string,
+      entityId: r[2] as string,
+      version: Number(r[3]),
+      operation: r[4] as FeedEntry['operation'],
+      payloadJson: r[5] as string | null,
+      checksum: r[6] as string | null,
+      createdBy: r[7] as string,
+      updatedBy: r[8] as string,
+      deviceId: r[9] as string | null,
+      mutationId: r[10] as string | null,
+      updatedAt: r[11] as string,
+      deletedAt: r[12] as string | null,
+    }));
+  }
+
+  /** The feed's rows after a cursor, in seq order, before the columns are chosen. */
+  private feedQuery(query: FeedQuery) {
     const limit = Math.floor(query.limit);
-    if (!(limit > 0)) return [];
-    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
+    if (!(limit > 0)) return undefined;
+    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return undefined;
     let q = this.db
       .selectFrom('entity_history')
-      .selectAll()
       .where('tenant', '=', this.tenant)
       .where('seq', '>', query.afterSeq);
     if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
-    const rows = await q.orderBy('seq').limit(limit).execute();
-    return rows.map((r) => decode(historyCodec, r));
+    return q.orderBy('seq').limit(limit);
   }
 
   /**
@@ -366,12 +434,7 @@ class KyselyTenantReads implements TenantReads {
       );
     }
     const compiled = q.orderBy('entity_type').orderBy('entity_id').limit(limit).compile();
-    const rows = this.traits.selectRows
-      ? this.traits.selectRows(compiled)
-      : (await this.db.executeQuery(compiled)).rows.map((r) => {
-          const row = r as Row;
-          return snapshotColumns.map((column) => row[column]);
-        });
+    const rows = await this.selectRows(compiled, snapshotColumns);
     return rows.map((r) => ({
       entityType: r[0] as string,
       entityId: r[1] as string,
@@ -566,21 +629,28 @@ class KyselyTenantReads implements TenantReads {
   }
 }
 
-class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
+/** Reads on a connection held for one transaction; refused once that transaction has ended. */
+class KyselyHeldReads extends KyselyTenantReads {
   #open = true;
-  /** The last mutation arrival number used in this transaction (read once, then counted here). */
-  #arrival: number | undefined;
 
   protected override get db(): Kysely<Database> {
     // Past commit the connection belongs to someone else (on SQLite, to every other caller).
-    if (!this.#open)
-      throw new Error('transaction already ended: use the tx only inside transact()');
+    if (!this.#open) throw new Error('transaction already ended: use the tx only inside its fn');
     return super.db;
+  }
+
+  protected override get holdsConnection(): boolean {
+    return true;
   }
 
   end(): void {
     this.#open = false;
   }
+}
+
+class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
+  /** The last mutation arrival number used in this transaction (read once, then counted here). */
+  #arrival: number | undefined;
 
   /**
    * Takes the tenant's write lock, creating the tenant row on first use. On PostgreSQL the row
@@ -760,20 +830,48 @@ class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
     return this.queue ? this.queue(this.tenant, () => this.transactNow(fn)) : this.transactNow(fn);
   }
 
-  private async transactNow<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+  private transactNow<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
+    return this.held(
+      this.traits.begin,
+      (conn) => new KyselyTenantTx(conn, this.tenant, this.traits),
+      async (tx) => {
+        await tx.lockTenant();
+        return fn(tx);
+      },
+    );
+  }
+
+  /**
+   * Not queued behind the tenant's writers and takes no write lock. On SQLite the connection is
+   * held from BEGIN to COMMIT, so no write transaction is open meanwhile and nothing uncommitted
+   * is seen; on PostgreSQL a REPEATABLE READ READ ONLY transaction sees one snapshot, in which a
+   * tenant's seqs are visible in commit order (its writers commit one at a time).
+   */
+  read<T>(fn: (reads: TenantReads) => Promise<T>): Promise<T> {
+    return this.held(
+      this.traits.beginRead,
+      (conn) => new KyselyHeldReads(conn, this.tenant, this.traits),
+      fn,
+    );
+  }
+
+  private async held<R extends KyselyHeldReads, T>(
+    begin: string,
+    open: (conn: Kysely<Database>) => R,
+    fn: (reads: R) => Promise<T>,
+  ): Promise<T> {
     // One dedicated connection for the whole transaction: on SQLite that is Kysely's single
     // connection (held, so nothing else interleaves); on PostgreSQL a pooled client.
     return this.root.connection().execute(async (conn) => {
-      await sql.raw(this.traits.begin).execute(conn);
-      const tx = new KyselyTenantTx(conn, this.tenant, this.traits);
+      await sql.raw(begin).execute(conn);
+      const reads = open(conn);
       try {
-        await tx.lockTenant();
-        const result = await fn(tx);
-        tx.end();
+        const result = await fn(reads);
+        reads.end();
         await sql.raw('commit').execute(conn);
         return result;
       } catch (err) {
-        tx.end();
+        reads.end();
         // The rollback's own failure (e.g. SQLite already rolled back, or the connection is
         // gone) must not hide the error that caused it.
         await sql
