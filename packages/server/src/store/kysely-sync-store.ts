@@ -889,7 +889,8 @@ class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
  * takes the tenant's write lock and holds it to commit, so a tenant's writers are serialized and
  * change-feed seqs become visible in commit order, gap-free for readers (a reader that has seen
  * seq N never later finds a new change at or below N). Reads outside `transact()` see committed
- * data only. Transactions do not nest: calling the store from inside `fn` (rather than the tx)
+ * data only; `read()` runs several of them on one view without the write lock (a pull's page).
+ * Transactions do not nest: calling the store from inside `fn` (rather than the tx)
  * waits on the lock `fn` holds. The dialect-specific guarantees are on each adapter's factory.
  */
 export class KyselySyncStore implements SyncStore {
