@@ -126,7 +126,7 @@ describe('a delta page is a read', () => {
   });
 });
 
-describe('a push answers only what the device lacks', () => {
+describe('a push that asks answers only what the device lacks', () => {
   const checkPush = createSchemaCompiler()(
     pushResponseSchema as unknown as Record<string, unknown>,
   );
@@ -138,6 +138,7 @@ describe('a push answers only what the device lacks', () => {
     const push = await call(ann, 'POST', '/api/sync', {
       deviceId: 'van-5',
       syncToken: start,
+      omitOwnChanges: true,
       changes,
     });
     expect(push.status).toBe(200);
@@ -182,6 +183,7 @@ describe('a push answers only what the device lacks', () => {
     const push = await call(ann, 'POST', '/api/sync', {
       deviceId: 'van-6',
       syncToken: start,
+      omitOwnChanges: true,
       changes: [mine, plain],
     });
     expect(push.status).toBe(200);

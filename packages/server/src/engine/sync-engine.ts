@@ -274,7 +274,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           crypto,
           { entityTypes: request.entityTypes, syncToken: request.syncToken },
           limits.defaultPageSize,
-          appliedAsSent(request.deviceId, results),
+          request.omitOwnChanges === true ? appliedAsSent(request.deviceId, results) : undefined,
         );
         await noteSyncToken(tx, request.deviceId, page.token);
         const counts = countResults(results);
