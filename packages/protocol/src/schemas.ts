@@ -112,6 +112,12 @@ export const pushRequestSchema = Type.Object(
     syncToken: Type.Optional(Type.Union([Type.String({ maxLength: 512 }), Type.Null()])),
     entityTypes: Type.Optional(Type.Array(entityTypeSchema, { maxItems: 100 })),
     changes: Type.Array(changeSchema, { maxItems: limitsDefaults.maxChangesPerBatch }),
+    /**
+     * The device confirms its own changes from `results`: the answer's `changes` then leave out
+     * the versions this push wrote from them as sent. Seed 002's clients, which read their own
+     * changes back from the answer, do not send it.
+     */
+    omitOwnChanges: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -841,7 +841,13 @@ export class SyncCore {
     for (;;) {
       const pending = this.outbox.pending();
       if (pending.length === 0) break;
-      const envelope = { deviceId, ...(token ? { syncToken: token } : {}), ...this.entityTypes };
+      // Own changes are confirmed from results (applyPush): the answer need not echo them.
+      const envelope = {
+        deviceId,
+        omitOwnChanges: true,
+        ...(token ? { syncToken: token } : {}),
+        ...this.entityTypes,
+      };
       const next = this.nextBatch(pending, envelope, isolate);
       if ('tooLarge' in next) {
         await this.markFailed(next.tooLarge, {

@@ -52,7 +52,7 @@ export interface ComposeOptions {
  */
 export interface SynclineServices extends ServerServices {
   readonly jobs: BackgroundJobs;
-  /** Stops the jobs and closes realtime (not the store, which the caller opened). */
+  /** Stops the jobs, flushes the engine and closes realtime (not the store, which the caller opened). */
   close(): Promise<void>;
 }
 
@@ -132,6 +132,9 @@ export function composeServices(options: ComposeOptions): SynclineServices {
     dashboardQueries: new DashboardQueries(store),
     async close() {
       await jobs.stop();
+      // Pulls' device times and sync-history rows wait in the engine's buffer: written now,
+      // before the caller closes the store.
+      await engine.close();
       await realtime.close();
     },
   };

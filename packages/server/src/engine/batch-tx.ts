@@ -300,6 +300,11 @@ export class BatchTx implements TenantTx {
     return this.tx.readFeed(query);
   }
 
+  async readFeedEntries(query: Parameters<TenantTx['readFeedEntries']>[0]) {
+    await this.flush();
+    return this.tx.readFeedEntries(query);
+  }
+
   async readEntities(query: Parameters<TenantTx['readEntities']>[0]) {
     await this.flush();
     return this.tx.readEntities(query);

@@ -5,7 +5,7 @@
 import type { ServerChange } from '@syncline/protocol';
 
 /** A server change whose payload is still JSON text (null for none). */
-export type StoredChange = Omit<ServerChange, 'payload' | 'revoked'> & {
+export type StoredChange = Omit<ServerChange, 'payload'> & {
   payloadJson: string | null;
 };
 
@@ -25,7 +25,8 @@ export function changeJson(change: StoredChange): string {
     `"deviceId":${text(change.deviceId)},` +
     `"checksum":${text(change.checksum)},` +
     `"deletedAt":${text(change.deletedAt)},` +
-    `"seq":${integer(change.seq)}}`
+    `"seq":${integer(change.seq)}` +
+    (change.revoked ? ',"revoked":true}' : '}')
   );
 }
 

@@ -36,6 +36,8 @@ export interface SyncEngineOptions {
   limits?: Partial<EngineLimits>;
   /** Told after each commit what changed (no data): realtime pokes. Must not throw. */
   onCommitted?: CommitListener;
+  /** How long a pull's device time and sync-history row wait to be written (default 1 s). */
+  syncNotesFlushMs?: number;
 }
 
 export interface EngineLimits {
@@ -79,16 +81,33 @@ export interface ResolveResult {
   change?: ServerChange;
 }
 
+/** A push's answer whose feed changes are already JSON text (change-json.ts). */
+export type PushPage = Omit<PushResponse, 'changes'> & { changes: string[] };
+/** A delta page whose changes are already JSON text (change-json.ts). */
+export type DeltaPage = Omit<DeltaResponse, 'changes'> & { changes: string[] };
+
 export interface SyncEngine {
-  /** Applies a batch (each change its own outcome) and pulls what changed after `syncToken`. */
-  push(actor: Actor, request: PushRequest, meta?: RequestMeta): Promise<PushResponse>;
-  delta(actor: Actor, request: DeltaRequest, meta?: RequestMeta): Promise<DeltaResponse>;
+  /**
+   * Applies a batch (each change its own outcome) and pulls what changed after `syncToken`,
+   * less the versions this push wrote from the device's changes as sent.
+   */
+  push(actor: Actor, request: PushRequest, meta?: RequestMeta): Promise<PushPage>;
+  /** One page of the feed, read without the tenant's write lock. */
+  delta(actor: Actor, request: DeltaRequest, meta?: RequestMeta): Promise<DeltaPage>;
   /**
    * A fresh device's first sync: one page of the latest state of each entity it may see, its
    * changes already JSON text (snapshotPageJson writes the whole answer).
    */
   snapshot(actor: Actor, request: SnapshotRequest, meta?: RequestMeta): Promise<SnapshotPage>;
   status(actor: Actor): Promise<SyncStatus>;
+  /**
+   * Writes what pulls left to note (device sync times and tokens, sync-history rows), which
+   * otherwise waits up to `syncNotesFlushMs`; of one tenant, or of all. Reads of devices and
+   * status flush their tenant first.
+   */
+  flushSyncNotes(tenant?: string): Promise<void>;
+  /** Writes what is left to note and stops the timer: call before closing the store. */
+  close(): Promise<void>;
 
   listDevices(actor: Actor): Promise<Device[]>;
   /**

@@ -211,6 +211,14 @@ export interface SnapshotEntity {
   seq: number;
 }
 
+/**
+ * A change-feed row as a pull serves it: the payload left as its stored JSON text, spliced into
+ * the answer as it is (see SnapshotEntity), and only the columns a pull needs.
+ */
+export type FeedEntry = Omit<HistoryRecord, 'payload' | 'committedAt'> & {
+  payloadJson: string | null;
+};
+
 /** Live entities by type at or below a feed position, and how many of them `createdBy` created. */
 export interface EntityCount {
   entityType: string;
@@ -230,6 +238,8 @@ export interface TenantReads {
   listHistory(entityType: string, entityId: string): Promise<HistoryRecord[]>;
   /** Change feed: history rows with seq > afterSeq (and of the given types), in seq order. */
   readFeed(query: FeedQuery): Promise<HistoryRecord[]>;
+  /** The same rows as readFeed, in one indexed range read, payloads as stored JSON text. */
+  readFeedEntries(query: FeedQuery): Promise<FeedEntry[]>;
   /** Live entities (no tombstones) in (entityType, entityId) order: a snapshot page. */
   readEntities(query: EntityPageQuery): Promise<SnapshotEntity[]>;
   countEntities(query: {
@@ -323,6 +333,11 @@ export interface TenantStore extends TenantReads {
    * back when it throws. Nothing written inside is visible to others before the commit.
    */
   transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one consistent view of committed data without the write lock: a reader sees
+   * change-feed seqs only in commit order, and no write of `fn` is possible. Adapters say how.
+   */
+  read<T>(fn: (reads: TenantReads) => Promise<T>): Promise<T>;
 }
 
 /**

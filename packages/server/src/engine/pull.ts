@@ -1,38 +1,86 @@
 // Reading the change feed for a device: from a cursor, in sequence order, filtered by the
 // collections' access rules. The cursor advances past rows the actor may not see; an entity that
-// leaves the reader's view is sent as a `revoked` removal so the device drops its copy.
+// leaves the reader's view is sent as a `revoked` removal so the device drops its copy. Changes
+// leave as JSON text with the stored payload spliced in (change-json.ts): a row is parsed only
+// where a field rule must look into its payload.
 import type { ServerChange } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
+import { changeJson } from './change-json.js';
 import { claimsOf, servedRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
-import type { HistoryRecord, TenantReads } from './ports.js';
+import type { FeedEntry, HistoryRecord, JsonObject, TenantReads } from './ports.js';
 import type { Crypto } from './ports.js';
 import { decodeCursor, encodeCursor, positionHolds, viewScope } from './sync-token.js';
 
 export interface FeedPage {
-  changes: ServerChange[];
+  /** Each change as the JSON text of a ServerChange. */
+  changes: string[];
   /** The last sequence number scanned: the next cursor. */
   lastSeq: number;
   hasMore: boolean;
 }
+
+/** Rows the reader already holds (a push's own changes, applied as sent): scanned, not sent. */
+export type HeldRow = (row: FeedEntry) => boolean;
 
 export async function readFeedPage(
   reads: TenantReads,
   actor: Actor,
   collections: CollectionRegistry,
   query: { afterSeq: number; entityTypes?: readonly string[]; limit: number },
+  held?: HeldRow,
 ): Promise<FeedPage> {
-  const rows = await reads.readFeed({ ...query, limit: query.limit + 1 });
+  const rows = await reads.readFeedEntries({ ...query, limit: query.limit + 1 });
   const hasMore = rows.length > query.limit;
   const page = hasMore ? rows.slice(0, query.limit) : rows;
-  const changes: ServerChange[] = [];
+  const changes: string[] = [];
   for (const row of page) {
+    if (held?.(row)) continue;
     const seen = await visibility(reads, actor, collections, row);
-    if (seen === 'visible') changes.push(toServerChange(row));
-    else if (seen === 'revoked') changes.push(toRevokedChange(row));
+    if (seen === 'visible') changes.push(feedChangeJson(row, false));
+    else if (seen === 'revoked') changes.push(feedChangeJson(row, true));
   }
   return { changes, lastSeq: page.at(-1)?.seq ?? query.afterSeq, hasMore };
+}
+
+/** A feed row as a ServerChange's JSON; a revoked one is a removal that tells nothing else. */
+function feedChangeJson(row: FeedEntry, revoked: boolean): string {
+  const common = {
+    entityType: row.entityType,
+    entityId: row.entityId,
+    version: row.version,
+    clientVersion: row.version,
+    timestamp: row.updatedAt,
+    deletedAt: row.deletedAt,
+    seq: row.seq,
+  };
+  return revoked
+    ? changeJson({
+        ...common,
+        operation: 'DELETE',
+        payloadJson: null,
+        updatedBy: '',
+        deviceId: null,
+        checksum: null,
+        revoked: true,
+      })
+    : changeJson({
+        ...common,
+        operation: row.operation,
+        payloadJson: row.payloadJson,
+        updatedBy: row.updatedBy,
+        deviceId: row.deviceId,
+        checksum: row.checksum,
+      });
+}
+
+/** What an access rule reads of a row: its creator and, parsed here, its payload. */
+function ruleView(row: FeedEntry): { createdBy: string; payload: JsonObject | null } {
+  return {
+    createdBy: row.createdBy,
+    payload: row.payloadJson === null ? null : (JSON.parse(row.payloadJson) as JsonObject),
+  };
 }
 
 /**
@@ -44,15 +92,18 @@ async function visibility(
   reads: TenantReads,
   actor: Actor,
   collections: CollectionRegistry,
-  row: HistoryRecord,
+  row: FeedEntry,
 ): Promise<'visible' | 'hidden' | 'revoked'> {
   const rule = servedRule(collections, row.entityType);
   if (rule === undefined) return 'hidden';
   if (actor.role === 'admin' || claimsOf(rule).length === 0) {
-    return isAllowed(actor, rule, row) ? 'visible' : 'hidden';
+    // No field rule: the payload is not looked at, so it is not parsed.
+    return isAllowed(actor, rule, { createdBy: row.createdBy, payload: null })
+      ? 'visible'
+      : 'hidden';
   }
-  const alive = row.payload !== null;
-  if (alive && isAllowed(actor, rule, row)) return 'visible';
+  const alive = row.payloadJson !== null;
+  if (alive && isAllowed(actor, rule, ruleView(row))) return 'visible';
   const before =
     row.version > 1
       ? await reads.getHistoryVersion(row.entityType, row.entityId, row.version - 1)
@@ -60,19 +111,6 @@ async function visibility(
   const sawBefore = before?.payload != null && isAllowed(actor, rule, before);
   if (!sawBefore) return 'hidden';
   return alive ? 'revoked' : 'visible';
-}
-
-/** A removal from the reader's view: drop the local copy; the entity lives on, out of sight. */
-function toRevokedChange(row: HistoryRecord): ServerChange {
-  return {
-    ...toServerChange(row),
-    operation: 'DELETE',
-    payload: null,
-    updatedBy: '',
-    deviceId: null,
-    checksum: null,
-    revoked: true,
-  };
 }
 
 export function toServerChange(row: HistoryRecord): ServerChange {
@@ -136,14 +174,21 @@ export async function pullPage(
   crypto: Crypto,
   request: PullRequest,
   limit: number,
+  held?: HeldRow,
 ): Promise<FeedPage & { token: string; reset: boolean }> {
   const { seq, epoch, prunedSeq } = await reads.getTenantState();
   const scope = viewScope(actor, collections, request.entityTypes, crypto);
   const cursor = await resolveCursor(reads, { seq, epoch, scope, prunedSeq }, request);
-  const page = await readFeedPage(reads, actor, collections, {
-    afterSeq: cursor.afterSeq,
-    ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),
-    limit,
-  });
+  const page = await readFeedPage(
+    reads,
+    actor,
+    collections,
+    {
+      afterSeq: cursor.afterSeq,
+      ...(request.entityTypes ? { entityTypes: request.entityTypes } : {}),
+      limit,
+    },
+    held,
+  );
   return { ...page, token: encodeCursor({ seq: page.lastSeq, epoch, scope }), reset: cursor.reset };
 }

@@ -8,7 +8,6 @@ import {
   type Conflict,
   type Device,
   type MutationStatus,
-  type PushResponse,
   type RegisterDeviceRequest,
   type ServerChange,
 } from '@syncline/protocol';
@@ -26,7 +25,13 @@ import { applyBatch } from './apply-batch.js';
 import { refuseWrite, writeVersion, type ApplyContext } from './apply-push.js';
 import type { Collection } from './collections.js';
 import { observeCommits } from './commit-events.js';
-import type { EngineLimits, QueueStats, SyncEngine, SyncEngineOptions } from './engine-api.js';
+import type {
+  EngineLimits,
+  PushPage,
+  QueueStats,
+  SyncEngine,
+  SyncEngineOptions,
+} from './engine-api.js';
 import { SyncError } from './errors.js';
 import { jsonByteLength } from './json.js';
 import { createKeyedQueue } from './keyed-queue.js';
@@ -34,13 +39,16 @@ import { threeWayMerge } from './merge.js';
 import type {
   ConflictRecord,
   DeviceRecord,
+  FeedEntry,
   JsonObject,
   MutationRecord,
+  SyncHistoryRecord,
   TenantReads,
   TenantTx,
 } from './ports.js';
 import type { EngineInternals } from './internals.js';
-import { pullPage, toServerChange } from './pull.js';
+import { pullPage, toServerChange, type HeldRow } from './pull.js';
+import { createSyncNotes } from './sync-notes.js';
 import { snapshotPage } from './snapshot.js';
 import { retryQueue } from './queue-retry.js';
 import { syncRecords } from './record-sync.js';
@@ -68,6 +76,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const logError = (obj: object, msg: string) =>
     options.logger ? options.logger.error(obj, msg) : console.error(msg, obj);
   const heavyWork = createKeyedQueue();
+  const syncNotes = createSyncNotes(store, {
+    ...(options.syncNotesFlushMs !== undefined ? { flushMs: options.syncNotesFlushMs } : {}),
+    onError: (error) =>
+      options.logger?.error({ err: error }, "writing pulls' device times and sync history failed"),
+  });
   const checkers = new Map<string, (payload: unknown) => string[]>();
   // A CREATE's payload is checked at validation and again as the version it writes (the same
   // object): the answer is kept per payload object and collection, so it is computed once.
@@ -123,6 +136,64 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       syncToken: device?.syncToken ?? null,
       isActive: true,
       createdAt: device?.createdAt ?? now,
+    });
+  }
+
+  /**
+   * Runs a pull's reads for a device without the tenant's write lock: the device checks are a
+   * read of the committed device row, so a revoked device is refused on its very next request.
+   * Only an unknown device, or one whose schema versions changed, is written first (touchDevice).
+   */
+  async function readAsDevice<T>(
+    actor: Actor,
+    deviceId: string,
+    schemaVersions: string | null | undefined,
+    fn: (reads: TenantReads) => Promise<T>,
+  ): Promise<T> {
+    const tenant = store.forTenant(actor.tenant);
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await tenant.read(async (reads) => {
+        const device = await reads.getDevice(deviceId);
+        assertDeviceUsable(actor, deviceId, device);
+        const known =
+          device !== undefined &&
+          (schemaVersions ?? device.schemaVersions) === device.schemaVersions;
+        // A second pass reads on even if another request changed the device meanwhile.
+        if (!known && attempt === 0) return { read: false } as const;
+        return { read: true, value: await fn(reads) } as const;
+      });
+      if (outcome.read) return outcome.value;
+      await tenant.transact((tx) =>
+        touchDevice(tx, actor, deviceId, clock.now().toISOString(), undefined, schemaVersions),
+      );
+    }
+  }
+
+  /** A pull's device time, sync token and history row, written later (sync-notes.ts). */
+  function notePull(
+    actor: Actor,
+    deviceId: string,
+    now: string,
+    syncToken: string | undefined,
+    history: Pick<SyncHistoryRecord, 'route' | 'pulled' | 'durationMs' | 'networkType'>,
+  ): void {
+    syncNotes.note(actor.tenant, {
+      userId: actor.userId,
+      deviceId,
+      lastSyncAt: now,
+      ...(syncToken !== undefined ? { syncToken } : {}),
+      history: {
+        userId: actor.userId,
+        deviceId,
+        pushed: 0,
+        applied: 0,
+        duplicates: 0,
+        conflicts: 0,
+        rejected: 0,
+        outcome: 'ok',
+        createdAt: now,
+        ...history,
+      },
     });
   }
 
@@ -209,6 +280,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           crypto,
           { entityTypes: request.entityTypes, syncToken: request.syncToken },
           limits.defaultPageSize,
+          request.omitOwnChanges === true ? appliedAsSent(request.deviceId, results) : undefined,
         );
         await noteSyncToken(tx, request.deviceId, page.token);
         const counts = countResults(results);
@@ -224,7 +296,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           networkType: meta.networkType ?? null,
           createdAt: now.toISOString(),
         });
-        const response: PushResponse = {
+        const response: PushPage = {
           syncToken: page.token,
           changes: page.changes,
           hasMore: page.hasMore,
@@ -240,34 +312,22 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async delta(actor, request, meta = {}) {
       const started = clock.now();
       const pageSize = Math.min(request.pageSize ?? limits.defaultPageSize, limits.maxPageSize);
-      return store.forTenant(actor.tenant).transact(async (tx) => {
-        const now = clock.now().toISOString();
-        await touchDevice(tx, actor, request.deviceId, now, undefined, meta.schemaVersions);
-        const page = await pullPage(tx, actor, collections, crypto, request, pageSize);
-        await noteSyncToken(tx, request.deviceId, page.token);
-        await tx.insertSyncHistory({
-          userId: actor.userId,
-          deviceId: request.deviceId,
-          route: meta.route ?? 'POST /api/sync/delta',
-          pushed: 0,
-          applied: 0,
-          duplicates: 0,
-          conflicts: 0,
-          rejected: 0,
-          pulled: page.changes.length,
-          durationMs: clock.now().getTime() - started.getTime(),
-          outcome: 'ok',
-          networkType: meta.networkType ?? null,
-          createdAt: now,
-        });
-        return {
-          changes: page.changes,
-          nextPageToken: page.hasMore ? page.token : null,
-          hasMore: page.hasMore,
-          syncToken: page.token,
-          ...(page.reset ? { reset: true } : {}),
-        };
+      const page = await readAsDevice(actor, request.deviceId, meta.schemaVersions, (reads) =>
+        pullPage(reads, actor, collections, crypto, request, pageSize),
+      );
+      notePull(actor, request.deviceId, started.toISOString(), page.token, {
+        route: meta.route ?? 'POST /api/sync/delta',
+        pulled: page.changes.length,
+        durationMs: clock.now().getTime() - started.getTime(),
+        networkType: meta.networkType ?? null,
       });
+      return {
+        changes: page.changes,
+        nextPageToken: page.hasMore ? page.token : null,
+        hasMore: page.hasMore,
+        syncToken: page.token,
+        ...(page.reset ? { reset: true } : {}),
+      };
     },
 
     async snapshot(actor, request, meta = {}) {
@@ -276,31 +336,27 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         request.pageSize ?? limitsDefaults.defaultSnapshotPageSize,
         limitsDefaults.maxSnapshotPageSize,
       );
-      return store.forTenant(actor.tenant).transact(async (tx) => {
-        const now = clock.now().toISOString();
-        await touchDevice(tx, actor, request.deviceId, now, undefined, meta.schemaVersions);
-        const page = await snapshotPage(tx, actor, collections, crypto, request, pageSize);
-        if (!page.hasMore) await noteSyncToken(tx, request.deviceId, page.syncToken);
-        await tx.insertSyncHistory({
-          userId: actor.userId,
-          deviceId: request.deviceId,
+      const page = await readAsDevice(actor, request.deviceId, meta.schemaVersions, (reads) =>
+        snapshotPage(reads, actor, collections, crypto, request, pageSize),
+      );
+      // The device's sync token moves only when the snapshot is complete.
+      notePull(
+        actor,
+        request.deviceId,
+        started.toISOString(),
+        page.hasMore ? undefined : page.syncToken,
+        {
           route: meta.route ?? 'POST /api/sync/snapshot',
-          pushed: 0,
-          applied: 0,
-          duplicates: 0,
-          conflicts: 0,
-          rejected: 0,
           pulled: page.changes.length,
           durationMs: clock.now().getTime() - started.getTime(),
-          outcome: 'ok',
           networkType: meta.networkType ?? null,
-          createdAt: now,
-        });
-        return page;
-      });
+        },
+      );
+      return page;
     },
 
     async status(actor) {
+      await syncNotes.flush(actor.tenant);
       const tenant = store.forTenant(actor.tenant);
       const [state, devices, conflicts, queue] = await Promise.all([
         tenant.getTenantState(),
@@ -328,6 +384,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     },
 
     async listDevices(actor) {
+      await syncNotes.flush(actor.tenant);
       const devices = await store.forTenant(actor.tenant).listDevices(ownScope(actor));
       return devices.map(toWireDevice);
     },
@@ -338,6 +395,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       if (!ownsOrAdmin(actor, owner)) {
         throw new SyncError('ADMIN_REQUIRED', 'Only admins may register a device to another user');
       }
+      await syncNotes.flush(actor.tenant);
       return store.forTenant(actor.tenant).transact(async (tx) => {
         const existing = await tx.getDevice(request.deviceId);
         if (existing && existing.userId !== owner) {
@@ -379,6 +437,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async unregisterDevice(actor, deviceId) {
       const now = clock.now().toISOString();
+      await syncNotes.flush(actor.tenant);
       await store.forTenant(actor.tenant).transact(async (tx) => {
         const device = await tx.getDevice(deviceId);
         if (!device || !ownsOrAdmin(actor, device.userId)) {
@@ -602,6 +661,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     // One retry at a time per tenant (in this process): callers hammering it share one stream of
     // chunks with every other tenant's requests, rather than one stream each.
+    flushSyncNotes: (tenant) => syncNotes.flush(tenant),
+    close: () => syncNotes.close(),
+
     retryQueue: (actor, request) =>
       heavyWork(actor.tenant, () => retryQueue(internals, actor, request)),
     syncRecords: (actor, request, meta) => syncRecords(internals, actor, request, meta),
@@ -661,6 +723,27 @@ async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Pro
   const device = await tx.getDevice(deviceId);
   if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });
 }
+
+/**
+ * The feed rows a push's response need not carry: versions this very push wrote from the device's
+ * own change as sent (APPLIED with no conflict), which the device already holds and confirms from
+ * `results`. A version the server wrote on its behalf (a merge, a conflict settled by rule) is
+ * still sent, as is everything other devices wrote.
+ */
+function appliedAsSent(deviceId: string, results: readonly ChangeResult[]): HeldRow | undefined {
+  const held = new Set<string>();
+  for (const r of results) {
+    if (r.status === 'APPLIED' && r.conflictId === undefined && r.version !== undefined) {
+      held.add(versionKey(r.entityType, r.entityId, r.version));
+    }
+  }
+  if (held.size === 0) return undefined;
+  return (row: FeedEntry) =>
+    row.deviceId === deviceId && held.has(versionKey(row.entityType, row.entityId, row.version));
+}
+
+const versionKey = (entityType: string, entityId: string, version: number): string =>
+  `${entityType}\u0000${entityId}\u0000${version}`;
 
 /**
  * An admin hands a device on: its old owner's registration ends (their streams on it close), and

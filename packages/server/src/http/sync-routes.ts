@@ -1,9 +1,11 @@
 // The canonical /api/sync routes (seed 002): push + pull, delta pages, status, devices, conflicts,
 // queue and cache. Each validates its input, spends its rate budget and calls the engine.
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TSchema, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  changeResultSchema,
+  conflictSchema,
   deltaRequestSchema,
   deltaResponseSchema,
   snapshotRequestSchema,
@@ -14,13 +16,18 @@ import {
   queueRetryRequestSchema,
   registerDeviceRequestSchema,
   resolveConflictRequestSchema,
+  type ChangeResult,
+  type Conflict,
+  type DeltaResponse,
   type PushRequest,
+  type PushResponse,
   type SnapshotResponse,
 } from '@syncline/protocol';
 import type { RequestMeta, SyncEngine } from '../engine/engine-api.js';
 import { snapshotPageJson } from '../engine/snapshot.js';
 import { actorOf } from './auth.js';
 import { bulkCompression } from './compression.js';
+import { deltaPageJson, pushPageJson } from './feed-json.js';
 import {
   conflictListQuerySchema,
   conflictListSchema,
@@ -101,6 +108,18 @@ async function logSyncSummary(request: FastifyRequest, reply: FastifyReply): Pro
   );
 }
 
+const resultListSchema = Type.Array(changeResultSchema);
+const conflictListOfPushSchema = Type.Array(conflictSchema);
+
+/**
+ * Sends JSON text the route wrote itself in its response schema's shape, stored payloads spliced
+ * in: a string goes out as it is, past the schema's serializer (whose typing expects the object
+ * form).
+ */
+function sendJsonText<T>(reply: FastifyReply, json: string): T {
+  return reply.type('application/json; charset=utf-8').send(json) as unknown as T;
+}
+
 const emptyBody = async (request: FastifyRequest) => {
   // These bodies have only optional fields; a bare POST means "all of them".
   if (request.body === undefined || request.body === null) request.body = {};
@@ -128,7 +147,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
         ),
         onResponse: logSyncSummary,
       },
-      async (request) => {
+      async (request, reply) => {
         const summary = startSummary(
           request,
           '/api/sync',
@@ -147,7 +166,14 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           else summary.rejected++;
         }
         summary.pulled = response.changes.length;
-        return response;
+        // The serializer's typing takes objects; it compiles array schemas all the same.
+        const serialize = (value: unknown, schema: TSchema) =>
+          reply.serializeInput(value as Record<string, unknown>, schema);
+        const json = pushPageJson(response, {
+          results: (results: ChangeResult[]) => serialize(results, resultListSchema),
+          conflicts: (conflicts: Conflict[]) => serialize(conflicts, conflictListOfPushSchema),
+        });
+        return sendJsonText<PushResponse>(reply, json);
       },
     );
 
@@ -160,18 +186,19 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           body: deltaRequestSchema,
           response: withErrors({ 200: deltaResponseSchema }),
         },
+        compress: bulkCompression,
         preHandler: limits.pull,
         onResponse: logSyncSummary,
       },
-      async (request) => {
+      async (request, reply) => {
         const summary = startSummary(request, '/api/sync/delta', request.body.deviceId, 0);
-        const response = await engine.delta(
+        const page = await engine.delta(
           actorOf(request),
           request.body,
           requestMeta(request, '/api/sync/delta'),
         );
-        summary.pulled = response.changes.length;
-        return response;
+        summary.pulled = page.changes.length;
+        return sendJsonText<DeltaResponse>(reply, deltaPageJson(page));
       },
     );
 
@@ -196,11 +223,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           requestMeta(request, '/api/sync/snapshot'),
         );
         summary.pulled = page.changes.length;
-        // Written by snapshotPageJson in the response schema's shape, stored payloads spliced in.
-        // A string goes out as it is, past the schema's serializer (whose typing expects the
-        // object form).
-        const json = snapshotPageJson(page) as unknown as SnapshotResponse;
-        return reply.type('application/json; charset=utf-8').send(json);
+        return sendJsonText<SnapshotResponse>(reply, snapshotPageJson(page));
       },
     );
 

@@ -11,6 +11,7 @@ import type {
   EntityCount,
   EntityPageQuery,
   EntityRecord,
+  FeedEntry,
   FeedQuery,
   HistoryRecord,
   MutationFilter,
@@ -29,6 +30,7 @@ import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
 import {
+  withReadTransaction,
   withTenantTransaction,
   type LockedTenant,
   type TenantTransactionOptions,
@@ -39,10 +41,14 @@ import {
 /** What differs between the dialects, supplied by the thin adapters. */
 export interface DialectTraits extends TransactionTraits {
   readonly dialect: StoreDialect;
+  /** Opens a read-only transaction on one consistent view (no write lock). */
+  readonly beginRead: string;
   /**
    * Runs a compiled SELECT on the store's connection and answers its rows as arrays of column
    * values in select order, where the driver can do that cheaper than row objects (SQLite: half
-   * the cost of a snapshot page's read). Without it the rows come through Kysely.
+   * the cost of a snapshot page's read). Without it the rows come through Kysely. It runs on the
+   * driver directly, past Kysely's connection mutex, so only reads that hold the connection (a
+   * transaction or read()) use it: anyone else could see another transaction's uncommitted rows.
    */
   readonly selectRows?: (query: CompiledQuery) => unknown[][];
   /** The push hot path's statements, run on the transaction's connection (hot-path.ts). */
@@ -150,6 +156,23 @@ const snapshotColumns = [
   'device_id',
   'updated_at',
   'seq',
+] as const;
+
+/** The columns a feed page sends, in the order readFeedEntries reads them. */
+const feedColumns = [
+  'seq',
+  'entity_type',
+  'entity_id',
+  'version',
+  'operation',
+  'payload',
+  'checksum',
+  'created_by',
+  'updated_by',
+  'device_id',
+  'mutation_id',
+  'updated_at',
+  'deleted_at',
 ] as const;
 
 const historyCodec: Codec<HistoryRecord> = {
@@ -286,6 +309,21 @@ class KyselyTenantReads implements TenantReads {
     return this.executor;
   }
 
+  /** Whether this reader holds its connection to itself (see DialectTraits.selectRows). */
+  protected get holdsConnection(): boolean {
+    return false;
+  }
+
+  /** A compiled SELECT's rows as arrays of values in select order, the cheapest way available. */
+  private async selectRows(
+    compiled: CompiledQuery,
+    columns: readonly string[],
+  ): Promise<unknown[][]> {
+    if (this.traits.selectRows && this.holdsConnection) return this.traits.selectRows(compiled);
+    const { rows } = await this.db.executeQuery(compiled);
+    return rows.map((r) => columns.map((column) => (r as Row)[column]));
+  }
+
   async getTenantState(): Promise<TenantState> {
     const row = await this.db
       .selectFrom('tenants')
@@ -342,17 +380,48 @@ class KyselyTenantReads implements TenantReads {
 
   /** An empty `entityTypes` list selects no types, so it answers no rows. */
   async readFeed(query: FeedQuery): Promise<HistoryRecord[]> {
+    const q = this.feedQuery(query);
+    if (!q) return [];
+    const rows = await q.selectAll().execute();
+    return rows.map((r) => decode(historyCodec, r));
+  }
+
+  /**
+   * One range read on the history primary key (tenant, seq), or on (tenant, entity_type, seq)
+   * for a few types; the payload column comes back as the text the store wrote.
+   */
+  async readFeedEntries(query: FeedQuery): Promise<FeedEntry[]> {
+    const q = this.feedQuery(query);
+    if (!q) return [];
+    const rows = await this.selectRows(q.select(feedColumns).compile(), feedColumns);
+    return rows.map((r) => ({
+      seq: Number(r[0]),
+      entityType: r[1] as string,
+      entityId: r[2] as string,
+      version: Number(r[3]),
+      operation: r[4] as FeedEntry['operation'],
+      payloadJson: r[5] as string | null,
+      checksum: r[6] as string | null,
+      createdBy: r[7] as string,
+      updatedBy: r[8] as string,
+      deviceId: r[9] as string | null,
+      mutationId: r[10] as string | null,
+      updatedAt: r[11] as string,
+      deletedAt: r[12] as string | null,
+    }));
+  }
+
+  /** The feed's rows after a cursor, in seq order, before the columns are chosen. */
+  private feedQuery(query: FeedQuery) {
     const limit = Math.floor(query.limit);
-    if (!(limit > 0)) return [];
-    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
+    if (!(limit > 0)) return undefined;
+    if (query.entityTypes !== undefined && query.entityTypes.length === 0) return undefined;
     let q = this.db
       .selectFrom('entity_history')
-      .selectAll()
       .where('tenant', '=', this.tenant)
       .where('seq', '>', query.afterSeq);
     if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
-    const rows = await q.orderBy('seq').limit(limit).execute();
-    return rows.map((r) => decode(historyCodec, r));
+    return q.orderBy('seq').limit(limit);
   }
 
   /**
@@ -382,12 +451,7 @@ class KyselyTenantReads implements TenantReads {
       );
     }
     const compiled = q.orderBy('entity_type').orderBy('entity_id').limit(limit).compile();
-    const rows = this.traits.selectRows
-      ? this.traits.selectRows(compiled)
-      : (await this.db.executeQuery(compiled)).rows.map((r) => {
-          const row = r as Row;
-          return snapshotColumns.map((column) => row[column]);
-        });
+    const rows = await this.selectRows(compiled, snapshotColumns);
     return rows.map((r) => ({
       entityType: r[0] as string,
       entityId: r[1] as string,
@@ -582,33 +646,40 @@ class KyselyTenantReads implements TenantReads {
   }
 }
 
-class KyselyTenantTx extends KyselyTenantReads implements TenantTx {
+/** Reads on a connection held for one transaction; refused once that transaction has ended. */
+class KyselyHeldReads extends KyselyTenantReads {
   #open = true;
+
+  protected override get db(): Kysely<Database> {
+    // Past commit the connection belongs to someone else (on SQLite, to every other caller).
+    if (!this.#open) throw new Error('transaction already ended: use the tx only inside its fn');
+    return super.db;
+  }
+
+  protected override get holdsConnection(): boolean {
+    return true;
+  }
+
+  end(): void {
+    this.#open = false;
+  }
+}
+
+class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   /** The last mutation arrival number used in this transaction (read once, then counted here). */
   #arrival: number | undefined;
   readonly #hot: HotPath;
+  #savepoints = 0;
 
   constructor(conn: Kysely<Database>, tenant: string, traits: DialectTraits) {
     super(conn, tenant, traits);
     this.#hot = traits.hotPath(conn);
-  }
-  #savepoints = 0;
-
-  protected override get db(): Kysely<Database> {
-    // Past commit the connection belongs to someone else (on SQLite, to every other caller).
-    if (!this.#open)
-      throw new Error('transaction already ended: use the tx only inside transact()');
-    return super.db;
   }
 
   /** The hot path's statements, refused like `db` once the transaction has ended. */
   private get hot(): HotPath {
     void this.db;
     return this.#hot;
-  }
-
-  end(): void {
-    this.#open = false;
   }
 
   override async getEntity(
@@ -849,6 +920,23 @@ class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
       }
     });
   }
+
+  /**
+   * Not queued behind the tenant's writers and takes no write lock. On SQLite the connection is
+   * held from BEGIN to COMMIT, so no write transaction is open meanwhile and nothing uncommitted
+   * is seen; on PostgreSQL a REPEATABLE READ READ ONLY transaction sees one snapshot, in which a
+   * tenant's seqs are visible in commit order (its writers commit one at a time).
+   */
+  read<T>(fn: (reads: TenantReads) => Promise<T>): Promise<T> {
+    return withReadTransaction(this.scope.db, this.traits.beginRead, async (conn) => {
+      const reads = new KyselyHeldReads(conn, this.tenant, this.traits);
+      try {
+        return await fn(reads);
+      } finally {
+        reads.end();
+      }
+    });
+  }
 }
 
 /**
@@ -856,7 +944,8 @@ class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
  * takes the tenant's write lock and holds it to commit, so a tenant's writers are serialized and
  * change-feed seqs become visible in commit order, gap-free for readers (a reader that has seen
  * seq N never later finds a new change at or below N). Reads outside `transact()` see committed
- * data only. Transactions do not nest: calling the store from inside `fn` (rather than the tx)
+ * data only; `read()` runs several of them on one view without the write lock (a pull's page).
+ * Transactions do not nest: calling the store from inside `fn` (rather than the tx)
  * waits on the lock `fn` holds. The dialect-specific guarantees are on each adapter's factory.
  */
 export class KyselySyncStore implements SyncStore {

@@ -57,13 +57,36 @@ function transactNow<T>(
   options: TenantTransactionOptions,
   fn: (conn: Kysely<Database>, locked: LockedTenant | undefined) => Promise<T>,
 ): Promise<T> {
-  // One dedicated connection for the whole transaction: on SQLite that is Kysely's single
-  // connection (held, so nothing else interleaves); on PostgreSQL a pooled client.
-  return scope.db.connection().execute(async (conn) => {
-    await sql.raw(scope.traits.begin).execute(conn);
+  return onHeldConnection(scope.db, scope.traits.begin, async (conn) => {
+    const locked = await lockTenant(conn, scope.traits, tenant, options.createTenant);
+    return fn(conn, locked);
+  });
+}
+
+/**
+ * Runs `fn` in one read-only transaction opened with `beginRead` (a consistent view): outside the
+ * tenant's queue and without its write lock, so a pull never waits on, or holds up, a writer.
+ */
+export function withReadTransaction<T>(
+  db: Kysely<Database>,
+  beginRead: string,
+  fn: (conn: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  return onHeldConnection(db, beginRead, fn);
+}
+
+/** One dedicated connection from `begin` to COMMIT, rolled back when `fn` throws. */
+function onHeldConnection<T>(
+  db: Kysely<Database>,
+  begin: string,
+  fn: (conn: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  // On SQLite that is Kysely's single connection (held, so nothing else interleaves); on
+  // PostgreSQL a pooled client.
+  return db.connection().execute(async (conn) => {
+    await sql.raw(begin).execute(conn);
     try {
-      const locked = await lockTenant(conn, scope.traits, tenant, options.createTenant);
-      const result = await fn(conn, locked);
+      const result = await fn(conn);
       await sql.raw('commit').execute(conn);
       return result;
     } catch (err) {

@@ -1,7 +1,7 @@
 // Exactly-once past pruning and a savepoint per change, run on a real store (SQLite and
 // PostgreSQL each call this once): a replay after the mutations were pruned applies nothing
 // twice, and one change that fails unexpectedly fails alone while its batch commits.
-import type { Change, PushRequest } from '@syncline/protocol';
+import type { Change, PushRequest, ServerChange } from '@syncline/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../engine/actor.js';
 import { createCollectionRegistry } from '../engine/collections.js';
@@ -265,7 +265,11 @@ export function runPushExactlyOnceSuite(name: string, openStore: () => Promise<K
       expect(response.results.map((r) => r.status)).toEqual(['APPLIED', 'REJECTED', 'APPLIED']);
       expect(response.results[1]?.error?.code).toBe('CHANGE_FAILED');
       // The others committed with consecutive seqs; nothing of the failed one is stored.
-      expect(response.changes.map((c) => [c.entityId, c.seq])).toEqual([
+      expect(
+        response.changes
+          .map((text) => JSON.parse(text) as ServerChange)
+          .map((c) => [c.entityId, c.seq]),
+      ).toEqual([
         ['a', 1],
         ['c', 2],
       ]);

@@ -266,6 +266,66 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         expect(await ts.readFeed({ afterSeq: 0, limit: 0 })).toEqual([]);
       });
 
+      it('reads the same feed rows with each payload as the JSON text it stored', async () => {
+        await ts.transact(async (tx) => {
+          await tx.appendHistory(historyRecord({ entityId: 'a', payload: trickyPayload }));
+          await tx.appendHistory(historyRecord({ entityType: 'note', entityId: 'b' }));
+          await tx.appendHistory(
+            historyRecord({ entityId: 'a', version: 2, operation: 'DELETE', payload: null }),
+          );
+        });
+        const asText = (query: Parameters<TenantStore['readFeed']>[0]) =>
+          ts.readFeed(query).then((rows) =>
+            rows.map(({ payload, committedAt: _committedAt, ...rest }) => ({
+              ...rest,
+              payloadJson: payload === null ? null : JSON.stringify(payload),
+            })),
+          );
+        for (const query of [
+          { afterSeq: 0, limit: 100 },
+          { afterSeq: 1, limit: 1 },
+          { afterSeq: 0, limit: 10, entityTypes: ['task'] },
+          { afterSeq: 0, limit: 10, entityTypes: [] },
+        ]) {
+          const expected = await asText(query);
+          expect(await ts.readFeedEntries(query)).toEqual(expected);
+          // The same inside a read transaction, where SQLite reads rows as arrays.
+          expect(await ts.read((reads) => reads.readFeedEntries(query))).toEqual(expected);
+        }
+        const [first] = await ts.readFeedEntries({ afterSeq: 0, limit: 1 });
+        expect(JSON.parse(first?.payloadJson ?? 'null')).toEqual(trickyPayload);
+      });
+
+      it('reads off the write lock and never sees a write before it commits', async () => {
+        let release = () => {};
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let appended = () => {};
+        const inFlight = new Promise<void>((resolve) => (appended = resolve));
+        const writer = ts.transact(async (tx) => {
+          await tx.appendHistory(historyRecord());
+          appended();
+          await gate;
+        });
+        await inFlight;
+        const reader = ts.read(async (reads) => ({
+          state: await reads.getTenantState(),
+          rows: await reads.readFeedEntries({ afterSeq: 0, limit: 10 }),
+        }));
+        if (store.dialect === 'postgres') {
+          // Answered while the writer still holds the tenant's lock, without its row.
+          expect(await reader).toEqual({ state: { seq: 0, epoch: 0 }, rows: [] });
+          release();
+          await writer;
+        } else {
+          // SQLite's one connection is the writer's until it commits: the read waits for it.
+          release();
+          await writer;
+          const seen = await reader;
+          expect(seen.state.seq).toBe(1);
+          expect(seen.rows.map((r) => r.seq)).toEqual([1]);
+        }
+      });
+
       it('finds one version and lists all versions newest first', async () => {
         const seqs = await ts.transact(async (tx) => [
           await tx.appendHistory(historyRecord({ version: 1 })),
@@ -1133,7 +1193,11 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         try {
           for (;;) {
             const finished = writersDone; // read before the page, so the last page is complete
-            const page = await ts.readFeed({ afterSeq: cursor, limit: 7 });
+            // Plain reads and read transactions alike.
+            const page =
+              seen.length % 2 === 0
+                ? await ts.readFeed({ afterSeq: cursor, limit: 7 })
+                : await ts.read((reads) => reads.readFeedEntries({ afterSeq: cursor, limit: 7 }));
             for (const row of page) {
               expect(row.seq, `seed ${seed}: gap after ${cursor}`).toBe(cursor + 1);
               seen.push(row.seq);

@@ -34,6 +34,8 @@ export const postgresTraits: DialectTraits = {
   // once the tenant row lock is granted the transaction sees every commit that preceded it.
   // Under REPEATABLE READ the snapshot could predate the lock holder's commit.
   begin: 'begin isolation level read committed',
+  // A pull's reads (tenant state, feed, earlier versions) all see one snapshot, and no lock.
+  beginRead: 'begin isolation level repeatable read read only',
   lockTenantRow: true,
   hotPath: createPostgresHotPath,
 };

@@ -30,6 +30,8 @@ export const sqliteTraits: Omit<DialectTraits, 'hotPath'> = {
   // IMMEDIATE takes SQLite's write lock at BEGIN: a second process (e.g. `syncline migrate`)
   // waits out busy_timeout up front instead of failing on a read-to-write lock upgrade.
   begin: 'begin immediate',
+  // A reader holds the one connection, so it needs no lock of its own beyond SQLite's snapshot.
+  beginRead: 'begin deferred',
   lockTenantRow: false,
 };
 

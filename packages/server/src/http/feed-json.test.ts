@@ -1,11 +1,19 @@
-// The snapshot route's JSON writer against JSON.stringify of the object form: the same value for
-// any ids, payloads and nulls, and an answer the protocol's response schema accepts.
-import { snapshotResponseSchema, type ServerChange } from '@syncline/protocol';
+// The JSON writers of the snapshot, delta and push answers against JSON.stringify of the object
+// form: the same value for any ids, payloads and nulls, and answers the protocol's response
+// schemas accept.
+import {
+  deltaResponseSchema,
+  pushResponseSchema,
+  snapshotResponseSchema,
+  type ChangeResult,
+  type ServerChange,
+} from '@syncline/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { changeJson } from '../engine/change-json.js';
 import { snapshotPageJson } from '../engine/snapshot.js';
 import { createSchemaCompiler } from './ajv-schema-compiler.js';
+import { deltaPageJson, pushPageJson } from './feed-json.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2_147_483_647);
 console.log(`change-json properties: fast-check seed ${seed}`);
@@ -52,6 +60,25 @@ describe('changeJson', () => {
     );
   });
 
+  it('writes a revoked removal with its flag, as the object form has it', () => {
+    const removal: ServerChange = {
+      entityType: 'visit',
+      entityId: 'v1',
+      operation: 'DELETE',
+      payload: null,
+      version: 2,
+      clientVersion: 2,
+      timestamp: new Date(0).toISOString(),
+      updatedBy: '',
+      deviceId: null,
+      checksum: null,
+      deletedAt: null,
+      seq: 7,
+      revoked: true,
+    };
+    expect(JSON.parse(changeJson(stored(removal)))).toEqual(removal);
+  });
+
   it('refuses a version or seq that is not an integer rather than write invalid JSON', () => {
     const base = {
       entityType: 'note',
@@ -96,6 +123,71 @@ describe('snapshotPageJson', () => {
           const parsed: unknown = JSON.parse(snapshotPageJson(page));
           expect(check(parsed)).toEqual([]);
           expect(parsed).toEqual(JSON.parse(JSON.stringify({ ...page, changes: objects })));
+        },
+      ),
+      params,
+    );
+  });
+});
+
+const results = fc.array(
+  fc.record({
+    mutationId: text,
+    entityType: text,
+    entityId: text,
+    status: fc.constantFrom('APPLIED', 'DUPLICATE', 'CONFLICT', 'REJECTED' as const),
+    version: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+  }),
+  { maxLength: 4 },
+);
+
+/** Object forms with undefined fields dropped, as JSON has them. */
+const withoutUndefined = (items: readonly object[]): ChangeResult[] =>
+  JSON.parse(JSON.stringify(items)) as ChangeResult[];
+
+describe('deltaPageJson and pushPageJson', () => {
+  const compile = createSchemaCompiler();
+  const checkDelta = compile(deltaResponseSchema as unknown as Record<string, unknown>);
+  const checkPush = compile(pushResponseSchema as unknown as Record<string, unknown>);
+
+  it('write answers the delta and push response schemas accept, equal to the object forms', () => {
+    fc.assert(
+      fc.property(
+        fc.array(change, { maxLength: 5 }),
+        text,
+        fc.boolean(),
+        fc.boolean(),
+        results,
+        time,
+        (changes, syncToken, hasMore, reset, resultList, serverTime) => {
+          const objects: ServerChange[] = changes.map((c) => ({ ...c, clientVersion: c.version }));
+          const texts = objects.map((c) => changeJson(stored(c)));
+          const delta = {
+            nextPageToken: hasMore ? syncToken : null,
+            hasMore,
+            syncToken,
+            ...(reset ? { reset: true } : {}),
+          };
+          const deltaParsed: unknown = JSON.parse(deltaPageJson({ ...delta, changes: texts }));
+          expect(checkDelta(deltaParsed)).toEqual([]);
+          expect(deltaParsed).toEqual({ ...delta, changes: objects });
+
+          const push = {
+            syncToken,
+            hasMore,
+            ...(reset ? { reset: true } : {}),
+            results: withoutUndefined(resultList),
+            conflicts: [],
+            serverTime,
+          };
+          const pushParsed: unknown = JSON.parse(
+            pushPageJson(
+              { ...push, changes: texts },
+              { results: (r) => JSON.stringify(r), conflicts: (c) => JSON.stringify(c) },
+            ),
+          );
+          expect(checkPush(pushParsed)).toEqual([]);
+          expect(pushParsed).toEqual({ ...push, changes: objects });
         },
       ),
       params,
