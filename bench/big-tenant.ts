@@ -1,20 +1,17 @@
 // Cost flat with size: the same pushes and pulls in an empty tenant and in one that already holds
-// N entities (seeded straight through the store before the server starts), against one
+// N entities (seeded before the server starts: seed-tenant.ts), against one
 // `syncline serve` process (SQLite). A pull reads the first changes of the tenant's feed, so in
 // the big tenant it pages through the seeded rows' index as a device's first pages would.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { openStore } from '../packages/server/src/store/index.js';
 import { startServer } from '../test/support/server-process.js';
-import { synclineContender, writeThroughStore, type Contender } from './contenders.js';
+import { synclineContender, type Contender } from './contenders.js';
+import { seedTenant } from './seed-tenant.js';
 import { progress } from './progress.js';
 import { printTable, thousands } from './table.js';
 import { judge, verdictText, type Verdict } from './targets.js';
 import { attendanceBatch } from './workload.js';
-
-const SEED_BATCH = 10_000;
 
 export interface BigTenantRow {
   operation: 'push' | 'pull';
@@ -33,40 +30,31 @@ export interface BigTenantFigures {
   rows: BigTenantRow[];
 }
 
-async function seed(dataDir: string, tenant: string, entities: number): Promise<number> {
-  const store = await openStore({ dataDir });
-  const start = performance.now();
-  try {
-    progress.start(
-      `seeding a tenant of ${thousands(entities)} entities through the store`,
-      entities,
-    );
-    const deviceId = `${tenant}-seed`;
-    for (let from = 0; from < entities; from += SEED_BATCH) {
-      const docs = attendanceBatch(Math.min(SEED_BATCH, entities - from), deviceId, tenant, from);
-      await writeThroughStore(store, tenant, deviceId, docs, SEED_BATCH);
-    }
-  } finally {
-    await store.close();
-  }
-  return Math.round(entities / ((performance.now() - start) / 1000));
-}
-
+/**
+ * Each operation in the empty tenant and then in the big one, before the next operation, so that
+ * both meet the server equally warm; answers changes per second by tenant and operation.
+ */
 async function rates(
   contender: Contender,
-  tenant: string,
+  tenants: { empty: string; big: string },
   changes: number,
   sizes: readonly number[],
 ) {
-  const deviceId = `${tenant}-device-${Date.now()}`;
-  const out: Record<string, number> = {};
+  const out = { empty: {} as Record<string, number>, big: {} as Record<string, number> };
   for (const size of sizes) {
-    const docs = attendanceBatch(changes, deviceId, `${tenant}-${size}`);
-    progress.start(`${tenant}: push, batches of ${size}`, changes);
-    out[`push:${size}`] = changes / (await contender.push(tenant, deviceId, docs, size));
+    for (const which of ['empty', 'big'] as const) {
+      const tenant = tenants[which];
+      const deviceId = `${tenant}-device-${size}`;
+      const docs = attendanceBatch(changes, deviceId, deviceId);
+      progress.start(`${which} tenant: push, batches of ${size}`, changes);
+      out[which][`push:${size}`] = changes / (await contender.push(tenant, deviceId, docs, size));
+    }
   }
-  progress.start(`${tenant}: pull, pages of 1000`, changes);
-  out.pull = changes / (await contender.pull(tenant, `${deviceId}-reader`, changes));
+  for (const which of ['empty', 'big'] as const) {
+    progress.start(`${which} tenant: pull, pages of 1000`, changes);
+    out[which].pull =
+      changes / (await contender.pull(tenants[which], `${tenants[which]}-reader`, changes));
+  }
   return out;
 }
 
@@ -79,15 +67,15 @@ export async function benchBigTenant(
   const dataDir = await mkdtemp(join(tmpdir(), 'syncline-bench-big-'));
   try {
     const bigTenant = `bench-${runId}-big`;
-    const seedPerSecond = await seed(dataDir, bigTenant, entities);
+    const seedPerSecond = await seedTenant(dataDir, bigTenant, entities);
     const server = await startServer({
       dataDir,
       env: { SYNCLINE_JOBS: 'off', SYNCLINE_LOG_LEVEL: 'error' },
     });
     try {
       const syncline = synclineContender(server);
-      const empty = await rates(syncline, `bench-${runId}-small`, changes, sizes);
-      const big = await rates(syncline, bigTenant, changes, sizes);
+      const tenants = { empty: `bench-${runId}-empty`, big: bigTenant };
+      const { empty, big } = await rates(syncline, tenants, changes, sizes);
       const row = (operation: 'push' | 'pull', batchSize: number | null): BigTenantRow => {
         const key = operation === 'push' ? `push:${batchSize}` : 'pull';
         const ratio = Number(((big[key] as number) / (empty[key] as number)).toFixed(3));
@@ -119,7 +107,7 @@ export function printBigTenant(figures: BigTenantFigures) {
   console.log();
   console.log(
     `Syncline (SQLite), ${thousands(figures.changes)} changes in an empty tenant and in one of ` +
-      `${thousands(figures.entities)} entities (seeded at ${thousands(figures.seedPerSecond)}/s through the store)`,
+      `${thousands(figures.entities)} entities (seeded at ${thousands(figures.seedPerSecond)}/s)`,
   );
   printTable(
     ['operation', 'empty tenant/s', 'big tenant/s', 'big/empty', 'target'],
