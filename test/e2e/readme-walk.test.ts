@@ -8,8 +8,8 @@
 //   (as Ctrl-C would) and starts it again that way, in the background.
 // - curl answers with an HTTP error fail the walk (curl runs with --fail-with-body).
 // - Long runs are scaled down through the environment, never by editing a command:
-//   SYNCLINE_BENCH_CHANGES, _FIRST_SYNC, _FIELD_DAY, _QUERY_ROWS, _RSS_CHANGES and SYNCLINE_LOAD_* make the
-//   benchmark blocks short.
+//   SYNCLINE_BENCH_CHANGES, _ROUNDS, _CONCURRENT_*, _RSS_CHANGES, _BIG_TENANT, _FIRST_SYNC,
+//   _FIELD_DAY, _QUERY_ROWS and SYNCLINE_LOAD_* make the benchmark blocks short.
 // The data directory is a temporary one (SYNCLINE_DATA_DIR), so the walk leaves the checkout as it was.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -133,10 +133,14 @@ it('runs every shell block of the README as written, in order', async () => {
     SYNCLINE_DATA_DIR: join(walkDir, 'data'),
     SYNCLINE_LOG_LEVEL: 'warn',
     SYNCLINE_BENCH_CHANGES: '300',
+    SYNCLINE_BENCH_ROUNDS: '1',
+    SYNCLINE_BENCH_CONCURRENT_DEVICES: '5',
+    SYNCLINE_BENCH_CONCURRENT_PUSHES: '20',
+    SYNCLINE_BENCH_RSS_CHANGES: '1000',
+    SYNCLINE_BENCH_BIG_TENANT: '2000',
     SYNCLINE_BENCH_FIRST_SYNC: '2000',
     SYNCLINE_BENCH_FIELD_DAY: '10',
     SYNCLINE_BENCH_QUERY_ROWS: '500',
-    SYNCLINE_BENCH_RSS_CHANGES: '1000',
     SYNCLINE_LOAD_SECONDS: '3',
     SYNCLINE_LOAD_DEVICES: '8',
   };
