@@ -348,17 +348,22 @@ class KyselyTenantReads implements TenantReads {
     return row && decode(entityCodec, row);
   }
 
+  /** One entity's history rows, every column: the version, list and mutation lookups. */
+  protected entityHistory(entityType: string, entityId: string) {
+    return this.db
+      .selectFrom('entity_history')
+      .selectAll()
+      .where('tenant', '=', this.tenant)
+      .where('entity_type', '=', entityType)
+      .where('entity_id', '=', entityId);
+  }
+
   async getHistoryVersion(
     entityType: string,
     entityId: string,
     version: number,
   ): Promise<HistoryRecord | undefined> {
-    const row = await this.db
-      .selectFrom('entity_history')
-      .selectAll()
-      .where('tenant', '=', this.tenant)
-      .where('entity_type', '=', entityType)
-      .where('entity_id', '=', entityId)
+    const row = await this.entityHistory(entityType, entityId)
       .where('version', '=', version)
       .executeTakeFirst();
     return row && decode(historyCodec, row);
@@ -366,12 +371,7 @@ class KyselyTenantReads implements TenantReads {
 
   /** Newest version first, at most `listLimitDefaults.max` versions. */
   async listHistory(entityType: string, entityId: string): Promise<HistoryRecord[]> {
-    const rows = await this.db
-      .selectFrom('entity_history')
-      .selectAll()
-      .where('tenant', '=', this.tenant)
-      .where('entity_type', '=', entityType)
-      .where('entity_id', '=', entityId)
+    const rows = await this.entityHistory(entityType, entityId)
       .orderBy('version', 'desc')
       .limit(listLimitDefaults.max)
       .execute();
@@ -754,12 +754,7 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
     entityId: string,
     mutationId: string,
   ): Promise<HistoryRecord | undefined> {
-    const row = await this.db
-      .selectFrom('entity_history')
-      .selectAll()
-      .where('tenant', '=', this.tenant)
-      .where('entity_type', '=', entityType)
-      .where('entity_id', '=', entityId)
+    const row = await this.entityHistory(entityType, entityId)
       .where('mutation_id', '=', mutationId)
       .where('device_id', '=', deviceId)
       .orderBy('version', 'desc')
