@@ -201,7 +201,23 @@ async function mainServerRss() {
   await writeLatest('server-rss', figures);
 }
 
+/** `npm run bench -- side-by-side`: the push/pull rates and the 50-device pushes alone. */
+async function mainSideBySide() {
+  const figures = await benchSideBySide({
+    changes: TOTAL,
+    rounds: ROUNDS,
+    concurrentDevices: CONCURRENT_DEVICES,
+    concurrentPushes: CONCURRENT_PUSHES,
+    runId,
+    pgUrl: process.env.SYNCLINE_BENCH_PG_URL,
+  });
+  printThroughput(figures.throughput, ROUNDS);
+  printConcurrentPush(figures.concurrentPush);
+  await writeLatest('side-by-side', figures);
+}
+
 const commands: Record<string, () => Promise<void>> = {
+  'side-by-side': mainSideBySide,
   load: mainLoad,
   'first-sync': mainFirstSync,
   'field-day': mainFieldDay,
