@@ -44,34 +44,41 @@ export async function readFeedPage(
   return { changes, lastSeq: page.at(-1)?.seq ?? query.afterSeq, hasMore };
 }
 
-/** A feed row as a ServerChange's JSON; a revoked one is a removal that tells nothing else. */
+/**
+ * A feed row as a ServerChange's JSON; a revoked one is a removal that tells nothing else. Each
+ * branch passes one object literal: a page runs this a thousand times, and building the argument
+ * by spreading a shared part made V8 copy into slow objects, several times this function's cost.
+ */
 function feedChangeJson(row: FeedEntry, revoked: boolean): string {
-  const common = {
-    entityType: row.entityType,
-    entityId: row.entityId,
-    version: row.version,
-    clientVersion: row.version,
-    timestamp: row.updatedAt,
-    deletedAt: row.deletedAt,
-    seq: row.seq,
-  };
   return revoked
     ? changeJson({
-        ...common,
+        entityType: row.entityType,
+        entityId: row.entityId,
         operation: 'DELETE',
         payloadJson: null,
+        version: row.version,
+        clientVersion: row.version,
+        timestamp: row.updatedAt,
         updatedBy: '',
         deviceId: null,
         checksum: null,
+        deletedAt: row.deletedAt,
+        seq: row.seq,
         revoked: true,
       })
     : changeJson({
-        ...common,
+        entityType: row.entityType,
+        entityId: row.entityId,
         operation: row.operation,
         payloadJson: row.payloadJson,
+        version: row.version,
+        clientVersion: row.version,
+        timestamp: row.updatedAt,
         updatedBy: row.updatedBy,
         deviceId: row.deviceId,
         checksum: row.checksum,
+        deletedAt: row.deletedAt,
+        seq: row.seq,
       });
 }
 
