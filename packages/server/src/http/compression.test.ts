@@ -1,8 +1,10 @@
 // Answers are compressed as the client accepts (brotli, gzip), small ones are not, and gzip
 // request bodies keep being inflated by the body parser within its limit.
+import { randomBytes } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
+import { bulkSyncCompressionBytes } from './compression.js';
 
 let t: TestApp;
 let auth: string;
@@ -64,5 +66,55 @@ describe('compressed answers', () => {
     const small = await delta('gzip', 1);
     expect(small.rawPayload.length).toBeLessThan(1024);
     expect(small.headers['content-encoding']).toBeUndefined();
+  });
+});
+
+describe('bulk pages', () => {
+  it('a page up to bulkSyncCompressionBytes is compressed in one go and sent with its length', async () => {
+    const gz = await delta('gzip');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers['transfer-encoding']).toBeUndefined();
+    expect(Number(gz.headers['content-length'])).toBe(gz.rawPayload.length);
+    expect(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')).changes).toHaveLength(30);
+  });
+
+  it('a bigger page streams, compressed all the same', async () => {
+    const bulky = await createTestApp();
+    try {
+      const token = `Bearer ${await bulky.token('u1', 'compression-bulky')}`;
+      // Payloads of incompressible text, so that the page stays over the bound as JSON.
+      const changes = Array.from({ length: 20 }, (_, i) => ({
+        entityType: 'asset',
+        entityId: `big${i}`,
+        operation: 'CREATE',
+        payload: { blob: randomBytes(90 * 1024).toString('base64') },
+        clientVersion: 1,
+        timestamp: new Date().toISOString(),
+      }));
+      const push = await bulky.app.inject({
+        method: 'POST',
+        url: '/api/sync',
+        headers: { authorization: token, 'content-type': 'application/json' },
+        payload: JSON.stringify({ deviceId: 'writer', changes }),
+      });
+      expect(push.statusCode).toBe(200);
+      const page = await bulky.app.inject({
+        method: 'POST',
+        url: '/api/sync/delta',
+        headers: {
+          authorization: token,
+          'content-type': 'application/json',
+          'accept-encoding': 'gzip',
+        },
+        payload: JSON.stringify({ deviceId: 'reader' }),
+      });
+      expect(page.headers['content-encoding']).toBe('gzip');
+      expect(page.headers['content-length']).toBeUndefined();
+      const json = gunzipSync(page.rawPayload).toString('utf8');
+      expect(json.length).toBeGreaterThan(bulkSyncCompressionBytes);
+      expect(JSON.parse(json).changes).toHaveLength(20);
+    } finally {
+      await bulky.close();
+    }
   });
 });

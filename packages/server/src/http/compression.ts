@@ -20,14 +20,26 @@ export const compressionDefaults: Readonly<CompressionOptions> = Object.freeze({
 const encodings: Array<'br' | 'gzip'> = ['br', 'gzip'];
 
 /**
- * For the first-sync snapshot's pages (megabytes each, hundreds of them per device): brotli at
- * quality 1 and gzip at level 3. On such pages they cost a third to a tenth of the defaults'
- * time (brotli 4, gzip 6) for answers at most a fifth larger; at the defaults the compression
- * was a large share of a first sync's server time. A route option of @fastify/compress.
+ * Bulk answers up to this size are compressed in one synchronous call. A delta page of 1,000
+ * changes is about 600 KB of JSON; at brotli 1 or gzip 3 one call takes about a millisecond,
+ * where the stream @fastify/compress otherwise pipes it through (for anything over 8 KB on two
+ * cores) spent several times that on the event loop in stream bookkeeping and 16 KB chunks, and
+ * sent it chunked. Bigger answers (snapshot pages of large payloads) still stream, so no single
+ * answer holds the event loop for long.
+ */
+export const bulkSyncCompressionBytes = 2 * 1024 * 1024;
+
+/**
+ * For the delta feed's and the first-sync snapshot's pages (hundreds of kilobytes to megabytes
+ * each, hundreds of them per device): brotli at quality 1 and gzip at level 3. On such pages they
+ * cost a third to a tenth of the defaults' time (brotli 4, gzip 6) for answers at most a fifth
+ * larger; at the defaults the compression was a large share of a first sync's server time. A
+ * route option of @fastify/compress.
  */
 export const bulkCompression = {
   encodings,
   threshold: compressionDefaults.thresholdBytes,
+  syncThreshold: bulkSyncCompressionBytes,
   brotliOptions: { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } },
   zlibOptions: { level: 3 },
 };
