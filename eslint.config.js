@@ -31,21 +31,28 @@ const serverSrc = './packages/server/src';
 const serverFolders = {
   engine: { may: [], why: 'The engine depends on @syncline/protocol and its own ports only.' },
   config: { may: [], why: 'config/ parses settings: it depends on nothing else of the server.' },
-  store: { may: ['engine'], why: 'The store implements the engine ports and knows nothing else.' },
+  replay: {
+    may: ['engine'],
+    why: 'Replay sends queued requests upstream over engine types: it knows no store, route or job.',
+  },
+  store: {
+    may: ['engine', 'replay'],
+    why: 'The store implements the engine and replay ports and knows nothing else.',
+  },
   realtime: {
     may: ['engine'],
     why: 'Realtime fans commits out over a bus; its routes live in http/.',
   },
   jobs: {
-    may: ['engine', 'store', 'config'],
+    may: ['engine', 'replay', 'store', 'config'],
     why: 'Jobs run engine and store work on a schedule: they know nothing of HTTP or realtime.',
   },
   http: {
-    may: ['engine', 'store', 'jobs', 'realtime', 'config'],
+    may: ['engine', 'replay', 'store', 'jobs', 'realtime', 'config'],
     why: 'The HTTP layer serves the services it is given: it builds none (app/compose.ts does).',
   },
   app: {
-    may: ['engine', 'store', 'jobs', 'realtime', 'http', 'config'],
+    may: ['engine', 'replay', 'store', 'jobs', 'realtime', 'http', 'config'],
     why: 'The composition root wires the folders: no folder depends on it, it on no test support.',
   },
 };

@@ -24,8 +24,12 @@ const src = 'packages/server/src';
 
 describe('server folder directions', () => {
   it.each([
-    ['store', `import { nodeCrypto } from '../http/node-crypto.js';`, 'engine ports'],
-    ['store', `import { createRealtime } from '../realtime/realtime.js';`, 'engine ports'],
+    ['store', `import { nodeCrypto } from '../http/node-crypto.js';`, 'replay ports'],
+    ['store', `import { createRealtime } from '../realtime/realtime.js';`, 'replay ports'],
+    ['replay', `import { openStore } from '../store/index.js';`, 'knows no store'],
+    ['replay', `import { actorOf } from '../http/auth.js';`, 'knows no store'],
+    ['replay', `import { systemTenant } from '../jobs/job-registry.js';`, 'knows no store'],
+    ['engine', `import { portOf } from '../replay/upstream-address.js';`, 'its own ports only'],
     ['realtime', `import { actorOf } from '../http/auth.js';`, 'routes live in http/'],
     ['jobs', `import { parseRateLimit } from '../http/rate-limits.js';`, 'nothing of HTTP'],
     ['jobs', `import { createRealtime } from '../realtime/realtime.js';`, 'nothing of HTTP'],
@@ -41,6 +45,9 @@ describe('server folder directions', () => {
 
   it.each([
     ['store', `import { SyncError } from '../engine/errors.js';`],
+    ['store', `import type { HostResolver } from '../replay/ports.js';`],
+    ['replay', `import { SyncError } from '../engine/errors.js';`],
+    ['jobs', `import { replayDueOperations } from '../replay/replayer.js';`],
     ['jobs', `import { parseDuration } from '../config/durations.js';`],
     ['http', `import { createRealtime } from '../realtime/realtime.js';`],
     ['http', `import { createTenantSettingsService } from '../jobs/tenant-settings.js';`],

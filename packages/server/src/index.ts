@@ -31,8 +31,4 @@ export type { SyncStore } from './engine/ports.js';
 export { createSyncEngine } from './engine/sync-engine.js';
 export { migrate, openStore, type OpenStoreOptions } from './store/index.js';
 export { createOfflineReplay, parseUpstreamAllow } from './jobs/offline-replay.js';
-export {
-  replayDueOperations,
-  type OfflineReplay,
-  type ReplaySummary,
-} from './jobs/request-replay.js';
+export { replayDueOperations, type OfflineReplay, type ReplaySummary } from './replay/replayer.js';

@@ -6,7 +6,7 @@ import {
   type CollectionRegistry,
   type CollectionsConfig,
 } from '../engine/collections.js';
-import type { HostResolver } from '../engine/offline-operation-ports.js';
+import type { HostResolver } from '../replay/ports.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { createSyncEngine } from '../engine/sync-engine.js';
 import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
@@ -16,7 +16,7 @@ import { createServerMetrics } from '../http/metrics.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createBackgroundJobs, everyFromEnv, type BackgroundJobs } from '../jobs/index.js';
 import { createOfflineReplay } from '../jobs/offline-replay.js';
-import { replayDueOperations } from '../jobs/request-replay.js';
+import { replayDueOperations } from '../replay/replayer.js';
 import type { RealtimeBus } from '../realtime/realtime-bus.js';
 import { createRealtime } from '../realtime/realtime.js';
 import { DashboardQueries } from '../store/dashboard-queries.js';

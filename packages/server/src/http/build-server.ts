@@ -5,7 +5,7 @@ import type { LoggerOptions } from 'pino';
 import { limitsDefaults } from '@syncline/protocol';
 import type { CollectionRegistry } from '../engine/collections.js';
 import type { SyncEngine } from '../engine/engine-api.js';
-import type { OfflineReplay } from '../jobs/request-replay.js';
+import type { OfflineReplay } from '../replay/replayer.js';
 import type { TenantSettingsService } from '../jobs/tenant-settings.js';
 import type { Realtime } from '../realtime/realtime.js';
 import type { DashboardQueries } from '../store/dashboard-queries.js';

@@ -1,14 +1,14 @@
 // Composes offline operations on a Kysely store with the replayer that sends them upstream: the
 // one setup the /api/offline routes and a scheduled replayDueOperations job share, under one
 // upstream policy and one resolver, so the config check and the send judge hosts alike.
-import type { HostResolver } from '../engine/offline-operation-ports.js';
-import { createOfflineOperations } from '../engine/offline-operations.js';
+import type { HostResolver } from '../replay/ports.js';
+import { createOfflineOperations } from '../replay/operations.js';
 import type { Clock, Crypto } from '../engine/ports.js';
-import { compileAllowList, createUpstreamPolicy } from '../engine/upstream-address.js';
+import { compileAllowList, createUpstreamPolicy } from '../replay/upstream-address.js';
 import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
-import { createRequestReplayer, type OfflineReplay } from './request-replay.js';
-import { createDnsServerResolver, systemResolver } from './upstream-request.js';
+import { createRequestReplayer, type OfflineReplay } from '../replay/replayer.js';
+import { createDnsServerResolver, systemResolver } from '../replay/upstream-client.js';
 
 export interface OfflineReplayOptions {
   store: KyselySyncStore;

@@ -14,9 +14,9 @@ import type {
   OfflineOperationRecord,
   OfflineSyncHistoryRecord,
   ReplayResolution,
-} from '../../engine/offline-operation-ports.js';
-import { offlineBatchDefaults, type AttemptMeta } from '../../engine/offline-operations.js';
-import type { OfflineReplay, ReplaySummary } from '../../jobs/request-replay.js';
+} from '../../replay/ports.js';
+import { offlineBatchDefaults, type AttemptMeta } from '../../replay/operations.js';
+import type { OfflineReplay, ReplaySummary } from '../../replay/replayer.js';
 import { actorOf } from '../auth.js';
 import { withErrors } from '../schemas.js';
 
