@@ -37,6 +37,17 @@ describe('server folder directions', () => {
     ['engine', `import { openStore } from '../store/index.js';`, 'its own ports only'],
     ['config', `import { SyncError } from '../engine/errors.js';`, 'nothing else'],
     ['http', `import { createTestApp } from '../testing/test-app.js';`, 'builds none'],
+    ['http', `import { seedRoutes } from '../seeds/index.js';`, 'builds none'],
+    ['http', `import { createRequestReplayer } from '../replay/replayer.js';`, 'builds none'],
+    ['engine', `import { presetCollections } from '../seeds/presets.js';`, 'its own ports only'],
+    ['replay', `import { seedRoutes } from '../seeds/index.js';`, 'knows no store'],
+    ['store', `import { presetCollections } from '../seeds/presets.js';`, 'replay ports'],
+    ['jobs', `import { presetCollections } from '../seeds/presets.js';`, 'nothing of HTTP'],
+    ['realtime', `import { presetCollections } from '../seeds/presets.js';`, 'routes live in'],
+    ['seeds', `import { openStore } from '../store/index.js';`, 'only app/ uses it'],
+    ['seeds', `import { createBackgroundJobs } from '../jobs/index.js';`, 'only app/ uses it'],
+    ['seeds', `import { createRealtime } from '../realtime/realtime.js';`, 'only app/ uses it'],
+    ['seeds', `import { composeServices } from '../app/compose.js';`, 'only app/ uses it'],
   ])('%s refuses %s', async (folder, code, why) => {
     const errors = await importErrors(`${src}/${folder}/zone-probe.ts`, `${code}\nvoid 0;\n`);
     expect(errors).toEqual([expect.stringContaining(why)]);
@@ -52,6 +63,10 @@ describe('server folder directions', () => {
     ['http', `import { createRealtime } from '../realtime/realtime.js';`],
     ['http', `import { createTenantSettingsService } from '../jobs/tenant-settings.js';`],
     ['app', `import { buildServer } from '../http/build-server.js';`],
+    ['app', `import { seedRoutes } from '../seeds/index.js';`],
+    ['seeds', `import { actorOf } from '../http/auth.js';`],
+    ['seeds', `import { replayActor } from '../replay/operations.js';`],
+    ['seeds', `import { SyncError } from '../engine/errors.js';`],
   ])('%s may use %s', async (folder, code) => {
     expect(await importErrors(`${src}/${folder}/zone-probe.ts`, `${code}\nvoid 0;\n`)).toEqual([]);
   });

@@ -7,12 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { composeServices } from './app/compose.js';
-import {
-  createCollectionRegistry,
-  type CollectionRegistry,
-  type CollectionsConfig,
-} from './engine/collections.js';
+import { composeServices, createCollections } from './app/compose.js';
+import type { CollectionRegistry, CollectionsConfig } from './engine/collections.js';
 import { createSchemaCompiler } from './http/ajv-schema-compiler.js';
 import { collectionsConfigErrors } from './http/collections-config.js';
 import {
@@ -135,7 +131,7 @@ export async function loadCollections(
   }
   let registry: CollectionRegistry;
   try {
-    registry = createCollectionRegistry(config);
+    registry = createCollections(config);
     const compile = createSchemaCompiler();
     for (const name of registry.names()) {
       const schema = registry.get(name).schema;

@@ -19,9 +19,9 @@ import { scopeFor } from '../../engine/authorize.js';
 import type { SyncEngine } from '../../engine/engine-api.js';
 import { SyncError } from '../../engine/errors.js';
 import type { ProcessResult, QueuedChange } from '../../engine/sync-queue.js';
-import { actorOf } from '../auth.js';
-import { withErrors } from '../schemas.js';
-import { seedJsonBody } from './seed-bodies.js';
+import { actorOf } from '../../http/auth.js';
+import { withErrors } from '../../http/schemas.js';
+import { seedJsonBody } from '../seed-bodies.js';
 
 export interface HealthcareRoutesOptions {
   engine: SyncEngine;

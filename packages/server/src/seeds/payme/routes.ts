@@ -17,8 +17,8 @@ import type {
 } from '../../replay/ports.js';
 import { offlineBatchDefaults, type AttemptMeta } from '../../replay/operations.js';
 import type { OfflineReplay, ReplaySummary } from '../../replay/replayer.js';
-import { actorOf } from '../auth.js';
-import { withErrors } from '../schemas.js';
+import { actorOf } from '../../http/auth.js';
+import { withErrors } from '../../http/schemas.js';
 
 export interface PaymeCompatOptions {
   /** Seed 003's offline operations and their replayer (built by app/compose.ts). */

@@ -15,11 +15,11 @@ import {
 import type { SyncEngine } from '../../engine/engine-api.js';
 import type { JsonObject } from '../../engine/ports.js';
 import type { RecordOutcome, SyncRecord } from '../../engine/record-sync.js';
-import { createSchemaCompiler } from '../ajv-schema-compiler.js';
-import { actorOf } from '../auth.js';
-import { nodeCrypto } from '../node-crypto.js';
-import { withErrors } from '../schemas.js';
-import { seedJsonBody } from './seed-bodies.js';
+import { createSchemaCompiler } from '../../http/ajv-schema-compiler.js';
+import { actorOf } from '../../http/auth.js';
+import { nodeCrypto } from '../../http/node-crypto.js';
+import { withErrors } from '../../http/schemas.js';
+import { seedJsonBody } from '../seed-bodies.js';
 
 export interface AttendanceRoutesOptions {
   engine: SyncEngine;
