@@ -40,7 +40,7 @@ const serverFolders = {
     why: 'The store implements the engine and replay ports and knows nothing else.',
   },
   realtime: {
-    may: ['engine'],
+    may: ['engine', 'config'],
     why: 'Realtime fans commits out over a bus; its routes live in http/.',
   },
   jobs: {
