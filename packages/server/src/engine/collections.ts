@@ -88,7 +88,7 @@ export function createCollectionRegistry(
   const presets = config.presets === false ? {} : shipped;
   const merged: Record<string, CollectionConfig> = { ...presets };
   // A config entry for a preset's type overrides the settings it names and keeps the others (e.g.
-  // seed 000's facility rule on attendance keeps the preset's schema and time detector).
+  // a config that sets only an access rule keeps the preset's schema and time detector).
   for (const [name, collection] of Object.entries(config.collections ?? {})) {
     merged[name] = Object.hasOwn(presets, name) ? { ...presets[name], ...collection } : collection;
   }

@@ -1,6 +1,6 @@
 // Sends offline operations to their business's own API (seed 003) and hands each answer back to
-// replay/operations.ts, which decides what it means. Used by the /api/offline sync routes (a person asks)
-// and by a scheduled job through replayDueOperations (retries as they fall due).
+// operations.ts, which decides what it means. Used by the /api/offline sync routes (a person
+// asks) and by a scheduled job through replayDueOperations (retries as they fall due).
 import type { Actor } from '../engine/actor.js';
 import {
   replayActor,

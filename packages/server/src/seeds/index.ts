@@ -16,7 +16,7 @@ export interface SeedServices {
   offlineReplay: OfflineReplay;
 }
 
-/** Seed 000's /api/attendance, seed 001's /api/v1/sync/* queue routes and seed 003's /api/offline. */
+/** Seed 000's /api/attendance, seed 001's /api/v1/sync/* queue and seed 003's /api/offline. */
 export function seedRoutes({ engine, offlineReplay }: SeedServices): ServerRoutes[] {
   return [
     (app) => void app.register(attendanceRoutesPlugin, { engine }),
