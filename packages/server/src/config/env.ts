@@ -1,7 +1,7 @@
-// The server's environment (PORT, HOST, NODE_ENV and every SYNCLINE_* the server reads, except
-// the jobs' own, which jobs/jobs-env.ts reads from the environment handed to it) as one typed
-// ServerEnv. Nothing else under src/ reads process.env: the CLI reads it here and hands the
-// result on. A bad value is an EnvError naming the variable, the value and what was expected.
+// The server's environment (PORT, HOST, NODE_ENV and every SYNCLINE_* the server reads; the jobs'
+// own are read by jobs-env.ts beside it) as one typed ServerEnv. Nothing outside config/ reads
+// the environment: the CLI hands process.env here and passes the result on. A bad value is an
+// EnvError naming the variable, the value and what was expected.
 import { parseDuration } from './durations.js';
 import {
   bodyAdmissionDefaults,
