@@ -4,7 +4,6 @@ import {
   EnvError,
   limitsFromEnv,
   listenFromEnv,
-  parseCorsOrigins,
   readServerEnv,
   redisFromEnv,
   type Env,
@@ -163,17 +162,5 @@ describe('the parts read alone (for doctor)', () => {
     expect(listenFromEnv(env)).toEqual({ port: 0, host: '127.0.0.1' });
     expect(redisFromEnv(env)).toEqual({ url: '/run/r.sock', prefix: 'syncline:' });
     expect(envErrorOf(() => limitsFromEnv(env)).variable).toBe('SYNCLINE_STREAMS_PER_TENANT');
-  });
-
-  it('reads CORS origins as any, or a list of exact origins', () => {
-    expect(parseCorsOrigins(undefined)).toBe('*');
-    expect(parseCorsOrigins(' * ')).toBe('*');
-    expect(parseCorsOrigins('https://a.example,http://localhost:5173')).toEqual([
-      'https://a.example',
-      'http://localhost:5173',
-    ]);
-    expect(envErrorOf(() => parseCorsOrigins('a.example')).message).toMatch(
-      /^SYNCLINE_CORS_ORIGINS: "a.example" is not an origin/,
-    );
   });
 });
