@@ -31,21 +31,32 @@ const serverSrc = './packages/server/src';
 const serverFolders = {
   engine: { may: [], why: 'The engine depends on @syncline/protocol and its own ports only.' },
   config: { may: [], why: 'config/ parses settings: it depends on nothing else of the server.' },
-  store: { may: ['engine'], why: 'The store implements the engine ports and knows nothing else.' },
-  realtime: {
+  replay: {
     may: ['engine'],
+    why: 'Replay sends queued requests upstream over engine types: it knows no store, route or job.',
+  },
+  store: {
+    may: ['engine', 'replay'],
+    why: 'The store implements the engine and replay ports and knows nothing else.',
+  },
+  realtime: {
+    may: ['engine', 'config'],
     why: 'Realtime fans commits out over a bus; its routes live in http/.',
   },
   jobs: {
-    may: ['engine', 'store', 'config'],
+    may: ['engine', 'replay', 'store', 'config'],
     why: 'Jobs run engine and store work on a schedule: they know nothing of HTTP or realtime.',
   },
   http: {
     may: ['engine', 'store', 'jobs', 'realtime', 'config'],
     why: 'The HTTP layer serves the services it is given: it builds none (app/compose.ts does).',
   },
+  seeds: {
+    may: ['engine', 'replay', 'http', 'config'],
+    why: "A seed translates its own API over the engine, replay and http's helpers; only app/ uses it.",
+  },
   app: {
-    may: ['engine', 'store', 'jobs', 'realtime', 'http', 'config'],
+    may: ['engine', 'replay', 'store', 'jobs', 'realtime', 'http', 'seeds', 'config'],
     why: 'The composition root wires the folders: no folder depends on it, it on no test support.',
   },
 };
@@ -140,8 +151,9 @@ export default tseslint.config(
   },
   {
     // The server's folder directions (tests beside the code may use anything). Dependencies point
-    // inwards: engine ← store ← jobs ← http ← app (the composition root); realtime and config sit
-    // beside the engine; nothing but tests and the CLI reaches testing/. This block restates the
+    // inwards: engine ← replay ← store ← jobs ← http ← seeds ← app (the composition root); realtime
+    // and config sit beside the engine; nothing but tests and the CLI reaches testing/, and
+    // nothing but app/ reaches seeds/. This block restates the
     // engine and store zones from the list above, because a rule set here replaces that one.
     files: ['packages/server/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'packages/server/src/testing/**'],

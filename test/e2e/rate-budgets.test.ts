@@ -4,7 +4,7 @@
 // retry spent nothing: 30 calls re-ran 30,000 mutations) and do bounded work per call.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewOfflineOperation } from '../../packages/server/src/engine/offline-operation-ports.js';
+import type { NewOfflineOperation } from '../../packages/server/src/replay/ports.js';
 import { createKyselyOfflineOperationStore } from '../../packages/server/src/store/kysely-offline-operation-store.js';
 import { openStore } from '../../packages/server/src/store/index.js';
 import {

@@ -21,13 +21,17 @@ import {
 } from '../../packages/server/src/engine/commit-events.js';
 import type { SyncEngine } from '../../packages/server/src/engine/engine-api.js';
 import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
+import { presetCollections } from '../../packages/server/src/seeds/presets.js';
 
-const collections = createCollectionRegistry({
-  collections: {
-    note: { access: 'owner' },
-    visit: { access: { field: 'facilityId', claim: 'facilities' } },
+const collections = createCollectionRegistry(
+  {
+    collections: {
+      note: { access: 'owner' },
+      visit: { access: { field: 'facilityId', claim: 'facilities' } },
+    },
   },
-});
+  presetCollections,
+);
 const actor = (
   userId: string,
   claims: Record<string, unknown> = {},

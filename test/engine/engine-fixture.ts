@@ -11,6 +11,7 @@ import type { SyncStore } from '../../packages/server/src/engine/ports.js';
 import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
 import { createSchemaCompiler } from '../../packages/server/src/http/ajv-schema-compiler.js';
 import { createSqliteSyncStore } from '../../packages/server/src/store/index.js';
+import { presetCollections } from '../../packages/server/src/seeds/presets.js';
 
 export const testCrypto = {
   sha256Hex: (text: string) => createHash('sha256').update(text).digest('hex'),
@@ -50,7 +51,7 @@ export async function engineFixture(config: CollectionsConfig = {}): Promise<Eng
   };
   const engine = createSyncEngine({
     store: counted,
-    collections: createCollectionRegistry(config),
+    collections: createCollectionRegistry(config, presetCollections),
     compileSchema: createSchemaCompiler(),
     crypto: testCrypto,
   });

@@ -5,7 +5,7 @@ import {
   classifyAddress,
   compileAllowList,
   createUpstreamPolicy,
-} from '../../packages/server/src/engine/upstream-address.js';
+} from '../../packages/server/src/replay/upstream-address.js';
 
 describe('classifyAddress', () => {
   it.each([

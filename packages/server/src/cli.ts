@@ -1,5 +1,6 @@
-// `syncline serve | migrate | token | doctor`: the one module that reads process.env and calls
-// listen(). It opens the store, hands it to the composition root (app/compose.ts) and serves.
+// `syncline serve | migrate | token | doctor`: the one module that hands process.env to
+// config/env.ts (which reads it) and calls listen(). It opens the store, hands it to the
+// composition root (app/compose.ts) and serves.
 import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -7,12 +8,26 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { composeServices } from './app/compose.js';
+import { composeServices, createCollections } from './app/compose.js';
+import type { CollectionRegistry, CollectionsConfig } from './engine/collections.js';
+import { parseDuration } from './config/durations.js';
 import {
-  createCollectionRegistry,
-  type CollectionRegistry,
-  type CollectionsConfig,
-} from './engine/collections.js';
+  authFromEnv,
+  connectionLimitsFromEnv,
+  EnvError,
+  limitsFromEnv,
+  listenFromEnv,
+  collectionsFileFromEnv,
+  readServerEnv,
+  redisFromEnv,
+  shutdownFromEnv,
+  storeFromEnv,
+  upstreamFromEnv,
+  type Env,
+  type RedisEnv,
+  type UpstreamEnv,
+  type WebAppsEnv,
+} from './config/env.js';
 import { createSchemaCompiler } from './http/ajv-schema-compiler.js';
 import { collectionsConfigErrors } from './http/collections-config.js';
 import {
@@ -24,17 +39,10 @@ import {
 import { createTokenVerifier, mintToken } from './http/auth.js';
 import { buildServer } from './http/build-server.js';
 import type { WebApp } from './http/web-apps.js';
-import { parseDuration, parseRateLimit, rateLimitDefaults } from './http/rate-limits.js';
-import { streamCapsDefaults } from './realtime/stream-slots.js';
-import { bodyAdmissionDefaults } from './http/body-admission.js';
-import { parseCorsOrigins } from './http/cors.js';
-import { connectionLimitsDefaults, type ConnectionLimits } from './http/connection-limits.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
 import { parseUpstreamAllow, parseUpstreamDns } from './jobs/offline-replay.js';
-
-type Env = Record<string, string | undefined>;
 
 const usage = `Usage: syncline <command> [options]
 
@@ -65,16 +73,16 @@ const defaultDashboardDir = fileURLToPath(new URL('../../../apps/dashboard/dist'
 /** The repository's built field app, unless SYNCLINE_FIELD_DIR names another build. */
 const defaultFieldDir = fileURLToPath(new URL('../../../apps/field/dist', import.meta.url));
 
-function webAppsOf(env: Env): WebApp[] {
+function webAppsOf(dirs: WebAppsEnv): WebApp[] {
   return [
     {
       prefix: '/admin',
-      root: resolve(present(env.SYNCLINE_DASHBOARD_DIR) ?? defaultDashboardDir),
+      root: resolve(dirs.dashboardDir ?? defaultDashboardDir),
       buildHint: 'npm run build --workspace apps/dashboard',
     },
     {
       prefix: '/app',
-      root: resolve(present(env.SYNCLINE_FIELD_DIR) ?? defaultFieldDir),
+      root: resolve(dirs.fieldDir ?? defaultFieldDir),
       buildHint: 'npm run build --workspace apps/field',
     },
   ];
@@ -83,21 +91,8 @@ function webAppsOf(env: Env): WebApp[] {
 /** A fault in the configuration: reported as one line, without a stack. */
 class ConfigError extends Error {}
 
-const present = (value: string | undefined): string | undefined =>
-  value === undefined || value === '' ? undefined : value;
-
-function dataDirOf(env: Env): string {
-  return present(env.SYNCLINE_DATA_DIR) ?? './data';
-}
-
 function keySources(env: Env): AuthKeySources {
-  return {
-    secret: present(env.SYNCLINE_JWT_SECRET),
-    publicKey: present(env.SYNCLINE_JWT_PUBLIC_KEY),
-    jwksFile: present(env.SYNCLINE_JWKS_FILE),
-    dataDir: dataDirOf(env),
-    production: env.NODE_ENV === 'production',
-  };
+  return { ...authFromEnv(env), dataDir: storeFromEnv(env).dataDir };
 }
 
 /** The token key, as loadAuthKeys finds it; its refusals are configuration faults. */
@@ -107,11 +102,6 @@ async function authKeysOf(env: Env) {
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-}
-
-function storeOptions(env: Env) {
-  const url = present(env.SYNCLINE_DB_URL);
-  return { dataDir: dataDirOf(env), ...(url !== undefined ? { url } : {}) };
 }
 
 /** Reads SYNCLINE_CONFIG (JSON) and compiles every schema, so that a bad config fails at startup. */
@@ -135,7 +125,7 @@ export async function loadCollections(
   }
   let registry: CollectionRegistry;
   try {
-    registry = createCollectionRegistry(config);
+    registry = createCollections(config);
     const compile = createSchemaCompiler();
     for (const name of registry.names()) {
       const schema = registry.get(name).schema;
@@ -151,110 +141,7 @@ export async function loadCollections(
   return { registry, config };
 }
 
-function limitsOf(env: Env) {
-  const read = (name: string, fallback: string) => {
-    const value = present(env[name]) ?? fallback;
-    try {
-      return parseRateLimit(value);
-    } catch (error) {
-      throw new ConfigError(`${name}: ${(error as Error).message}`);
-    }
-  };
-  return {
-    pushLimit: read('SYNCLINE_PUSH_LIMIT', rateLimitDefaults.push),
-    pullLimit: read('SYNCLINE_PULL_LIMIT', rateLimitDefaults.pull),
-    adminLimit: read('SYNCLINE_ADMIN_LIMIT', rateLimitDefaults.admin),
-    largeBodyConcurrency: countOf(
-      env,
-      'SYNCLINE_LARGE_BODY_CONCURRENCY',
-      bodyAdmissionDefaults.largeBodyConcurrency,
-      1,
-    ),
-    streams: {
-      perUser: countOf(env, 'SYNCLINE_STREAMS_PER_USER', streamCapsDefaults.perUser, 1),
-      perTenant: countOf(env, 'SYNCLINE_STREAMS_PER_TENANT', streamCapsDefaults.perTenant, 1),
-    },
-  };
-}
-
-/** A whole number of at least `min` from the environment. */
-function countOf(env: Env, name: string, fallback: number, min: number): number {
-  const text = present(env[name]);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(`${name}: "${text}" is not a whole number of at least ${min}`);
-  }
-  return value;
-}
-
-/** SYNCLINE_HEADERS_TIMEOUT, _BODY_TIMEOUT, _REQUEST_TIMEOUT, _KEEP_ALIVE_TIMEOUT, _MAX_REQUESTS_PER_SOCKET. */
-function connectionLimitsOf(env: Env): ConnectionLimits {
-  const duration = (name: string, fallbackMs: number) => {
-    const text = present(env[name]);
-    if (text === undefined) return fallbackMs;
-    try {
-      return parseDuration(text);
-    } catch (error) {
-      throw new ConfigError(`${name}: ${(error as Error).message}`);
-    }
-  };
-  const d = connectionLimitsDefaults;
-  const limits: ConnectionLimits = {
-    headersTimeoutMs: duration('SYNCLINE_HEADERS_TIMEOUT', d.headersTimeoutMs),
-    bodyTimeoutMs: duration('SYNCLINE_BODY_TIMEOUT', d.bodyTimeoutMs),
-    requestTimeoutMs: duration('SYNCLINE_REQUEST_TIMEOUT', d.requestTimeoutMs),
-    keepAliveTimeoutMs: duration('SYNCLINE_KEEP_ALIVE_TIMEOUT', d.keepAliveTimeoutMs),
-    maxRequestsPerSocket: countOf(
-      env,
-      'SYNCLINE_MAX_REQUESTS_PER_SOCKET',
-      d.maxRequestsPerSocket,
-      0,
-    ),
-  };
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new ConfigError(
-      'SYNCLINE_HEADERS_TIMEOUT must not be longer than SYNCLINE_REQUEST_TIMEOUT',
-    );
-  }
-  return limits;
-}
-
-function portOf(env: Env): number {
-  const text = present(env.PORT) ?? '3000';
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError(`PORT: "${text}" is not a port number`);
-  return port;
-}
-
-function loggerOf(env: Env): Logger {
-  const level = present(env.SYNCLINE_LOG_LEVEL) ?? 'info';
-  try {
-    return pino({ level });
-  } catch (error) {
-    throw new ConfigError(`SYNCLINE_LOG_LEVEL: ${(error as Error).message}`);
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** SYNCLINE_DRAIN_DELAY (default 0: no load balancer to wait for) and SYNCLINE_SHUTDOWN_TIMEOUT. */
-function shutdownTimingOf(env: Env): { drainDelayMs: number; timeoutMs: number } {
-  const read = (name: string, fallback: string, zero: boolean) => {
-    const value = present(env[name]) ?? fallback;
-    if (zero && value.trim() === '0') return 0;
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      throw new ConfigError(`${name}: ${(error as Error).message}`);
-    }
-  };
-  return {
-    drainDelayMs: read('SYNCLINE_DRAIN_DELAY', '0', true),
-    timeoutMs: read('SYNCLINE_SHUTDOWN_TIMEOUT', '30s', false),
-  };
-}
 
 /** ioredis loads only when SYNCLINE_REDIS_URL is set: an embedded server never holds it. */
 const loadIoredis = () => import('ioredis');
@@ -272,10 +159,12 @@ interface RedisConnections {
  * SYNCLINE_REDIS_URL: one command connection and one subscriber per instance, every key under
  * SYNCLINE_REDIS_PREFIX (default `syncline:`) so deployments can share a Redis.
  */
-async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections | undefined> {
-  const url = present(env.SYNCLINE_REDIS_URL);
-  if (url === undefined) return undefined;
-  const prefix = present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:';
+async function connectRedis(
+  config: RedisEnv | undefined,
+  logger: Logger,
+): Promise<RedisConnections | undefined> {
+  if (config === undefined) return undefined;
+  const { url, prefix } = config;
   const options = { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 3 };
   const { Redis } = await loadIoredis();
   const publisher = new Redis(url, options);
@@ -308,44 +197,30 @@ async function connectRedis(env: Env, logger: Logger): Promise<RedisConnections 
   };
 }
 
-/** SYNCLINE_CORS_ORIGINS: the browser origins allowed to call /api/... (default any). */
-function corsOriginsOf(env: Env): '*' | string[] {
-  try {
-    return parseCorsOrigins(present(env.SYNCLINE_CORS_ORIGINS));
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-}
-
-/** SYNCLINE_UPSTREAM_ALLOW and SYNCLINE_UPSTREAM_DNS (seed 003's upstream requests). */
-function upstreamOf(env: Env) {
-  try {
-    return {
-      upstreamAllow: parseUpstreamAllow(present(env.SYNCLINE_UPSTREAM_ALLOW)),
-      resolver: parseUpstreamDns(present(env.SYNCLINE_UPSTREAM_DNS)),
-    };
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
+/** SYNCLINE_UPSTREAM_ALLOW and SYNCLINE_UPSTREAM_DNS (seed 003's upstream requests), checked. */
+function upstreamOf(upstream: UpstreamEnv) {
+  return {
+    upstreamAllow: parseUpstreamAllow(upstream.allow),
+    resolver: parseUpstreamDns(upstream.dnsServers),
+  };
 }
 
 async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
-  const logger = loggerOf(env);
-  const port = portOf(env);
-  // Loopback unless told otherwise: a development server is not on the network by accident.
-  const host = present(env.HOST) ?? '127.0.0.1';
-  const limits = { ...limitsOf(env), connections: connectionLimitsOf(env) };
-  const { registry } = await loadCollections(present(env.SYNCLINE_CONFIG));
+  const config = readServerEnv(env);
+  const logger = pino({ level: config.logLevel });
+  const { port, host } = config.listen;
+  const limits = { ...config.limits, connections: config.connections };
+  const { registry } = await loadCollections(config.collectionsFile);
   const keys = await authKeysOf(env);
   const verifier = createTokenVerifier(keys.config);
 
-  const shutdownTiming = shutdownTimingOf(env);
-  const upstream = upstreamOf(env);
-  const corsOrigins = corsOriginsOf(env);
-  const redis = await connectRedis(env, logger);
+  const shutdownTiming = config.shutdown;
+  const upstream = upstreamOf(config.upstream);
+  const { corsOrigins } = config;
+  const redis = await connectRedis(config.redis, logger);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
-    store = await openStore(storeOptions(env));
+    store = await openStore(config.store);
   } catch (error) {
     await redis?.close();
     throw error;
@@ -382,8 +257,8 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
     auth: verifier,
     limits: { ...limits, ...(redis ? { redis: redis.publisher } : {}) },
     logger,
-    metricsToken: present(env.SYNCLINE_METRICS_TOKEN),
-    webApps: webAppsOf(env),
+    metricsToken: config.metricsToken,
+    webApps: webAppsOf(config.webApps),
     corsOrigins,
   });
 
@@ -458,7 +333,7 @@ async function serve(env: Env, out: NodeJS.WritableStream): Promise<number> {
 }
 
 async function runMigrate(env: Env, out: NodeJS.WritableStream): Promise<number> {
-  const ran = await migrate(storeOptions(env));
+  const ran = await migrate(storeFromEnv(env));
   out.write(
     ran.length === 0
       ? 'The database is up to date.\n'
@@ -521,7 +396,7 @@ async function token(args: string[], env: Env, out: NodeJS.WritableStream): Prom
     out.write(`${jwt}\n`);
     return 0;
   }
-  out.write(`${dashboardLink(values.url ?? `http://localhost:${portOf(env)}`, jwt)}\n`);
+  out.write(`${dashboardLink(values.url ?? `http://localhost:${listenFromEnv(env).port}`, jwt)}\n`);
   return 0;
 }
 
@@ -553,7 +428,7 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   };
 
   await check('database', async () => {
-    const options = storeOptions(env);
+    const options = storeFromEnv(env);
     const store = await openStore({ ...options, migrate: false });
     try {
       await store.ping();
@@ -581,14 +456,15 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   });
 
   await check('collections config', async () => {
-    const path = present(env.SYNCLINE_CONFIG);
+    const path = collectionsFileFromEnv(env);
     const { registry } = await loadCollections(path);
     return `${path ?? 'presets only'}: ${registry.names().length} collections${registry.strict ? ' (strict)' : ''}`;
   });
 
   await check('redis', async () => {
-    const url = present(env.SYNCLINE_REDIS_URL);
-    if (url === undefined) return 'not set: rate limits and realtime pokes stay in this process';
+    const redis = redisFromEnv(env);
+    if (redis === undefined) return 'not set: rate limits and realtime pokes stay in this process';
+    const { url, prefix } = redis;
     const { Redis } = await loadIoredis();
     const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
     let lastError: Error | undefined;
@@ -603,17 +479,18 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
     } finally {
       client.disconnect();
     }
-    return `answers; keys under "${present(env.SYNCLINE_REDIS_PREFIX) ?? 'syncline:'}"`;
+    return `answers; keys under "${prefix}"`;
   });
 
   await check('shutdown', async () => {
-    const { drainDelayMs, timeoutMs } = shutdownTimingOf(env);
+    const { drainDelayMs, timeoutMs } = shutdownFromEnv(env);
     return `drain delay ${drainDelayMs / 1000} s, timeout ${timeoutMs / 1000} s`;
   });
 
   await check('upstream', async () => {
-    const { upstreamAllow } = upstreamOf(env);
-    const dns = present(env.SYNCLINE_UPSTREAM_DNS);
+    const upstream = upstreamFromEnv(env);
+    const { upstreamAllow } = upstreamOf(upstream);
+    const dns = upstream.dnsServers?.join(', ');
     const hosts = upstreamAllow
       ? `only ${upstreamAllow.join(', ')}`
       : 'any host at a public address (SYNCLINE_UPSTREAM_ALLOW not set)';
@@ -621,7 +498,7 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   });
 
   await check('rate limits', async () => {
-    const { pushLimit, pullLimit, adminLimit, streams } = limitsOf(env);
+    const { pushLimit, pullLimit, adminLimit, streams } = limitsFromEnv(env);
     const show = (l: { max: number; windowMs: number }) => `${l.max} per ${l.windowMs / 1000} s`;
     return (
       `push ${show(pushLimit)}, pull ${show(pullLimit)}, admin ${show(adminLimit)}, ` +
@@ -630,7 +507,7 @@ async function doctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
   });
 
   await check('timeouts', async () => {
-    const c = connectionLimitsOf(env);
+    const c = connectionLimitsFromEnv(env);
     const s = (ms: number) => `${ms / 1000} s`;
     return (
       `headers ${s(c.headersTimeoutMs)}, body pause ${s(c.bodyTimeoutMs)}, ` +
@@ -672,6 +549,7 @@ export async function main(
   } catch (error) {
     const known =
       error instanceof ConfigError ||
+      error instanceof EnvError ||
       (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
     process.stderr.write(
       `syncline ${command}: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`,

@@ -1,6 +1,12 @@
 // @syncline/server's public surface: build the server, verify and mint tokens, open a store and
 // make the engine — what an embedding application or the CLI composes.
-export { composeServices, type ComposeOptions, type SynclineServices } from './app/compose.js';
+export {
+  composeServices,
+  createCollections,
+  type ComposeOptions,
+  type SynclineServices,
+} from './app/compose.js';
+export { presetCollections } from './seeds/presets.js';
 export { buildServer, type BuildServerOptions, type ServerLimits } from './http/build-server.js';
 export {
   createTokenVerifier,
@@ -31,8 +37,4 @@ export type { SyncStore } from './engine/ports.js';
 export { createSyncEngine } from './engine/sync-engine.js';
 export { migrate, openStore, type OpenStoreOptions } from './store/index.js';
 export { createOfflineReplay, parseUpstreamAllow } from './jobs/offline-replay.js';
-export {
-  replayDueOperations,
-  type OfflineReplay,
-  type ReplaySummary,
-} from './jobs/request-replay.js';
+export { replayDueOperations, type OfflineReplay, type ReplaySummary } from './replay/replayer.js';

@@ -6,7 +6,7 @@ import {
   type CollectionRegistry,
   type CollectionsConfig,
 } from '../engine/collections.js';
-import type { HostResolver } from '../engine/offline-operation-ports.js';
+import type { HostResolver } from '../replay/ports.js';
 import type { Clock, Logger } from '../engine/ports.js';
 import { createSyncEngine } from '../engine/sync-engine.js';
 import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
@@ -16,9 +16,10 @@ import { createServerMetrics } from '../http/metrics.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createBackgroundJobs, everyFromEnv, type BackgroundJobs } from '../jobs/index.js';
 import { createOfflineReplay } from '../jobs/offline-replay.js';
-import { replayDueOperations } from '../jobs/request-replay.js';
+import { replayDueOperations, type OfflineReplay } from '../replay/replayer.js';
 import type { RealtimeBus } from '../realtime/realtime-bus.js';
 import { createRealtime } from '../realtime/realtime.js';
+import { presetCollections, seedRoutes } from '../seeds/index.js';
 import { DashboardQueries } from '../store/dashboard-queries.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 
@@ -51,6 +52,8 @@ export interface ComposeOptions {
  * fall due.
  */
 export interface SynclineServices extends ServerServices {
+  /** Seed 003's offline operations and their replayer (its /api/offline routes and job use them). */
+  readonly offlineReplay: OfflineReplay;
   readonly jobs: BackgroundJobs;
   /** Stops the jobs, flushes the engine and closes realtime (not the store, which the caller opened). */
   close(): Promise<void>;
@@ -64,6 +67,14 @@ function isRegistry(
   return typeof (value as Partial<CollectionRegistry> | undefined)?.get === 'function';
 }
 
+/**
+ * The collection registry for a config (default: presets only), over the seeds' presets; throws
+ * a one-line message when the config is malformed.
+ */
+export function createCollections(config?: CollectionsConfig): CollectionRegistry {
+  return createCollectionRegistry(config && assertCollectionsConfig(config), presetCollections);
+}
+
 /** Throws a one-line message when the jobs' environment is wrong (nothing is left open then). */
 export function composeServices(options: ComposeOptions): SynclineServices {
   const { store } = options;
@@ -71,7 +82,7 @@ export function composeServices(options: ComposeOptions): SynclineServices {
   const logging = options.logger ? { logger: options.logger } : {};
   const collections = isRegistry(options.collections)
     ? options.collections
-    : createCollectionRegistry(options.collections && assertCollectionsConfig(options.collections));
+    : createCollections(options.collections);
   const metrics = createServerMetrics();
   const offlineReplay = createOfflineReplay({
     store,
@@ -126,6 +137,7 @@ export function composeServices(options: ComposeOptions): SynclineServices {
     engine,
     realtime,
     offlineReplay,
+    compatRoutes: seedRoutes({ engine, offlineReplay }),
     jobs,
     settings: jobs.settings,
     metrics,

@@ -1,7 +1,6 @@
 // The collections config: per entity type, a payload schema, an access rule, a conflict strategy,
-// merge policies per field and conflict detectors. Seeds' entity types ship as presets.
+// merge policies per field and conflict detectors. Built-in entity types come in as presets.
 import { ConflictStrategy } from '@syncline/protocol';
-import { presetCollections } from './presets.js';
 import { SyncError } from './errors.js';
 
 /**
@@ -47,7 +46,7 @@ export interface CollectionConfig {
 export interface CollectionsConfig {
   /** Refuse entity types the config does not name. */
   strict?: boolean;
-  /** Include the seeds' preset collections (default true). */
+  /** Include the preset collections the registry is given (default true). */
   presets?: boolean;
   /** The tenant-wide default strategy; SERVER_WINS when absent. */
   defaultStrategy?: ConflictStrategy;
@@ -78,11 +77,18 @@ export interface CollectionRegistry {
   claimNames(): string[];
 }
 
-export function createCollectionRegistry(config: CollectionsConfig = {}): CollectionRegistry {
-  const presets = config.presets === false ? {} : presetCollections;
+/**
+ * `shipped` are the collections a deployment ships with, handed over by the composition root;
+ * a config entry for one of their types overrides it, and `config.presets: false` leaves them out.
+ */
+export function createCollectionRegistry(
+  config: CollectionsConfig = {},
+  shipped: Readonly<Record<string, CollectionConfig>> = {},
+): CollectionRegistry {
+  const presets = config.presets === false ? {} : shipped;
   const merged: Record<string, CollectionConfig> = { ...presets };
   // A config entry for a preset's type overrides the settings it names and keeps the others (e.g.
-  // seed 000's facility rule on attendance keeps the preset's schema and time detector).
+  // a config that sets only an access rule keeps the preset's schema and time detector).
   for (const [name, collection] of Object.entries(config.collections ?? {})) {
     merged[name] = Object.hasOwn(presets, name) ? { ...presets[name], ...collection } : collection;
   }

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { bodyAdmissionDefaults } from '../config/limits.js';
 import { hasBody, startBodyTimer } from './connection-limits.js';
 
 export interface BodyAdmissionOptions {
@@ -16,10 +17,7 @@ export interface BodyAdmissionOptions {
   largeBodyBytes: number;
 }
 
-export const bodyAdmissionDefaults = {
-  largeBodyConcurrency: 2,
-  largeBodyBytes: 1024 * 1024,
-} as const;
+export { bodyAdmissionDefaults };
 
 /** A counting semaphore, first come first served. */
 class Slots {

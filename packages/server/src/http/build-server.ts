@@ -5,7 +5,6 @@ import type { LoggerOptions } from 'pino';
 import { limitsDefaults } from '@syncline/protocol';
 import type { CollectionRegistry } from '../engine/collections.js';
 import type { SyncEngine } from '../engine/engine-api.js';
-import type { OfflineReplay } from '../jobs/request-replay.js';
 import type { TenantSettingsService } from '../jobs/tenant-settings.js';
 import type { Realtime } from '../realtime/realtime.js';
 import type { DashboardQueries } from '../store/dashboard-queries.js';
@@ -28,8 +27,6 @@ import {
   connectionServerOptions,
   type ConnectionLimits,
 } from './connection-limits.js';
-import { attendanceRoutesPlugin } from './compat/attendance.js';
-import { healthcareRoutesPlugin } from './compat/healthcare.js';
 import { corsPlugin } from './cors.js';
 import { docsPlugin } from './docs.js';
 import { errorHandlerPlugin, sendRefusal, toRefusal } from './error-handler.js';
@@ -44,7 +41,6 @@ import {
 } from './rate-limits.js';
 import { schemaVersionPlugin } from './schema-version.js';
 import { syncRoutesPlugin } from './sync-routes.js';
-import { paymeCompatPlugin } from './compat/payme.js';
 import { streamRoutesPlugin } from './stream-routes.js';
 import type { StreamCaps } from '../realtime/stream-slots.js';
 import { settingsRoutesPlugin } from './settings-routes.js';
@@ -71,6 +67,9 @@ export interface ServerLimits {
   streams?: Partial<StreamCaps>;
 }
 
+/** Registers a group of routes on the app (e.g. `(app) => void app.register(plugin, options)`). */
+export type ServerRoutes = (app: FastifyInstance) => void;
+
 /** What the routes serve; app/compose.ts builds them (its SynclineServices fit this). */
 export interface ServerServices {
   /** /readyz pings it; the dashboard and stream routes read it. */
@@ -79,8 +78,11 @@ export interface ServerServices {
   readonly engine: SyncEngine;
   /** GET /api/sync/stream's hub; the engine must publish its commits to it. */
   readonly realtime: Realtime;
-  /** Seed 003's /api/offline routes. */
-  readonly offlineReplay: OfflineReplay;
+  /**
+   * Routes beside the canonical API, registered after the admin routes: the seeds' (seeds/),
+   * which app/compose.ts hands over.
+   */
+  readonly compatRoutes?: readonly ServerRoutes[];
   /** GET/PATCH /api/sync/admin/settings. */
   readonly settings: TenantSettingsService;
   /** GET /metrics counts into it. */
@@ -203,12 +205,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   void app.register(schemaVersionPlugin);
   void app.register(syncRoutesPlugin, { engine });
   void app.register(adminRoutesPlugin, { engine });
-  void app.register(attendanceRoutesPlugin, { engine });
-  void app.register(healthcareRoutesPlugin, { engine });
-  void app.register(paymeCompatPlugin, {
-    offlineReplay: services.offlineReplay,
-    claimDevice: (actor, deviceId) => engine.claimDevice(actor, deviceId),
-  });
+  for (const routes of services.compatRoutes ?? []) routes(app);
   void app.register(streamRoutesPlugin, {
     hub: realtime.hub,
     store,

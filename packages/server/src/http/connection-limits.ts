@@ -12,27 +12,9 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { errorCodes, type ErrorCode } from '@syncline/protocol';
+import { connectionLimitsDefaults, type ConnectionLimits } from '../config/limits.js';
 
-export interface ConnectionLimits {
-  /** A request's headers must arrive within this (slowloris). */
-  headersTimeoutMs: number;
-  /** The longest pause while a body arrives; the client is answered 408 and the connection closed. */
-  bodyTimeoutMs: number;
-  /** Headers and body must arrive within this, however steadily the body comes. */
-  requestTimeoutMs: number;
-  /** An idle keep-alive connection closes after this (above common load balancers' 60 s). */
-  keepAliveTimeoutMs: number;
-  /** A connection closes after this many requests (0: no limit), so clients spread over instances. */
-  maxRequestsPerSocket: number;
-}
-
-export const connectionLimitsDefaults: ConnectionLimits = {
-  headersTimeoutMs: 10_000,
-  bodyTimeoutMs: 20_000,
-  requestTimeoutMs: 120_000,
-  keepAliveTimeoutMs: 72_000,
-  maxRequestsPerSocket: 1000,
-};
+export { connectionLimitsDefaults, type ConnectionLimits };
 
 /** Fastify's server options for these limits. */
 export function connectionServerOptions(limits: ConnectionLimits) {

@@ -5,6 +5,10 @@
 import cors from '@fastify/cors';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { parseCorsOrigins } from '../config/env.js';
+
+/** Parses SYNCLINE_CORS_ORIGINS (config/env.ts). */
+export { parseCorsOrigins };
 
 export interface CorsOptions {
   /** The origins allowed to call the API (`https://app.example.com`); `'*'` (default) allows any. */
@@ -30,29 +34,6 @@ export const corsExposedHeaders = [
 ];
 
 const isApiRoute = (url: string) => url === '/api' || url.startsWith('/api/');
-
-/** Parses SYNCLINE_CORS_ORIGINS: `*` or a comma list of origins (scheme://host[:port]). */
-export function parseCorsOrigins(text: string | undefined): '*' | string[] {
-  if (text === undefined || text.trim() === '' || text.trim() === '*') return '*';
-  const origins = text
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
-  for (const origin of origins) {
-    let parsed: URL;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      throw new Error(`SYNCLINE_CORS_ORIGINS: "${origin}" is not an origin (https://host[:port])`);
-    }
-    if (parsed.origin !== origin) {
-      throw new Error(
-        `SYNCLINE_CORS_ORIGINS: "${origin}" is not an origin; did you mean "${parsed.origin}"?`,
-      );
-    }
-  }
-  return origins;
-}
 
 export const corsPlugin = fp<CorsOptions>(
   async (fastify, { origins = '*' }) => {

@@ -69,7 +69,7 @@ describe('/docs', () => {
         'POST /api/sync/entities/{type}/{id}/restore',
         'GET /healthz',
         'GET /readyz',
-        // Seed 000 and seed 001 (compat/attendance.ts, compat/healthcare.ts).
+        // Seed 000 and seed 001 (seeds/attendance/routes.ts, seeds/healthcare/routes.ts).
         'POST /api/attendance/sync',
         'POST /api/v1/sync/queue',
         'GET /api/v1/sync/pending',

@@ -7,35 +7,12 @@ import rateLimitPlugin from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseDuration } from '../config/durations.js';
+import { parseRateLimit, rateLimitDefaults, type RateLimit } from '../config/limits.js';
 import { SyncError } from '../engine/errors.js';
 
-export { parseDuration };
-
-export interface RateLimit {
-  max: number;
-  windowMs: number;
-}
-
-export const rateLimitDefaults = {
-  /** Seed 000: 20 pushes per 5 minutes per user. */
-  push: '20/5m',
-  /** Generous, so that the first sync of a large tenant (many delta pages) is not throttled. */
-  pull: '600/5m',
-  /** Requests that start bounded heavy work (a retry re-runs up to 100 mutations). */
-  admin: '60/5m',
-} as const;
+export { parseDuration, parseRateLimit, rateLimitDefaults, type RateLimit };
 
 export type Budget = keyof typeof rateLimitDefaults;
-
-/** 'N/5m', 'N/30s', 'N/1h' → { max: N, windowMs }. */
-export function parseRateLimit(text: string): RateLimit {
-  const slash = text.indexOf('/');
-  const max = Number(text.slice(0, slash).trim());
-  if (slash < 1 || !Number.isSafeInteger(max) || max < 1) {
-    throw new Error(`"${text}" is not a rate limit like 20/5m (requests/window)`);
-  }
-  return { max, windowMs: parseDuration(text.slice(slash + 1)) };
-}
 
 /**
  * The part of an ioredis client that @fastify/rate-limit's Redis store uses (it defines a Lua

@@ -9,7 +9,7 @@ import { MaintenanceQueries } from '../store/maintenance-queries.js';
 import { createInProcessScheduler } from './in-process-scheduler.js';
 import { runJob, type JobDefinition } from './job-registry.js';
 import { maintenanceJobs, type MaintenanceJobOptions } from './maintenance-jobs.js';
-import { jobsConfigFromEnv, type JobsConfig } from './jobs-env.js';
+import { jobsConfigFromEnv, type JobsConfig } from '../config/jobs-env.js';
 import { createTenantSettingsService, type TenantSettingsService } from './tenant-settings.js';
 
 export {
@@ -26,7 +26,7 @@ export {
   type TenantSettings,
   type TenantSettingsService,
 } from './tenant-settings.js';
-export { everyFromEnv, jobsConfigFromEnv, type JobsConfig } from './jobs-env.js';
+export { everyFromEnv, jobsConfigFromEnv, type JobsConfig } from '../config/jobs-env.js';
 
 export interface StartJobsOptions extends MaintenanceJobOptions {
   engine: SyncEngine;

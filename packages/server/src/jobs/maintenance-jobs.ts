@@ -6,6 +6,7 @@ import type { Actor } from '../engine/actor.js';
 import type { SyncEngine } from '../engine/engine-api.js';
 import type { Logger, SyncStore } from '../engine/ports.js';
 import type { MaintenanceQueries } from '../store/maintenance-queries.js';
+import { maintenanceScheduleDefaults, retryAttemptsDefault } from '../config/jobs.js';
 import { systemActor, systemTenant, type JobDefinition } from './job-registry.js';
 import {
   effectiveSettings,
@@ -21,18 +22,9 @@ export interface MaintenanceJobDeps {
   logger: Logger;
 }
 
-/** Job names and how often each runs by default. */
-export const maintenanceScheduleDefaults = {
-  'retry-failed': 5 * 60_000,
-  'cleanup-synced': 60 * 60_000,
-  'prune-history': 60 * 60_000,
-  'evaluate-alerts': 5 * 60_000,
-} as const;
+export { maintenanceScheduleDefaults, retryAttemptsDefault };
 
 export type MaintenanceJobName = keyof typeof maintenanceScheduleDefaults;
-
-/** A FAILED mutation is retried by the schedule until it has this many attempts; then it waits for a person. */
-export const retryAttemptsDefault = 10;
 
 const DAY_MS = 24 * 60 * 60_000;
 

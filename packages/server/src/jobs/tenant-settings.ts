@@ -7,33 +7,14 @@ import { requireAdmin } from '../engine/authorize.js';
 import { SyncError } from '../engine/errors.js';
 import type { Clock } from '../engine/ports.js';
 import type { MaintenanceQueries } from '../store/maintenance-queries.js';
+import {
+  tenantSettingsDefaults,
+  type AlertSettings,
+  type RetentionSettings,
+  type TenantSettings,
+} from '../config/jobs.js';
 
-export interface RetentionSettings {
-  /** Days a SYNCED mutation (its idempotency record) is kept; 0 keeps them forever. */
-  mutationsDays: number;
-  /** Days an older version of an entity is kept; the latest version always stays. 0: forever. */
-  historyDays: number;
-  /** Days a deleted entity's tombstone is kept for devices to learn of the delete. 0: forever. */
-  tombstonesDays: number;
-}
-
-export interface AlertSettings {
-  /** A device whose share of FAILED mutations (in the window) exceeds this raises an alert. */
-  failureRatePercent: number;
-  /** The failure rate counts only for devices with at least this many mutations in the window. */
-  minMutations: number;
-  /** More conflicts waiting for review than this raises an alert. */
-  pendingConflicts: number;
-  /** A change that waited longer than this on its device before arriving raises an alert. */
-  syncDelayMinutes: number;
-  /** How far back the failure rate and sync delay look. */
-  windowHours: number;
-}
-
-export interface TenantSettings {
-  retention: RetentionSettings;
-  alerts: AlertSettings;
-}
+export { tenantSettingsDefaults, type AlertSettings, type RetentionSettings, type TenantSettings };
 
 /** What an admin may send: any subset; null puts a field back to the server default. */
 export type TenantSettingsPatch = {
@@ -42,18 +23,6 @@ export type TenantSettingsPatch = {
 
 type Overrides = {
   [S in keyof TenantSettings]?: Partial<TenantSettings[S]>;
-};
-
-export const tenantSettingsDefaults: TenantSettings = {
-  retention: { mutationsDays: 30, historyDays: 90, tombstonesDays: 90 },
-  // Seed 001's monitoring query flags devices failing more than 10% of their operations.
-  alerts: {
-    failureRatePercent: 10,
-    minMutations: 5,
-    pendingConflicts: 50,
-    syncDelayMinutes: 24 * 60,
-    windowHours: 24,
-  },
 };
 
 /** Inclusive bounds of every setting: what PATCH accepts. */

@@ -6,8 +6,9 @@ import type { Actor } from '../engine/actor.js';
 import { createCollectionRegistry } from '../engine/collections.js';
 import type { CommitEvent } from '../engine/commit-events.js';
 import { createRealtimeHub, type StreamEnd, type StreamSink } from './realtime-hub.js';
+import { presetCollections } from '../seeds/presets.js';
 
-const collections = createCollectionRegistry();
+const collections = createCollectionRegistry({}, presetCollections);
 
 function recordingSink() {
   const seen = { pokes: [] as string[], heartbeats: 0, ended: [] as StreamEnd[] };

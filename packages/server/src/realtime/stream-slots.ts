@@ -2,15 +2,9 @@
 // a socket held for hours; without a cap one user can hold thousands. Counted per instance (with
 // many instances a user may hold up to the cap on each): a count shared through Redis would
 // outlive a crashed instance's streams, and the cap is there to protect each instance.
+import { streamCapsDefaults, type StreamCaps } from '../config/limits.js';
 
-export interface StreamCaps {
-  /** Open streams of one user (all their devices and tabs). */
-  perUser: number;
-  /** Open streams of one tenant. */
-  perTenant: number;
-}
-
-export const streamCapsDefaults: StreamCaps = { perUser: 20, perTenant: 2000 };
+export { streamCapsDefaults, type StreamCaps };
 
 export interface StreamSlot {
   /** Frees the slot; calling it again does nothing. */

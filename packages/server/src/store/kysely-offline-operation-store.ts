@@ -16,7 +16,7 @@ import type {
   OfflineTenantStore,
   OfflineTenantTx,
   OperationFilter,
-} from '../engine/offline-operation-ports.js';
+} from '../replay/ports.js';
 import type { AuditRecord } from '../engine/ports.js';
 import type { KyselySyncStore } from './kysely-sync-store.js';
 import type { Database } from './schema.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { offlineConfigDefaults } from '../engine/replay-policy.js';
+import { offlineConfigDefaults } from '../replay/policy.js';
 import { createKyselyOfflineOperationStore } from './kysely-offline-operation-store.js';
 import type { KyselySyncStore } from './kysely-sync-store.js';
 import { createSqliteSyncStore } from './sqlite/sqlite-sync-store.js';

@@ -18,6 +18,7 @@ import {
 } from '../jobs/tenant-settings.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { MaintenanceQueries } from '../store/maintenance-queries.js';
+import { presetCollections } from '../seeds/presets.js';
 
 const DAY = 24 * 60 * 60_000;
 const T0 = Date.UTC(2025, 0, 6, 8, 0, 0);
@@ -46,7 +47,7 @@ export function runMaintenanceSuite(name: string, openStore: () => Promise<Kysel
       store = await openStore();
       engine = createSyncEngine({
         store,
-        collections: createCollectionRegistry(),
+        collections: createCollectionRegistry({}, presetCollections),
         compileSchema: createSchemaCompiler(),
         crypto: nodeCrypto,
         clock,

@@ -4,11 +4,11 @@
 // adapter's test file is one call.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../engine/actor.js';
-import type { HostResolver } from '../engine/offline-operation-ports.js';
+import type { HostResolver } from '../replay/ports.js';
 import { SyncError } from '../engine/errors.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createOfflineReplay } from '../jobs/offline-replay.js';
-import { replayDueOperations, type OfflineReplay } from '../jobs/request-replay.js';
+import { replayDueOperations, type OfflineReplay } from '../replay/replayer.js';
 import type { KyselySyncStore } from '../store/index.js';
 import { startUpstreamServer, type UpstreamServer } from './upstream-server.js';
 

@@ -21,6 +21,7 @@ import { createSchemaCompiler } from '../http/ajv-schema-compiler.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { MaintenanceQueries } from '../store/maintenance-queries.js';
+import { presetCollections } from '../seeds/presets.js';
 
 const TENANT = 'clinic';
 const T0 = Date.UTC(2025, 0, 6, 8, 0, 0);
@@ -120,7 +121,7 @@ export function runPushExactlyOnceSuite(name: string, openStore: () => Promise<K
       store = await openStore();
       engine = createSyncEngine({
         store: withFailingEntity(store, failing),
-        collections: createCollectionRegistry(),
+        collections: createCollectionRegistry({}, presetCollections),
         compileSchema: createSchemaCompiler(),
         crypto: nodeCrypto,
         clock: { now: () => new Date(now) },

@@ -1,10 +1,10 @@
 // One upstream request against a real HTTP server on 127.0.0.1, with the resolver injected: the
 // socket connects to the very address the policy checked, or not at all.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostResolver } from '../engine/offline-operation-ports.js';
-import { createUpstreamPolicy } from '../engine/upstream-address.js';
+import type { HostResolver } from './ports.js';
+import { createUpstreamPolicy } from './upstream-address.js';
 import { startUpstreamServer, type UpstreamServer } from '../testing/upstream-server.js';
-import { sendUpstream } from './upstream-request.js';
+import { sendUpstream } from './upstream-client.js';
 
 let upstream: UpstreamServer;
 let port: number;

@@ -3,155 +3,34 @@
 // replays an item already processed, detects conflicts and settles them; these routes map names.
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
-import {
-  deviceIdSchema,
-  entityIdSchema,
-  entityTypeSchema,
-  isoTimestampSchema,
-  jsonObjectSchema,
-  limitsDefaults,
-  type ChangeResult,
-  type Conflict,
-  type ConflictType,
-} from '@syncline/protocol';
 import type { Actor } from '../../engine/actor.js';
 import { scopeFor } from '../../engine/authorize.js';
 import type { SyncEngine } from '../../engine/engine-api.js';
 import { SyncError } from '../../engine/errors.js';
-import type { ProcessResult, QueuedChange } from '../../engine/sync-queue.js';
-import { actorOf } from '../auth.js';
-import { withErrors } from '../schemas.js';
-import { seedJsonBody } from './seed-bodies.js';
+import { actorOf } from '../../http/auth.js';
+import { withErrors } from '../../http/schemas.js';
+import { seedJsonBody } from '../seed-bodies.js';
+import { conflictWording, toItem, conflictDetail, resourceOf, statusOf } from './wire.js';
+import {
+  resolutionOptions,
+  type Resolution,
+  userIdSchema,
+  queueBodySchema,
+  queueResponseSchema,
+  scopeQuerySchema,
+  idParamsSchema,
+  resolveQuerySchema,
+  itemSchema,
+  processResponseSchema,
+  resolveResponseSchema,
+  retryQuerySchema,
+  retryResponseSchema,
+  statsResponseSchema,
+} from './schemas.js';
 
 export interface HealthcareRoutesOptions {
   engine: SyncEngine;
 }
-
-const resolutionOptions = ['CLIENT_WINS', 'SERVER_WINS', 'MANUAL'] as const;
-type Resolution = (typeof resolutionOptions)[number];
-
-const userIdSchema = Type.String({ minLength: 1, maxLength: 256 });
-const operationSchema = Type.Union([
-  Type.Literal('CREATE'),
-  Type.Literal('UPDATE'),
-  Type.Literal('DELETE'),
-]);
-
-const queueBodySchema = Type.Object(
-  {
-    userId: Type.Optional(userIdSchema),
-    deviceId: deviceIdSchema,
-    operation: operationSchema,
-    resourceType: entityTypeSchema,
-    resourceId: Type.Optional(entityIdSchema),
-    data: Type.Optional(Type.Union([jsonObjectSchema, Type.Null()])),
-    createdAtClient: isoTimestampSchema,
-    version: Type.Optional(Type.Integer({ minimum: 0, maximum: limitsDefaults.maxVersion })),
-  },
-  { additionalProperties: false },
-);
-const queueResponseSchema = Type.Object({
-  id: Type.String(),
-  status: Type.String(),
-  message: Type.String(),
-});
-const scopeQuerySchema = Type.Object(
-  { deviceId: Type.Optional(deviceIdSchema), userId: Type.Optional(userIdSchema) },
-  { additionalProperties: false },
-);
-const idParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
-const resolveQuerySchema = Type.Object(
-  {
-    resolution: Type.Union(resolutionOptions.map((option) => Type.Literal(option))),
-  },
-  { additionalProperties: false },
-);
-
-const objectOrNull = Type.Union([jsonObjectSchema, Type.Null()]);
-const itemSchema = Type.Object({
-  id: Type.String(),
-  userId: Type.String(),
-  deviceId: Type.String(),
-  operation: Type.String(),
-  resourceType: Type.String(),
-  resourceId: Type.String(),
-  data: objectOrNull,
-  status: Type.String(),
-  retryCount: Type.Integer(),
-  version: Type.Integer(),
-  createdAtClient: Type.String(),
-  error: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
-const conflictDetailSchema = Type.Object({
-  id: Type.String(),
-  type: Type.String(),
-  status: Type.String(),
-  resolution: Type.Union([Type.String(), Type.Null()]),
-  clientVersion: Type.Integer(),
-  serverVersion: Type.Integer(),
-  clientData: objectOrNull,
-  serverData: objectOrNull,
-});
-const processResponseSchema = Type.Object({
-  id: Type.String(),
-  status: Type.String(),
-  message: Type.String(),
-  result: Type.Optional(jsonObjectSchema),
-  error: Type.Optional(Type.String()),
-  code: Type.Optional(Type.String()),
-  resolutionOptions: Type.Optional(Type.Array(Type.String())),
-  conflict: Type.Optional(conflictDetailSchema),
-});
-const resolveResponseSchema = Type.Object({
-  id: Type.String(),
-  status: Type.String(),
-  resolution: Type.String(),
-  message: Type.String(),
-  result: Type.Optional(jsonObjectSchema),
-  conflict: conflictDetailSchema,
-});
-const retryQuerySchema = Type.Object(
-  {
-    deviceId: Type.Optional(deviceIdSchema),
-    userId: Type.Optional(userIdSchema),
-    /** Continues a retry round (the previous answer's startedAt). */
-    startedAt: Type.Optional(isoTimestampSchema),
-  },
-  { additionalProperties: false },
-);
-const retryResponseSchema = Type.Object({
-  retried: Type.Integer(),
-  message: Type.String(),
-  results: Type.Array(Type.Object({ id: Type.String(), status: Type.String() })),
-  remaining: Type.Integer(),
-  hasMore: Type.Boolean(),
-  startedAt: Type.String(),
-});
-const statsResponseSchema = Type.Object({
-  total: Type.Integer(),
-  pending: Type.Integer(),
-  synced: Type.Integer(),
-  failed: Type.Integer(),
-  conflicts: Type.Integer(),
-  syncRate: Type.String(),
-});
-
-/** What the seed says about each kind of conflict: its `message` and `error`. */
-const conflictWording: Record<ConflictType, { message: string; error: string }> = {
-  VERSION_MISMATCH: {
-    message: 'Version conflict detected',
-    error: 'Resource was modified on server',
-  },
-  DUPLICATE_CREATE: {
-    message: 'Duplicate create detected',
-    error: 'Resource already exists on server',
-  },
-  DELETED: { message: 'Delete conflict detected', error: 'Resource was deleted on server' },
-  TIME_MISMATCH: { message: 'Time conflict detected', error: 'Clock times differ on server' },
-  CHECKSUM_MISMATCH: { message: 'Checksum conflict detected', error: 'Data was damaged' },
-};
 
 /** DESIGN: a userId other than the caller's is refused unless the caller is the tenant's admin. */
 function assertOwnOrAdmin(actor: Actor, userId: string | undefined): void {
@@ -162,52 +41,6 @@ function assertOwnOrAdmin(actor: Actor, userId: string | undefined): void {
 function actingFor(actor: Actor, userId: string | undefined): Actor {
   if (userId === undefined || userId === actor.userId) return actor;
   return { tenant: actor.tenant, userId, role: 'user', claims: {} };
-}
-
-function toItem(queued: QueuedChange) {
-  return {
-    id: queued.id,
-    userId: queued.userId,
-    deviceId: queued.deviceId,
-    operation: queued.operation,
-    resourceType: queued.entityType,
-    resourceId: queued.entityId,
-    data: queued.payload,
-    status: queued.status,
-    retryCount: Math.max(0, queued.attempts - 1),
-    version: queued.clientVersion,
-    createdAtClient: queued.clientTimestamp,
-    error: queued.error?.message ?? null,
-    createdAt: queued.createdAt,
-    updatedAt: queued.updatedAt,
-  };
-}
-
-function conflictDetail(conflict: Conflict) {
-  return {
-    id: conflict.id,
-    type: conflict.type,
-    status: conflict.status,
-    resolution: conflict.resolution,
-    clientVersion: conflict.clientVersion,
-    serverVersion: conflict.serverVersion,
-    clientData: conflict.clientData,
-    serverData: conflict.serverData,
-  };
-}
-
-/** The resource as the seed's `result` shows it: its fields, its id and its version. */
-function resourceOf(entity: ProcessResult['entity']) {
-  if (!entity) return undefined;
-  return entity.payload === null
-    ? { id: entity.entityId, version: entity.version, deleted: true }
-    : { ...entity.payload, id: entity.entityId, version: entity.version };
-}
-
-/** A queue status for an engine result: applied is SYNCED, refused is FAILED. */
-function statusOf(result: ChangeResult): string {
-  const status = result.status === 'DUPLICATE' ? result.originalStatus : result.status;
-  return status === 'APPLIED' ? 'SYNCED' : status === 'REJECTED' ? 'FAILED' : 'CONFLICT';
 }
 
 export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(

@@ -7,9 +7,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { parseRetryAfter } from '@syncline/protocol';
-import type { HostResolver } from '../engine/offline-operation-ports.js';
-import type { UpstreamAnswer } from '../engine/replay-policy.js';
-import { portOf, type UpstreamPolicy } from '../engine/upstream-address.js';
+import type { HostResolver } from './ports.js';
+import type { UpstreamAnswer } from './policy.js';
+import { portOf, type UpstreamPolicy } from './upstream-address.js';
 
 /** The error a refused address ends a request with; reported as a POLICY failure, not retried. */
 export class UpstreamAddressRefused extends Error {

@@ -1,9 +1,9 @@
 // Offline operations (seed 003): HTTP requests a device queued while offline, kept per business
 // (tenant) and replayed against the business's own API. This module makes every queue decision
-// (admission, idempotency, claims, outcomes, retries, cleanup); src/jobs/request-replay.ts only
+// (admission, idempotency, claims, outcomes, retries, cleanup); replay/replayer.ts only
 // carries the request over the network.
 import { canonicalJson, limitsDefaults } from '@syncline/protocol';
-import type { Actor } from './actor.js';
+import type { Actor } from '../engine/actor.js';
 import {
   assertOwnRecord,
   isAdmin,
@@ -11,9 +11,9 @@ import {
   ownsOrAdmin,
   requireAdmin,
   scopeFor,
-} from './authorize.js';
-import { SyncError } from './errors.js';
-import { jsonByteLength } from './json.js';
+} from '../engine/authorize.js';
+import { SyncError } from '../engine/errors.js';
+import { jsonByteLength } from '../engine/json.js';
 import type {
   HostResolver,
   OfflineConfig,
@@ -25,9 +25,9 @@ import type {
   OfflineTenantTx,
   ReplayMethod,
   ReplayResolution,
-} from './offline-operation-ports.js';
-import type { Clock, Crypto } from './ports.js';
-import { yieldToEventLoop } from './yield.js';
+} from './ports.js';
+import type { Clock, Crypto } from '../engine/ports.js';
+import { yieldToEventLoop } from '../engine/yield.js';
 import {
   decideAttempt,
   offlineConfigDefaults,
@@ -41,7 +41,7 @@ import {
   serverIdOf,
   upstreamTarget,
   type UpstreamAnswer,
-} from './replay-policy.js';
+} from './policy.js';
 import { createUpstreamPolicy, portOf, type UpstreamPolicy } from './upstream-address.js';
 
 export interface OfflineOperationsOptions {

@@ -2,8 +2,7 @@
 // a clear one-line error for a bad value.
 import { describe, expect, it } from 'vitest';
 import { everyFromEnv, everyVariable, jobsConfigFromEnv } from './jobs-env.js';
-import { maintenanceScheduleDefaults } from './maintenance-jobs.js';
-import { tenantSettingsDefaults } from './tenant-settings.js';
+import { maintenanceScheduleDefaults, tenantSettingsDefaults } from './jobs.js';
 
 describe('jobsConfigFromEnv', () => {
   it('defaults: on, in-process, the built-in intervals and settings', () => {

@@ -12,7 +12,7 @@ import {
   serverIdOf,
   upstreamTarget,
   type UpstreamAnswer,
-} from './replay-policy.js';
+} from './policy.js';
 import { createUpstreamPolicy } from './upstream-address.js';
 
 const publicOnly = createUpstreamPolicy();

@@ -4,21 +4,28 @@
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { jsonObjectSchema, limitsDefaults } from '@syncline/protocol';
 import type { Actor } from '../../engine/actor.js';
 import { anotherUsersDevice } from '../../engine/authorize.js';
 import { SyncError } from '../../engine/errors.js';
-import type {
-  OfflineConfig,
-  OfflineConfigRecord,
-  OfflineOperationRecord,
-  OfflineSyncHistoryRecord,
-  ReplayResolution,
-} from '../../engine/offline-operation-ports.js';
-import { offlineBatchDefaults, type AttemptMeta } from '../../engine/offline-operations.js';
-import type { OfflineReplay, ReplaySummary } from '../../jobs/request-replay.js';
-import { actorOf } from '../auth.js';
-import { withErrors } from '../schemas.js';
+import type { ReplayResolution } from '../../replay/ports.js';
+import { offlineBatchDefaults, type AttemptMeta } from '../../replay/operations.js';
+import type { OfflineReplay } from '../../replay/replayer.js';
+import { actorOf } from '../../http/auth.js';
+import { withErrors } from '../../http/schemas.js';
+import { toPaymeOperation, toPaymeHistory, toPaymeConfig, toPaymeSummary } from './wire.js';
+import {
+  idParams,
+  scopeQuery,
+  pendingQuery,
+  queueBody,
+  configPatch,
+  syncBody,
+  syncOneBody,
+  resolveBody,
+  retryBody,
+  cleanupInput,
+  historyQuery,
+} from './schemas.js';
 
 export interface PaymeCompatOptions {
   /** Seed 003's offline operations and their replayer (built by app/compose.ts). */
@@ -26,137 +33,6 @@ export interface PaymeCompatOptions {
   /** Refuses a device of another user (SyncEngine.claimDevice): X-Device-Id is checked like any. */
   claimDevice: (actor: Actor, deviceId: string) => Promise<void>;
 }
-
-const statusValues = ['pending', 'syncing', 'synced', 'conflict', 'failed'] as const;
-const rowId = () => Type.Integer({ minimum: 1, maximum: limitsDefaults.maxRowId });
-const businessId = Type.Union([
-  Type.String({ minLength: 1, maxLength: 256 }),
-  Type.Integer({ minimum: 0, maximum: limitsDefaults.maxRowId }),
-]);
-const text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
-const idParams = Type.Object({ id: rowId() });
-
-const scopeQuery = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    userId: Type.Optional(text(256)),
-  },
-  { additionalProperties: false },
-);
-
-const pendingQuery = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    userId: Type.Optional(text(256)),
-    status: Type.Optional(Type.Unsafe<(typeof statusValues)[number]>({ enum: [...statusValues] })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: limitsDefaults.maxOffset })),
-  },
-  { additionalProperties: false },
-);
-
-const queueBody = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    operation_type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
-    operationType: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
-    operation_id: Type.Optional(text(128)),
-    operationId: Type.Optional(text(128)),
-    device_id: Type.Optional(text(128)),
-    endpoint: Type.String({ minLength: 1, maxLength: 2048 }),
-    method: Type.Unsafe<'POST' | 'PUT' | 'PATCH' | 'DELETE'>({
-      type: 'string',
-      enum: ['POST', 'PUT', 'PATCH', 'DELETE'],
-    }),
-    request_body: Type.Optional(
-      Type.Union([jsonObjectSchema, Type.Array(Type.Unknown()), Type.Null()]),
-    ),
-    requestBody: Type.Optional(
-      Type.Union([jsonObjectSchema, Type.Array(Type.Unknown()), Type.Null()]),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-// merge is listed so that it is refused with the reason (a person merges: /resolve/:id).
-const strategy = Type.Unsafe<OfflineConfig['default_conflict_strategy'] | 'merge'>({
-  type: 'string',
-  enum: ['client_wins', 'server_wins', 'merge', 'manual'],
-  description:
-    'client_wins re-sends a refused request as an overwrite; server_wins lets the API copy stand; ' +
-    'manual waits for a person (POST /api/offline/resolve/:id). merge is refused here: it is a ' +
-    "person's resolution, with the combined version as request_body",
-});
-
-const configPatch = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    offline_mode_enabled: Type.Optional(Type.Boolean()),
-    auto_sync_enabled: Type.Optional(Type.Boolean()),
-    sync_interval_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
-    max_retry_attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
-    max_queue_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-    default_conflict_strategy: Type.Optional(strategy),
-    allow_sales_offline: Type.Optional(Type.Boolean()),
-    allow_expenses_offline: Type.Optional(Type.Boolean()),
-    allow_records_offline: Type.Optional(Type.Boolean()),
-    allow_payments_offline: Type.Optional(Type.Boolean()),
-    allow_stock_adjustment_offline: Type.Optional(Type.Boolean()),
-    upstream_base_url: Type.Optional(
-      Type.Union([Type.String({ minLength: 1, maxLength: 2048 }), Type.Null()]),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const syncBody = Type.Object(
-  { businessId: Type.Optional(businessId) },
-  { additionalProperties: false },
-);
-const requestBodySchema = Type.Union([jsonObjectSchema, Type.Array(Type.Unknown()), Type.Null()]);
-const syncOneBody = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    strategy: Type.Optional(
-      Type.Literal('client_wins', {
-        description: 'On a conflict (admins): re-send the request as an overwrite of the API copy',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const resolveBody = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    strategy: Type.Unsafe<ReplayResolution>({
-      type: 'string',
-      enum: ['client_wins', 'server_wins', 'merge'],
-      description:
-        'client_wins: re-send the request as an overwrite; server_wins: the API copy stands and ' +
-        'the operation is settled; merge: send request_body, the version combined from both',
-    }),
-    request_body: Type.Optional(requestBodySchema),
-  },
-  { additionalProperties: false },
-);
-const retryBody = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    ids: Type.Optional(Type.Array(rowId(), { minItems: 1, maxItems: 1000 })),
-  },
-  { additionalProperties: false },
-);
-const cleanupInput = Type.Object(
-  {
-    businessId: Type.Optional(businessId),
-    olderThanDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 36_500 })),
-  },
-  { additionalProperties: false },
-);
-const historyQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
-  { additionalProperties: false },
-);
 
 /** DESIGN: a businessId other than the token's tenant is refused (it is never the caller's). */
 function checkBusiness(actor: Actor, value: string | number | undefined): void {
@@ -199,74 +75,6 @@ async function deviceMeta(
     networkType: header(request, 'x-network-type')?.slice(0, 32) ?? null,
   };
 }
-
-/** PayMe's offlineQueue row. */
-function toPaymeOperation(tenant: string, op: OfflineOperationRecord) {
-  return {
-    id: op.id,
-    user_id: op.userId,
-    business_id: tenant,
-    device_id: op.deviceId,
-    operation_type: op.operationType,
-    operation_id: op.operationId,
-    idempotency_key: op.idempotencyKey,
-    endpoint: op.endpoint,
-    method: op.method,
-    request_body: op.requestBody,
-    status: op.status,
-    sync_attempts: op.syncAttempts,
-    max_attempts: op.attemptLimit,
-    status_code: op.statusCode,
-    server_response: op.serverResponse,
-    server_id: op.serverId,
-    conflict_type: op.conflictType,
-    conflict_data: op.conflictData,
-    resolution_strategy: op.resolutionStrategy,
-    resolved_at: op.resolvedAt,
-    resolved_by: op.resolvedBy,
-    error_category: op.errorCategory,
-    error_message: op.errorMessage,
-    network_type: op.networkType,
-    next_attempt_at: op.nextAttemptAt,
-    last_attempt_at: op.lastAttemptAt,
-    synced_at: op.syncedAt,
-    failed_at: op.failedAt,
-    created_at: op.createdAt,
-    updated_at: op.updatedAt,
-  };
-}
-
-/** PayMe's offlineSyncHistory row. */
-const toPaymeHistory = (row: OfflineSyncHistoryRecord) => ({
-  id: row.id,
-  queue_id: row.queueId,
-  attempt: row.attempt,
-  status: row.status,
-  status_code: row.statusCode,
-  duration_ms: row.durationMs,
-  network_type: row.networkType,
-  device_id: row.deviceId,
-  error_category: row.errorCategory,
-  error_message: row.errorMessage,
-  created_at: row.createdAt,
-});
-
-const toPaymeConfig = (tenant: string, config: OfflineConfigRecord) => {
-  const { updatedAt, updatedBy, ...settings } = config;
-  return { business_id: tenant, ...settings, updated_at: updatedAt, updated_by: updatedBy };
-};
-
-/** PayMe's sync summary: { success, failed, conflict, total, durationMs }. */
-const toPaymeSummary = (tenant: string, summary: ReplaySummary) => ({
-  success: summary.success,
-  failed: summary.failed,
-  conflict: summary.conflict,
-  retrying: summary.retrying,
-  deferred: summary.deferred,
-  total: summary.total,
-  durationMs: summary.durationMs,
-  operations: summary.results.map((r) => toPaymeOperation(tenant, r.operation)),
-});
 
 export const paymeCompatPlugin = fp<PaymeCompatOptions>(
   async (instance, options) => {

@@ -1,11 +1,14 @@
-// Reads the background jobs' configuration from an environment the CLI hands over (library code
-// never reads process.env itself). Every job's interval is SYNCLINE_JOB_<NAME>_EVERY, so a job
+// Reads the background jobs' configuration from an environment the CLI hands over (only config/
+// reads the environment). Every job's interval is SYNCLINE_JOB_<NAME>_EVERY, so a job
 // registered later is configured the same way without touching this module.
-import { parseDuration } from '../config/durations.js';
-import { retryAttemptsDefault, maintenanceScheduleDefaults } from './maintenance-jobs.js';
-import { tenantSettingsDefaults, type TenantSettings } from './tenant-settings.js';
-
-type Env = Record<string, string | undefined>;
+import { parseDuration } from './durations.js';
+import { EnvError, present, type Env } from './env.js';
+import {
+  maintenanceScheduleDefaults,
+  retryAttemptsDefault,
+  tenantSettingsDefaults,
+  type TenantSettings,
+} from './jobs.js';
 
 export interface JobsConfig {
   /** SYNCLINE_JOBS=off disables the scheduler on this instance. */
@@ -19,14 +22,11 @@ export interface JobsConfig {
   settingsDefaults: TenantSettings;
 }
 
-const present = (value: string | undefined) =>
-  value === undefined || value === '' ? undefined : value;
-
 /** `retry-failed` → `SYNCLINE_JOB_RETRY_FAILED_EVERY`. */
 export const everyVariable = (jobName: string): string =>
   `SYNCLINE_JOB_${jobName.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_EVERY`;
 
-/** A job's interval from the environment, else its default. Throws a one-line message when bad. */
+/** A job's interval from the environment, else its default. Throws an EnvError when bad. */
 export function everyFromEnv(env: Env, jobName: string, fallbackMs: number): number {
   const name = everyVariable(jobName);
   const text = present(env[name]);
@@ -34,7 +34,7 @@ export function everyFromEnv(env: Env, jobName: string, fallbackMs: number): num
   try {
     return parseDuration(text);
   } catch (error) {
-    throw new Error(`${name}: ${(error as Error).message}`);
+    throw new EnvError(name, text, `${name}: ${(error as Error).message}`);
   }
 }
 
@@ -43,7 +43,7 @@ function integerFromEnv(env: Env, name: string, fallback: number, min: number, m
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Error(`${name}: "${text}" is not an integer from ${min} to ${max}`);
+    throw new EnvError(name, text, `${name}: "${text}" is not an integer from ${min} to ${max}`);
   }
   return n;
 }
@@ -51,7 +51,11 @@ function integerFromEnv(env: Env, name: string, fallback: number, min: number, m
 export function jobsConfigFromEnv(env: Env): JobsConfig {
   const switchText = (present(env.SYNCLINE_JOBS) ?? 'on').toLowerCase();
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(switchText)) {
-    throw new Error(`SYNCLINE_JOBS: "${switchText}" is not on or off`);
+    throw new EnvError(
+      'SYNCLINE_JOBS',
+      switchText,
+      `SYNCLINE_JOBS: "${switchText}" is not on or off`,
+    );
   }
   const everyMs: Record<string, number> = {};
   for (const [name, fallback] of Object.entries(maintenanceScheduleDefaults)) {
@@ -67,7 +71,11 @@ export function jobsConfigFromEnv(env: Env): JobsConfig {
     try {
       syncDelayMinutes = Math.max(1, Math.round(parseDuration(delay) / 60_000));
     } catch (error) {
-      throw new Error(`SYNCLINE_ALERT_SYNC_DELAY: ${(error as Error).message}`);
+      throw new EnvError(
+        'SYNCLINE_ALERT_SYNC_DELAY',
+        delay,
+        `SYNCLINE_ALERT_SYNC_DELAY: ${(error as Error).message}`,
+      );
     }
   }
   const redisUrl = present(env.SYNCLINE_REDIS_URL);

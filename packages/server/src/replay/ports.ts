@@ -1,6 +1,6 @@
 // The storage port for offline operations: queued HTTP requests that replay against a business's
 // own API (seed 003), their per-attempt history and the business's offline config.
-import type { AuditRecord, JsonObject } from './ports.js';
+import type { AuditRecord, JsonObject } from '../engine/ports.js';
 
 export const OfflineOperationStatus = {
   PENDING: 'pending',

@@ -1,6 +1,6 @@
 // Sends offline operations to their business's own API (seed 003) and hands each answer back to
-// the engine, which decides what it means. Used by the /api/offline sync routes (a person asks)
-// and by a scheduled job through replayDueOperations (retries as they fall due).
+// operations.ts, which decides what it means. Used by the /api/offline sync routes (a person
+// asks) and by a scheduled job through replayDueOperations (retries as they fall due).
 import type { Actor } from '../engine/actor.js';
 import {
   replayActor,
@@ -9,11 +9,11 @@ import {
   type ClaimedOperation,
   type ClaimSelection,
   type OfflineOperations,
-} from '../engine/offline-operations.js';
-import type { HostResolver } from '../engine/offline-operation-ports.js';
-import type { UpstreamAnswer } from '../engine/replay-policy.js';
-import type { UpstreamPolicy } from '../engine/upstream-address.js';
-import { sendUpstream, systemResolver } from './upstream-request.js';
+} from './operations.js';
+import type { HostResolver } from './ports.js';
+import type { UpstreamAnswer } from './policy.js';
+import type { UpstreamPolicy } from './upstream-address.js';
+import { sendUpstream, systemResolver } from './upstream-client.js';
 
 export const requestReplayDefaults = {
   /** Per request: resolve, connect, send and read the whole answer. */
@@ -24,7 +24,7 @@ export const requestReplayDefaults = {
 
 export interface RequestReplayOptions {
   operations: OfflineOperations;
-  /** The operator's rules for upstream addresses: the same the engine checked the URL with. */
+  /** The operator's rules for upstream addresses: the same operations.ts checked the URL with. */
   policy: UpstreamPolicy;
   /** How upstream host names are resolved (default: the system resolver). */
   resolver?: HostResolver;
@@ -152,7 +152,7 @@ export interface ReplayDueOptions {
 /**
  * For a scheduled job: sends every operation whose retry is due (pending with next_attempt_at
  * in the past, or held by a replayer that stopped), in each business whose auto_sync_enabled is
- * on. Safe to run from several instances at once: the engine's claim gives each operation to
+ * on. Safe to run from several instances at once: the operations' claim gives each operation to
  * one of them, and every attempt carries the operation's Idempotency-Key.
  */
 export async function replayDueOperations(

@@ -8,7 +8,7 @@ import type {
   OfflineSyncHistoryRecord,
   ReplayConflictType,
   ReplayErrorCategory,
-} from './offline-operation-ports.js';
+} from './ports.js';
 import type { UpstreamPolicy } from './upstream-address.js';
 
 export const offlineConfigDefaults: OfflineConfig = {

@@ -1,6 +1,6 @@
 // Preset collections for the seeds' entity types. Schemas name the fields the seeds document and
 // stay open to others, so the seeds' clients work unchanged; a config can override any of them.
-import type { CollectionConfig } from './collections.js';
+import type { CollectionConfig } from '../engine/collections.js';
 
 const str = { type: 'string' } as const;
 const num = { type: 'number' } as const;

@@ -1,0 +1,93 @@
+// Seed 000 (WOTI Attendance): a seed record as an `attendance` entity (its id, its payload, its
+// conflict strategy) and a conflict back in the shape seed 000's manual review keeps.
+import { Type } from '@fastify/type-provider-typebox';
+import {
+  canonicalJson,
+  deviceIdSchema,
+  isoTimestampSchema,
+  limitsDefaults,
+  type Conflict,
+  type ConflictStrategy,
+} from '@syncline/protocol';
+import type { JsonObject } from '../../engine/ports.js';
+import type { RecordOutcome } from '../../engine/record-sync.js';
+import { nodeCrypto } from '../../http/node-crypto.js';
+import type { ConflictItem } from './schemas.js';
+
+/** Seed 000's values, as its clients send them. */
+export const strategies = {
+  server_wins: 'SERVER_WINS',
+  client_wins: 'CLIENT_WINS',
+  manual: 'MANUAL',
+} as const satisfies Record<string, ConflictStrategy>;
+type SeedStrategy = keyof typeof strategies;
+const seedStrategyOf = (strategy: ConflictStrategy | null): SeedStrategy | null =>
+  strategy === 'SERVER_WINS'
+    ? 'server_wins'
+    : strategy === 'CLIENT_WINS'
+      ? 'client_wins'
+      : strategy === 'MANUAL'
+        ? 'manual'
+        : null;
+
+/** The sync metadata seed 000's server checks on every record ("Validate Metadata"). */
+export const recordSchema = Type.Object(
+  {
+    facilityId: Type.String({ minLength: 1 }),
+    deviceId: deviceIdSchema,
+    clientTimestamp: isoTimestampSchema,
+    syncVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: limitsDefaults.maxVersion })),
+    conflictResolutionStrategy: Type.Optional(
+      Type.Unsafe<SeedStrategy>({ type: 'string', enum: Object.keys(strategies) }),
+    ),
+  },
+  { additionalProperties: true },
+);
+export type SeedRecord = JsonObject & {
+  facilityId: string;
+  deviceId: string;
+  clientTimestamp: string;
+  syncVersion?: number;
+  conflictResolutionStrategy?: SeedStrategy;
+};
+
+/**
+ * A record's entity id: seed 000 finds duplicates by device and client timestamp, so the two name
+ * the record. The timestamp is normalised, so "…08:00:00Z" and "…08:00:00.000Z" are one record.
+ */
+export function attendanceId(deviceId: string, clientTimestamp: string): string {
+  const identity = canonicalJson([deviceId, new Date(clientTimestamp).toISOString()]);
+  return `att-${nodeCrypto.sha256Hex(identity).slice(0, 32)}`;
+}
+
+/** The record as the entity stores it: everything but the per-sync settings. */
+export function payloadOf(record: SeedRecord): JsonObject {
+  const { syncVersion: _v, conflictResolutionStrategy: _s, ...payload } = record;
+  return payload;
+}
+
+/** A record that met a conflict, with both copies, as seed 000's manual review stores them. */
+export function conflictItem(
+  id: string,
+  record: SeedRecord,
+  outcome: RecordOutcome,
+  conflict: Conflict,
+): ConflictItem {
+  const strategy =
+    seedStrategyOf(conflict.resolution) ?? record.conflictResolutionStrategy ?? 'manual';
+  return {
+    id,
+    deviceId: record.deviceId,
+    clientTimestamp: record.clientTimestamp,
+    type: conflict.type,
+    strategy,
+    status: conflict.status === 'RESOLVED' ? 'resolved' : 'pending_review',
+    // client_wins: the server's version + 1; otherwise the server's version stands.
+    syncVersion: outcome.result.version ?? conflict.serverVersion,
+    serverVersion: conflict.serverVersion,
+    clientVersion: conflict.clientVersion,
+    serverRecord: conflict.serverData,
+    clientRecord: conflict.clientData,
+    conflictId: conflict.id,
+  };
+}
