@@ -34,6 +34,8 @@ export interface LoadFigures {
   unansweredProbes: number;
   errorsByStatus: Record<string, number>;
   rssMb: { start: number; peak: number; end: number };
+  /** The server's own event-loop delay over the run (prom-client's monitor, from /metrics). */
+  eventLoopDelayMs: { p99: number; max: number } | undefined;
 }
 
 class Latencies {
@@ -53,6 +55,23 @@ class Latencies {
       max: round(sorted.at(-1) ?? 0),
     };
   }
+}
+
+/**
+ * The server's event-loop delay since the last scrape of its /metrics (loopback needs no token):
+ * prom-client's monitor starts at the first scrape and resets at each, so one scrape before the
+ * run and one after give the run's p99 and max.
+ */
+async function eventLoopDelayMs(url: string): Promise<{ p99: number; max: number } | undefined> {
+  const res = await fetch(`${url}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const text = await res.text();
+  const seconds = (name: string) =>
+    Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const p99 = seconds('nodejs_eventloop_lag_p99_seconds');
+  const max = seconds('nodejs_eventloop_lag_max_seconds');
+  if (Number.isNaN(p99) || Number.isNaN(max)) return undefined;
+  return { p99: Math.round(p99 * 10_000) / 10, max: Math.round(max * 10_000) / 10 };
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -206,6 +225,7 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
     const firstAnswer = new Latencies();
     let unansweredProbes = 0;
     const rss = { start: await rssMb(server.pid), peak: 0, end: 0 };
+    await eventLoopDelayMs(server.url);
     const started = performance.now();
     const deadline = started + SECONDS * 1000;
     progress.start(`${backend}: ${DEVICES} devices for ${SECONDS} s`, SECONDS);
@@ -240,6 +260,7 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
     await new Promise((resolve) => setTimeout(resolve, 2000));
     rss.end = await rssMb(server.pid);
     rss.peak = Math.max(rss.peak, rss.end);
+    const eventLoopDelay = await eventLoopDelayMs(server.url);
     return {
       backend,
       devices: DEVICES,
@@ -256,6 +277,7 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
       unansweredProbes,
       errorsByStatus: counters.errors,
       rssMb: rss,
+      eventLoopDelayMs: eventLoopDelay,
     };
   } finally {
     await server.stop();
@@ -284,6 +306,10 @@ export function printLoad(figures: LoadFigures): void {
   );
   console.log(
     `  server RSS: ${figures.rssMb.start} MB at start, ${figures.rssMb.peak} MB peak, ${figures.rssMb.end} MB at end`,
+  );
+  const delay = figures.eventLoopDelayMs;
+  console.log(
+    `  server event-loop delay: ${delay ? `p99 ${delay.p99} ms, max ${delay.max} ms` : 'not read (no /metrics)'}`,
   );
 }
 
