@@ -20,11 +20,16 @@ export interface HotPath {
   /** Adds `count` to the tenant's counter; answers the new (highest) value. */
   advanceSeq(tenant: string, count: number): Promise<number>;
   maxArrival(tenant: string): Promise<number>;
-  insertHistory(tenant: string, records: readonly HistoryRecord[]): Promise<void>;
+  // `json` memoizes JSON column text per payload object for the caller's whole transaction: a
+  // change's history row, entity row and mutation row share one payload object, stringified once.
+  insertHistory(tenant: string, records: readonly HistoryRecord[], json?: JsonMemo): Promise<void>;
   /** Keys must be distinct within one call (PostgreSQL cannot upsert a row twice at once). */
-  upsertEntities(tenant: string, records: readonly EntityRecord[]): Promise<void>;
-  insertMutations(tenant: string, records: readonly MutationRow[]): Promise<void>;
+  upsertEntities(tenant: string, records: readonly EntityRecord[], json?: JsonMemo): Promise<void>;
+  insertMutations(tenant: string, records: readonly MutationRow[], json?: JsonMemo): Promise<void>;
 }
+
+/** JSON text by value object (see `jsonText`). */
+export type JsonMemo = WeakMap<object, string>;
 
 /** JSON text of a JSON column, memoized per object: a batch's payloads are shared by reference. */
 export function jsonText(value: unknown, memo?: WeakMap<object, string>): string | null {
