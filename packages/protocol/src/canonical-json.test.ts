@@ -24,6 +24,8 @@ const withUndefined = fc.letrec((tie) => ({
     fc.constant(undefined),
     fc.array(tie('value'), { maxLength: 4 }),
     fc.dictionary(fc.string({ maxLength: 4 }), tie('value'), { maxKeys: 5 }),
+    // Past the size that is sorted by insertion.
+    fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { minKeys: 20, maxKeys: 60 }),
   ),
 })).value;
 

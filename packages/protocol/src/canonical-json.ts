@@ -19,8 +19,7 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (!isSorted(keys)) keys.sort();
+  const keys = sortKeys(Object.keys(record));
   let out = '{';
   for (const key of keys) {
     const item = record[key];
@@ -31,12 +30,22 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`;
 }
 
-/** Whether `keys` is already in `Array#sort`'s order (code units), which needs no sorting. */
-function isSorted(keys: readonly string[]): boolean {
+/**
+ * `keys` in `Array#sort`'s order (code units), in place. A payload's handful of keys are sorted by
+ * insertion, which allocates nothing (Array#sort sets up a merge state and a work array per call).
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 32) return keys.sort();
   for (let i = 1; i < keys.length; i++) {
-    if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
   }
-  return true;
+  return keys;
 }
 
 export const forbiddenKeys: ReadonlySet<string> = new Set([

@@ -25,7 +25,13 @@ export interface HotPath {
   insertHistory(tenant: string, records: readonly HistoryRecord[], json?: JsonMemo): Promise<void>;
   /** Keys must be distinct within one call (PostgreSQL cannot upsert a row twice at once). */
   upsertEntities(tenant: string, records: readonly EntityRecord[], json?: JsonMemo): Promise<void>;
-  insertMutations(tenant: string, records: readonly MutationRow[], json?: JsonMemo): Promise<void>;
+  /** The records take arrival numbers `firstArrival`, `firstArrival + 1`, … in their order. */
+  insertMutations(
+    tenant: string,
+    records: readonly MutationRecord[],
+    firstArrival: number,
+    json?: JsonMemo,
+  ): Promise<void>;
 }
 
 /** JSON text by value object (see `jsonText`). */
@@ -138,7 +144,12 @@ export const mutationColumns = [
   'updated_at',
 ] as const;
 
-export function mutationValues(r: MutationRow, memo?: WeakMap<object, string>): unknown[] {
+/** A mutation row's values; its arrival is passed beside the record rather than copied into it. */
+export function mutationValues(
+  r: MutationRecord,
+  arrival: MutationRow['arrival'],
+  memo?: WeakMap<object, string>,
+): unknown[] {
   return [
     r.deviceId,
     r.mutationId,
@@ -155,7 +166,7 @@ export function mutationValues(r: MutationRow, memo?: WeakMap<object, string>): 
     jsonText(r.error),
     r.conflictId,
     r.conflictStrategy,
-    r.arrival,
+    arrival,
     r.createdAt,
     r.updatedAt,
   ];

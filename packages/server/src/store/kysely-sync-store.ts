@@ -802,11 +802,10 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
     // The tenant lock held by this transaction makes max + 1 safe on both dialects, and lets the
     // rest of the transaction count on from there without asking again.
     this.#arrival ??= await this.hot.maxArrival(this.tenant);
-    let arrival = this.#arrival;
-    const rows = mutations.map((m) => ({ ...m, arrival: ++arrival }));
+    const first = this.#arrival + 1;
     // Counted on before the insert: numbers of rows a savepoint rolls back are simply skipped.
-    this.#arrival = arrival;
-    await this.hot.insertMutations(this.tenant, rows, this.#json);
+    this.#arrival += mutations.length;
+    await this.hot.insertMutations(this.tenant, mutations, first, this.#json);
   }
 
   /** Throws when the tenant has no such mutation: an update that changes nothing is a bug. */

@@ -136,9 +136,9 @@ export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
       const rows = records.map((r) => entityValues(r, json));
       await query(s.upsertEntities, [tenant, ...columnsOf(rows, entityColumns.length)]);
     },
-    async insertMutations(tenant, records, json = new WeakMap<object, string>()) {
+    async insertMutations(tenant, records, firstArrival, json = new WeakMap<object, string>()) {
       if (records.length === 0) return;
-      const rows = records.map((r) => mutationValues(r, json));
+      const rows = records.map((r, i) => mutationValues(r, firstArrival + i, json));
       await query(s.insertMutations, [tenant, ...columnsOf(rows, mutationColumns.length)]);
     },
   };

@@ -75,9 +75,10 @@ export function createSqliteHotPath(prepare: (sql: string) => SqliteStatement): 
       const upsert = statement('upsertEntity');
       for (const record of records) upsert.run(tenant, ...entityValues(record, json));
     },
-    async insertMutations(tenant, records, json = new WeakMap<object, string>()) {
+    async insertMutations(tenant, records, firstArrival, json = new WeakMap<object, string>()) {
       const insert = statement('insertMutation');
-      for (const record of records) insert.run(tenant, ...mutationValues(record, json));
+      let arrival = firstArrival;
+      for (const record of records) insert.run(tenant, ...mutationValues(record, arrival++, json));
     },
   };
 }
