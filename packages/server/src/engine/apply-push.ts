@@ -284,25 +284,39 @@ export async function writeVersion(
   const version = (current?.version ?? 0) + 1;
   const live = current !== undefined && current.deletedAt === null;
   const operation: Operation = data === null ? 'DELETE' : live ? 'UPDATE' : 'CREATE';
-  const record = {
+  const checksum = data === null ? null : ctx.crypto.sha256Hex(canonicalJson(data));
+  const createdBy = current?.createdBy ?? ctx.actor.userId;
+  const deletedAt = data === null ? ctx.now : null;
+  // Both rows written out field by field: no intermediate record spread into each (this runs for
+  // every change a push applies).
+  const seq = await ctx.tx.appendHistory({
+    entityType: change.entityType,
+    entityId: change.entityId,
+    version,
+    operation,
+    payload: data,
+    checksum,
+    createdBy,
+    updatedBy: ctx.actor.userId,
+    deviceId: ctx.deviceId,
+    mutationId: change.mutationId,
+    updatedAt: change.timestamp,
+    deletedAt,
+    committedAt: ctx.now,
+  });
+  await ctx.tx.putEntity({
     entityType: change.entityType,
     entityId: change.entityId,
     version,
     payload: data,
-    checksum: data === null ? null : ctx.crypto.sha256Hex(canonicalJson(data)),
-    createdBy: current?.createdBy ?? ctx.actor.userId,
+    checksum,
+    createdBy,
     updatedBy: ctx.actor.userId,
     deviceId: ctx.deviceId,
     updatedAt: change.timestamp,
-    deletedAt: data === null ? ctx.now : null,
-  };
-  const seq = await ctx.tx.appendHistory({
-    ...record,
-    operation,
-    mutationId: change.mutationId,
-    committedAt: ctx.now,
+    deletedAt,
+    seq,
   });
-  await ctx.tx.putEntity({ ...record, seq });
   return version;
 }
 

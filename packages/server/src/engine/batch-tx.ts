@@ -188,7 +188,23 @@ export class BatchTx implements TenantTx {
   async appendHistory(record: NewHistoryRecord): Promise<number> {
     this.#nextSeq ??= (await this.tx.getTenantState()).seq + 1;
     const seq = this.#nextSeq++;
-    this.#history.push({ ...record, seq });
+    // Field by field rather than a spread, which left more garbage per change (heap sampling).
+    this.#history.push({
+      seq,
+      entityType: record.entityType,
+      entityId: record.entityId,
+      version: record.version,
+      operation: record.operation,
+      payload: record.payload,
+      checksum: record.checksum,
+      createdBy: record.createdBy,
+      updatedBy: record.updatedBy,
+      deviceId: record.deviceId,
+      mutationId: record.mutationId,
+      updatedAt: record.updatedAt,
+      deletedAt: record.deletedAt,
+      committedAt: record.committedAt,
+    });
     return seq;
   }
 

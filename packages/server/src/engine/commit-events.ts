@@ -45,7 +45,10 @@ export function ruleFields(rule: AccessRule): string[] {
 
 type Scalar = string | number | boolean | null;
 const isScalar = (value: unknown): value is Scalar =>
-  value === null || ['string', 'number', 'boolean'].includes(typeof value);
+  value === null ||
+  typeof value === 'string' ||
+  typeof value === 'number' ||
+  typeof value === 'boolean';
 
 /**
  * A store whose tenant transactions report, after COMMIT, the versions they appended, an epoch
@@ -74,18 +77,30 @@ export function observeCommits(
         return async <T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> => {
           const changes: CommittedChange[] = [];
           const revoked: string[] = [];
+          // Asked for every row the transaction writes: the rule's fields are worked out once per
+          // type and transaction, not once per row.
+          const fieldsByType = new Map<string, string[]>();
+          const fieldsOfType = (entityType: string): string[] => {
+            let names = fieldsByType.get(entityType);
+            if (!names) {
+              names = fieldsOf(entityType);
+              fieldsByType.set(entityType, names);
+            }
+            return names;
+          };
           let epochMoved = false;
           let after = { seq: 0, epoch: 0 };
           const result = await target.transact(async (tx) => {
             const watched = watchTx(tx, {
               appended: (record, before, seq) => {
-                const names = fieldsOf(record.entityType);
+                const names = fieldsOfType(record.entityType);
                 const fields: CommittedChange['fields'] = {};
                 for (const name of names) {
-                  const values = [before?.payload?.[name], record.payload?.[name]].filter(
-                    (value, i, all) =>
-                      value !== undefined && isScalar(value) && all.indexOf(value) === i,
-                  ) as Scalar[];
+                  const values: Scalar[] = [];
+                  const was = before?.payload?.[name];
+                  const is = record.payload?.[name];
+                  if (was !== undefined && isScalar(was)) values.push(was);
+                  if (is !== undefined && isScalar(is) && is !== was) values.push(is);
                   fields[name] = values;
                 }
                 changes.push({
@@ -96,7 +111,7 @@ export function observeCommits(
                   fields,
                 });
               },
-              needsBefore: (entityType) => fieldsOf(entityType).length > 0,
+              needsBefore: (entityType) => fieldsOfType(entityType).length > 0,
               epochBumped: () => {
                 epochMoved = true;
               },

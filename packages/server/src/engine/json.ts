@@ -25,5 +25,6 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 
 /** Byte length of a value's JSON text, for the per-payload size limit. */
 export function jsonByteLength(value: unknown): number {
-  return new TextEncoder().encode(JSON.stringify(value) ?? '').length;
+  // Counted without encoding the text into a new buffer (what TextEncoder#encode would do).
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }

@@ -237,17 +237,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async push(actor, request, meta = {}) {
       const started = clock.now();
       const tenant = store.forTenant(actor.tenant);
-      const validated = request.changes.map((change) =>
-        validateChange(change, {
-          deviceId: request.deviceId,
-          collections,
-          crypto,
-          now: started,
-          maxFutureSkewMs: limits.maxFutureSkewMs,
-          maxPayloadBytes: limits.maxPayloadBytes,
-          checkSchema,
-        }),
-      );
+      const validation = internals.validationContext(request.deviceId, started);
+      const validated = request.changes.map((change) => validateChange(change, validation));
 
       return tenant.transact(async (tx) => {
         const now = clock.now();

@@ -20,11 +20,22 @@ export interface HotPath {
   /** Adds `count` to the tenant's counter; answers the new (highest) value. */
   advanceSeq(tenant: string, count: number): Promise<number>;
   maxArrival(tenant: string): Promise<number>;
-  insertHistory(tenant: string, records: readonly HistoryRecord[]): Promise<void>;
+  // `json` memoizes JSON column text per payload object for the caller's whole transaction: a
+  // change's history row, entity row and mutation row share one payload object, stringified once.
+  insertHistory(tenant: string, records: readonly HistoryRecord[], json?: JsonMemo): Promise<void>;
   /** Keys must be distinct within one call (PostgreSQL cannot upsert a row twice at once). */
-  upsertEntities(tenant: string, records: readonly EntityRecord[]): Promise<void>;
-  insertMutations(tenant: string, records: readonly MutationRow[]): Promise<void>;
+  upsertEntities(tenant: string, records: readonly EntityRecord[], json?: JsonMemo): Promise<void>;
+  /** The records take arrival numbers `firstArrival`, `firstArrival + 1`, … in their order. */
+  insertMutations(
+    tenant: string,
+    records: readonly MutationRecord[],
+    firstArrival: number,
+    json?: JsonMemo,
+  ): Promise<void>;
 }
+
+/** JSON text by value object (see `jsonText`). */
+export type JsonMemo = WeakMap<object, string>;
 
 /** JSON text of a JSON column, memoized per object: a batch's payloads are shared by reference. */
 export function jsonText(value: unknown, memo?: WeakMap<object, string>): string | null {
@@ -133,7 +144,12 @@ export const mutationColumns = [
   'updated_at',
 ] as const;
 
-export function mutationValues(r: MutationRow, memo?: WeakMap<object, string>): unknown[] {
+/** A mutation row's values; its arrival is passed beside the record rather than copied into it. */
+export function mutationValues(
+  r: MutationRecord,
+  arrival: MutationRow['arrival'],
+  memo?: WeakMap<object, string>,
+): unknown[] {
   return [
     r.deviceId,
     r.mutationId,
@@ -150,7 +166,7 @@ export function mutationValues(r: MutationRow, memo?: WeakMap<object, string>): 
     jsonText(r.error),
     r.conflictId,
     r.conflictStrategy,
-    r.arrival,
+    arrival,
     r.createdAt,
     r.updatedAt,
   ];

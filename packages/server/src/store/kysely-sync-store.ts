@@ -670,6 +670,8 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   #arrival: number | undefined;
   readonly #hot: HotPath;
   #savepoints = 0;
+  /** JSON column text of the payloads this transaction writes, each stringified once. */
+  readonly #json = new WeakMap<object, string>();
 
   constructor(conn: Kysely<Database>, tenant: string, traits: DialectTraits) {
     super(conn, tenant, traits);
@@ -769,7 +771,7 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   /** A key given twice is stored once, as its last record. */
   async putEntities(entities: readonly EntityRecord[]): Promise<void> {
     const byKey = new Map(entities.map((e) => [`${e.entityType}\u0000${e.entityId}`, e]));
-    await this.hot.upsertEntities(this.tenant, [...byKey.values()]);
+    await this.hot.upsertEntities(this.tenant, [...byKey.values()], this.#json);
   }
 
   async appendHistory(record: NewHistoryRecord): Promise<number> {
@@ -788,7 +790,7 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   }
 
   async insertHistory(records: readonly HistoryRecord[]): Promise<void> {
-    await this.hot.insertHistory(this.tenant, records);
+    await this.hot.insertHistory(this.tenant, records, this.#json);
   }
 
   async insertMutation(mutation: MutationRecord): Promise<void> {
@@ -800,11 +802,10 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
     // The tenant lock held by this transaction makes max + 1 safe on both dialects, and lets the
     // rest of the transaction count on from there without asking again.
     this.#arrival ??= await this.hot.maxArrival(this.tenant);
-    let arrival = this.#arrival;
-    const rows = mutations.map((m) => ({ ...m, arrival: ++arrival }));
+    const first = this.#arrival + 1;
     // Counted on before the insert: numbers of rows a savepoint rolls back are simply skipped.
-    this.#arrival = arrival;
-    await this.hot.insertMutations(this.tenant, rows);
+    this.#arrival += mutations.length;
+    await this.hot.insertMutations(this.tenant, mutations, first, this.#json);
   }
 
   /** Throws when the tenant has no such mutation: an update that changes nothing is a bug. */

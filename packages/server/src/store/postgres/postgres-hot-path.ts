@@ -126,22 +126,19 @@ export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
       const [row] = await query(s.maxArrival, [tenant]);
       return Number(row?.arrival ?? 0);
     },
-    async insertHistory(tenant, records) {
+    async insertHistory(tenant, records, json = new WeakMap<object, string>()) {
       if (records.length === 0) return;
-      const memo = new WeakMap<object, string>();
-      const rows = records.map((r) => historyValues(r, memo));
+      const rows = records.map((r) => historyValues(r, json));
       await query(s.insertHistory, [tenant, ...columnsOf(rows, historyColumns.length)]);
     },
-    async upsertEntities(tenant, records) {
+    async upsertEntities(tenant, records, json = new WeakMap<object, string>()) {
       if (records.length === 0) return;
-      const memo = new WeakMap<object, string>();
-      const rows = records.map((r) => entityValues(r, memo));
+      const rows = records.map((r) => entityValues(r, json));
       await query(s.upsertEntities, [tenant, ...columnsOf(rows, entityColumns.length)]);
     },
-    async insertMutations(tenant, records) {
+    async insertMutations(tenant, records, firstArrival, json = new WeakMap<object, string>()) {
       if (records.length === 0) return;
-      const memo = new WeakMap<object, string>();
-      const rows = records.map((r) => mutationValues(r, memo));
+      const rows = records.map((r, i) => mutationValues(r, firstArrival + i, json));
       await query(s.insertMutations, [tenant, ...columnsOf(rows, mutationColumns.length)]);
     },
   };

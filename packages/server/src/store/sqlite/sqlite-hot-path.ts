@@ -67,20 +67,18 @@ export function createSqliteHotPath(prepare: (sql: string) => SqliteStatement): 
       const [row] = statement('maxArrival').all(tenant) as Array<{ arrival: number | null }>;
       return Number(row?.arrival ?? 0);
     },
-    async insertHistory(tenant, records) {
+    async insertHistory(tenant, records, json = new WeakMap<object, string>()) {
       const insert = statement('insertHistory');
-      const memo = new WeakMap<object, string>();
-      for (const record of records) insert.run(tenant, ...historyValues(record, memo));
+      for (const record of records) insert.run(tenant, ...historyValues(record, json));
     },
-    async upsertEntities(tenant, records) {
+    async upsertEntities(tenant, records, json = new WeakMap<object, string>()) {
       const upsert = statement('upsertEntity');
-      const memo = new WeakMap<object, string>();
-      for (const record of records) upsert.run(tenant, ...entityValues(record, memo));
+      for (const record of records) upsert.run(tenant, ...entityValues(record, json));
     },
-    async insertMutations(tenant, records) {
+    async insertMutations(tenant, records, firstArrival, json = new WeakMap<object, string>()) {
       const insert = statement('insertMutation');
-      const memo = new WeakMap<object, string>();
-      for (const record of records) insert.run(tenant, ...mutationValues(record, memo));
+      let arrival = firstArrival;
+      for (const record of records) insert.run(tenant, ...mutationValues(record, arrival++, json));
     },
   };
 }
