@@ -1,7 +1,8 @@
 // What the benchmark measures, behind one interface: Syncline over HTTP (a real server process),
 // Syncline's store alone (in process: no HTTP, no engine) and the reference server. Every push
 // checks that each change applied and every pull that it read the rows asked for, so a figure
-// never counts work that was not done. Both servers are called through the same HTTP client.
+// never counts work that was not done. Both servers are called through the same HTTP clients
+// (pushes through bench/http-client.ts, pulls through fetch).
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
@@ -13,6 +14,7 @@ import {
 import type { SyncStore } from '../packages/server/src/engine/ports.js';
 import { postJson } from '../test/support/http.js';
 import type { ServerProcess } from '../test/support/server-process.js';
+import { postJsonHttp } from './http-client.js';
 import { progress } from './progress.js';
 import type { ReferenceProcess } from './reference-process.js';
 import { batches, FACILITIES } from './workload.js';
@@ -45,15 +47,27 @@ function checkCount(seen: number, count: number) {
 /** Syncline's canonical routes on a `syncline serve` process. */
 export function synclineContender(server: ServerProcess): Contender {
   const token = (tenant: string) => server.token(CLERK, tenant, 'user', { facilities: FACILITIES });
+  // Each device's sync token, carried from one push to the next as the SDK does.
+  const syncTokens = new Map<string, string>();
   return {
     name: 'Syncline',
     async push(tenant, deviceId, changes, size) {
       const bearer = token(tenant);
+      const device = `${tenant}\u0000${deviceId}`;
       const start = performance.now();
       for (const batch of batches(changes, size)) {
-        const body = { deviceId, changes: batch };
-        const answer = await postJson<PushResponse>(`${server.url}/api/sync`, bearer, body);
+        // What the SDK sends: its sync token, and omitOwnChanges, so the answer carries only
+        // what other devices wrote since the token, not the changes just sent.
+        const syncToken = syncTokens.get(device);
+        const body = {
+          deviceId,
+          changes: batch,
+          omitOwnChanges: true,
+          ...(syncToken ? { syncToken } : {}),
+        };
+        const answer = await postJsonHttp<PushResponse>(`${server.url}/api/sync`, bearer, body);
         checkApplied(answer.results, batch.length);
+        syncTokens.set(device, answer.syncToken);
         progress.tick(batch.length);
       }
       return seconds(start);
@@ -160,7 +174,7 @@ export function referenceContender(reference: ReferenceProcess): Contender {
       const start = performance.now();
       for (const batch of batches(changes, size)) {
         const body = { deviceId, changes: batch };
-        const answer = await postJson<PushResponse>(`${reference.url}/push`, bearer, body);
+        const answer = await postJsonHttp<PushResponse>(`${reference.url}/push`, bearer, body);
         checkApplied(answer.results, batch.length);
         progress.tick(batch.length);
       }
