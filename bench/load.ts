@@ -1,11 +1,11 @@
 // `npm run bench -- load`: a fleet comes back online. Devices push and pull against the real server
-// process as fast as it answers, for a fixed time, while a probe opens a fresh connection every
+// process as fast as it answers, for a fixed time, while a probe (on a worker thread of its own) opens a fresh connection every
 // quarter second; prints throughput, latency percentiles, errors by status and the server's RSS.
 // SYNCLINE_LOAD_DEVICES (200), SYNCLINE_LOAD_SECONDS (60); PostgreSQL too with SYNCLINE_BENCH_PG_URL.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { Change, PushResponse, DeltaResponse } from '@syncline/protocol';
 import { dropPostgresSchema } from '../packages/server/src/store/index.js';
 import { startServer, type ServerProcess } from '../test/support/server-process.js';
@@ -80,25 +80,61 @@ async function rssMb(pid: number): Promise<number> {
   return Math.round(kb / 1024);
 }
 
-/** Time to the first answer on a connection of its own (no keep-alive pool to hide a busy loop). */
-function probe(url: string): Promise<number | undefined> {
+/**
+ * A new device's first answers: every PROBE_EVERY_MS a fresh connection (no keep-alive pool to hide
+ * a busy server) asks /healthz and times the answer. It runs on a worker thread of its own, so the
+ * time is the server's, not this process's own event loop busy with 200 devices' answers.
+ */
+const proberSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { request } = require('node:http');
+const { everyMs, timeoutMs, url } = workerData;
+const pending = new Set();
+const probe = () => {
   const start = performance.now();
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      `${url}/healthz`,
-      { agent: false, timeout: PROBE_TIMEOUT_MS },
-      (res) => {
-        res.resume();
-        resolve(performance.now() - start);
-      },
-    );
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(undefined);
+  const done = new Promise((resolve) => {
+    const req = request(url + '/healthz', { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(performance.now() - start);
     });
-    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => { req.destroy(); resolve(null); });
+    req.on('error', () => resolve(null));
     req.end();
+  }).then((ms) => { pending.delete(done); parentPort.postMessage(ms); });
+  pending.add(done);
+};
+const timer = setInterval(probe, everyMs);
+parentPort.on('message', async () => {
+  clearInterval(timer);
+  await Promise.all([...pending]);
+  parentPort.postMessage('done');
+});
+`;
+
+function startProber(url: string) {
+  const answered: number[] = [];
+  let unanswered = 0;
+  const worker = new Worker(proberSource, {
+    eval: true,
+    workerData: { url, everyMs: PROBE_EVERY_MS, timeoutMs: PROBE_TIMEOUT_MS },
   });
+  const finished = new Promise<void>((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (message: number | null | 'done') => {
+      if (message === 'done') resolve();
+      else if (message === null) unanswered++;
+      else answered.push(message);
+    });
+  });
+  return {
+    /** Stops probing, waits for the probes in flight, and answers what they saw. */
+    async stop() {
+      worker.postMessage('stop');
+      await finished;
+      await worker.terminate();
+      return { answered, unanswered };
+    },
+  };
 }
 
 function asset(deviceId: string, n: number, version: number): Change {
@@ -223,7 +259,6 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
       applied: 0,
     };
     const firstAnswer = new Latencies();
-    let unansweredProbes = 0;
     const rss = { start: await rssMb(server.pid), peak: 0, end: 0 };
     await eventLoopDelayMs(server.url);
     const started = performance.now();
@@ -240,21 +275,14 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
         tick = elapsed;
       }
     }, 1000);
-    const probes: Array<Promise<void>> = [];
-    const prober = setInterval(() => {
-      probes.push(
-        probe(server.url).then((ms) => {
-          if (ms === undefined) unansweredProbes++;
-          else firstAnswer.add(ms);
-        }),
-      );
-    }, PROBE_EVERY_MS);
+    const prober = startProber(server.url);
     await Promise.all(
       Array.from({ length: DEVICES }, (_, i) => device(server, i, deadline, counters)),
     );
-    clearInterval(prober);
     clearInterval(sampler);
-    await Promise.all(probes);
+    const probes = await prober.stop();
+    for (const ms of probes.answered) firstAnswer.add(ms);
+    const unansweredProbes = probes.unanswered;
     const seconds = (performance.now() - started) / 1000;
     if (tick < SECONDS) progress.tick(SECONDS - tick);
     await new Promise((resolve) => setTimeout(resolve, 2000));
