@@ -12,7 +12,7 @@ import type { Actor } from './actor.js';
 import { scopeFor } from './authorize.js';
 import { applyChange } from './apply-push.js';
 import { isSyncError } from './errors.js';
-import type { EngineInternals } from './internals.js';
+import type { EngineContext } from './context.js';
 import type { MutationFilter, MutationRecord, TenantTx } from './ports.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -40,7 +40,7 @@ export interface RetryQueueResult {
 }
 
 export async function retryQueue(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   request: RetryQueueRequest,
 ): Promise<RetryQueueResult> {
@@ -113,7 +113,7 @@ const keyOf = (mutation: MutationRecord) => `${mutation.deviceId}\u0000${mutatio
  * create in the same chunk), making at most `cap` re-runs. Answers how many it made.
  */
 async function rerunChunk(
-  engine: EngineInternals,
+  engine: EngineContext,
   tx: TenantTx,
   actor: Actor,
   chunk: readonly MutationRecord[],
@@ -139,7 +139,7 @@ async function rerunChunk(
 }
 
 async function rerun(
-  engine: EngineInternals,
+  engine: EngineContext,
   tx: TenantTx,
   actor: Actor,
   mutation: MutationRecord,

@@ -13,7 +13,7 @@ import type { Actor } from './actor.js';
 import { applyChange } from './apply-push.js';
 import type { RequestMeta } from './engine-api.js';
 import { isSyncError } from './errors.js';
-import type { EngineInternals } from './internals.js';
+import type { EngineContext } from './context.js';
 import type { Crypto, JsonObject, TenantTx } from './ports.js';
 import { validateChange, type ChangeError } from './validate-change.js';
 import { yieldToEventLoop } from './yield.js';
@@ -94,7 +94,7 @@ function instant(text: string): string {
 }
 
 /** The payload fields a collection declares as times (its time detector's and notInFuture). */
-function timeFieldsOf(engine: EngineInternals, entityType: string): string[] {
+function timeFieldsOf(engine: EngineContext, entityType: string): string[] {
   try {
     const collection = engine.collections.get(entityType);
     return [...new Set([...(collection.timeDetector?.fields ?? []), ...collection.notInFuture])];
@@ -104,7 +104,7 @@ function timeFieldsOf(engine: EngineInternals, entityType: string): string[] {
 }
 
 export async function syncRecords(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   request: SyncRecordsRequest,
   meta: RequestMeta = {},
@@ -155,7 +155,7 @@ export async function syncRecords(
 }
 
 async function applyChunk(
-  engine: EngineInternals,
+  engine: EngineContext,
   tx: TenantTx,
   actor: Actor,
   chunk: readonly SyncRecord[],
@@ -215,7 +215,7 @@ async function applyChunk(
 
 /** Why the actor may not sync from this device (revoked, another user's), or null. */
 async function deviceRefusal(
-  engine: EngineInternals,
+  engine: EngineContext,
   tx: TenantTx,
   actor: Actor,
   deviceId: string,

@@ -46,7 +46,7 @@ import type {
   TenantReads,
   TenantTx,
 } from './ports.js';
-import type { EngineInternals } from './internals.js';
+import type { EngineContext } from './context.js';
 import { pullPage, toServerChange, type HeldRow } from './pull.js';
 import { createSyncNotes } from './sync-notes.js';
 import { snapshotPage } from './snapshot.js';
@@ -197,7 +197,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     });
   }
 
-  const internals: EngineInternals = {
+  const context: EngineContext = {
     store,
     collections,
     crypto,
@@ -237,7 +237,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async push(actor, request, meta = {}) {
       const started = clock.now();
       const tenant = store.forTenant(actor.tenant);
-      const validation = internals.validationContext(request.deviceId, started);
+      const validation = context.validationContext(request.deviceId, started);
       const validated = request.changes.map((change) => validateChange(change, validation));
 
       return tenant.transact(async (tx) => {
@@ -656,12 +656,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     close: () => syncNotes.close(),
 
     retryQueue: (actor, request) =>
-      heavyWork(actor.tenant, () => retryQueue(internals, actor, request)),
-    syncRecords: (actor, request, meta) => syncRecords(internals, actor, request, meta),
-    enqueue: (actor, request) => enqueue(internals, actor, request),
-    processQueued: (actor, id) => processQueued(internals, actor, id),
-    getQueued: (actor, id) => getQueued(internals, actor, id),
-    listQueue: (actor, filter) => listQueue(internals, actor, filter),
+      heavyWork(actor.tenant, () => retryQueue(context, actor, request)),
+    syncRecords: (actor, request, meta) => syncRecords(context, actor, request, meta),
+    enqueue: (actor, request) => enqueue(context, actor, request),
+    processQueued: (actor, id) => processQueued(context, actor, id),
+    getQueued: (actor, id) => getQueued(context, actor, id),
+    listQueue: (actor, filter) => listQueue(context, actor, filter),
   };
 }
 

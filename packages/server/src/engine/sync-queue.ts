@@ -15,7 +15,7 @@ import type { Actor } from './actor.js';
 import { assertOwnRecord, ownScope, scopeFor } from './authorize.js';
 import { applyChange } from './apply-push.js';
 import { SyncError } from './errors.js';
-import type { EngineInternals } from './internals.js';
+import type { EngineContext } from './context.js';
 import type { Crypto, JsonObject, MutationRecord, TenantReads } from './ports.js';
 import { validateChange } from './validate-change.js';
 
@@ -80,7 +80,7 @@ export function queueId(crypto: Crypto, request: EnqueueRequest): string {
 }
 
 export async function enqueue(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   request: EnqueueRequest,
 ): Promise<{ queued: QueuedChange; created: boolean }> {
@@ -142,7 +142,7 @@ export async function enqueue(
 
 /** Applies a queued (or failed) item as its owner; an item already processed replays its outcome. */
 export async function processQueued(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   id: string,
 ): Promise<ProcessResult> {
@@ -182,7 +182,7 @@ export async function processQueued(
 
 /** One item, with the conflict its processing raised (if any). */
 export async function getQueued(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   id: string,
 ): Promise<{ queued: QueuedChange; conflict?: Conflict }> {
@@ -197,7 +197,7 @@ export async function getQueued(
 
 /** The caller's queue, in arrival order (a tenant's, or one user's, for admins). */
 export async function listQueue(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   filter: QueueFilter,
 ): Promise<QueuedChange[]> {
