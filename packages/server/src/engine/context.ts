@@ -34,4 +34,6 @@ export interface EngineContext {
   /** A stored mutation as the change it was. */
   toIncoming(mutation: MutationRecord): IncomingChange;
   toWireConflict(conflict: ConflictRecord): Conflict;
+  /** Tells the operator of an unexpected failure (an outage or a bug) the engine survived. */
+  logError(obj: object, msg: string): void;
 }

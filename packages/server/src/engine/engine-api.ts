@@ -20,7 +20,7 @@ import type { CommitListener } from './commit-events.js';
 import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
 import type { SnapshotPage } from './snapshot.js';
 import type { RetryQueueRequest, RetryQueueResult } from './queue-retry.js';
-import type { SyncRecordsRequest, SyncRecordsResult } from './record-sync.js';
+import type { UpsertRequest, UpsertResult } from './commands/upsert.js';
 import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
 
 /** Compiles a JSON Schema into a checker that returns error messages, or an empty list. */
@@ -153,14 +153,11 @@ export interface SyncEngine {
   ): Promise<ServerChange>;
 
   /**
-   * Seed 000's record sync: each record is created when the server has none, else updated with
-   * the usual conflict checks; chunks of records commit one transaction each (record-sync.ts).
+   * Upserts full copies: each entity is created when the server has none, else updated with the
+   * usual conflict checks; chunks commit one transaction each, every change in its own savepoint
+   * (commands/upsert.ts).
    */
-  syncRecords(
-    actor: Actor,
-    request: SyncRecordsRequest,
-    meta?: RequestMeta,
-  ): Promise<SyncRecordsResult>;
+  upsert(actor: Actor, request: UpsertRequest, meta?: RequestMeta): Promise<UpsertResult>;
   /** Seed 001's queue: stores a change as PENDING without applying it (sync-queue.ts). */
   enqueue(
     actor: Actor,

@@ -9,11 +9,11 @@ export { threeWayMerge } from './merge.js';
 export { resolveConflict, suggestResolution } from './resolve-conflict.js';
 export { applyMergePatch } from './json.js';
 export type {
-  SyncRecord,
-  SyncRecordsRequest,
-  SyncRecordsResult,
-  RecordOutcome,
-} from './record-sync.js';
+  UpsertChange,
+  UpsertOutcome,
+  UpsertRequest,
+  UpsertResult,
+} from './commands/upsert.js';
 export type {
   EnqueueRequest,
   EntityState,

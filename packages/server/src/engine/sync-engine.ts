@@ -51,7 +51,7 @@ import { pullPage, toServerChange, type HeldRow } from './pull.js';
 import { createSyncNotes } from './sync-notes.js';
 import { snapshotPage } from './snapshot.js';
 import { retryQueue } from './queue-retry.js';
-import { syncRecords } from './record-sync.js';
+import { upsert } from './commands/upsert.js';
 import { enqueue, getQueued, listQueue, processQueued } from './sync-queue.js';
 import { encodeCursor, viewScope } from './sync-token.js';
 import { validateChange, type IncomingChange } from './validate-change.js';
@@ -219,6 +219,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     ownerOf,
     toIncoming,
     toWireConflict,
+    logError,
   };
 
   async function findConflictFor(
@@ -657,7 +658,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     retryQueue: (actor, request) =>
       heavyWork(actor.tenant, () => retryQueue(context, actor, request)),
-    syncRecords: (actor, request, meta) => syncRecords(context, actor, request, meta),
+    upsert: (actor, request, meta) => upsert(context, actor, request, meta),
     enqueue: (actor, request) => enqueue(context, actor, request),
     processQueued: (actor, id) => processQueued(context, actor, id),
     getQueued: (actor, id) => getQueued(context, actor, id),

@@ -71,9 +71,9 @@ export function createServerMetrics(): ServerMetrics {
           count('sync', response.results);
           return response;
         },
-        async syncRecords(actor, request, meta) {
-          const result = await engine.syncRecords(actor, request, meta);
-          pushed.inc({ api: 'records' }, request.records.length);
+        async upsert(actor, request, meta) {
+          const result = await engine.upsert(actor, request, meta);
+          pushed.inc({ api: 'records' }, request.changes.length);
           count(
             'records',
             result.outcomes.map((o) => o.result),
