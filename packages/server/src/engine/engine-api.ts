@@ -17,11 +17,15 @@ import type {
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import type { CommitListener } from './commit-events.js';
-import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
+import type { Clock, Crypto, Logger, MutationRecord, SyncStore } from './ports.js';
 import type { SnapshotPage } from './snapshot.js';
 import type { RetryQueueRequest, RetryQueueResult } from './queue-retry.js';
 import type { UpsertRequest, UpsertResult } from './commands/upsert.js';
-import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
+import type {
+  DeferredPushRequest,
+  MutationFilter,
+  ProcessedMutation,
+} from './commands/deferred.js';
 
 /** Compiles a JSON Schema into a checker that returns error messages, or an empty list. */
 export type SchemaCompiler = (schema: Record<string, unknown>) => (payload: unknown) => string[];
@@ -158,14 +162,18 @@ export interface SyncEngine {
    * (commands/upsert.ts).
    */
   upsert(actor: Actor, request: UpsertRequest, meta?: RequestMeta): Promise<UpsertResult>;
-  /** Seed 001's queue: stores a change as PENDING without applying it (sync-queue.ts). */
-  enqueue(
+  /**
+   * A deferred push: validates the change and stores it as PENDING without applying it; the same
+   * change again finds the same mutation (commands/deferred.ts).
+   */
+  pushDeferred(
     actor: Actor,
-    request: EnqueueRequest,
-  ): Promise<{ queued: QueuedChange; created: boolean }>;
-  /** Applies a queued item; one already processed answers DUPLICATE with its first outcome. */
-  processQueued(actor: Actor, id: string): Promise<ProcessResult>;
-  /** One queued item, with the conflict its processing raised. */
-  getQueued(actor: Actor, id: string): Promise<{ queued: QueuedChange; conflict?: Conflict }>;
-  listQueue(actor: Actor, filter: QueueFilter): Promise<QueuedChange[]>;
+    request: DeferredPushRequest,
+  ): Promise<{ mutation: MutationRecord; created: boolean }>;
+  /** Applies a stored mutation; one already processed answers DUPLICATE with its first outcome. */
+  processMutation(actor: Actor, id: string): Promise<ProcessedMutation>;
+  /** One stored mutation, with the conflict its processing raised. */
+  getMutation(actor: Actor, id: string): Promise<{ mutation: MutationRecord; conflict?: Conflict }>;
+  /** The caller's stored mutations (a tenant's, or one user's, for admins), in arrival order. */
+  listMutations(actor: Actor, filter: MutationFilter): Promise<MutationRecord[]>;
 }

@@ -15,10 +15,9 @@ export type {
   UpsertResult,
 } from './commands/upsert.js';
 export type {
-  EnqueueRequest,
+  DeferredPushRequest,
   EntityState,
-  ProcessResult,
-  QueueFilter,
-  QueuedChange,
-} from './sync-queue.js';
+  MutationFilter,
+  ProcessedMutation,
+} from './commands/deferred.js';
 export * from './commit-events.js';

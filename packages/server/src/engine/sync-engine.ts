@@ -51,8 +51,8 @@ import { pullPage, toServerChange, type HeldRow } from './pull.js';
 import { createSyncNotes } from './sync-notes.js';
 import { snapshotPage } from './snapshot.js';
 import { retryQueue } from './queue-retry.js';
+import { getMutation, listMutations, processMutation, pushDeferred } from './commands/deferred.js';
 import { upsert } from './commands/upsert.js';
-import { enqueue, getQueued, listQueue, processQueued } from './sync-queue.js';
 import { encodeCursor, viewScope } from './sync-token.js';
 import { validateChange, type IncomingChange } from './validate-change.js';
 
@@ -659,10 +659,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     retryQueue: (actor, request) =>
       heavyWork(actor.tenant, () => retryQueue(context, actor, request)),
     upsert: (actor, request, meta) => upsert(context, actor, request, meta),
-    enqueue: (actor, request) => enqueue(context, actor, request),
-    processQueued: (actor, id) => processQueued(context, actor, id),
-    getQueued: (actor, id) => getQueued(context, actor, id),
-    listQueue: (actor, filter) => listQueue(context, actor, filter),
+    pushDeferred: (actor, request) => pushDeferred(context, actor, request),
+    processMutation: (actor, id) => processMutation(context, actor, id),
+    getMutation: (actor, id) => getMutation(context, actor, id),
+    listMutations: (actor, filter) => listMutations(context, actor, filter),
   };
 }
 

@@ -80,13 +80,13 @@ export function createServerMetrics(): ServerMetrics {
           );
           return result;
         },
-        async enqueue(actor, request) {
-          const result = await engine.enqueue(actor, request);
+        async pushDeferred(actor, request) {
+          const result = await engine.pushDeferred(actor, request);
           pushed.inc({ api: 'queue' }, 1);
           return result;
         },
-        async processQueued(actor, id) {
-          const result = await engine.processQueued(actor, id);
+        async processMutation(actor, id) {
+          const result = await engine.processMutation(actor, id);
           count('queue', [result.result]);
           return result;
         },
