@@ -1,4 +1,4 @@
-// The engine's public surface: what the HTTP layer (canonical and seed-compatible routes), the
+// The engine's public surface: what the HTTP layer (canonical and compatibility routes), the
 // CLI and the jobs call. Every method takes the verified Actor and works within its tenant only.
 import type {
   Conflict,
@@ -53,7 +53,7 @@ export interface EngineLimits {
   invalidateCooldownMs: number;
 }
 
-/** Facts about the request that the sync history keeps (seed 003's X-Network-Type). */
+/** Facts about the request that the sync history keeps (a client's network type, say). */
 export interface RequestMeta {
   networkType?: string | null;
   route?: string;
@@ -120,7 +120,7 @@ export interface SyncEngine {
    */
   registerDevice(actor: Actor, request: RegisterDeviceRequest): Promise<Device>;
   /**
-   * For routes that name a device outside a sync (seed 003's X-Device-Id): the device is the
+   * For routes that name a device outside a sync (in a header, say): the device is the
    * caller's (an unknown one is registered to them), else FORBIDDEN or DEVICE_REVOKED.
    */
   claimDevice(actor: Actor, deviceId: string): Promise<void>;

@@ -1,4 +1,4 @@
-// Re-runs FAILED mutations (seed 002's queue retry, seed 001's /retry, the retry-failed job), as
+// Re-runs FAILED mutations (a device's or an admin's retry, the retry-failed job), as
 // bounded work: at most `maxMutations` re-runs a call, in transactions of `chunkSize`, with the
 // event loop and the tenant's lock free between them, so one tenant's retry cannot starve
 // another's sync. Calls that share a `startedAt` form a round: a mutation re-run since the round

@@ -468,8 +468,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
         const collection = collections.get(conflict.entityType);
-        // Seed 001: the offline copy overwrites the server's only with an admin's approval (and
-        // so does a copy of the user's own making, which could be the offline one).
+        // clientWinsAdminOnly: the offline copy overwrites the server's only with an admin's
+        // approval (and so does a copy of the user's own making, which could be the offline one).
         const overwrites = request.resolution === 'CLIENT_WINS' || request.resolvedData;
         if (overwrites && collection.clientWinsAdminOnly && !isAdmin(actor)) {
           throw new SyncError(
@@ -710,7 +710,7 @@ function settledData(
   }
 }
 
-/** Seed 002's SyncClient.syncToken: the token the device's latest sync reached. */
+/** The device's sync token: the token its latest sync reached. */
 async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Promise<void> {
   const device = await tx.getDevice(deviceId);
   if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });
