@@ -3,10 +3,13 @@
 // a savepoint each (an unexpected error fails that change only), and one audit row covers a request.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UpsertChange } from '../../packages/server/src/engine/commands/upsert.js';
-import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
-import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
 import { createSqliteSyncStore } from '../../packages/server/src/store/index.js';
-import { engineFixture, testCrypto, userOf, type EngineFixture } from './engine-fixture.js';
+import {
+  engineFixture,
+  faultyCheckerEngine,
+  userOf,
+  type EngineFixture,
+} from './engine-fixture.js';
 
 const facilityRule = {
   collections: {
@@ -189,20 +192,7 @@ describe('savepoints', () => {
     const store = await createSqliteSyncStore({ file: ':memory:' });
     try {
       const logged: object[] = [];
-      const engine = createSyncEngine({
-        store,
-        collections: createCollectionRegistry({
-          presets: false,
-          collections: { thing: { schema: { type: 'object' } } },
-        }),
-        // A checker with a bug that only an UPDATE's merged state reaches (inside the transaction).
-        compileSchema: () => (payload) => {
-          if ((payload as { boom?: boolean }).boom) throw new Error('checker bug');
-          return [];
-        },
-        crypto: testCrypto,
-        logger: { info: () => {}, warn: () => {}, error: (obj) => logged.push(obj) },
-      });
+      const engine = faultyCheckerEngine(store, logged);
       const thing = (mutationId: string, entityId: string, payload: UpsertChange['payload']) => ({
         deviceId: 'd1',
         mutationId,
