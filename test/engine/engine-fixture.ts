@@ -57,3 +57,24 @@ export async function engineFixture(config: CollectionsConfig = {}): Promise<Eng
   });
   return { engine, store, transactions: () => transactions, close: () => store.close() };
 }
+
+/**
+ * An engine over `store` with one collection, `thing`, whose schema checker has a bug that only an
+ * UPDATE's merged state reaches (a payload with `boom`, inside the transaction); what it logs as
+ * errors goes to `logged`.
+ */
+export function faultyCheckerEngine(store: SyncStore, logged: object[]): SyncEngine {
+  return createSyncEngine({
+    store,
+    collections: createCollectionRegistry({
+      presets: false,
+      collections: { thing: { schema: { type: 'object' } } },
+    }),
+    compileSchema: () => (payload) => {
+      if ((payload as { boom?: boolean }).boom) throw new Error('checker bug');
+      return [];
+    },
+    crypto: testCrypto,
+    logger: { info: () => {}, warn: () => {}, error: (obj) => logged.push(obj) },
+  });
+}

@@ -11,6 +11,7 @@ import type { CommitEvent } from '../../packages/server/src/engine/commit-events
 import type { SyncStore } from '../../packages/server/src/engine/ports.js';
 import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
 import { createSqliteSyncStore } from '../../packages/server/src/store/index.js';
+import { faultyCheckerEngine } from './engine-fixture.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2_147_483_647);
 console.log(`push batch properties: fast-check seed ${seed}`);
@@ -181,20 +182,7 @@ describe('set-based push', () => {
     const store = await createSqliteSyncStore({ file: ':memory:' });
     stores.push(store);
     const logged: object[] = [];
-    const engine = createSyncEngine({
-      store,
-      collections: createCollectionRegistry({
-        presets: false,
-        collections: { thing: { schema: { type: 'object' } } },
-      }),
-      // A checker with a bug that only an UPDATE's merged state reaches (inside the transaction).
-      compileSchema: () => (payload) => {
-        if ((payload as { boom?: boolean }).boom) throw new Error('checker bug');
-        return [];
-      },
-      crypto,
-      logger: { info: () => {}, warn: () => {}, error: (obj) => logged.push(obj) },
-    });
+    const engine = faultyCheckerEngine(store, logged);
     const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
     const change = (mutationId: string, entityId: string, over: Partial<Change>): Change => ({
       mutationId,

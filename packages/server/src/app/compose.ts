@@ -137,7 +137,7 @@ export function composeServices(options: ComposeOptions): SynclineServices {
     engine,
     realtime,
     offlineReplay,
-    compatRoutes: seedRoutes({ engine, offlineReplay }),
+    compatRoutes: seedRoutes({ engine, collections, offlineReplay }),
     jobs,
     settings: jobs.settings,
     metrics,

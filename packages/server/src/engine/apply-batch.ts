@@ -121,16 +121,28 @@ async function applyAlone(
   item: Item,
   seq: number | undefined,
 ): Promise<Outcome> {
+  return { ...(await applyInSavepoint(ctx, item.change, item.collection)), seq };
+}
+
+/**
+ * Applies one change in a savepoint of its own: an unexpected error rolls back that change only,
+ * which answers CHANGE_FAILED (and is returned as `failure`) while its transaction goes on.
+ */
+export async function applyInSavepoint(
+  ctx: ApplyContext,
+  change: IncomingChange,
+  collection: Collection,
+): Promise<{ applied: AppliedChange; failure?: { error: unknown; change: IncomingChange } }> {
   try {
     const applied = await ctx.tx.savepoint(async () => {
       const alone = new BatchTx(ctx.tx, ctx.deviceId);
-      const outcome = await applyChange({ ...ctx, tx: alone }, item.change, item.collection);
+      const outcome = await applyChange({ ...ctx, tx: alone }, change, collection);
       await alone.flush();
       return outcome;
     });
-    return { applied, seq };
+    return { applied };
   } catch (error) {
-    return { applied: failed(item.change), seq, failure: { error, change: item.change } };
+    return { applied: failed(change), failure: { error, change } };
   }
 }
 

@@ -59,7 +59,7 @@ export async function applyChange(
     const clash = keyClash(ctx.actor, change, previous);
     if (clash) return { result: resultOf(change, { status: 'REJECTED', error: clash }) };
     // A FAILED mutation is re-run: the device (or the queue) is retrying it. A PENDING one was
-    // queued without being applied (sync-queue.ts) and runs now.
+    // stored without being applied (commands/deferred.ts) and runs now.
     if (previous.status !== 'FAILED' && previous.status !== 'PENDING') {
       return replayOutcome(ctx, change, previous);
     }

@@ -1,5 +1,5 @@
 // Every "who may" rule of the engine in one place: a user reaches their own records, devices and
-// queue; an admin reaches the whole tenant's. Routes and seeds call these instead of comparing
+// queue; an admin reaches the whole tenant's. Routes and commands call these instead of comparing
 // user ids themselves, so a rule changes here or nowhere.
 import { isAdmin, type Actor } from './actor.js';
 import { SyncError } from './errors.js';

@@ -1,4 +1,4 @@
-// The engine's public surface: what the HTTP layer (canonical and seed-compatible routes), the
+// The engine's public surface: what the HTTP layer (canonical and compatibility routes), the
 // CLI and the jobs call. Every method takes the verified Actor and works within its tenant only.
 import type {
   Conflict,
@@ -17,11 +17,15 @@ import type {
 import type { Actor } from './actor.js';
 import type { CollectionRegistry } from './collections.js';
 import type { CommitListener } from './commit-events.js';
-import type { Clock, Crypto, Logger, SyncStore } from './ports.js';
+import type { Clock, Crypto, Logger, MutationRecord, SyncStore } from './ports.js';
 import type { SnapshotPage } from './snapshot.js';
 import type { RetryQueueRequest, RetryQueueResult } from './queue-retry.js';
-import type { SyncRecordsRequest, SyncRecordsResult } from './record-sync.js';
-import type { EnqueueRequest, ProcessResult, QueueFilter, QueuedChange } from './sync-queue.js';
+import type { UpsertRequest, UpsertResult } from './commands/upsert.js';
+import type {
+  DeferredPushRequest,
+  MutationFilter,
+  ProcessedMutation,
+} from './commands/deferred.js';
 
 /** Compiles a JSON Schema into a checker that returns error messages, or an empty list. */
 export type SchemaCompiler = (schema: Record<string, unknown>) => (payload: unknown) => string[];
@@ -49,7 +53,7 @@ export interface EngineLimits {
   invalidateCooldownMs: number;
 }
 
-/** Facts about the request that the sync history keeps (seed 003's X-Network-Type). */
+/** Facts about the request that the sync history keeps (a client's network type, say). */
 export interface RequestMeta {
   networkType?: string | null;
   route?: string;
@@ -116,7 +120,7 @@ export interface SyncEngine {
    */
   registerDevice(actor: Actor, request: RegisterDeviceRequest): Promise<Device>;
   /**
-   * For routes that name a device outside a sync (seed 003's X-Device-Id): the device is the
+   * For routes that name a device outside a sync (in a header, say): the device is the
    * caller's (an unknown one is registered to them), else FORBIDDEN or DEVICE_REVOKED.
    */
   claimDevice(actor: Actor, deviceId: string): Promise<void>;
@@ -153,22 +157,23 @@ export interface SyncEngine {
   ): Promise<ServerChange>;
 
   /**
-   * Seed 000's record sync: each record is created when the server has none, else updated with
-   * the usual conflict checks; chunks of records commit one transaction each (record-sync.ts).
+   * Upserts full copies: each entity is created when the server has none, else updated with the
+   * usual conflict checks; chunks commit one transaction each, every change in its own savepoint
+   * (commands/upsert.ts).
    */
-  syncRecords(
+  upsert(actor: Actor, request: UpsertRequest, meta?: RequestMeta): Promise<UpsertResult>;
+  /**
+   * A deferred push: validates the change and stores it as PENDING without applying it; the same
+   * change again finds the same mutation (commands/deferred.ts).
+   */
+  pushDeferred(
     actor: Actor,
-    request: SyncRecordsRequest,
-    meta?: RequestMeta,
-  ): Promise<SyncRecordsResult>;
-  /** Seed 001's queue: stores a change as PENDING without applying it (sync-queue.ts). */
-  enqueue(
-    actor: Actor,
-    request: EnqueueRequest,
-  ): Promise<{ queued: QueuedChange; created: boolean }>;
-  /** Applies a queued item; one already processed answers DUPLICATE with its first outcome. */
-  processQueued(actor: Actor, id: string): Promise<ProcessResult>;
-  /** One queued item, with the conflict its processing raised. */
-  getQueued(actor: Actor, id: string): Promise<{ queued: QueuedChange; conflict?: Conflict }>;
-  listQueue(actor: Actor, filter: QueueFilter): Promise<QueuedChange[]>;
+    request: DeferredPushRequest,
+  ): Promise<{ mutation: MutationRecord; created: boolean }>;
+  /** Applies a stored mutation; one already processed answers DUPLICATE with its first outcome. */
+  processMutation(actor: Actor, id: string): Promise<ProcessedMutation>;
+  /** One stored mutation, with the conflict its processing raised. */
+  getMutation(actor: Actor, id: string): Promise<{ mutation: MutationRecord; conflict?: Conflict }>;
+  /** The caller's stored mutations (a tenant's, or one user's, for admins), in arrival order. */
+  listMutations(actor: Actor, filter: MutationFilter): Promise<MutationRecord[]>;
 }

@@ -9,16 +9,15 @@ export { threeWayMerge } from './merge.js';
 export { resolveConflict, suggestResolution } from './resolve-conflict.js';
 export { applyMergePatch } from './json.js';
 export type {
-  SyncRecord,
-  SyncRecordsRequest,
-  SyncRecordsResult,
-  RecordOutcome,
-} from './record-sync.js';
+  UpsertChange,
+  UpsertOutcome,
+  UpsertRequest,
+  UpsertResult,
+} from './commands/upsert.js';
 export type {
-  EnqueueRequest,
+  DeferredPushRequest,
   EntityState,
-  ProcessResult,
-  QueueFilter,
-  QueuedChange,
-} from './sync-queue.js';
+  MutationFilter,
+  ProcessedMutation,
+} from './commands/deferred.js';
 export * from './commit-events.js';

@@ -1,4 +1,4 @@
-// Re-runs FAILED mutations (seed 002's queue retry, seed 001's /retry, the retry-failed job), as
+// Re-runs FAILED mutations (a device's or an admin's retry, the retry-failed job), as
 // bounded work: at most `maxMutations` re-runs a call, in transactions of `chunkSize`, with the
 // event loop and the tenant's lock free between them, so one tenant's retry cannot starve
 // another's sync. Calls that share a `startedAt` form a round: a mutation re-run since the round
@@ -12,7 +12,7 @@ import type { Actor } from './actor.js';
 import { scopeFor } from './authorize.js';
 import { applyChange } from './apply-push.js';
 import { isSyncError } from './errors.js';
-import type { EngineInternals } from './internals.js';
+import type { EngineContext } from './context.js';
 import type { MutationFilter, MutationRecord, TenantTx } from './ports.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -40,7 +40,7 @@ export interface RetryQueueResult {
 }
 
 export async function retryQueue(
-  engine: EngineInternals,
+  engine: EngineContext,
   actor: Actor,
   request: RetryQueueRequest,
 ): Promise<RetryQueueResult> {
@@ -113,7 +113,7 @@ const keyOf = (mutation: MutationRecord) => `${mutation.deviceId}\u0000${mutatio
  * create in the same chunk), making at most `cap` re-runs. Answers how many it made.
  */
 async function rerunChunk(
-  engine: EngineInternals,
+  engine: EngineContext,
   tx: TenantTx,
   actor: Actor,
   chunk: readonly MutationRecord[],
@@ -139,7 +139,7 @@ async function rerunChunk(
 }
 
 async function rerun(
-  engine: EngineInternals,
+  engine: EngineContext,
   tx: TenantTx,
   actor: Actor,
   mutation: MutationRecord,

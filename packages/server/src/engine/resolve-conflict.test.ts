@@ -99,7 +99,7 @@ describe('resolveConflict', () => {
   });
 });
 
-describe('suggestResolution (seed 002)', () => {
+describe('suggestResolution', () => {
   it('suggests MERGE for disjoint edits, SERVER_WINS when the server is newer, else CLIENT_WINS', () => {
     expect(suggestResolution(base)).toBe('MERGE');
     const overlapping = { ...base, client: { name: 'pump', status: 'retired' } };

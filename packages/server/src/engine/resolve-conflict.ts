@@ -85,7 +85,7 @@ function mergeDecision(input: ConflictInput): ConflictDecision {
 }
 
 /**
- * Seed 002's suggestion for a person or a device: disjoint field edits suggest MERGE; otherwise a
+ * The suggestion for a person or a device: disjoint field edits suggest MERGE; otherwise a
  * server edited more recently suggests SERVER_WINS; otherwise the user's own change (CLIENT_WINS).
  */
 export function suggestResolution(

@@ -46,13 +46,13 @@ import type {
   TenantReads,
   TenantTx,
 } from './ports.js';
-import type { EngineInternals } from './internals.js';
+import type { EngineContext } from './context.js';
 import { pullPage, toServerChange, type HeldRow } from './pull.js';
 import { createSyncNotes } from './sync-notes.js';
 import { snapshotPage } from './snapshot.js';
 import { retryQueue } from './queue-retry.js';
-import { syncRecords } from './record-sync.js';
-import { enqueue, getQueued, listQueue, processQueued } from './sync-queue.js';
+import { getMutation, listMutations, processMutation, pushDeferred } from './commands/deferred.js';
+import { upsert } from './commands/upsert.js';
 import { encodeCursor, viewScope } from './sync-token.js';
 import { validateChange, type IncomingChange } from './validate-change.js';
 
@@ -197,7 +197,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     });
   }
 
-  const internals: EngineInternals = {
+  const context: EngineContext = {
     store,
     collections,
     crypto,
@@ -219,6 +219,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     ownerOf,
     toIncoming,
     toWireConflict,
+    logError,
   };
 
   async function findConflictFor(
@@ -237,7 +238,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async push(actor, request, meta = {}) {
       const started = clock.now();
       const tenant = store.forTenant(actor.tenant);
-      const validation = internals.validationContext(request.deviceId, started);
+      const validation = context.validationContext(request.deviceId, started);
       const validated = request.changes.map((change) => validateChange(change, validation));
 
       return tenant.transact(async (tx) => {
@@ -467,8 +468,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         const current = await tx.getEntity(conflict.entityType, conflict.entityId);
         const collection = collections.get(conflict.entityType);
-        // Seed 001: the offline copy overwrites the server's only with an admin's approval (and
-        // so does a copy of the user's own making, which could be the offline one).
+        // clientWinsAdminOnly: the offline copy overwrites the server's only with an admin's
+        // approval (and so does a copy of the user's own making, which could be the offline one).
         const overwrites = request.resolution === 'CLIENT_WINS' || request.resolvedData;
         if (overwrites && collection.clientWinsAdminOnly && !isAdmin(actor)) {
           throw new SyncError(
@@ -656,12 +657,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     close: () => syncNotes.close(),
 
     retryQueue: (actor, request) =>
-      heavyWork(actor.tenant, () => retryQueue(internals, actor, request)),
-    syncRecords: (actor, request, meta) => syncRecords(internals, actor, request, meta),
-    enqueue: (actor, request) => enqueue(internals, actor, request),
-    processQueued: (actor, id) => processQueued(internals, actor, id),
-    getQueued: (actor, id) => getQueued(internals, actor, id),
-    listQueue: (actor, filter) => listQueue(internals, actor, filter),
+      heavyWork(actor.tenant, () => retryQueue(context, actor, request)),
+    upsert: (actor, request, meta) => upsert(context, actor, request, meta),
+    pushDeferred: (actor, request) => pushDeferred(context, actor, request),
+    processMutation: (actor, id) => processMutation(context, actor, id),
+    getMutation: (actor, id) => getMutation(context, actor, id),
+    listMutations: (actor, filter) => listMutations(context, actor, filter),
   };
 }
 
@@ -709,7 +710,7 @@ function settledData(
   }
 }
 
-/** Seed 002's SyncClient.syncToken: the token the device's latest sync reached. */
+/** The device's sync token: the token its latest sync reached. */
 async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Promise<void> {
   const device = await tx.getDevice(deviceId);
   if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });

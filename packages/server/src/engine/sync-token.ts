@@ -2,7 +2,7 @@
 // valid for. A token from an older cache epoch (after invalidation), or minted for another view
 // (another tenant, another user, other access claims, another entityTypes filter), makes the
 // device pull afresh: rows skipped as invisible under the old view may be visible now. So does a
-// token this server never issued (seed 002's placeholder, garbage, an older format).
+// token this server never issued (a client's placeholder, garbage, an older format).
 import {
   canonicalJson,
   decodeSyncToken,

@@ -588,8 +588,15 @@ export const dashboardRoutesPlugin = fp<DashboardRoutesOptions>(
         const actor = adminOf(request);
         const { status, limit = 200, ...filter } = request.query;
         const statuses: MutationStatus[] = status ? [status] : ['PENDING', 'FAILED', 'CONFLICT'];
-        const rows = await engine.listQueue(actor, { ...filter, statuses, limit });
-        return { mutations: rows.map(({ result: _result, ...row }) => row) };
+        const rows = await engine.listMutations(actor, { ...filter, statuses, limit });
+        return {
+          mutations: rows.map(
+            ({ mutationId, result: _result, conflictStrategy: _strategy, ...row }) => ({
+              id: mutationId,
+              ...row,
+            }),
+          ),
+        };
       },
     );
 

@@ -71,22 +71,22 @@ export function createServerMetrics(): ServerMetrics {
           count('sync', response.results);
           return response;
         },
-        async syncRecords(actor, request, meta) {
-          const result = await engine.syncRecords(actor, request, meta);
-          pushed.inc({ api: 'records' }, request.records.length);
+        async upsert(actor, request, meta) {
+          const result = await engine.upsert(actor, request, meta);
+          pushed.inc({ api: 'records' }, request.changes.length);
           count(
             'records',
             result.outcomes.map((o) => o.result),
           );
           return result;
         },
-        async enqueue(actor, request) {
-          const result = await engine.enqueue(actor, request);
+        async pushDeferred(actor, request) {
+          const result = await engine.pushDeferred(actor, request);
           pushed.inc({ api: 'queue' }, 1);
           return result;
         },
-        async processQueued(actor, id) {
-          const result = await engine.processQueued(actor, id);
+        async processMutation(actor, id) {
+          const result = await engine.processMutation(actor, id);
           count('queue', [result.result]);
           return result;
         },

@@ -9,8 +9,9 @@ import {
   type Conflict,
   type ConflictStrategy,
 } from '@syncline/protocol';
+import type { CollectionRegistry } from '../../engine/collections.js';
+import type { UpsertChange, UpsertOutcome } from '../../engine/commands/upsert.js';
 import type { JsonObject } from '../../engine/ports.js';
-import type { RecordOutcome } from '../../engine/record-sync.js';
 import { nodeCrypto } from '../../http/node-crypto.js';
 import type { ConflictItem } from './schemas.js';
 
@@ -70,7 +71,7 @@ export function payloadOf(record: SeedRecord): JsonObject {
 export function conflictItem(
   id: string,
   record: SeedRecord,
-  outcome: RecordOutcome,
+  outcome: UpsertOutcome,
   conflict: Conflict,
 ): ConflictItem {
   const strategy =
@@ -90,4 +91,51 @@ export function conflictItem(
     clientRecord: conflict.clientData,
     conflictId: conflict.id,
   };
+}
+
+/** Records per transaction: seed 000 processes its batches in chunks of 50. */
+export const attendanceChunkSize = 50;
+
+/** A seed record as the engine's upsert change, before its idempotency key is worked out. */
+export type RecordChange = Omit<UpsertChange, 'mutationId'>;
+
+/**
+ * The idempotency key of one record: the same copy of the same record, sent again, is the same
+ * mutation. The payload and strategy are part of it, so an edited copy or a retry that asks for
+ * another strategy is a new change rather than a replay of the first. Times are compared as
+ * instants ("…08:00:00Z" and "…08:00:00.000Z" are one), both the edit time and the payload's
+ * `timeFields`; the payload is stored as the device spelled it.
+ */
+export function recordMutationId(record: RecordChange, timeFields: readonly string[] = []): string {
+  const payload = { ...record.payload };
+  for (const field of timeFields) {
+    const value = payload[field];
+    if (typeof value === 'string') payload[field] = instant(value);
+  }
+  const identity = [
+    record.deviceId,
+    record.entityType,
+    record.entityId,
+    record.version,
+    instant(record.timestamp),
+    record.conflictStrategy ?? null,
+    payload,
+  ];
+  return `r-${nodeCrypto.sha256Hex(canonicalJson(identity)).slice(0, 40)}`;
+}
+
+/** One spelling of a time (toISOString's); text that is not a time stays as it is. */
+function instant(text: string): string {
+  const time = Date.parse(text);
+  return Number.isFinite(time) ? new Date(time).toISOString() : text;
+}
+
+/** The payload fields a collection declares as times (its time detector's and notInFuture). */
+export function timeFieldsOf(collections: CollectionRegistry, entityType: string): string[] {
+  try {
+    const collection = collections.get(entityType);
+    return [...new Set([...(collection.timeDetector?.fields ?? []), ...collection.notInFuture])];
+  } catch {
+    return []; // an unknown type is refused by the engine's validation
+  }
 }

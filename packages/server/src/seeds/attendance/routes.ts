@@ -1,22 +1,26 @@
 // Seed 000 (WOTI Attendance): POST /api/attendance/sync in the seed's own request and response
 // shapes. A translation only: each record becomes an `attendance` entity handed to the engine's
-// record sync, which decides create or update, duplicates, conflicts and their resolution.
+// upsert, which decides create or update, duplicates, conflicts and their resolution.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { CollectionRegistry } from '../../engine/collections.js';
 import type { SyncEngine } from '../../engine/engine-api.js';
 import type { JsonObject } from '../../engine/ports.js';
-import type { SyncRecord } from '../../engine/record-sync.js';
 import { createSchemaCompiler } from '../../http/ajv-schema-compiler.js';
 import { actorOf } from '../../http/auth.js';
 import { withErrors } from '../../http/schemas.js';
 import { seedJsonBody } from '../seed-bodies.js';
 import {
+  attendanceChunkSize,
   attendanceId,
   conflictItem,
   payloadOf,
+  recordMutationId,
   recordSchema,
   strategies,
+  timeFieldsOf,
+  type RecordChange,
   type SeedRecord,
 } from './records.js';
 import {
@@ -29,10 +33,8 @@ import {
 
 export interface AttendanceRoutesOptions {
   engine: SyncEngine;
+  collections: CollectionRegistry;
 }
-
-/** Seed 000: "Large sync batches split into chunks" of 50. */
-export const attendanceChunkSize = 50;
 
 function networkTypeOf(request: FastifyRequest): string | null {
   const header = request.headers['x-network-type'];
@@ -41,7 +43,7 @@ function networkTypeOf(request: FastifyRequest): string | null {
 }
 
 export const attendanceRoutesPlugin = fp<AttendanceRoutesOptions>(
-  async (instance, { engine }) => {
+  async (instance, { engine, collections }) => {
     const fastify = instance.withTypeProvider<TypeBoxTypeProvider>();
     const checkRecord = createSchemaCompiler()(recordSchema);
     const route = 'POST /api/attendance/sync';
@@ -83,20 +85,24 @@ export const attendanceRoutesPlugin = fp<AttendanceRoutesOptions>(
           });
         });
 
-        const records: SyncRecord[] = accepted.map(({ record }) => ({
-          deviceId: record.deviceId,
-          entityType: 'attendance',
-          entityId: attendanceId(record.deviceId, record.clientTimestamp),
-          payload: payloadOf(record),
-          version: record.syncVersion ?? 1,
-          timestamp: record.clientTimestamp,
-          ...(record.conflictResolutionStrategy
-            ? { conflictStrategy: strategies[record.conflictResolutionStrategy] }
-            : {}),
-        }));
-        const { outcomes, serverTime } = await engine.syncRecords(
+        const timeFields = timeFieldsOf(collections, 'attendance');
+        const changes = accepted.map(({ record }) => {
+          const change: RecordChange = {
+            deviceId: record.deviceId,
+            entityType: 'attendance',
+            entityId: attendanceId(record.deviceId, record.clientTimestamp),
+            payload: payloadOf(record),
+            version: record.syncVersion ?? 1,
+            timestamp: record.clientTimestamp,
+            ...(record.conflictResolutionStrategy
+              ? { conflictStrategy: strategies[record.conflictResolutionStrategy] }
+              : {}),
+          };
+          return { ...change, mutationId: recordMutationId(change, timeFields) };
+        });
+        const { outcomes, serverTime } = await engine.upsert(
           actor,
-          { records, chunkSize: attendanceChunkSize, auditAction: 'attendance.sync' },
+          { changes, chunkSize: attendanceChunkSize, auditAction: 'attendance.sync' },
           { route, networkType: networkTypeOf(request) },
         );
 

@@ -1,5 +1,6 @@
 // Seed 001 (rural healthcare): the server-side sync queue under /api/v1/sync in the seed's own
-// shapes. A translation only: the engine queues each operation (PENDING), applies it when asked,
+// shapes. A translation only: the engine stores each operation as a deferred push (PENDING),
+// applies it when asked,
 // replays an item already processed, detects conflicts and settles them; these routes map names.
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
@@ -10,6 +11,7 @@ import { SyncError } from '../../engine/errors.js';
 import { actorOf } from '../../http/auth.js';
 import { withErrors } from '../../http/schemas.js';
 import { seedJsonBody } from '../seed-bodies.js';
+import { deferredPushOf } from './queue.js';
 import { conflictWording, toItem, conflictDetail, resourceOf, statusOf } from './wire.js';
 import {
   resolutionOptions,
@@ -67,7 +69,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
         const actor = actorOf(request);
         const body = request.body;
         assertOwnOrAdmin(actor, body.userId);
-        const { queued, created } = await engine.enqueue(actingFor(actor, body.userId), {
+        const deferred = deferredPushOf({
           deviceId: body.deviceId,
           entityType: body.resourceType,
           ...(body.resourceId !== undefined ? { entityId: body.resourceId } : {}),
@@ -78,9 +80,13 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           // The seed's conflicts wait for the device (or an admin) to choose a resolution.
           conflictStrategy: 'MANUAL',
         });
+        const { mutation, created } = await engine.pushDeferred(
+          actingFor(actor, body.userId),
+          deferred,
+        );
         return reply.code(created ? 201 : 200).send({
-          id: queued.id,
-          status: queued.status,
+          id: mutation.mutationId,
+          status: mutation.status,
           message: created ? 'Operation queued for sync' : 'Operation already queued',
         });
       },
@@ -100,7 +106,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
         const actor = actorOf(request);
         const { deviceId, userId } = request.query;
         assertOwnOrAdmin(actor, userId);
-        const items = await engine.listQueue(actor, {
+        const items = await engine.listMutations(actor, {
           ...(deviceId !== undefined ? { deviceId } : {}),
           ...(userId !== undefined ? { userId } : {}),
           statuses: ['PENDING', 'SYNCING', 'FAILED'],
@@ -122,12 +128,13 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
         preHandler: limits.push,
       },
       async (request) => {
-        const processed = await engine.processQueued(actorOf(request), request.params.id);
-        const { queued } = processed;
+        const processed = await engine.processMutation(actorOf(request), request.params.id);
+        const queued = processed.mutation;
+        const id = queued.mutationId;
         if (queued.status === 'SYNCED') {
           const result = resourceOf(processed.entity);
           return {
-            id: queued.id,
+            id,
             status: 'SYNCED',
             message: 'Operation synced successfully',
             ...(result ? { result } : {}),
@@ -135,7 +142,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
         }
         if (queued.status === 'CONFLICT' && processed.conflict) {
           return {
-            id: queued.id,
+            id,
             status: 'CONFLICT',
             ...conflictWording[processed.conflict.type],
             resolutionOptions: [...resolutionOptions],
@@ -143,7 +150,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           };
         }
         return {
-          id: queued.id,
+          id,
           status: queued.status,
           message: 'Operation failed',
           error: queued.error?.message ?? 'The operation could not be applied',
@@ -169,7 +176,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
         const actor = actorOf(request);
         const { id } = request.params;
         const resolution: Resolution = request.query.resolution;
-        const { conflict } = await engine.getQueued(actor, id);
+        const { conflict } = await engine.getMutation(actor, id);
         if (!conflict) {
           throw new SyncError('INVALID_OPERATION', `Queue item ${id} has no conflict to resolve`);
         }
@@ -190,7 +197,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
           conflictId: conflict.id,
           resolution,
         });
-        const after = await engine.getQueued(actor, id);
+        const after = await engine.getMutation(actor, id);
         const change = resolved.change;
         const result =
           change && change.payload
@@ -198,7 +205,7 @@ export const healthcareRoutesPlugin = fp<HealthcareRoutesOptions>(
             : undefined;
         return {
           id,
-          status: after.queued.status,
+          status: after.mutation.status,
           resolution,
           message:
             resolution === 'CLIENT_WINS'

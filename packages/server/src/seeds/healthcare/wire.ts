@@ -1,7 +1,8 @@
-// Seed 001 (rural healthcare): the engine's queue items, conflicts and results in the seed's own
+// Seed 001 (rural healthcare): the engine's stored mutations, conflicts and results in the seed's own
 // shapes and words.
 import type { ChangeResult, Conflict, ConflictType } from '@syncline/protocol';
-import type { ProcessResult, QueuedChange } from '../../engine/sync-queue.js';
+import type { EntityState } from '../../engine/commands/deferred.js';
+import type { MutationRecord } from '../../engine/ports.js';
 
 /** What the seed says about each kind of conflict: its `message` and `error`. */
 export const conflictWording: Record<ConflictType, { message: string; error: string }> = {
@@ -18,9 +19,10 @@ export const conflictWording: Record<ConflictType, { message: string; error: str
   CHECKSUM_MISMATCH: { message: 'Checksum conflict detected', error: 'Data was damaged' },
 };
 
-export function toItem(queued: QueuedChange) {
+/** A stored mutation as the seed's queue item; its mutation id is the queue id. */
+export function toItem(queued: MutationRecord) {
   return {
-    id: queued.id,
+    id: queued.mutationId,
     userId: queued.userId,
     deviceId: queued.deviceId,
     operation: queued.operation,
@@ -51,7 +53,7 @@ export function conflictDetail(conflict: Conflict) {
 }
 
 /** The resource as the seed's `result` shows it: its fields, its id and its version. */
-export function resourceOf(entity: ProcessResult['entity']) {
+export function resourceOf(entity: EntityState | undefined) {
   if (!entity) return undefined;
   return entity.payload === null
     ? { id: entity.entityId, version: entity.version, deleted: true }

@@ -1,6 +1,6 @@
-// What the engine's operations share: the store, settings and the helpers every write path uses.
-// createSyncEngine builds it once; operations kept in their own modules (record sync, the sync
-// queue) take it instead of copying the push machinery.
+// What the engine's commands share: the store, settings and the helpers every write path uses.
+// createSyncEngine builds it once; commands kept in their own modules take it instead of copying
+// the push machinery.
 import type { Conflict, ConflictStrategy } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { ApplyContext } from './apply-push.js';
@@ -17,7 +17,7 @@ import type {
 } from './ports.js';
 import type { IncomingChange, ValidationContext } from './validate-change.js';
 
-export interface EngineInternals {
+export interface EngineContext {
   store: SyncStore;
   collections: CollectionRegistry;
   crypto: Crypto;
@@ -34,4 +34,6 @@ export interface EngineInternals {
   /** A stored mutation as the change it was. */
   toIncoming(mutation: MutationRecord): IncomingChange;
   toWireConflict(conflict: ConflictRecord): Conflict;
+  /** Tells the operator of an unexpected failure (an outage or a bug) the engine survived. */
+  logError(obj: object, msg: string): void;
 }
