@@ -78,6 +78,23 @@ describe('bulk pages', () => {
     expect(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')).changes).toHaveLength(30);
   });
 
+  it("a push's answer, a feed page too, is compressed in one go and sent with its length", async () => {
+    const gz = await t.app.inject({
+      method: 'POST',
+      url: '/api/sync',
+      headers: {
+        authorization: auth,
+        'content-type': 'application/json',
+        'accept-encoding': 'gzip',
+      },
+      payload: JSON.stringify({ deviceId: 'another-reader', changes: [] }),
+    });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers['transfer-encoding']).toBeUndefined();
+    expect(Number(gz.headers['content-length'])).toBe(gz.rawPayload.length);
+    expect(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')).changes).toHaveLength(30);
+  });
+
   it('a bigger page streams, compressed all the same', async () => {
     const bulky = await createTestApp();
     try {

@@ -30,8 +30,8 @@ const encodings: Array<'br' | 'gzip'> = ['br', 'gzip'];
 export const bulkSyncCompressionBytes = 2 * 1024 * 1024;
 
 /**
- * For the delta feed's and the first-sync snapshot's pages (hundreds of kilobytes to megabytes
- * each, hundreds of them per device): brotli at quality 1 and gzip at level 3. On such pages they
+ * For the feed pages of push answers and the delta feed, and the first-sync snapshot's pages
+ * (hundreds of kilobytes to megabytes each, hundreds of them per device): brotli at quality 1 and gzip at level 3. On such pages they
  * cost a third to a tenth of the defaults' time (brotli 4, gzip 6) for answers at most a fifth
  * larger; at the defaults the compression was a large share of a first sync's server time. A
  * route option of @fastify/compress.

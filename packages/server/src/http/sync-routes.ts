@@ -141,6 +141,8 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           body: pushRequestSchema,
           response: withErrors({ 200: pushResponseSchema }),
         },
+        // Its answer is a feed page like the delta's (up to its page size of others' changes).
+        compress: bulkCompression,
         // A batch with changes spends the push budget; an empty one is a pull.
         preHandler: limits.either(['push', 'pull'], (request) =>
           (request.body as PushRequest).changes.length > 0 ? 'push' : 'pull',
