@@ -24,7 +24,7 @@ import {
 import { applyBatch } from './apply-batch.js';
 import { refuseWrite, writeVersion, type ApplyContext } from './apply-push.js';
 import type { Collection } from './collections.js';
-import { observeCommits } from './commit-events.js';
+import { commitTransaction, type CommitEvents } from './commit-events.js';
 import type {
   EngineLimits,
   PushPage,
@@ -59,10 +59,8 @@ import { validateChange, type IncomingChange } from './validate-change.js';
 const systemClock = { now: () => new Date() };
 
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
-  const { collections, crypto } = options;
-  const store = options.onCommitted
-    ? observeCommits(options.store, collections, options.onCommitted)
-    : options.store;
+  const { collections, crypto, store } = options;
+  const transact = commitTransaction(store, collections, options.onCommitted);
   const clock = options.clock ?? systemClock;
   const limits: EngineLimits = {
     maxPayloadBytes: limitsDefaults.maxPayloadBytes,
@@ -99,8 +97,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     return problems;
   };
 
-  const applyContext = (tx: TenantTx, actor: Actor, deviceId: string, now: Date): ApplyContext => ({
+  const applyContext = (
+    tx: TenantTx,
+    events: CommitEvents,
+    actor: Actor,
+    deviceId: string,
+    now: Date,
+  ): ApplyContext => ({
     tx,
+    events,
     actor,
     deviceId,
     crypto,
@@ -199,6 +204,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
   const context: EngineContext = {
     store,
+    transact,
     collections,
     crypto,
     clock,
@@ -237,11 +243,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   return {
     async push(actor, request, meta = {}) {
       const started = clock.now();
-      const tenant = store.forTenant(actor.tenant);
       const validation = context.validationContext(request.deviceId, started);
       const validated = request.changes.map((change) => validateChange(change, validation));
 
-      return tenant.transact(async (tx) => {
+      return transact(actor.tenant, async (tx, events) => {
         const now = clock.now();
         await touchDevice(
           tx,
@@ -253,7 +258,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         );
         const numbered = request.changes.some((change) => change.seq !== undefined);
         const mark = numbered ? await tx.getMutationMark(request.deviceId) : 0;
-        const ctx = { ...applyContext(tx, actor, request.deviceId, now), mutationMark: mark };
+        const ctx = {
+          ...applyContext(tx, events, actor, request.deviceId, now),
+          mutationMark: mark,
+        };
         const { results, conflicts, markSeq } = await applyBatch(ctx, validated, {
           seqs: request.changes.map((change) => change.seq),
           onChangeFailed: (err, change) =>
@@ -388,12 +396,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         throw new SyncError('ADMIN_REQUIRED', 'Only admins may register a device to another user');
       }
       await syncNotes.flush(actor.tenant);
-      return store.forTenant(actor.tenant).transact(async (tx) => {
+      return transact(actor.tenant, async (tx, events) => {
         const existing = await tx.getDevice(request.deviceId);
         if (existing && existing.userId !== owner) {
           // Revoked or not, a device stays with its user: only an admin hands it on.
           if (!isAdmin(actor)) throw anotherUsersDevice(request.deviceId);
-          return reassignDevice(tx, actor, existing, owner, request, now);
+          return reassignDevice(tx, events, actor, existing, owner, request, now);
         }
         const device: DeviceRecord = {
           deviceId: request.deviceId,
@@ -430,12 +438,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async unregisterDevice(actor, deviceId) {
       const now = clock.now().toISOString();
       await syncNotes.flush(actor.tenant);
-      await store.forTenant(actor.tenant).transact(async (tx) => {
+      await transact(actor.tenant, async (tx, events) => {
         const device = await tx.getDevice(deviceId);
         if (!device || !ownsOrAdmin(actor, device.userId)) {
           throw new SyncError('NOT_FOUND', `Device ${deviceId} not found`);
         }
         await tx.upsertDevice({ ...device, isActive: false });
+        events.deviceRevoked(deviceId);
         await tx.insertAudit({
           actor: actor.userId,
           action: 'device.revoke',
@@ -458,7 +467,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     async resolveConflict(actor, request) {
       const now = clock.now().toISOString();
-      const outcome = await store.forTenant(actor.tenant).transact(async (tx) => {
+      const outcome = await transact(actor.tenant, async (tx, events) => {
         const conflict = await findConflictFor(tx, actor, request.conflictId);
         if (conflict.status !== 'PENDING_REVIEW') {
           throw new SyncError(
@@ -494,7 +503,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           if (request.resolvedData) assertPayloadLimits(request.resolvedData, limits);
           const refusal = refuseWrite({ actor, checkSchema }, collection, current, data);
           if (refusal) throw new SyncError(refusal.code, refusal.message, refusal.details);
-          const ctx = { tx, actor, deviceId: conflict.deviceId ?? 'server', crypto, now };
+          const ctx = { tx, events, actor, deviceId: conflict.deviceId ?? 'server', crypto, now };
           const target = {
             entityType: conflict.entityType,
             entityId: conflict.entityId,
@@ -573,7 +582,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       requireAdmin(actor);
       const at = clock.now();
       const now = at.toISOString();
-      return store.forTenant(actor.tenant).transact(async (tx) => {
+      return transact(actor.tenant, async (tx, events) => {
         // Each invalidation makes every device of the tenant pull its whole feed again: one per
         // cooldown, whoever asks, so that repeating it cannot multiply that work.
         const [last] = await tx.listAudit({ action: 'cache.invalidate', limit: 1 });
@@ -589,6 +598,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           );
         }
         const epoch = await tx.bumpEpoch();
+        events.epochBumped();
         await tx.insertAudit({
           actor: actor.userId,
           action: 'cache.invalidate',
@@ -624,14 +634,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     async restore(actor, entityType, entityId, version) {
       requireAdmin(actor);
       const now = clock.now().toISOString();
-      return store.forTenant(actor.tenant).transact(async (tx) => {
+      return transact(actor.tenant, async (tx, events) => {
         const [old, current] = await Promise.all([
           tx.getHistoryVersion(entityType, entityId, version),
           tx.getEntity(entityType, entityId),
         ]);
         if (!old || !current)
           throw new SyncError('NOT_FOUND', `${entityType} ${entityId} v${version} not found`);
-        const ctx = { tx, actor, deviceId: 'server', crypto, now };
+        const ctx = { tx, events, actor, deviceId: 'server', crypto, now };
         const newVersion = await writeVersion(
           ctx,
           { entityType, entityId, mutationId: null, timestamp: now },
@@ -743,13 +753,17 @@ const versionKey = (entityType: string, entityId: string, version: number): stri
  */
 async function reassignDevice(
   tx: TenantTx,
+  events: CommitEvents,
   admin: Actor,
   existing: DeviceRecord,
   owner: string,
   request: RegisterDeviceRequest,
   now: string,
 ): Promise<Device> {
-  if (existing.isActive) await tx.upsertDevice({ ...existing, isActive: false });
+  if (existing.isActive) {
+    await tx.upsertDevice({ ...existing, isActive: false });
+    events.deviceRevoked(existing.deviceId);
+  }
   const device: DeviceRecord = {
     deviceId: existing.deviceId,
     userId: owner,
