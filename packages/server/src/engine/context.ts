@@ -16,6 +16,7 @@ import type {
   SyncStore,
   TenantTx,
 } from './ports.js';
+import type { SyncNotes } from './sync-notes.js';
 import type { IncomingChange, ValidationContext } from './validate-change.js';
 
 export interface EngineContext {
@@ -31,8 +32,17 @@ export interface EngineContext {
   limits: EngineLimits;
   defaultStrategy: ConflictStrategy;
   checkSchema(collection: Collection, payload: JsonObject): string[];
+  /** Pulls' device times, sync tokens and history rows, written later. */
+  syncNotes: SyncNotes;
   /** Refuses a revoked or another user's device; registers an unknown one; notes the sync time. */
-  touchDevice(tx: TenantTx, actor: Actor, deviceId: string, now: string): Promise<void>;
+  touchDevice(
+    tx: TenantTx,
+    actor: Actor,
+    deviceId: string,
+    now: string,
+    deviceName?: string,
+    schemaVersions?: string | null,
+  ): Promise<void>;
   applyContext(
     tx: TenantTx,
     events: CommitEvents,
