@@ -52,7 +52,7 @@ const isScalar = (value: unknown): value is Scalar =>
   typeof value === 'boolean';
 
 /** The version an appended one replaced: only its payload is read. */
-export type Before = { payload: JsonObject | null } | undefined;
+type Before = { payload: JsonObject | null } | undefined;
 
 /** A written version as an event describes it. */
 type Appended = Pick<NewHistoryRecord, 'entityType' | 'entityId' | 'createdBy' | 'payload'>;
