@@ -61,7 +61,7 @@ export async function applyBatch(
     const seqs = options.seqs.slice(start, start + chunkSize);
     let outcomes: Outcome[];
     try {
-      outcomes = await ctx.tx.savepoint(() =>
+      outcomes = await ctx.events.savepoint(ctx.tx, () =>
         decideChunk({ ...ctx, tx: batch }, batch, chunk, seqs),
       );
     } catch {
@@ -103,11 +103,14 @@ async function decideChunk(
       continue;
     }
     const mark = batch.mark();
+    const forgetEvents = ctx.events.checkpoint();
     try {
       outcomes.push({ applied: await applyChange(ctx, item.change, item.collection), seq });
     } catch (error) {
-      // Nothing of it reached the database: forgetting its buffered writes undoes it.
+      // Nothing of it reached the database: forgetting its buffered writes (and their events)
+      // undoes it.
       if (!batch.rollbackTo(mark)) throw error;
+      forgetEvents();
       outcomes.push({ applied: failed(item.change), seq, failure: { error, change: item.change } });
     }
   }
@@ -134,7 +137,7 @@ export async function applyInSavepoint(
   collection: Collection,
 ): Promise<{ applied: AppliedChange; failure?: { error: unknown; change: IncomingChange } }> {
   try {
-    const applied = await ctx.tx.savepoint(async () => {
+    const applied = await ctx.events.savepoint(ctx.tx, async () => {
       const alone = new BatchTx(ctx.tx, ctx.deviceId);
       const outcome = await applyChange({ ...ctx, tx: alone }, change, collection);
       await alone.flush();

@@ -10,6 +10,7 @@ import {
 import { accessRefusal, type AccessRefusal } from './access.js';
 import type { Actor } from './actor.js';
 import type { Collection } from './collections.js';
+import type { CommitEvents } from './commit-events.js';
 import { detectConflict } from './detect-conflict.js';
 import { applyMergePatch } from './json.js';
 import type {
@@ -26,6 +27,8 @@ import type { ChangeError, IncomingChange } from './validate-change.js';
 
 export interface ApplyContext {
   tx: TenantTx;
+  /** Where the versions written are noted, to be announced after COMMIT. */
+  events: CommitEvents;
   actor: Actor;
   deviceId: string;
   crypto: Crypto;
@@ -276,7 +279,7 @@ function keyClash(
 
 /** Stores `data` as the entity's next version (null: a tombstone) and returns that version. */
 export async function writeVersion(
-  ctx: Pick<ApplyContext, 'tx' | 'actor' | 'deviceId' | 'crypto' | 'now'>,
+  ctx: Pick<ApplyContext, 'tx' | 'events' | 'actor' | 'deviceId' | 'crypto' | 'now'>,
   change: { entityType: string; entityId: string; mutationId: string | null; timestamp: string },
   current: EntityRecord | undefined,
   data: JsonObject | null,
@@ -304,6 +307,12 @@ export async function writeVersion(
     deletedAt,
     committedAt: ctx.now,
   });
+  // `current` is the version this one replaces (in a push batch, the batch's in-memory copy).
+  ctx.events.appended(
+    { entityType: change.entityType, entityId: change.entityId, createdBy, payload: data },
+    current,
+    seq,
+  );
   await ctx.tx.putEntity({
     entityType: change.entityType,
     entityId: change.entityId,

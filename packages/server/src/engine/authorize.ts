@@ -3,6 +3,7 @@
 // user ids themselves, so a rule changes here or nowhere.
 import { isAdmin, type Actor } from './actor.js';
 import { SyncError } from './errors.js';
+import type { MutationRecord } from './ports.js';
 
 export { isAdmin };
 
@@ -64,4 +65,13 @@ export function assertDeviceUsable(
   if (!device.isActive) {
     throw new SyncError('DEVICE_REVOKED', `Device ${deviceId} was unregistered; register it again`);
   }
+}
+
+/**
+ * Whom a queued mutation is re-run as: its owner. An admin's retry carries none of the admin's
+ * claims (the owner's are not stored), so claim rules refuse rather than widen what was allowed.
+ */
+export function ownerOf(actor: Actor, mutation: MutationRecord): Actor {
+  if (mutation.userId === actor.userId) return actor;
+  return { tenant: actor.tenant, userId: mutation.userId, role: 'user', claims: {} };
 }

@@ -1,6 +1,7 @@
 // After-commit events: what a committed transaction changed, described without the data, so that
-// realtime fan-out can tell which connected readers may see it. Collected by wrapping the store
-// the engine writes through; announced only once the transaction has committed.
+// realtime fan-out can tell which connected readers may see it. Gathered explicitly by the code
+// that writes (CommitEvents, carried beside the transaction); announced only once the transaction
+// has committed.
 import type { Actor } from './actor.js';
 import { claimsOf, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
@@ -50,17 +51,144 @@ const isScalar = (value: unknown): value is Scalar =>
   typeof value === 'number' ||
   typeof value === 'boolean';
 
+/** The version an appended one replaced: only its payload is read. */
+type Before = { payload: JsonObject | null } | undefined;
+
+/** A written version as an event describes it. */
+type Appended = Pick<NewHistoryRecord, 'entityType' | 'entityId' | 'createdBy' | 'payload'>;
+
 /**
- * A store whose tenant transactions report, after COMMIT, the versions they appended, an epoch
- * bump or a device revocation. A transaction that rolls back reports nothing; a listener that
- * throws is logged by the caller's listener, never by failing the (already committed) request.
+ * What one tenant transaction committed, gathered by the code that writes it: each entity version
+ * (`appended`), an epoch bump, a device revocation. What a rolled-back savepoint wrote is
+ * forgotten (`savepoint`, `checkpoint`); nothing is told until `announce`, after COMMIT.
+ * Without a listener it gathers nothing.
  */
-export function observeCommits(
+export class CommitEvents {
+  readonly #changes: CommittedChange[] = [];
+  readonly #revoked: string[] = [];
+  #epochMoved = false;
+  /** The rule's fields, worked out once per type and transaction, not once per row. */
+  readonly #fieldsByType = new Map<string, string[]>();
+
+  constructor(private readonly fieldsOf?: (entityType: string) => string[]) {}
+
+  /** Whether anything was gathered that needs the tenant's seq and epoch after the commit. */
+  get moved(): boolean {
+    return this.#changes.length > 0 || this.#epochMoved;
+  }
+
+  #fieldsOfType(entityType: string): string[] {
+    let names = this.#fieldsByType.get(entityType);
+    if (!names) {
+      names = this.fieldsOf?.(entityType) ?? [];
+      this.#fieldsByType.set(entityType, names);
+    }
+    return names;
+  }
+
+  /** Whether `appended` reads the version before (a `{ field, claim }` rule needs its values). */
+  needsBefore(entityType: string): boolean {
+    return this.fieldsOf !== undefined && this.#fieldsOfType(entityType).length > 0;
+  }
+
+  /** An entity version written under `seq`, replacing `before`. */
+  appended(record: Appended, before: Before, seq: number): void {
+    if (!this.fieldsOf) return;
+    const fields: CommittedChange['fields'] = {};
+    for (const name of this.#fieldsOfType(record.entityType)) {
+      const values: Scalar[] = [];
+      const was = before?.payload?.[name];
+      const is = record.payload?.[name];
+      if (was !== undefined && isScalar(was)) values.push(was);
+      if (is !== undefined && isScalar(is) && is !== was) values.push(is);
+      fields[name] = values;
+    }
+    this.#changes.push({
+      entityType: record.entityType,
+      entityId: record.entityId,
+      seq,
+      createdBy: record.createdBy,
+      fields,
+    });
+  }
+
+  epochBumped(): void {
+    if (this.fieldsOf) this.#epochMoved = true;
+  }
+
+  deviceRevoked(deviceId: string): void {
+    if (this.fieldsOf) this.#revoked.push(deviceId);
+  }
+
+  /** Notes what was gathered so far; the function it returns forgets what came after. */
+  checkpoint(): () => void {
+    const [changed, revoked, moved] = [
+      this.#changes.length,
+      this.#revoked.length,
+      this.#epochMoved,
+    ];
+    return () => {
+      this.#changes.length = changed;
+      this.#revoked.length = revoked;
+      this.#epochMoved = moved;
+    };
+  }
+
+  /** `fn` in a savepoint of `tx`: what a rolled-back savepoint wrote never commits, nor is told. */
+  async savepoint<T>(tx: Pick<TenantTx, 'savepoint'>, fn: () => Promise<T>): Promise<T> {
+    const rewind = this.checkpoint();
+    try {
+      return await tx.savepoint(fn);
+    } catch (error) {
+      rewind();
+      throw error;
+    }
+  }
+
+  /** Tells `listener` what committed; `after` is the tenant's seq and epoch after the commit. */
+  announce(tenant: string, after: { seq: number; epoch: number }, listener: CommitListener): void {
+    if (this.#changes.length > 0) {
+      listener({ kind: 'changes', tenant, ...after, changes: this.#changes });
+    }
+    if (this.#epochMoved) listener({ kind: 'epoch', tenant, ...after });
+    for (const deviceId of this.#revoked) listener({ kind: 'device-revoked', tenant, deviceId });
+  }
+}
+
+/** A tenant transaction whose writes gather their events on `events`. */
+export type CommitTransaction = <T>(
+  tenant: string,
+  fn: (tx: TenantTx, events: CommitEvents) => Promise<T>,
+) => Promise<T>;
+
+/**
+ * Runs tenant transactions on `store` and, once each has committed, tells `listener` the events
+ * its writes gathered. A transaction that rolls back tells nothing; without a listener nothing is
+ * gathered.
+ */
+export function commitTransaction(
   store: SyncStore,
   collections: CollectionRegistry,
-  listener: CommitListener,
-): SyncStore {
-  const fieldsOf = (entityType: string): string[] => {
+  listener: CommitListener | undefined,
+): CommitTransaction {
+  const fieldsOf = listener ? ruleFieldsOf(collections) : undefined;
+  return async (tenant, fn) => {
+    const events = new CommitEvents(fieldsOf);
+    let after = { seq: 0, epoch: 0 };
+    const result = await store.forTenant(tenant).transact(async (tx) => {
+      const value = await fn(tx, events);
+      // Read inside the transaction (the tenant row is locked): exactly this commit's state.
+      if (events.moved) after = await tx.getTenantState();
+      return value;
+    });
+    if (listener) events.announce(tenant, after, listener);
+    return result;
+  };
+}
+
+/** The fields a collection's access rule reads, none when it reads no claim (or is unknown). */
+function ruleFieldsOf(collections: CollectionRegistry): (entityType: string) => string[] {
+  return (entityType) => {
     try {
       const rule = collections.get(entityType).access;
       return claimsOf(rule).length === 0 ? [] : ruleFields(rule);
@@ -69,72 +197,25 @@ export function observeCommits(
       throw error;
     }
   };
+}
 
+/**
+ * A store whose tenant transactions report, after COMMIT, the versions they appended, an epoch
+ * bump or a device revocation, for code that writes through the store's own calls. The engine
+ * does not use it: its write paths gather their events explicitly (`commitTransaction`).
+ */
+export function observeCommits(
+  store: SyncStore,
+  collections: CollectionRegistry,
+  listener: CommitListener,
+): SyncStore {
+  const transact = commitTransaction(store, collections, listener);
   const observeTenant = (tenant: string, inner: TenantStore): TenantStore =>
     new Proxy(inner, {
       get(target, property, receiver) {
         if (property !== 'transact') return Reflect.get(target, property, receiver) as unknown;
-        return async <T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> => {
-          const changes: CommittedChange[] = [];
-          const revoked: string[] = [];
-          // Asked for every row the transaction writes: the rule's fields are worked out once per
-          // type and transaction, not once per row.
-          const fieldsByType = new Map<string, string[]>();
-          const fieldsOfType = (entityType: string): string[] => {
-            let names = fieldsByType.get(entityType);
-            if (!names) {
-              names = fieldsOf(entityType);
-              fieldsByType.set(entityType, names);
-            }
-            return names;
-          };
-          let epochMoved = false;
-          let after = { seq: 0, epoch: 0 };
-          const result = await target.transact(async (tx) => {
-            const watched = watchTx(tx, {
-              appended: (record, before, seq) => {
-                const names = fieldsOfType(record.entityType);
-                const fields: CommittedChange['fields'] = {};
-                for (const name of names) {
-                  const values: Scalar[] = [];
-                  const was = before?.payload?.[name];
-                  const is = record.payload?.[name];
-                  if (was !== undefined && isScalar(was)) values.push(was);
-                  if (is !== undefined && isScalar(is) && is !== was) values.push(is);
-                  fields[name] = values;
-                }
-                changes.push({
-                  entityType: record.entityType,
-                  entityId: record.entityId,
-                  seq,
-                  createdBy: record.createdBy,
-                  fields,
-                });
-              },
-              needsBefore: (entityType) => fieldsOfType(entityType).length > 0,
-              epochBumped: () => {
-                epochMoved = true;
-              },
-              deviceRevoked: (deviceId) => revoked.push(deviceId),
-              checkpoint: () => {
-                const [changed, revokedCount, moved] = [changes.length, revoked.length, epochMoved];
-                return () => {
-                  changes.length = changed;
-                  revoked.length = revokedCount;
-                  epochMoved = moved;
-                };
-              },
-            });
-            const value = await fn(watched);
-            // Read inside the transaction (the tenant row is locked): exactly this commit's state.
-            if (changes.length > 0 || epochMoved) after = await tx.getTenantState();
-            return value;
-          });
-          if (changes.length > 0) listener({ kind: 'changes', tenant, ...after, changes });
-          if (epochMoved) listener({ kind: 'epoch', tenant, ...after });
-          for (const deviceId of revoked) listener({ kind: 'device-revoked', tenant, deviceId });
-          return result;
-        };
+        return <T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> =>
+          transact(tenant, (tx, events) => fn(watchTx(tx, events)));
       },
     });
 
@@ -146,59 +227,38 @@ export function observeCommits(
   });
 }
 
-/** The version an appended one replaced: only its payload is read. */
-type Before = { payload: JsonObject | null } | undefined;
-
-interface TxWatch {
-  appended(record: NewHistoryRecord, before: Before, seq: number): void;
-  needsBefore(entityType: string): boolean;
-  epochBumped(): void;
-  deviceRevoked(deviceId: string): void;
-  /** Notes what was seen so far; the function it returns forgets what came after. */
-  checkpoint(): () => void;
-}
-
-function watchTx(tx: TenantTx, watch: TxWatch): TenantTx {
+function watchTx(tx: TenantTx, events: CommitEvents): TenantTx {
   return new Proxy(tx, {
     get(target, property, receiver) {
       switch (property) {
         case 'appendHistory':
           return async (record: NewHistoryRecord) => {
             // The entity row still holds the version before this one (putEntity follows).
-            const before = watch.needsBefore(record.entityType)
+            const before = events.needsBefore(record.entityType)
               ? await target.getEntity(record.entityType, record.entityId)
               : undefined;
             const seq = await target.appendHistory(record);
-            watch.appended(record, before, seq);
+            events.appended(record, before, seq);
             return seq;
           };
         case 'insertHistory':
           return async (records: readonly HistoryRecord[]) => {
-            const befores = await versionsBefore(target, records, watch);
+            const befores = await versionsBefore(target, records, events);
             await target.insertHistory(records);
-            records.forEach((record, i) => watch.appended(record, befores[i], record.seq));
+            records.forEach((record, i) => events.appended(record, befores[i], record.seq));
           };
         case 'savepoint':
-          return async <T>(fn: () => Promise<T>): Promise<T> => {
-            // What a rolled-back savepoint wrote never commits, so it is never announced.
-            const rewind = watch.checkpoint();
-            try {
-              return await target.savepoint(fn);
-            } catch (error) {
-              rewind();
-              throw error;
-            }
-          };
+          return <T>(fn: () => Promise<T>): Promise<T> => events.savepoint(target, fn);
         case 'bumpEpoch':
           return async () => {
             const epoch = await target.bumpEpoch();
-            watch.epochBumped();
+            events.epochBumped();
             return epoch;
           };
         case 'upsertDevice':
           return async (device: Parameters<TenantTx['upsertDevice']>[0]) => {
             await target.upsertDevice(device);
-            if (!device.isActive) watch.deviceRevoked(device.deviceId);
+            if (!device.isActive) events.deviceRevoked(device.deviceId);
           };
         default: {
           const value = Reflect.get(target, property, receiver) as unknown;
@@ -219,11 +279,11 @@ function watchTx(tx: TenantTx, watch: TxWatch): TenantTx {
 async function versionsBefore(
   tx: TenantTx,
   records: readonly HistoryRecord[],
-  watch: TxWatch,
+  events: CommitEvents,
 ): Promise<Before[]> {
   const keyOf = (r: { entityType: string; entityId: string }) =>
     `${r.entityType}\u0000${r.entityId}`;
-  const needed = records.filter((r) => watch.needsBefore(r.entityType));
+  const needed = records.filter((r) => events.needsBefore(r.entityType));
   if (needed.length === 0) return records.map(() => undefined);
   const stored = new Map<string, Before>(
     (
@@ -231,7 +291,7 @@ async function versionsBefore(
     ).map((e) => [keyOf(e), e]),
   );
   return records.map((record) => {
-    if (!watch.needsBefore(record.entityType)) return undefined;
+    if (!events.needsBefore(record.entityType)) return undefined;
     const key = keyOf(record);
     const before = stored.get(key);
     stored.set(key, record);

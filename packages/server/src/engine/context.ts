@@ -4,6 +4,7 @@
 import type { Conflict, ConflictStrategy } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { ApplyContext } from './apply-push.js';
+import type { CommitEvents, CommitTransaction } from './commit-events.js';
 import type { Collection, CollectionRegistry } from './collections.js';
 import type { EngineLimits } from './engine-api.js';
 import type {
@@ -15,19 +16,40 @@ import type {
   SyncStore,
   TenantTx,
 } from './ports.js';
+import type { SyncNotes } from './sync-notes.js';
 import type { IncomingChange, ValidationContext } from './validate-change.js';
 
 export interface EngineContext {
   store: SyncStore;
+  /**
+   * A tenant transaction for writes that commit events (entity versions, an epoch bump, a device
+   * revocation): they gather them on its `events`, told to the listener after COMMIT.
+   */
+  transact: CommitTransaction;
   collections: CollectionRegistry;
   crypto: Crypto;
   clock: Clock;
   limits: EngineLimits;
   defaultStrategy: ConflictStrategy;
   checkSchema(collection: Collection, payload: JsonObject): string[];
+  /** Pulls' device times, sync tokens and history rows, written later. */
+  syncNotes: SyncNotes;
   /** Refuses a revoked or another user's device; registers an unknown one; notes the sync time. */
-  touchDevice(tx: TenantTx, actor: Actor, deviceId: string, now: string): Promise<void>;
-  applyContext(tx: TenantTx, actor: Actor, deviceId: string, now: Date): ApplyContext;
+  touchDevice(
+    tx: TenantTx,
+    actor: Actor,
+    deviceId: string,
+    now: string,
+    deviceName?: string,
+    schemaVersions?: string | null,
+  ): Promise<void>;
+  applyContext(
+    tx: TenantTx,
+    events: CommitEvents,
+    actor: Actor,
+    deviceId: string,
+    now: Date,
+  ): ApplyContext;
   validationContext(deviceId: string, now: Date): ValidationContext;
   /** Whom a stored mutation is (re-)run as: its owner. */
   ownerOf(actor: Actor, mutation: MutationRecord): Actor;

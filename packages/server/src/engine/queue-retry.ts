@@ -11,6 +11,7 @@ import {
 import type { Actor } from './actor.js';
 import { scopeFor } from './authorize.js';
 import { applyChange } from './apply-push.js';
+import type { CommitEvents } from './commit-events.js';
 import { isSyncError } from './errors.js';
 import type { EngineContext } from './context.js';
 import type { MutationFilter, MutationRecord, TenantTx } from './ports.js';
@@ -67,7 +68,7 @@ export async function retryQueue(
   const results = new Map<string, ChangeResult>();
 
   while (budget > 0) {
-    const spent = await tenant.transact(async (tx) => {
+    const spent = await engine.transact(actor.tenant, async (tx, events) => {
       const cap = Math.min(chunkSize, budget);
       // The least recently tried first, so a retry that keeps failing does not hold up the rest;
       // those this call re-ran already (the most recently tried) are skipped.
@@ -77,7 +78,7 @@ export async function retryQueue(
         limit: cap + results.size,
       });
       const chunk = rows.filter((m) => !results.has(keyOf(m))).slice(0, cap);
-      return rerunChunk(engine, tx, actor, chunk, cap, results);
+      return rerunChunk(engine, tx, events, actor, chunk, cap, results);
     });
     if (spent === 0) break;
     budget -= spent;
@@ -115,6 +116,7 @@ const keyOf = (mutation: MutationRecord) => `${mutation.deviceId}\u0000${mutatio
 async function rerunChunk(
   engine: EngineContext,
   tx: TenantTx,
+  events: CommitEvents,
   actor: Actor,
   chunk: readonly MutationRecord[],
   cap: number,
@@ -128,7 +130,7 @@ async function rerunChunk(
     for (const mutation of pending) {
       if (spent === cap) return spent;
       spent++;
-      const result = await rerun(engine, tx, actor, mutation, now);
+      const result = await rerun(engine, tx, events, actor, mutation, now);
       results.set(keyOf(mutation), result);
       if (result.status === 'REJECTED') failed.push(mutation);
       else progress = true;
@@ -141,6 +143,7 @@ async function rerunChunk(
 async function rerun(
   engine: EngineContext,
   tx: TenantTx,
+  events: CommitEvents,
   actor: Actor,
   mutation: MutationRecord,
   now: Date,
@@ -162,7 +165,7 @@ async function rerun(
     return { mutationId, entityType, entityId, status: 'REJECTED', error: failure };
   }
   const applied = await applyChange(
-    engine.applyContext(tx, engine.ownerOf(actor, mutation), mutation.deviceId, now),
+    engine.applyContext(tx, events, engine.ownerOf(actor, mutation), mutation.deviceId, now),
     engine.toIncoming(mutation),
     collection,
   );

@@ -20,7 +20,7 @@ import type { AccessRule, CollectionRegistry } from '../engine/collections.js';
 import type { SyncEngine } from '../engine/engine-api.js';
 import { SyncError } from '../engine/errors.js';
 import type { ConflictRecord, DeviceRecord } from '../engine/ports.js';
-import { toWireConflict } from '../engine/sync-engine.js';
+import { toWireConflict } from '../engine/wire.js';
 import { firingAlerts } from '../jobs/maintenance-jobs.js';
 import {
   tenantSettingsDefaults,

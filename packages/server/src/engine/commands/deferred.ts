@@ -96,11 +96,12 @@ export async function processMutation(
   actor: Actor,
   id: string,
 ): Promise<ProcessedMutation> {
-  return engine.store.forTenant(actor.tenant).transact(async (tx) => {
+  return engine.transact(actor.tenant, async (tx, events) => {
     const mutation = await findMutation(tx, actor, id);
     const applied = await applyChange(
       engine.applyContext(
         tx,
+        events,
         engine.ownerOf(actor, mutation),
         mutation.deviceId,
         engine.clock.now(),

@@ -7,6 +7,7 @@
 import type { Change, ChangeResult, Conflict, ConflictStrategy } from '@syncline/protocol';
 import type { Actor } from '../actor.js';
 import { applyInSavepoint } from '../apply-batch.js';
+import type { CommitEvents } from '../commit-events.js';
 import type { EngineContext } from '../context.js';
 import type { RequestMeta } from '../engine-api.js';
 import { isSyncError } from '../errors.js';
@@ -71,7 +72,11 @@ export async function upsert(
     // Between chunks other requests (of this tenant and of others) get their turn.
     if (i > 0) await yieldToEventLoop();
     const chunk = request.changes.slice(i, i + chunkSize);
-    outcomes.push(...(await tenant.transact((tx) => applyChunk(engine, tx, actor, chunk))));
+    outcomes.push(
+      ...(await engine.transact(actor.tenant, (tx, events) =>
+        applyChunk(engine, tx, events, actor, chunk),
+      )),
+    );
   }
 
   const now = engine.clock.now().toISOString();
@@ -111,6 +116,7 @@ export async function upsert(
 async function applyChunk(
   engine: EngineContext,
   tx: TenantTx,
+  events: CommitEvents,
   actor: Actor,
   chunk: readonly UpsertChange[],
 ): Promise<UpsertOutcome[]> {
@@ -153,7 +159,7 @@ async function applyChunk(
       continue;
     }
     const { applied, failure } = await applyInSavepoint(
-      engine.applyContext(tx, actor, deviceId, now),
+      engine.applyContext(tx, events, actor, deviceId, now),
       validated.change,
       validated.collection,
     );
