@@ -15,8 +15,8 @@ import {
 import type { Actor } from '../../packages/server/src/engine/actor.js';
 import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
 import {
+  commitTransaction,
   mayConcern,
-  observeCommits,
   type CommitEvent,
 } from '../../packages/server/src/engine/commit-events.js';
 import type { SyncEngine } from '../../packages/server/src/engine/engine-api.js';
@@ -131,14 +131,14 @@ describe('commit events', () => {
 
   it('reports nothing for a transaction that rolls back, and an epoch event for an invalidation', async () => {
     events.length = 0;
-    const observed = observeCommits(store, collections, (event) => events.push(event));
+    const transact = commitTransaction(store, collections, (event) => events.push(event));
     await expect(
-      observed.forTenant('t1').transact(async (tx) => {
-        await tx.appendHistory({
+      transact('t1', async (tx, gathered) => {
+        const record = {
           entityType: 'task',
           entityId: 'rolled-back',
           version: 1,
-          operation: 'CREATE',
+          operation: 'CREATE' as const,
           payload: { a: 1 },
           checksum: null,
           createdBy: 'u',
@@ -148,7 +148,9 @@ describe('commit events', () => {
           updatedAt: new Date().toISOString(),
           deletedAt: null,
           committedAt: new Date().toISOString(),
-        });
+        };
+        gathered.appended(record, undefined, await tx.appendHistory(record));
+        gathered.epochBumped();
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');

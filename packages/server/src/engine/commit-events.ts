@@ -5,14 +5,7 @@
 import type { Actor } from './actor.js';
 import { claimsOf, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
-import type {
-  HistoryRecord,
-  JsonObject,
-  NewHistoryRecord,
-  SyncStore,
-  TenantStore,
-  TenantTx,
-} from './ports.js';
+import type { JsonObject, NewHistoryRecord, SyncStore, TenantTx } from './ports.js';
 
 /** One entity version a transaction wrote, with what access rules need and nothing more. */
 export interface CommittedChange {
@@ -197,106 +190,6 @@ function ruleFieldsOf(collections: CollectionRegistry): (entityType: string) => 
       throw error;
     }
   };
-}
-
-/**
- * A store whose tenant transactions report, after COMMIT, the versions they appended, an epoch
- * bump or a device revocation, for code that writes through the store's own calls. The engine
- * does not use it: its write paths gather their events explicitly (`commitTransaction`).
- */
-export function observeCommits(
-  store: SyncStore,
-  collections: CollectionRegistry,
-  listener: CommitListener,
-): SyncStore {
-  const transact = commitTransaction(store, collections, listener);
-  const observeTenant = (tenant: string, inner: TenantStore): TenantStore =>
-    new Proxy(inner, {
-      get(target, property, receiver) {
-        if (property !== 'transact') return Reflect.get(target, property, receiver) as unknown;
-        return <T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> =>
-          transact(tenant, (tx, events) => fn(watchTx(tx, events)));
-      },
-    });
-
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      if (property !== 'forTenant') return Reflect.get(target, property, receiver) as unknown;
-      return (tenant: string) => observeTenant(tenant, target.forTenant(tenant));
-    },
-  });
-}
-
-function watchTx(tx: TenantTx, events: CommitEvents): TenantTx {
-  return new Proxy(tx, {
-    get(target, property, receiver) {
-      switch (property) {
-        case 'appendHistory':
-          return async (record: NewHistoryRecord) => {
-            // The entity row still holds the version before this one (putEntity follows).
-            const before = events.needsBefore(record.entityType)
-              ? await target.getEntity(record.entityType, record.entityId)
-              : undefined;
-            const seq = await target.appendHistory(record);
-            events.appended(record, before, seq);
-            return seq;
-          };
-        case 'insertHistory':
-          return async (records: readonly HistoryRecord[]) => {
-            const befores = await versionsBefore(target, records, events);
-            await target.insertHistory(records);
-            records.forEach((record, i) => events.appended(record, befores[i], record.seq));
-          };
-        case 'savepoint':
-          return <T>(fn: () => Promise<T>): Promise<T> => events.savepoint(target, fn);
-        case 'bumpEpoch':
-          return async () => {
-            const epoch = await target.bumpEpoch();
-            events.epochBumped();
-            return epoch;
-          };
-        case 'upsertDevice':
-          return async (device: Parameters<TenantTx['upsertDevice']>[0]) => {
-            await target.upsertDevice(device);
-            if (!device.isActive) events.deviceRevoked(device.deviceId);
-          };
-        default: {
-          const value = Reflect.get(target, property, receiver) as unknown;
-          return typeof value === 'function'
-            ? (value as (...a: unknown[]) => unknown).bind(target)
-            : value;
-        }
-      }
-    },
-  });
-}
-
-/**
- * For each record, the version it replaces: the one before it in the list, else the entity row
- * (which still holds the version before the batch: the entities are written after the history).
- * One read for all the entities that a rule needs.
- */
-async function versionsBefore(
-  tx: TenantTx,
-  records: readonly HistoryRecord[],
-  events: CommitEvents,
-): Promise<Before[]> {
-  const keyOf = (r: { entityType: string; entityId: string }) =>
-    `${r.entityType}\u0000${r.entityId}`;
-  const needed = records.filter((r) => events.needsBefore(r.entityType));
-  if (needed.length === 0) return records.map(() => undefined);
-  const stored = new Map<string, Before>(
-    (
-      await tx.getEntities(needed.map((r) => ({ entityType: r.entityType, entityId: r.entityId })))
-    ).map((e) => [keyOf(e), e]),
-  );
-  return records.map((record) => {
-    if (!events.needsBefore(record.entityType)) return undefined;
-    const key = keyOf(record);
-    const before = stored.get(key);
-    stored.set(key, record);
-    return before;
-  });
 }
 
 /**
