@@ -2,7 +2,7 @@
 // reader's answer stays the same, the indexes it drops are gone. Each store's test is one call.
 import { Migrator, sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { storeMigrations } from '../store/migrations/index.js';
+import { retryingCatalogRace, storeMigrations } from '../store/migrations/index.js';
 import type { UnmigratedStore } from './offline-ids-migration-suite.js';
 
 const entity = (tenant: string, i: number) => ({
@@ -57,7 +57,9 @@ export function runLeanWriteSetMigrationSuite(name: string, open: () => Promise<
           provider: { getMigrations: async () => migrations },
           ...(migrationTableSchema ? { migrationTableSchema } : {}),
         });
-        expect((await migrator.migrateTo(previous)).error).toBeUndefined();
+        expect(
+          (await retryingCatalogRace(() => migrator.migrateTo(previous))).error,
+        ).toBeUndefined();
 
         const rows = Array.from({ length: 40 }, (_, i) => i + 1);
         await db
@@ -83,7 +85,7 @@ export function runLeanWriteSetMigrationSuite(name: string, open: () => Promise<
         });
         const before = await read();
 
-        expect((await migrator.migrateToLatest()).error).toBeUndefined();
+        expect((await retryingCatalogRace(() => migrator.migrateToLatest())).error).toBeUndefined();
         expect(await read()).toEqual(before);
         expect(before.failed).toHaveLength(10);
 

@@ -5,7 +5,7 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createOfflineReplay } from '../jobs/offline-replay.js';
-import { storeMigrations } from '../store/migrations/index.js';
+import { retryingCatalogRace, storeMigrations } from '../store/migrations/index.js';
 import type { KyselySyncStore } from '../store/index.js';
 
 export interface UnmigratedStore {
@@ -47,7 +47,7 @@ export function runOfflineIdsMigrationSuite(name: string, open: () => Promise<Un
           provider: { getMigrations: async () => storeMigrations(store.dialect) },
           ...(migrationTableSchema ? { migrationTableSchema } : {}),
         });
-        const before = await migrator.migrateTo('0004_jobs');
+        const before = await retryingCatalogRace(() => migrator.migrateTo('0004_jobs'));
         expect(before.error).toBeUndefined();
 
         // One sequence for both businesses: shop-a had 1, 3 and 4 (4 synced and cleaned up,

@@ -1,7 +1,13 @@
 // Runs the schema migrations with Kysely's Migrator from an in-code list (no file-system
 // scanning, so it works the same from tsx, a bundle or a test). Idempotent; safe to run from
 // several processes at once (the Migrator takes a lock).
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Migrator,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type MigrationResultSet,
+} from 'kysely';
 import type { StoreDialect } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
 import { attendanceHealthcareMigration } from './0002-attendance-healthcare.js';
@@ -52,18 +58,29 @@ export async function migrateToLatest(
       ? { migrationTableSchema: options.migrationTableSchema }
       : {}),
   });
-  let { error, results } = await migrator.migrateToLatest();
-  // Kysely's setup reads every table of the database from pg_catalog to find its own; a schema
-  // that another client drops at that moment fails the read with 3F000 ("schema … does not
-  // exist"). Nothing ran yet, so the setup is simply read again.
-  for (let retry = 0; retry < 3 && results === undefined && isCatalogRace(error); retry++) {
-    ({ error, results } = await migrator.migrateToLatest());
-  }
+  const { error, results } = await retryingCatalogRace(() => migrator.migrateToLatest());
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? '(setup)'} failed: ${String(error)}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Runs a Migrator call again when its setup lost a catalog race. Kysely's setup reads every table
+ * of the database from pg_catalog to find its own; a schema that another client drops at that
+ * moment fails the read with 3F000 ("schema … does not exist"). Nothing ran yet then (no
+ * results), so the setup is simply read again.
+ */
+export async function retryingCatalogRace(
+  run: () => Promise<MigrationResultSet>,
+): Promise<MigrationResultSet> {
+  let outcome = await run();
+  for (let retry = 0; retry < 3 && outcome.results === undefined; retry++) {
+    if (!isCatalogRace(outcome.error)) break;
+    outcome = await run();
+  }
+  return outcome;
 }
 
 function isCatalogRace(error: unknown): boolean {
