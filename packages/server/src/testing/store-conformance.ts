@@ -742,6 +742,9 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           expect((await tx.getMutations('d2', ['m-x', 'm-b'])).map((m) => m.mutationId)).toEqual([
             'm-x',
           ]);
+          // An id asked for twice is answered once.
+          const twice = await tx.getMutations('d1', ['m-a', 'm-b', 'm-a']);
+          expect(twice.map((m) => m.mutationId).sort()).toEqual(['m-a', 'm-b']);
         });
         await expect(
           ts.transact((tx) => tx.insertMutations([mutationRecord({ mutationId: 'm-a' })])),

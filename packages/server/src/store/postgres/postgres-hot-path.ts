@@ -76,7 +76,10 @@ function insertUnnest(table: string, columns: readonly string[], types: Record<s
 // Named columns, never `*`: a prepared `select *` fails ("cached plan must not change result
 // type") on a connection that outlives a migration adding a column, as in a rolling deploy.
 export const postgresHotStatements = {
-  getMutations: `select ${mutationColumns.join(', ')} from mutations where tenant = $1 and device_id = $2 and mutation_id = any($3::text[])`,
+  // A join on the keys, as getEntities does, rather than `mutation_id = any($3)`: for a 250-key
+  // array the planner's custom plans of the `any` form scanned the tenant's mutations (a seq scan
+  // at 6,000 rows), which made this lookup take about four times as long on a 1,000-change push.
+  getMutations: `select ${mutationColumns.map((c) => `m.${c}`).join(', ')} from unnest($3::text[]) as k(mutation_id) join mutations m on m.tenant = $1 and m.device_id = $2 and m.mutation_id = k.mutation_id`,
   getEntities: `select ${entityColumns.map((c) => `e.${c}`).join(', ')} from unnest($2::text[], $3::text[]) as k(entity_type, entity_id) join entities e on e.tenant = $1 and e.entity_type = k.entity_type and e.entity_id = k.entity_id`,
   advanceSeq: 'update tenants set seq = seq + $1 where tenant = $2 returning seq',
   maxArrival: 'select max(arrival) as arrival from mutations where tenant = $1',
@@ -107,7 +110,8 @@ export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
   return {
     async getMutations(tenant, deviceId, mutationIds) {
       if (mutationIds.length === 0) return [];
-      return query(s.getMutations, [tenant, deviceId, [...mutationIds]]);
+      // Distinct keys: a join answers a key once per time it is asked, `any` once.
+      return query(s.getMutations, [tenant, deviceId, [...new Set(mutationIds)]]);
     },
     async getEntities(tenant, keys) {
       if (keys.length === 0) return [];
