@@ -1,19 +1,13 @@
 // Each write path outside the push batch announces what it committed, after COMMIT: a restore's
 // version (with the access fields before and after), a device's revocation by its owner and by an
 // admin handing it on, and nothing for an invalidation refused by its cooldown.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSchemaCompiler } from '../../packages/server/src/http/ajv-schema-compiler.js';
-import { nodeCrypto } from '../../packages/server/src/http/node-crypto.js';
-import { openStore, type KyselySyncStore } from '../../packages/server/src/store/index.js';
 import type { Actor } from '../../packages/server/src/engine/actor.js';
 import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
 import type { CommitEvent } from '../../packages/server/src/engine/commit-events.js';
 import type { SyncEngine } from '../../packages/server/src/engine/engine-api.js';
-import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
 import { presetCollections } from '../../packages/server/src/seeds/presets.js';
+import { commitEventsFixture } from './engine-fixture.js';
 
 const collections = createCollectionRegistry(
   { collections: { visit: { access: { field: 'facilityId', claim: 'facilities' } } } },
@@ -27,27 +21,15 @@ const nurse = {
 } as Actor;
 const admin = { tenant: 't1', userId: 'boss', role: 'admin', claims: {} } as Actor;
 
-let dir: string;
-let store: KyselySyncStore;
 let engine: SyncEngine;
-const events: CommitEvent[] = [];
+let events: CommitEvent[];
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'syncline-commit-writers-'));
-  store = await openStore({ dataDir: dir });
-  engine = createSyncEngine({
-    store,
-    collections,
-    compileSchema: createSchemaCompiler(),
-    crypto: nodeCrypto,
-    onCommitted: (event) => events.push(event),
-  });
+  ({ engine, events, close } = await commitEventsFixture(collections));
 });
 
-afterAll(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 const visit = (operation: 'CREATE' | 'UPDATE', facilityId: string, clientVersion: number) => ({
   mutationId: `m-${operation}-${facilityId}`,

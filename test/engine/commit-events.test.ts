@@ -1,17 +1,8 @@
 // After-commit events: one per committed transaction, with each written version's creator and the
 // access fields before and after, and nothing for a transaction that rolled back; mayConcern
 // answers yes to every reader a pull would show the change to.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSchemaCompiler } from '../../packages/server/src/http/ajv-schema-compiler.js';
-import { nodeCrypto } from '../../packages/server/src/http/node-crypto.js';
-import {
-  openStore,
-  postgresUrlSchema,
-  type KyselySyncStore,
-} from '../../packages/server/src/store/index.js';
+import { postgresUrlSchema } from '../../packages/server/src/store/index.js';
 import type { Actor } from '../../packages/server/src/engine/actor.js';
 import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
 import {
@@ -20,8 +11,9 @@ import {
   type CommitEvent,
 } from '../../packages/server/src/engine/commit-events.js';
 import type { SyncEngine } from '../../packages/server/src/engine/engine-api.js';
-import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
+import type { SyncStore } from '../../packages/server/src/engine/ports.js';
 import { presetCollections } from '../../packages/server/src/seeds/presets.js';
+import { commitEventsFixture } from './engine-fixture.js';
 
 const collections = createCollectionRegistry(
   {
@@ -38,27 +30,16 @@ const actor = (
   role: Actor['role'] = 'user',
 ) => ({ tenant: 't1', userId, role, claims }) as Actor;
 
-let dir: string;
-let store: KyselySyncStore;
 let engine: SyncEngine;
-const events: CommitEvent[] = [];
+let store: SyncStore;
+let events: CommitEvent[];
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'syncline-commits-'));
-  store = await openStore({ dataDir: dir });
-  engine = createSyncEngine({
-    store,
-    collections,
-    compileSchema: createSchemaCompiler(),
-    crypto: nodeCrypto,
-    onCommitted: (event) => events.push(event),
-  });
+  ({ engine, store, events, close } = await commitEventsFixture(collections));
 });
 
-afterAll(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 const change = (
   entityType: string,

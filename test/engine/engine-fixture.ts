@@ -4,8 +4,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Actor } from '../../packages/server/src/engine/actor.js';
 import {
   createCollectionRegistry,
+  type CollectionRegistry,
   type CollectionsConfig,
 } from '../../packages/server/src/engine/collections.js';
+import type { CommitEvent } from '../../packages/server/src/engine/commit-events.js';
 import type { SyncEngine } from '../../packages/server/src/engine/engine-api.js';
 import type { SyncStore } from '../../packages/server/src/engine/ports.js';
 import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
@@ -77,4 +79,28 @@ export function faultyCheckerEngine(store: SyncStore, logged: object[]): SyncEng
     crypto: testCrypto,
     logger: { info: () => {}, warn: () => {}, error: (obj) => logged.push(obj) },
   });
+}
+
+export interface CommitEventsFixture {
+  engine: SyncEngine;
+  store: SyncStore;
+  /** Every event the engine announced, in order. */
+  events: CommitEvent[];
+  close(): Promise<void>;
+}
+
+/** An engine on a real in-memory SQLite store that keeps the commit events it announces. */
+export async function commitEventsFixture(
+  collections: CollectionRegistry,
+): Promise<CommitEventsFixture> {
+  const store = await createSqliteSyncStore({ file: ':memory:' });
+  const events: CommitEvent[] = [];
+  const engine = createSyncEngine({
+    store,
+    collections,
+    compileSchema: createSchemaCompiler(),
+    crypto: testCrypto,
+    onCommitted: (event) => events.push(event),
+  });
+  return { engine, store, events, close: () => store.close() };
 }
