@@ -84,7 +84,6 @@ function onHeldConnection<T>(
   // On SQLite that is Kysely's single connection (held, so nothing else interleaves); on
   // PostgreSQL a pooled client.
   return db.connection().execute(async (conn) => {
-    await nextTurnOfTheEventLoop();
     await sql.raw(begin).execute(conn);
     try {
       const result = await fn(conn);
@@ -100,17 +99,6 @@ function onHeldConnection<T>(
       throw err;
     }
   });
-}
-
-/**
- * Starts each transaction on a turn of its own. better-sqlite3 answers at once, so its calls
- * resolve as microtasks: without this, the transactions waiting on SQLite's one connection would
- * run back to back inside a single turn, every one of them, while no socket is read and a new
- * connection waits seconds for its first answer. With it a turn holds one transaction, and the
- * sockets are served between them. On PostgreSQL it costs one turn, next to a round trip.
- */
-function nextTurnOfTheEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

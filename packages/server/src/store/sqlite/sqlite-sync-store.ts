@@ -3,11 +3,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, type SqliteDatabase } from 'kysely';
 import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
 import { createSqliteHotPath, type SqliteStatement } from './sqlite-hot-path.js';
+import { TurnTakingSqliteDialect } from './turn-taking-dialect.js';
 
 /** The part of better-sqlite3 this adapter uses (Kysely's own part plus `pragma`). */
 export interface SqliteDriverDatabase extends SqliteDatabase {
@@ -103,7 +104,7 @@ export async function createSqliteSyncStore(
   );
   const traits: DialectTraits = { ...sqliteTraits, hotPath: () => hot };
   const store = new KyselySyncStore(
-    new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    new Kysely<Database>({ dialect: new TurnTakingSqliteDialect({ database }) }),
     selectRows
       ? {
           ...traits,
