@@ -221,6 +221,54 @@ describe('set-based push', () => {
     expect(logged).toEqual([expect.objectContaining({ mutationId: 'u1', deviceId: 'd1' })]);
   });
 
+  it('fails a queue re-run that throws alone: the others apply, its attempt is kept', async () => {
+    const store = await createSqliteSyncStore({ file: ':memory:' });
+    stores.push(store);
+    const logged: object[] = [];
+    const engine = faultyCheckerEngine(store, logged);
+    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+    const change = (mutationId: string, entityId: string, over: Partial<Change>): Change => ({
+      mutationId,
+      entityType: 'thing',
+      entityId,
+      operation: 'CREATE',
+      clientVersion: 1,
+      timestamp: at,
+      payload: { n: 1 },
+      ...over,
+    });
+    // Updates of things not there yet are refused and kept FAILED for a retry.
+    const early = await engine.push(actor, {
+      deviceId: 'd1',
+      changes: [
+        change('u1', 'a', { operation: 'UPDATE', payload: { boom: true } }),
+        change('u2', 'b', { operation: 'UPDATE', payload: { n: 2 } }),
+      ],
+    });
+    expect(early.results.map((r) => r.status)).toEqual(['REJECTED', 'REJECTED']);
+    await engine.push(actor, {
+      deviceId: 'd1',
+      changes: [change('c1', 'a', {}), change('c2', 'b', {})],
+    });
+
+    // The re-run of u1 reaches the checker's bug; u2's re-run applies all the same.
+    const retried = await engine.retryQueue(actor, { deviceId: 'd1' });
+    const byId = new Map(retried.results.map((r) => [r.mutationId, r]));
+    expect(byId.get('u1')).toMatchObject({ status: 'REJECTED', error: { code: 'CHANGE_FAILED' } });
+    expect(byId.get('u2')).toMatchObject({ status: 'APPLIED', version: 2 });
+    const tenant = store.forTenant('t');
+    expect((await tenant.getEntity('thing', 'a'))?.payload).toEqual({ n: 1 });
+    expect((await tenant.getEntity('thing', 'b'))?.payload).toEqual({ n: 2 });
+    expect(await tenant.getMutation('d1', 'u1')).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'CHANGE_FAILED' },
+    });
+    // Logged each time it was re-run (again after u2's progress, in case it waited on u2).
+    expect(logged.length).toBeGreaterThan(0);
+    for (const entry of logged) expect(entry).toMatchObject({ mutationId: 'u1', deviceId: 'd1' });
+  });
+
   it('writes a batch larger than one chunk with consecutive seqs', async () => {
     const events: CommitEvent[] = [];
     const { store, engine } = await newEngine(events);

@@ -2,7 +2,8 @@
 // bounded work: at most `maxMutations` re-runs a call, in transactions of `chunkSize`, with the
 // event loop and the tenant's lock free between them, so one tenant's retry cannot starve
 // another's sync. Calls that share a `startedAt` form a round: a mutation re-run since the round
-// began is left for the next round, so `remaining` falls to 0 and `hasMore` ends.
+// began is left for the next round, so `remaining` falls to 0 and `hasMore` ends. Each re-run
+// has a savepoint of its own: one that fails unexpectedly fails alone.
 import {
   queueRetryMaxMutations,
   type ChangeResult,
@@ -10,7 +11,7 @@ import {
 } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import { scopeFor } from './authorize.js';
-import { applyChange } from './apply-push.js';
+import { applyInSavepoint } from './apply-batch.js';
 import type { CommitEvents } from './commit-events.js';
 import { isSyncError } from './errors.js';
 import type { EngineContext } from './context.js';
@@ -164,10 +165,24 @@ async function rerun(
     const { mutationId, entityType, entityId } = mutation;
     return { mutationId, entityType, entityId, status: 'REJECTED', error: failure };
   }
-  const applied = await applyChange(
+  // In a savepoint of its own: one re-run that fails unexpectedly fails alone, and its attempt is
+  // kept (outside the savepoint) so the round moves past it instead of re-running it forever.
+  const { applied, failure } = await applyInSavepoint(
     engine.applyContext(tx, events, engine.ownerOf(actor, mutation), mutation.deviceId, now),
     engine.toIncoming(mutation),
     collection,
   );
+  if (failure) {
+    engine.logError(
+      { err: failure.error, deviceId: mutation.deviceId, mutationId: mutation.mutationId },
+      'a re-run of a queued mutation failed unexpectedly; it alone was rolled back',
+    );
+    await tx.updateMutation(mutation.deviceId, mutation.mutationId, {
+      attempts: mutation.attempts + 1,
+      result: applied.result,
+      ...(applied.result.error ? { error: applied.result.error } : {}),
+      updatedAt: now.toISOString(),
+    });
+  }
   return applied.result;
 }
