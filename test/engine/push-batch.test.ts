@@ -70,6 +70,26 @@ async function stateOf(store: SyncStore) {
   };
 }
 
+/** An engine whose checker throws on a `boom` payload, on its own in-memory store. */
+async function faultyEngine() {
+  const store = await createSqliteSyncStore({ file: ':memory:' });
+  stores.push(store);
+  const logged: object[] = [];
+  return { store, engine: faultyCheckerEngine(store, logged), logged };
+}
+
+/** A `thing` change of device d1's, a CREATE of { n: 1 } unless `over` says otherwise. */
+const thingChange = (mutationId: string, entityId: string, over: Partial<Change>): Change => ({
+  mutationId,
+  entityType: 'thing',
+  entityId,
+  operation: 'CREATE',
+  clientVersion: 1,
+  timestamp: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+  payload: { n: 1 },
+  ...over,
+});
+
 describe('set-based push', () => {
   it('decides a batch exactly as the same changes pushed one at a time', async () => {
     await fc.assert(
@@ -179,28 +199,14 @@ describe('set-based push', () => {
   });
 
   it('fails a change whose decision throws alone, discarding only its buffered writes', async () => {
-    const store = await createSqliteSyncStore({ file: ':memory:' });
-    stores.push(store);
-    const logged: object[] = [];
-    const engine = faultyCheckerEngine(store, logged);
-    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
-    const change = (mutationId: string, entityId: string, over: Partial<Change>): Change => ({
-      mutationId,
-      entityType: 'thing',
-      entityId,
-      operation: 'CREATE',
-      clientVersion: 1,
-      timestamp: at,
-      payload: { n: 1 },
-      ...over,
-    });
+    const { store, engine, logged } = await faultyEngine();
     const response = await engine.push(actor, {
       deviceId: 'd1',
       changes: [
-        change('c1', 'a', {}),
-        change('c2', 'b', {}),
-        change('u1', 'a', { operation: 'UPDATE', payload: { boom: true } }),
-        change('u2', 'b', { operation: 'UPDATE', payload: { n: 2 } }),
+        thingChange('c1', 'a', {}),
+        thingChange('c2', 'b', {}),
+        thingChange('u1', 'a', { operation: 'UPDATE', payload: { boom: true } }),
+        thingChange('u2', 'b', { operation: 'UPDATE', payload: { n: 2 } }),
       ],
     });
     expect(response.results.map((r) => [r.status, r.error?.code ?? r.version])).toEqual([
@@ -222,33 +228,19 @@ describe('set-based push', () => {
   });
 
   it('fails a queue re-run that throws alone: the others apply, its attempt is kept', async () => {
-    const store = await createSqliteSyncStore({ file: ':memory:' });
-    stores.push(store);
-    const logged: object[] = [];
-    const engine = faultyCheckerEngine(store, logged);
-    const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
-    const change = (mutationId: string, entityId: string, over: Partial<Change>): Change => ({
-      mutationId,
-      entityType: 'thing',
-      entityId,
-      operation: 'CREATE',
-      clientVersion: 1,
-      timestamp: at,
-      payload: { n: 1 },
-      ...over,
-    });
+    const { store, engine, logged } = await faultyEngine();
     // Updates of things not there yet are refused and kept FAILED for a retry.
     const early = await engine.push(actor, {
       deviceId: 'd1',
       changes: [
-        change('u1', 'a', { operation: 'UPDATE', payload: { boom: true } }),
-        change('u2', 'b', { operation: 'UPDATE', payload: { n: 2 } }),
+        thingChange('u1', 'a', { operation: 'UPDATE', payload: { boom: true } }),
+        thingChange('u2', 'b', { operation: 'UPDATE', payload: { n: 2 } }),
       ],
     });
     expect(early.results.map((r) => r.status)).toEqual(['REJECTED', 'REJECTED']);
     await engine.push(actor, {
       deviceId: 'd1',
-      changes: [change('c1', 'a', {}), change('c2', 'b', {})],
+      changes: [thingChange('c1', 'a', {}), thingChange('c2', 'b', {})],
     });
 
     // The re-run of u1 reaches the checker's bug; u2's re-run applies all the same.
