@@ -1,23 +1,15 @@
 // What the engine's commands share: the store, settings and the helpers every write path uses.
 // createSyncEngine builds it once; commands kept in their own modules take it instead of copying
 // the push machinery.
-import type { Conflict, ConflictStrategy } from '@syncline/protocol';
+import type { ConflictStrategy } from '@syncline/protocol';
 import type { Actor } from './actor.js';
 import type { ApplyContext } from './apply-push.js';
 import type { CommitEvents, CommitTransaction } from './commit-events.js';
 import type { Collection, CollectionRegistry } from './collections.js';
 import type { EngineLimits } from './engine-api.js';
-import type {
-  Clock,
-  ConflictRecord,
-  Crypto,
-  JsonObject,
-  MutationRecord,
-  SyncStore,
-  TenantTx,
-} from './ports.js';
+import type { Clock, Crypto, JsonObject, SyncStore, TenantTx } from './ports.js';
 import type { SyncNotes } from './sync-notes.js';
-import type { IncomingChange, ValidationContext } from './validate-change.js';
+import type { ValidationContext } from './validate-change.js';
 
 export interface EngineContext {
   store: SyncStore;
@@ -34,15 +26,6 @@ export interface EngineContext {
   checkSchema(collection: Collection, payload: JsonObject): string[];
   /** Pulls' device times, sync tokens and history rows, written later. */
   syncNotes: SyncNotes;
-  /** Refuses a revoked or another user's device; registers an unknown one; notes the sync time. */
-  touchDevice(
-    tx: TenantTx,
-    actor: Actor,
-    deviceId: string,
-    now: string,
-    deviceName?: string,
-    schemaVersions?: string | null,
-  ): Promise<void>;
   applyContext(
     tx: TenantTx,
     events: CommitEvents,
@@ -51,11 +34,6 @@ export interface EngineContext {
     now: Date,
   ): ApplyContext;
   validationContext(deviceId: string, now: Date): ValidationContext;
-  /** Whom a stored mutation is (re-)run as: its owner. */
-  ownerOf(actor: Actor, mutation: MutationRecord): Actor;
-  /** A stored mutation as the change it was. */
-  toIncoming(mutation: MutationRecord): IncomingChange;
-  toWireConflict(conflict: ConflictRecord): Conflict;
   /** Tells the operator of an unexpected failure (an outage or a bug) the engine survived. */
   logError(obj: object, msg: string): void;
 }

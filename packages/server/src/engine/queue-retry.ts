@@ -10,13 +10,14 @@ import {
   type QueueRetryRequest,
 } from '@syncline/protocol';
 import type { Actor } from './actor.js';
-import { scopeFor } from './authorize.js';
+import { ownerOf, scopeFor } from './authorize.js';
 import { applyInSavepoint } from './apply-batch.js';
 import type { CommitEvents } from './commit-events.js';
 import { isSyncError } from './errors.js';
 import type { EngineContext } from './context.js';
 import type { MutationFilter, MutationRecord, TenantTx } from './ports.js';
 import { yieldToEventLoop } from './yield.js';
+import { toIncoming } from './wire.js';
 
 export const retryQueueDefaults = {
   /** Re-runs per call at most (a request's `limit` may ask for fewer). */
@@ -168,8 +169,8 @@ async function rerun(
   // In a savepoint of its own: one re-run that fails unexpectedly fails alone, and its attempt is
   // kept (outside the savepoint) so the round moves past it instead of re-running it forever.
   const { applied, failure } = await applyInSavepoint(
-    engine.applyContext(tx, events, engine.ownerOf(actor, mutation), mutation.deviceId, now),
-    engine.toIncoming(mutation),
+    engine.applyContext(tx, events, ownerOf(actor, mutation), mutation.deviceId, now),
+    toIncoming(mutation),
     collection,
   );
   if (failure) {

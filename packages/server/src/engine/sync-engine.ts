@@ -3,7 +3,6 @@
 // and maps each SyncEngine method onto its command.
 import { limitsDefaults } from '@syncline/protocol';
 import type { Actor } from './actor.js';
-import { ownerOf } from './authorize.js';
 import type { ApplyContext } from './apply-push.js';
 import type { Collection } from './collections.js';
 import { commitTransaction, type CommitEvents } from './commit-events.js';
@@ -11,13 +10,7 @@ import { entityHistory, invalidateCache, restore } from './commands/admin.js';
 import { listConflicts, resolveConflict } from './commands/conflicts.js';
 import { getMutation, listMutations, processMutation, pushDeferred } from './commands/deferred.js';
 import { delta, snapshot } from './commands/delta.js';
-import {
-  claimDevice,
-  listDevices,
-  registerDevice,
-  touchDevice,
-  unregisterDevice,
-} from './commands/devices.js';
+import { claimDevice, listDevices, registerDevice, unregisterDevice } from './commands/devices.js';
 import { push } from './commands/push.js';
 import { queueStats } from './commands/queue.js';
 import { status } from './commands/status.js';
@@ -28,7 +21,6 @@ import { createKeyedQueue } from './keyed-queue.js';
 import type { JsonObject, TenantTx } from './ports.js';
 import { retryQueue } from './queue-retry.js';
 import { createSyncNotes } from './sync-notes.js';
-import { toIncoming, toWireConflict } from './wire.js';
 
 const systemClock = { now: () => new Date() };
 
@@ -95,7 +87,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     limits,
     defaultStrategy: collections.defaultStrategy,
     checkSchema,
-    touchDevice,
     applyContext,
     validationContext: (deviceId, now) => ({
       deviceId,
@@ -106,9 +97,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       maxPayloadBytes: limits.maxPayloadBytes,
       checkSchema,
     }),
-    ownerOf,
-    toIncoming,
-    toWireConflict,
     logError: (obj, msg) =>
       options.logger ? options.logger.error(obj, msg) : console.error(msg, obj),
   };

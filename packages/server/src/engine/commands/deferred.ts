@@ -3,12 +3,14 @@
 // mutation, and processing a mutation again replays its first outcome instead of applying it twice.
 import type { Change, ChangeResult, Conflict, MutationStatus } from '@syncline/protocol';
 import type { Actor } from '../actor.js';
-import { assertOwnRecord, ownScope, scopeFor } from '../authorize.js';
+import { assertOwnRecord, ownerOf, ownScope, scopeFor } from '../authorize.js';
 import { applyChange } from '../apply-push.js';
 import type { EngineContext } from '../context.js';
 import { SyncError } from '../errors.js';
 import type { JsonObject, MutationRecord, TenantReads } from '../ports.js';
 import { validateChange } from '../validate-change.js';
+import { touchDevice } from './devices.js';
+import { toIncoming, toWireConflict } from '../wire.js';
 
 export interface DeferredPushRequest {
   deviceId: string;
@@ -57,7 +59,7 @@ export async function pushDeferred(
   const incoming = validated.change;
   const at = now.toISOString();
   return engine.store.forTenant(actor.tenant).transact(async (tx) => {
-    await engine.touchDevice(tx, actor, request.deviceId, at);
+    await touchDevice(tx, actor, request.deviceId, at);
     const previous = await tx.getMutation(request.deviceId, incoming.mutationId);
     if (previous) {
       assertOwnRecord(actor, previous.userId, 'This queue item belongs to another user');
@@ -102,11 +104,11 @@ export async function processMutation(
       engine.applyContext(
         tx,
         events,
-        engine.ownerOf(actor, mutation),
+        ownerOf(actor, mutation),
         mutation.deviceId,
         engine.clock.now(),
       ),
-      engine.toIncoming(mutation),
+      toIncoming(mutation),
       engine.collections.get(mutation.entityType),
     );
     const after = (await tx.getMutation(mutation.deviceId, mutation.mutationId)) ?? mutation;
@@ -114,7 +116,7 @@ export async function processMutation(
     return {
       mutation: after,
       result: applied.result,
-      ...(applied.conflict ? { conflict: engine.toWireConflict(applied.conflict) } : {}),
+      ...(applied.conflict ? { conflict: toWireConflict(applied.conflict) } : {}),
       ...(entity
         ? {
             entity: {
@@ -140,7 +142,7 @@ export async function getMutation(
   const tenant = engine.store.forTenant(actor.tenant);
   const mutation = await findMutation(tenant, actor, id);
   const conflict = mutation.conflictId ? await tenant.getConflict(mutation.conflictId) : undefined;
-  return { mutation, ...(conflict ? { conflict: engine.toWireConflict(conflict) } : {}) };
+  return { mutation, ...(conflict ? { conflict: toWireConflict(conflict) } : {}) };
 }
 
 /** The caller's stored mutations, in arrival order (a tenant's, or one user's, for admins). */

@@ -8,6 +8,7 @@ import type { DeltaPage, RequestMeta } from '../engine-api.js';
 import type { SyncHistoryRecord, TenantReads } from '../ports.js';
 import { pullPage } from '../pull.js';
 import { snapshotPage, type SnapshotPage } from '../snapshot.js';
+import { touchDevice } from './devices.js';
 
 export async function delta(
   engine: EngineContext,
@@ -94,14 +95,7 @@ async function readAsDevice<T>(
     });
     if (outcome.read) return outcome.value;
     await tenant.transact((tx) =>
-      engine.touchDevice(
-        tx,
-        actor,
-        deviceId,
-        engine.clock.now().toISOString(),
-        undefined,
-        schemaVersions,
-      ),
+      touchDevice(tx, actor, deviceId, engine.clock.now().toISOString(), undefined, schemaVersions),
     );
   }
 }

@@ -71,7 +71,7 @@ export async function claimDevice(
   deviceId: string,
 ): Promise<void> {
   await engine.store.forTenant(actor.tenant).transact(async (tx) => {
-    await engine.touchDevice(tx, actor, deviceId, engine.clock.now().toISOString());
+    await touchDevice(tx, actor, deviceId, engine.clock.now().toISOString());
   });
 }
 

@@ -9,6 +9,7 @@ import type { FeedEntry, TenantTx } from '../ports.js';
 import { pullPage, type HeldRow } from '../pull.js';
 import { validateChange } from '../validate-change.js';
 import { toWireConflict } from '../wire.js';
+import { touchDevice } from './devices.js';
 
 export async function push(
   engine: EngineContext,
@@ -22,7 +23,7 @@ export async function push(
 
   return engine.transact(actor.tenant, async (tx, events) => {
     const now = engine.clock.now();
-    await engine.touchDevice(
+    await touchDevice(
       tx,
       actor,
       request.deviceId,

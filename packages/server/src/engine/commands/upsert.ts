@@ -14,6 +14,8 @@ import { isSyncError } from '../errors.js';
 import type { JsonObject, TenantTx } from '../ports.js';
 import { validateChange, type ChangeError } from '../validate-change.js';
 import { yieldToEventLoop } from '../yield.js';
+import { touchDevice } from './devices.js';
+import { toWireConflict } from '../wire.js';
 
 export const upsertDefaults = {
   /** Changes per transaction. */
@@ -172,7 +174,7 @@ async function applyChunk(
     outcomes.push({
       operation,
       result: applied.result,
-      ...(applied.conflict ? { conflict: engine.toWireConflict(applied.conflict) } : {}),
+      ...(applied.conflict ? { conflict: toWireConflict(applied.conflict) } : {}),
     });
   }
   return outcomes;
@@ -187,7 +189,7 @@ async function deviceRefusal(
   now: string,
 ): Promise<ChangeError | null> {
   try {
-    await engine.touchDevice(tx, actor, deviceId, now);
+    await touchDevice(tx, actor, deviceId, now);
     return null;
   } catch (error) {
     if (isSyncError(error)) return { code: error.code, message: error.message };
