@@ -156,15 +156,17 @@ async function rerun(
   } catch (error) {
     if (!isSyncError(error)) throw error;
     // A type the config no longer names: the attempt is kept, so the round moves past it.
-    const failure = { code: error.code, message: error.message };
-    await tx.updateMutation(mutation.deviceId, mutation.mutationId, {
-      attempts: mutation.attempts + 1,
-      result: { status: 'REJECTED', error: failure },
-      error: failure,
-      updatedAt: now.toISOString(),
-    });
     const { mutationId, entityType, entityId } = mutation;
-    return { mutationId, entityType, entityId, status: 'REJECTED', error: failure };
+    const refusal = { code: error.code, message: error.message };
+    const result: ChangeResult = {
+      mutationId,
+      entityType,
+      entityId,
+      status: 'REJECTED',
+      error: refusal,
+    };
+    await keepAttempt(tx, mutation, result, now);
+    return result;
   }
   // In a savepoint of its own: one re-run that fails unexpectedly fails alone, and its attempt is
   // kept (outside the savepoint) so the round moves past it instead of re-running it forever.
@@ -178,12 +180,17 @@ async function rerun(
       { err: failure.error, deviceId: mutation.deviceId, mutationId: mutation.mutationId },
       'a re-run of a queued mutation failed unexpectedly; it alone was rolled back',
     );
-    await tx.updateMutation(mutation.deviceId, mutation.mutationId, {
-      attempts: mutation.attempts + 1,
-      result: applied.result,
-      ...(applied.result.error ? { error: applied.result.error } : {}),
-      updatedAt: now.toISOString(),
-    });
+    await keepAttempt(tx, mutation, applied.result, now);
   }
   return applied.result;
+}
+
+/** Counts a re-run that left nothing applied on its mutation, with what it answered. */
+function keepAttempt(tx: TenantTx, mutation: MutationRecord, result: ChangeResult, now: Date) {
+  return tx.updateMutation(mutation.deviceId, mutation.mutationId, {
+    attempts: mutation.attempts + 1,
+    result: { status: result.status, ...(result.error ? { error: result.error } : {}) },
+    ...(result.error ? { error: result.error } : {}),
+    updatedAt: now.toISOString(),
+  });
 }
