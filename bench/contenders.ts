@@ -25,8 +25,17 @@ export const CLERK = 'clerk';
 
 export interface Contender {
   readonly name: 'Syncline' | 'store' | 'reference';
-  /** Pushes `changes` as `deviceId` in batches of `size`; answers the seconds it took. */
-  push(tenant: string, deviceId: string, changes: readonly Change[], size: number): Promise<number>;
+  /**
+   * Pushes `changes` as `deviceId` in batches of `size`, signed in as `userId` where the server
+   * has users (default CLERK); answers the seconds it took.
+   */
+  push(
+    tenant: string,
+    deviceId: string,
+    changes: readonly Change[],
+    size: number,
+    userId?: string,
+  ): Promise<number>;
   /** Reads the first `count` changes of the tenant's feed in pages of 1,000; answers seconds. */
   pull(tenant: string, deviceId: string, count: number): Promise<number>;
 }
@@ -46,13 +55,14 @@ function checkCount(seen: number, count: number) {
 
 /** Syncline's canonical routes on a `syncline serve` process. */
 export function synclineContender(server: ServerProcess): Contender {
-  const token = (tenant: string) => server.token(CLERK, tenant, 'user', { facilities: FACILITIES });
+  const token = (tenant: string, userId = CLERK) =>
+    server.token(userId, tenant, 'user', { facilities: FACILITIES });
   // Each device's sync token, carried from one push to the next as the SDK does.
   const syncTokens = new Map<string, string>();
   return {
     name: 'Syncline',
-    async push(tenant, deviceId, changes, size) {
-      const bearer = token(tenant);
+    async push(tenant, deviceId, changes, size, userId) {
+      const bearer = token(tenant, userId);
       const device = `${tenant}\u0000${deviceId}`;
       const start = performance.now();
       for (const batch of batches(changes, size)) {

@@ -26,7 +26,6 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
-import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
 import {
@@ -35,6 +34,7 @@ import {
   type LockedTenant,
   type TenantTransactionOptions,
   type TenantTransactionScope,
+  type TenantWriteOrder,
   type TransactionTraits,
 } from './tenant-transaction.js';
 
@@ -950,8 +950,8 @@ export class KyselySyncStore implements SyncStore {
     readonly db: Kysely<Database>,
     private readonly traits: DialectTraits,
     private readonly migrationTableSchema?: string,
-    /** Queue each tenant's transactions in this process before they take a connection. */
-    private readonly queue?: KeyedQueue,
+    /** How each tenant's transactions wait in this process before they take a connection. */
+    private readonly writeOrder: TenantWriteOrder = {},
   ) {}
 
   /** Brings the schema up to date; resolves to the names of the migrations it ran. */
@@ -988,7 +988,7 @@ export class KyselySyncStore implements SyncStore {
   }
 
   private get transactionScope(): TenantTransactionScope {
-    return { db: this.db, traits: this.traits, queue: this.queue };
+    return { db: this.db, traits: this.traits, ...this.writeOrder };
   }
 
   async ping(): Promise<void> {

@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { Database, StoreDialect } from './schema.js';
+import type { GroupCommit } from './sqlite/group-commit.js';
 
 /** The part of a dialect's traits a transaction needs. */
 export interface TransactionTraits {
@@ -20,7 +21,15 @@ export interface TenantTransactionScope {
   readonly traits: TransactionTraits;
   /** Queues each tenant's transactions in this process before they take a connection. */
   readonly queue?: KeyedQueue | undefined;
+  /**
+   * Runs the transactions instead, queued writers sharing one COMMIT (SQLite: one connection,
+   * one writer at a time anyway); it opens and commits the transaction itself.
+   */
+  readonly group?: GroupCommit | undefined;
 }
+
+/** How a store orders its tenants' write transactions (see TenantTransactionScope). */
+export type TenantWriteOrder = Pick<TenantTransactionScope, 'queue' | 'group'>;
 
 /** The tenant's row as the lock found it. */
 export interface LockedTenant {
@@ -47,6 +56,11 @@ export function withTenantTransaction<T>(
   options: TenantTransactionOptions,
   fn: (conn: Kysely<Database>, locked: LockedTenant | undefined) => Promise<T>,
 ): Promise<T> {
+  if (scope.group) {
+    return scope.group(tenant, async (conn) =>
+      fn(conn, await lockTenant(conn, scope.traits, tenant, options.createTenant)),
+    );
+  }
   const run = () => transactNow(scope, tenant, options, fn);
   return scope.queue ? scope.queue(tenant, run) : run();
 }

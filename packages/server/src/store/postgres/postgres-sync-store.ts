@@ -83,7 +83,7 @@ export async function createPostgresSyncStore(
     new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) }),
     postgresTraits,
     options.schema,
-    options.queueTenantWrites === false ? undefined : createKeyedQueue(),
+    options.queueTenantWrites === false ? {} : { queue: createKeyedQueue() },
   );
   return migratedOrClosed(store, options.migrate);
 }

@@ -4,9 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type SqliteDatabase } from 'kysely';
-import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
 import type { Database } from '../schema.js';
+import { createGroupCommit } from './group-commit.js';
 import { createSqliteHotPath, type SqliteStatement } from './sqlite-hot-path.js';
 import { TurnTakingSqliteDialect } from './turn-taking-dialect.js';
 
@@ -87,10 +87,10 @@ export function withStatementCache(db: BetterSqlite3.Database, size = 256): Sqli
 
 /**
  * A `SyncStore` on SQLite. Isolation: serializable. Kysely's SQLite driver has a single
- * connection guarded by a mutex, and `transact()` holds it from BEGIN IMMEDIATE to COMMIT, so
- * all transactions of every tenant run one at a time and reads never interleave with a
- * transaction in flight; a reader therefore sees change-feed seqs strictly in commit order. Each
- * tenant queues its own transactions first (one of them waits on the connection at a time).
+ * connection guarded by a mutex, and a group of writers holds it from BEGIN IMMEDIATE to COMMIT
+ * (group-commit.ts: each `transact()` is one savepoint of it, answered after the COMMIT), so all
+ * transactions of every tenant run one at a time and reads never interleave with a transaction
+ * in flight; a reader therefore sees change-feed seqs strictly in commit order.
  * Another process on the same file is kept out by SQLite's write lock (waiting up to 5 s).
  */
 export async function createSqliteSyncStore(
@@ -103,8 +103,9 @@ export async function createSqliteSyncStore(
     database.prepareHot ? database.prepareHot(sql) : database.prepare(sql),
   );
   const traits: DialectTraits = { ...sqliteTraits, hotPath: () => hot };
+  const db = new Kysely<Database>({ dialect: new TurnTakingSqliteDialect({ database }) });
   const store = new KyselySyncStore(
-    new Kysely<Database>({ dialect: new TurnTakingSqliteDialect({ database }) }),
+    db,
     selectRows
       ? {
           ...traits,
@@ -112,11 +113,10 @@ export async function createSqliteSyncStore(
         }
       : traits,
     undefined,
-    // A tenant's transactions wait their turn here, one at a time on the shared connection: the
-    // connection's queue then alternates between tenants, so a tenant sending many requests at
-    // once (a retry hammered by several callers) holds up another tenant's sync by one
-    // transaction, not by all of its own.
-    createKeyedQueue(),
+    // Writers queued while one runs share its COMMIT (one fsync), taken one per tenant in turn:
+    // a tenant sending many requests at once (a retry hammered by several callers) holds up
+    // another tenant's sync by one writer, not by all of its own.
+    { group: createGroupCommit(db, { begin: sqliteTraits.begin }) },
   );
   return migratedOrClosed(store, options.migrate);
 }
