@@ -4,7 +4,7 @@ import { stat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { loadAuthKeys, readOrCreateSecret } from './auth-keys.js';
 import { createTokenVerifier, mintToken } from './auth.js';
@@ -88,6 +88,33 @@ describe('HS256', () => {
     expect(
       await refusal(verifier.verify(await hs256({ sub: 'u1', tenant: 42, exp: inAnHour() }))),
     ).toBe('UNAUTHENTICATED');
+  });
+
+  it("checks a token's signature once, and its expiry again at every use", async () => {
+    let now = new Date();
+    const clocked = createTokenVerifier({ secret, now: () => now });
+    const exp = Math.floor(now.getTime() / 1000) + 60;
+    const token = await hs256({ sub: 'u1', tenant: 't1', exp });
+    const signatureChecks = vi.spyOn(crypto.subtle, 'verify');
+    try {
+      expect((await clocked.verify(token)).userId).toBe('u1');
+      expect((await clocked.verify(token)).userId).toBe('u1');
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
+      now = new Date(exp * 1000);
+      expect(await refusal(clocked.verify(token))).toBe('TOKEN_EXPIRED');
+    } finally {
+      signatureChecks.mockRestore();
+    }
+  });
+
+  it('refuses an altered copy of a token it has accepted', async () => {
+    const token = await hs256({ sub: 'u1', tenant: 't1', exp: inAnHour() });
+    await verifier.verify(token);
+    const [header, , signature] = token.split('.');
+    const claims = base64url.encode(JSON.stringify({ sub: 'u2', tenant: 't1', exp: inAnHour() }));
+    expect(await refusal(verifier.verify(`${header}.${claims}.${signature}`))).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 
   it('refuses secrets shorter than 32 bytes (RFC 7518 §3.2)', () => {

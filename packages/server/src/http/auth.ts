@@ -44,6 +44,8 @@ export type TokenVerifierConfig = (
   audience?: string;
   /** Allowed clock skew for exp/nbf, in seconds (default 0). */
   clockToleranceSeconds?: number;
+  /** The time tokens are judged at (default: the system clock); tests move it. */
+  now?: () => Date;
 };
 
 export interface TokenVerifier {
@@ -94,11 +96,43 @@ export function actorFromClaims(payload: JWTPayload): Actor {
   if (role !== 'user' && role !== 'admin') {
     throw new SyncError('UNAUTHENTICATED', `The token's "role" claim must be "user" or "admin"`);
   }
-  return {
+  // Frozen: one verified token's actor serves each of its requests.
+  return Object.freeze({
     tenant: requiredString(payload, 'tenant'),
     userId: requiredString(payload, 'sub'),
     role,
     claims: Object.freeze({ ...payload }),
+  });
+}
+
+/** How many verified tokens are remembered (a few MB at most: tokens are short). */
+const verifiedCacheSize = 10_000;
+
+/**
+ * Tokens already verified, by their exact text, with their expiry. A device sends the same token
+ * with every request, and checking its signature is the costliest step of a small push. The text
+ * includes the signature, so any other token (forged, re-signed, altered) is a miss and is checked
+ * in full; a hit is checked against its `exp` again (nbf, already passed, stays passed).
+ */
+function createVerifiedCache() {
+  const verified = new Map<string, { actor: Actor; exp: number }>();
+  return {
+    get(token: string, nowSeconds: number, toleranceSeconds: number): Actor | undefined {
+      const hit = verified.get(token);
+      if (!hit) return undefined;
+      // jose's rule: expired when exp <= now - tolerance.
+      if (hit.exp <= nowSeconds - toleranceSeconds) {
+        verified.delete(token);
+        return undefined;
+      }
+      return hit.actor;
+    },
+    remember(token: string, actor: Actor, exp: number) {
+      if (verified.size >= verifiedCacheSize) {
+        verified.delete(verified.keys().next().value as string);
+      }
+      verified.set(token, { actor, exp });
+    },
   };
 }
 
@@ -129,16 +163,23 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
       ? { clockTolerance: config.clockToleranceSeconds }
       : {}),
   };
+  const now = config.now ?? (() => new Date());
+  const tolerance = config.clockToleranceSeconds ?? 0;
+  const cache = createVerifiedCache();
   return {
     algorithms,
     async verify(token) {
+      const at = now();
+      const known = cache.get(token, Math.floor(at.getTime() / 1000), tolerance);
+      if (known) return known;
       let payload: JWTPayload;
       try {
+        const checks = { ...options, currentDate: at };
         // The overloads differ only by key kind; both paths run the same checks.
         payload =
           typeof key === 'function'
-            ? (await jwtVerify(token, key, options)).payload
-            : (await jwtVerify(token, key, options)).payload;
+            ? (await jwtVerify(token, key, checks)).payload
+            : (await jwtVerify(token, key, checks)).payload;
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw new SyncError('TOKEN_EXPIRED');
         if (error instanceof joseErrors.JOSEError) {
@@ -148,7 +189,10 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         }
         throw error;
       }
-      return actorFromClaims(payload);
+      const actor = actorFromClaims(payload);
+      // exp is a required claim, so jose has checked it is a number.
+      cache.remember(token, actor, payload.exp as number);
+      return actor;
     },
   };
 }
