@@ -57,8 +57,9 @@ describe('sqliteStorage file', () => {
 
   it('renews its lease while a section outlasts it, so nobody else gets in meanwhile', async () => {
     const path = join(dir, 'long-section.db');
-    const first = sqliteStorage(path, { leaseMs: 90 });
-    const second = sqliteStorage(path, { leaseMs: 90 });
+    // Long enough that a busy machine's event-loop stalls stay well inside one renewal period.
+    const first = sqliteStorage(path, { leaseMs: 300 });
+    const second = sqliteStorage(path, { leaseMs: 300 });
     const log: string[] = [];
     try {
       let release!: () => void;
@@ -70,7 +71,7 @@ describe('sqliteStorage file', () => {
       await vi.waitFor(() => expect(log).toEqual(['first in']));
       const next = second.exclusive('sync', async () => log.push('second in'));
       // Several lease lengths pass; the renewals keep the lease with its holder.
-      await new Promise((resolve) => setTimeout(resolve, 450));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(log).toEqual(['first in']);
       release();
       await Promise.all([long, next]);
