@@ -36,6 +36,8 @@ export interface LoadFigures {
   rssMb: { start: number; peak: number; end: number };
   /** The server's own event-loop delay over the run (prom-client's monitor, from /metrics). */
   eventLoopDelayMs: { p99: number; max: number } | undefined;
+  /** SQLite: COMMITs over the run and the writes they made durable (group commit shares them). */
+  sqliteCommits?: { commits: number; writes: number };
 }
 
 class Latencies {
@@ -57,21 +59,34 @@ class Latencies {
   }
 }
 
-/**
- * The server's event-loop delay since the last scrape of its /metrics (loopback needs no token):
- * prom-client's monitor starts at the first scrape and resets at each, so one scrape before the
- * run and one after give the run's p99 and max.
- */
-async function eventLoopDelayMs(url: string): Promise<{ p99: number; max: number } | undefined> {
+/** The server's /metrics text (loopback needs no token), or undefined when it does not answer. */
+async function scrapeMetrics(url: string): Promise<string | undefined> {
   const res = await fetch(`${url}/metrics`).catch(() => undefined);
-  if (!res?.ok) return undefined;
-  const text = await res.text();
-  const seconds = (name: string) =>
-    Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const p99 = seconds('nodejs_eventloop_lag_p99_seconds');
-  const max = seconds('nodejs_eventloop_lag_max_seconds');
+  return res?.ok ? res.text() : undefined;
+}
+
+const metricValue = (text: string, name: string) =>
+  Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+
+/**
+ * The server's event-loop delay since the previous scrape: prom-client's monitor starts at the
+ * first scrape and resets at each, so one scrape before the run and one after give the run's p99
+ * and max.
+ */
+function eventLoopDelayMs(text: string | undefined): { p99: number; max: number } | undefined {
+  if (text === undefined) return undefined;
+  const p99 = metricValue(text, 'nodejs_eventloop_lag_p99_seconds');
+  const max = metricValue(text, 'nodejs_eventloop_lag_max_seconds');
   if (Number.isNaN(p99) || Number.isNaN(max)) return undefined;
   return { p99: Math.round(p99 * 10_000) / 10, max: Math.round(max * 10_000) / 10 };
+}
+
+/** SQLite's COMMITs and the writes they made durable so far (none on PostgreSQL). */
+function sqliteCommits(text: string | undefined): { commits: number; writes: number } | undefined {
+  if (text === undefined) return undefined;
+  const commits = metricValue(text, 'syncline_sqlite_commits_total');
+  const writes = metricValue(text, 'syncline_sqlite_commit_writes_total');
+  return Number.isNaN(commits) || Number.isNaN(writes) ? undefined : { commits, writes };
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -261,7 +276,7 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
     };
     const firstAnswer = new Latencies();
     const rss = { start: await rssMb(server.pid), peak: 0, end: 0 };
-    await eventLoopDelayMs(server.url);
+    const commitsBefore = sqliteCommits(await scrapeMetrics(server.url));
     const started = performance.now();
     const deadline = started + SECONDS * 1000;
     progress.start(`${backend}: ${DEVICES} devices for ${SECONDS} s`, SECONDS);
@@ -289,7 +304,8 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
     await new Promise((resolve) => setTimeout(resolve, 2000));
     rss.end = await rssMb(server.pid);
     rss.peak = Math.max(rss.peak, rss.end);
-    const eventLoopDelay = await eventLoopDelayMs(server.url);
+    const metricsAfter = await scrapeMetrics(server.url);
+    const commitsAfter = sqliteCommits(metricsAfter);
     return {
       backend,
       devices: DEVICES,
@@ -306,7 +322,15 @@ async function loadRun(backend: 'sqlite' | 'postgres', pgUrl?: string): Promise<
       unansweredProbes,
       errorsByStatus: counters.errors,
       rssMb: rss,
-      eventLoopDelayMs: eventLoopDelay,
+      eventLoopDelayMs: eventLoopDelayMs(metricsAfter),
+      ...(commitsBefore && commitsAfter
+        ? {
+            sqliteCommits: {
+              commits: commitsAfter.commits - commitsBefore.commits,
+              writes: commitsAfter.writes - commitsBefore.writes,
+            },
+          }
+        : {}),
     };
   } finally {
     await server.stop();
@@ -340,6 +364,12 @@ export function printLoad(figures: LoadFigures): void {
   console.log(
     `  server event-loop delay: ${delay ? `p99 ${delay.p99} ms, max ${delay.max} ms` : 'not read (no /metrics)'}`,
   );
+  const commits = figures.sqliteCommits;
+  if (commits && commits.commits > 0) {
+    console.log(
+      `  SQLite: ${commits.writes.toLocaleString('en-US')} writes made durable by ${commits.commits.toLocaleString('en-US')} COMMITs (${(commits.writes / commits.commits).toFixed(1)} a COMMIT)`,
+    );
+  }
 }
 
 export async function benchLoad(): Promise<LoadFigures[]> {

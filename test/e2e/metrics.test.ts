@@ -54,3 +54,48 @@ it('counts every applied change once and refuses a scrape without the token', as
   expect((await push()).status).toBe(200);
   expect(await applied()).toBe(before + 7);
 });
+
+it('counts SQLite COMMITs and the writes they made durable, several writes to a COMMIT at once', async () => {
+  const stores = async () => {
+    const text = await (await scrape(`Bearer ${metricsToken}`)).text();
+    return {
+      commits: sample(text, 'syncline_sqlite_commits_total'),
+      writes: sample(text, 'syncline_sqlite_commit_writes_total'),
+    };
+  };
+  const before = await stores();
+  const devices = Array.from({ length: 20 }, (_, i) => `group-device-${i}`);
+  const answers = await Promise.all(
+    devices.map((deviceId) =>
+      fetch(`${server.url}/api/sync`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${server.token('u1', 't1')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          deviceId,
+          changes: [
+            {
+              mutationId: `${deviceId}-m`,
+              entityType: 'asset',
+              entityId: `${deviceId}-a`,
+              operation: 'CREATE',
+              payload: { n: 1 },
+              clientVersion: 1,
+              timestamp: new Date().toISOString(),
+            },
+          ],
+        }),
+      }),
+    ),
+  );
+  expect(answers.map((a) => a.status)).toEqual(devices.map(() => 200));
+  const after = await stores();
+  const writes = after.writes - before.writes;
+  const commits = after.commits - before.commits;
+  // Every push is one write; each COMMIT made at least one durable.
+  expect(writes).toBeGreaterThanOrEqual(devices.length);
+  expect(commits).toBeGreaterThan(0);
+  expect(commits).toBeLessThanOrEqual(writes);
+});

@@ -199,6 +199,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     metrics,
     token: options.metricsToken,
     openStreams: () => realtime.hub.size(),
+    groupCommits: store.groupCommits,
     totals: () =>
       dashboardQueries.serverTotals(new Date(Date.now() - activeDeviceMs).toISOString()),
   });

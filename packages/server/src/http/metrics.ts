@@ -10,6 +10,7 @@ import type { ChangeResult } from '@syncline/protocol';
 import type { SyncEngine } from '../engine/engine-api.js';
 import { SyncError } from '../engine/errors.js';
 import type { ServerTotals } from '../store/dashboard-queries.js';
+import type { GroupCommitStats } from '../store/sqlite/group-commit.js';
 
 /** Which API settled a change: the canonical push, seed 000's records, seed 001's queue. */
 type ChangeApi = 'sync' | 'records' | 'queue';
@@ -116,6 +117,8 @@ export interface MetricsPluginOptions {
   totals?: (() => Promise<ServerTotals>) | undefined;
   /** Realtime streams open on this instance. */
   openStreams?: (() => number) | undefined;
+  /** SQLite's group commit: COMMITs made and the writes they made durable, counted live. */
+  groupCommits?: Readonly<GroupCommitStats> | undefined;
 }
 
 /** Routes whose latency is a push (changes in) or a pull (changes out), by route pattern. */
@@ -163,6 +166,36 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
       'syncline_realtime_streams',
       'Realtime streams open on this instance',
     );
+    const { groupCommits } = options;
+    if (groupCommits) {
+      // Read from the store at each scrape: writes over commits is the mean group size.
+      const storeCounter = (name: string, help: string, read: () => number) => {
+        let counted = 0;
+        return (
+          registry.getSingleMetric(name) ??
+          new Counter({
+            name,
+            help,
+            registers: [registry],
+            collect() {
+              const now = read();
+              this.inc(now - counted);
+              counted = now;
+            },
+          })
+        );
+      };
+      storeCounter(
+        'syncline_sqlite_commits_total',
+        'SQLite COMMITs of write transactions (one fsync each)',
+        () => groupCommits.commits,
+      );
+      storeCounter(
+        'syncline_sqlite_commit_writes_total',
+        'Write transactions those COMMITs made durable (several share one under group commit)',
+        () => groupCommits.writers,
+      );
+    }
 
     fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
       const route = request.routeOptions.url;

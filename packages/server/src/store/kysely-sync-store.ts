@@ -28,6 +28,7 @@ import type {
 import { migrateToLatest } from './migrations/index.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
+import type { GroupCommitStats } from './sqlite/group-commit.js';
 import {
   withReadTransaction,
   withTenantTransaction,
@@ -966,6 +967,11 @@ export class KyselySyncStore implements SyncStore {
 
   get dialect(): StoreDialect {
     return this.traits.dialect;
+  }
+
+  /** SQLite's group commit so far (COMMITs and the writers they made durable); none elsewhere. */
+  get groupCommits(): Readonly<GroupCommitStats> | undefined {
+    return this.writeOrder.group?.stats;
   }
 
   forTenant(tenant: string): TenantStore {

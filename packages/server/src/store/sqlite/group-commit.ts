@@ -14,10 +14,16 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 
 /** Runs `work` as one writer of a group transaction for `tenant`; settles after its COMMIT. */
-export type GroupCommit = <T>(
-  tenant: string,
-  work: (conn: Kysely<Database>) => Promise<T>,
-) => Promise<T>;
+export interface GroupCommit {
+  <T>(tenant: string, work: (conn: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Since start: COMMITs made, and the writers they made durable (a metric's source). */
+  readonly stats: Readonly<GroupCommitStats>;
+}
+
+export interface GroupCommitStats {
+  commits: number;
+  writers: number;
+}
 
 export interface GroupCommitOptions {
   /** Opens the group's write transaction (SQLite: `begin immediate`). */
@@ -45,6 +51,7 @@ export function createGroupCommit(db: Kysely<Database>, options: GroupCommitOpti
   let draining = false;
 
   let lastTenant: string | undefined;
+  const stats: GroupCommitStats = { commits: 0, writers: 0 };
 
   // The oldest waiting tenant other than the one that wrote last (when another waits): each
   // tenant's writers wait behind at most one writer of every other tenant.
@@ -81,6 +88,8 @@ export function createGroupCommit(db: Kysely<Database>, options: GroupCommitOpti
           writer = takeNext();
         }
         await sql.raw('commit').execute(conn);
+        stats.commits++;
+        stats.writers += committed.length;
       } catch (error) {
         await sql
           .raw('rollback')
@@ -110,14 +119,15 @@ export function createGroupCommit(db: Kysely<Database>, options: GroupCommitOpti
     }
   };
 
-  return (tenant, work) =>
-    new Promise((resolve, reject) => {
+  const run = <T>(tenant: string, work: (conn: Kysely<Database>) => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
       const writer: Writer = { work, resolve: resolve as (value: unknown) => void, reject };
       const writers = waiting.get(tenant);
       if (writers) writers.push(writer);
       else waiting.set(tenant, [writer]);
       if (!draining) void drain();
     });
+  return Object.assign(run, { stats });
 }
 
 type WriterOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
