@@ -420,6 +420,7 @@ class KyselyTenantReads implements TenantReads {
       .selectFrom('entity_history')
       .where('tenant', '=', this.tenant)
       .where('seq', '>', query.afterSeq);
+    if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
     if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
     return q.orderBy('seq').limit(limit);
   }

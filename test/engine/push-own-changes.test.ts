@@ -1,0 +1,136 @@
+// A push with omitOwnChanges leaves the versions it wrote as sent out of its answer without reading
+// them back from the feed, and its page still ends where the full page would: the same sync token
+// and hasMore as the same push that asks for everything, at every page boundary.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Change } from '@syncline/protocol';
+import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
+import type { SyncStore, TenantTx } from '../../packages/server/src/engine/ports.js';
+import { createSyncEngine } from '../../packages/server/src/engine/sync-engine.js';
+import { createSqliteSyncStore } from '../../packages/server/src/store/index.js';
+import { testCrypto, userOf } from './engine-fixture.js';
+
+const pageSize = 5;
+const ann = userOf('ann');
+const stores: SyncStore[] = [];
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+/** A store whose transactions count the feed rows they read. */
+function countingFeedReads(store: SyncStore, read: { rows: number }): SyncStore {
+  const watch = (tx: TenantTx): TenantTx =>
+    new Proxy(tx, {
+      get(target, key) {
+        if (key === 'readFeedEntries') {
+          return async (query: Parameters<TenantTx['readFeedEntries']>[0]) => {
+            const rows = await target.readFeedEntries(query);
+            read.rows += rows.length;
+            return rows;
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+  return {
+    dialect: store.dialect,
+    ping: () => store.ping(),
+    close: () => store.close(),
+    forTenant(tenant) {
+      const inner = store.forTenant(tenant);
+      return new Proxy(inner, {
+        get(target, key) {
+          if (key === 'transact') {
+            return <T>(fn: (tx: TenantTx) => Promise<T>) => target.transact((tx) => fn(watch(tx)));
+          }
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+async function newEngine() {
+  const store = await createSqliteSyncStore({ file: ':memory:' });
+  stores.push(store);
+  const read = { rows: 0 };
+  const engine = createSyncEngine({
+    store: countingFeedReads(store, read),
+    collections: createCollectionRegistry({
+      presets: false,
+      collections: { thing: {}, other: {} },
+    }),
+    compileSchema: () => () => [],
+    crypto: testCrypto,
+    limits: { defaultPageSize: pageSize },
+  });
+  return { engine, read };
+}
+
+const creates = (entityType: string, prefix: string, count: number): Change[] =>
+  Array.from({ length: count }, (_, i) => ({
+    mutationId: `${prefix}-${i}`,
+    entityType,
+    entityId: `${prefix}-${i}`,
+    operation: 'CREATE',
+    clientVersion: 1,
+    timestamp: new Date(Date.now() - 60_000).toISOString(),
+    payload: { n: i },
+  }));
+
+/** Another device writes `others` changes after the device's token, then the device pushes. */
+async function pushAfterOthers(
+  others: number,
+  own: number,
+  omitOwnChanges: boolean,
+  entityTypes?: string[],
+) {
+  const { engine, read } = await newEngine();
+  const start = await engine.push(ann, { deviceId: 'van', changes: [] });
+  await engine.push(ann, { deviceId: 'truck', changes: creates('thing', 'theirs', others) });
+  read.rows = 0;
+  const page = await engine.push(ann, {
+    deviceId: 'van',
+    syncToken: start.syncToken,
+    changes: creates('thing', 'mine', own),
+    ...(entityTypes ? { entityTypes } : {}),
+    ...(omitOwnChanges ? { omitOwnChanges } : {}),
+  });
+  expect(page.results.every((r) => r.status === 'APPLIED')).toBe(true);
+  const sent = page.changes.map((c) => (JSON.parse(c) as { entityId: string }).entityId);
+  const rest = await engine.delta(ann, { deviceId: 'van', syncToken: page.syncToken });
+  const after = rest.changes.map((c) => (JSON.parse(c) as { entityId: string }).entityId);
+  return { page, sent, after, feedRowsRead: read.rows };
+}
+
+describe('a push that omits its own changes', () => {
+  const cases = [0, 3, 4, 5, 6].flatMap((others) => [1, 2, 4, 7].map((own) => ({ others, own })));
+
+  it.each(cases)(
+    'ends its page where the full page ends ($others others, $own own, page of 5)',
+    async ({ others, own }) => {
+      const full = await pushAfterOthers(others, own, false);
+      const lean = await pushAfterOthers(others, own, true);
+      expect(lean.page.syncToken).toBe(full.page.syncToken);
+      expect(lean.page.hasMore).toBe(full.page.hasMore);
+      expect(lean.sent).toEqual(full.sent.filter((id) => !id.startsWith('mine-')));
+      // What the page did not reach comes with the next pull, own changes included.
+      expect(lean.after).toEqual(full.after);
+      // Its own rows are not read back: at most the others' rows (and the one past the page).
+      expect(lean.feedRowsRead).toBeLessThanOrEqual(Math.min(others, pageSize + 1));
+    },
+  );
+
+  it.each([[['thing']], [['thing', 'other']], [['other']]])(
+    'ends its page where the full page ends under a type filter (%j)',
+    async (entityTypes) => {
+      const full = await pushAfterOthers(3, 4, false, entityTypes);
+      const lean = await pushAfterOthers(3, 4, true, entityTypes);
+      expect(lean.page.syncToken).toBe(full.page.syncToken);
+      expect(lean.page.hasMore).toBe(full.page.hasMore);
+      expect(lean.sent).toEqual(full.sent.filter((id) => !id.startsWith('mine-')));
+      expect(lean.after).toEqual(full.after);
+    },
+  );
+});
