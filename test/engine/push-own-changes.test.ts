@@ -1,6 +1,6 @@
 // A push with omitOwnChanges leaves the versions it wrote as sent out of its answer without reading
-// them back from the feed, and its page still ends where the full page would: the same sync token
-// and hasMore as the same push that asks for everything, at every page boundary.
+// them back from the feed, and its cursor passes them whatever the page size: what it sends is
+// what the full page sends less those versions, and its next pull brings everything else.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Change } from '@syncline/protocol';
 import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
@@ -99,38 +99,54 @@ async function pushAfterOthers(
   });
   expect(page.results.every((r) => r.status === 'APPLIED')).toBe(true);
   const sent = page.changes.map((c) => (JSON.parse(c) as { entityId: string }).entityId);
-  const rest = await engine.delta(ann, { deviceId: 'van', syncToken: page.syncToken });
+  const rest = await engine.delta(ann, {
+    deviceId: 'van',
+    syncToken: page.syncToken,
+    pageSize: 1000,
+    ...(entityTypes ? { entityTypes } : {}),
+  });
   const after = rest.changes.map((c) => (JSON.parse(c) as { entityId: string }).entityId);
   return { page, sent, after, feedRowsRead: read.rows };
 }
 
 describe('a push that omits its own changes', () => {
   const cases = [0, 3, 4, 5, 6].flatMap((others) => [1, 2, 4, 7].map((own) => ({ others, own })));
+  const ids = (prefix: string, from: number, to: number) =>
+    Array.from({ length: Math.max(0, to - from) }, (_, i) => `${prefix}-${from + i}`);
 
   it.each(cases)(
-    'ends its page where the full page ends ($others others, $own own, page of 5)',
+    'sends the others’ changes the page reaches and passes its own ($others others, $own own, page of 5)',
     async ({ others, own }) => {
       const full = await pushAfterOthers(others, own, false);
       const lean = await pushAfterOthers(others, own, true);
-      expect(lean.page.syncToken).toBe(full.page.syncToken);
-      expect(lean.page.hasMore).toBe(full.page.hasMore);
       expect(lean.sent).toEqual(full.sent.filter((id) => !id.startsWith('mine-')));
-      // What the page did not reach comes with the next pull, own changes included.
-      expect(lean.after).toEqual(full.after);
+      expect(lean.sent).toEqual(ids('theirs', 0, Math.min(others, pageSize)));
+      expect(lean.page.hasMore).toBe(others > pageSize);
+      // Past the page: the others' changes it did not reach, then (only then) its own, which
+      // the cursor could not pass without passing those.
+      expect(lean.after).toEqual(
+        others > pageSize ? [...ids('theirs', pageSize, others), ...ids('mine', 0, own)] : [],
+      );
       // Its own rows are not read back: at most the others' rows (and the one past the page).
       expect(lean.feedRowsRead).toBeLessThanOrEqual(Math.min(others, pageSize + 1));
     },
   );
 
-  it.each([[['thing']], [['thing', 'other']], [['other']]])(
-    'ends its page where the full page ends under a type filter (%j)',
+  it.each([[['thing']], [['thing', 'other']]])(
+    'passes its own changes under a type filter that shows them (%j)',
     async (entityTypes) => {
-      const full = await pushAfterOthers(3, 4, false, entityTypes);
-      const lean = await pushAfterOthers(3, 4, true, entityTypes);
-      expect(lean.page.syncToken).toBe(full.page.syncToken);
-      expect(lean.page.hasMore).toBe(full.page.hasMore);
-      expect(lean.sent).toEqual(full.sent.filter((id) => !id.startsWith('mine-')));
-      expect(lean.after).toEqual(full.after);
+      const lean = await pushAfterOthers(3, 7, true, entityTypes);
+      expect(lean.sent).toEqual(ids('theirs', 0, 3));
+      expect(lean.page.hasMore).toBe(false);
+      expect(lean.after).toEqual([]);
     },
   );
+
+  it('answers as the full page does under a type filter that hides them', async () => {
+    const full = await pushAfterOthers(3, 4, false, ['other']);
+    const lean = await pushAfterOthers(3, 4, true, ['other']);
+    expect(lean.page.syncToken).toBe(full.page.syncToken);
+    expect(lean.sent).toEqual([]);
+    expect(lean.after).toEqual(full.after);
+  });
 });

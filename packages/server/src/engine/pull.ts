@@ -33,8 +33,9 @@ export interface HeldRows {
 }
 
 /**
- * Feed positions (after, through] that hold nothing but held rows: the page counts them as
- * scanned without reading them back (a push's answer would otherwise read its own batch again).
+ * Feed positions (after, through] that hold nothing but held rows. A page that reaches them
+ * passes them all, whatever its limit, without reading them: none is sent, so the device's
+ * cursor moves past its own batch instead of echoing it on its next syncs.
  */
 export interface HeldTail {
   after: number;
@@ -54,7 +55,7 @@ export async function readFeedPage(
     limit: query.limit + 1,
     ...(tail ? { beforeSeq: tail.after + 1 } : {}),
   });
-  let hasMore = rows.length > query.limit;
+  const hasMore = rows.length > query.limit;
   const page = hasMore ? rows.slice(0, query.limit) : rows;
   const changes: string[] = [];
   const rules = new Map<string, TypeRule | null>();
@@ -73,20 +74,14 @@ export async function readFeedPage(
     if (seen === 'visible') changes.push(feedChangeJson(row, false));
     else if (seen === 'revoked') changes.push(feedChangeJson(row, true));
   }
-  let lastSeq = page.at(-1)?.seq ?? query.afterSeq;
-  if (tail && !hasMore) {
-    // The page goes on into the tail, one position per held row, as if they had been read.
-    const scanned = Math.min(query.limit - page.length, tail.through - tail.after);
-    if (scanned > 0) lastSeq = tail.after + scanned;
-    hasMore = tail.through - tail.after > scanned;
-  }
+  const lastSeq = tail && !hasMore ? tail.through : (page.at(-1)?.seq ?? query.afterSeq);
   return { changes, lastSeq, hasMore };
 }
 
 /**
  * The held rows' positions, when every position after `held.after` is one of them (the tenant
- * was locked: nothing else wrote since) and the page would scan them all (no type filter leaves
- * one out, the cursor is not past their start).
+ * was locked: nothing else wrote since), no type filter leaves one out and the cursor is not past
+ * their start.
  */
 function heldTail(
   held: HeldRows | undefined,
