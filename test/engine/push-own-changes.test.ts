@@ -1,7 +1,8 @@
 // A push with omitOwnChanges leaves the versions it wrote as sent out of its answer without reading
 // them back from the feed, and its cursor passes them whatever the page size: what it sends is
-// what the full page sends less those versions, and its next pull brings everything else.
-import { afterEach, describe, expect, it } from 'vitest';
+// what the full page sends less those versions, and its next pull brings everything else. And a
+// pushed payload is stringified once, for its size check and its rows alike.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Change } from '@syncline/protocol';
 import { createCollectionRegistry } from '../../packages/server/src/engine/collections.js';
 import type { SyncStore, TenantTx } from '../../packages/server/src/engine/ports.js';
@@ -148,5 +149,21 @@ describe('a push that omits its own changes', () => {
     expect(lean.page.syncToken).toBe(full.page.syncToken);
     expect(lean.sent).toEqual([]);
     expect(lean.after).toEqual(full.after);
+  });
+});
+
+describe('a pushed payload', () => {
+  it('is stringified once, for its size check and all three rows it is stored in', async () => {
+    const { engine } = await newEngine();
+    const [change] = creates('thing', 'once', 1) as [Change];
+    const payload = change.payload as object;
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const page = await engine.push(ann, { deviceId: 'van', changes: [change] });
+      expect(page.results[0]?.status).toBe('APPLIED');
+      expect(stringify.mock.calls.filter(([value]) => value === payload)).toHaveLength(1);
+    } finally {
+      stringify.mockRestore();
+    }
   });
 });

@@ -26,6 +26,7 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
+import { payloadJsonTexts } from '../engine/json.js';
 import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
@@ -671,8 +672,11 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   #arrival: number | undefined;
   readonly #hot: HotPath;
   #savepoints = 0;
-  /** JSON column text of the payloads this transaction writes, each stringified once. */
-  readonly #json = new WeakMap<object, string>();
+  /**
+   * JSON column text of the payloads this transaction writes, each stringified once: shared with
+   * the engine's size check, which has usually stringified a pushed payload already.
+   */
+  readonly #json = payloadJsonTexts;
 
   constructor(conn: Kysely<Database>, tenant: string, traits: DialectTraits) {
     super(conn, tenant, traits);
