@@ -34,6 +34,8 @@ export interface ApplyBatchOptions {
   /** Told of each change that failed unexpectedly (an outage or a bug the operator must see). */
   onChangeFailed(error: unknown, change: IncomingChange): void;
   chunkSize?: number;
+  /** The tenant's feed position as the caller read it in this transaction (not read again). */
+  feedSeq?: number;
 }
 
 type Item = { ok: true; change: IncomingChange; collection: Collection };
@@ -53,7 +55,7 @@ export async function applyBatch(
   const results: ChangeResult[] = [];
   const conflicts = new Map<string, ConflictRecord>();
   const marks = createMarkTracker();
-  let batch = new BatchTx(ctx.tx, ctx.deviceId);
+  let batch = new BatchTx(ctx.tx, ctx.deviceId, options.feedSeq);
 
   for (let start = 0; start < items.length; start += chunkSize) {
     if (start > 0) await yieldToEventLoop();

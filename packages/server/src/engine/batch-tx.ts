@@ -42,10 +42,14 @@ export class BatchTx implements TenantTx {
   /** Counts flushes and other writes that reached the database: a mark before one is stale. */
   #written = 0;
 
+  /** `feedSeq`: the tenant's feed position, when the caller has just read it in this transaction. */
   constructor(
     private readonly tx: TenantTx,
     private readonly deviceId: string,
-  ) {}
+    feedSeq?: number,
+  ) {
+    if (feedSeq !== undefined) this.#nextSeq = feedSeq + 1;
+  }
 
   /** Reads the batch's mutations and entities in one query each. */
   async prefetch(changes: ReadonlyArray<{ mutationId: string } & EntityKey>): Promise<void> {

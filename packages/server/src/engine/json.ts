@@ -23,8 +23,25 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/**
+ * JSON text of payload objects, by object: a push's payload is stringified for its size check and
+ * again for the store's columns otherwise. Sound because payloads are values: nothing changes one
+ * in place once parsed (a merge builds a new object). The store writes JSON columns through it.
+ */
+export const payloadJsonTexts = new WeakMap<object, string>();
+
 /** Byte length of a value's JSON text, for the per-payload size limit. */
 export function jsonByteLength(value: unknown): number {
+  let text: string | undefined;
+  if (value !== null && typeof value === 'object') {
+    text = payloadJsonTexts.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      payloadJsonTexts.set(value, text);
+    }
+  } else {
+    text = JSON.stringify(value) ?? '';
+  }
   // Counted without encoding the text into a new buffer (what TextEncoder#encode would do).
-  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  return Buffer.byteLength(text, 'utf8');
 }

@@ -179,6 +179,8 @@ export interface ConflictFilter {
 
 export interface FeedQuery {
   afterSeq: number;
+  /** Only rows before this position (the rest of the range is known not to be needed). */
+  beforeSeq?: number;
   entityTypes?: readonly string[];
   limit: number;
 }

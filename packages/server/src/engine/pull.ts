@@ -21,23 +21,46 @@ export interface FeedPage {
   hasMore: boolean;
 }
 
-/** Rows the reader already holds (a push's own changes, applied as sent): scanned, not sent. */
-export type HeldRow = (row: FeedEntry) => boolean;
+/**
+ * Rows the reader already holds (a push's own changes, applied as sent): scanned, not sent. They
+ * are the versions the push wrote after feed position `after`, `count` of them, of `entityTypes`.
+ */
+export interface HeldRows {
+  has(row: FeedEntry): boolean;
+  after: number;
+  count: number;
+  entityTypes: ReadonlySet<string>;
+}
+
+/**
+ * Feed positions (after, through] that hold nothing but held rows. A page that reaches them
+ * passes them all, whatever its limit, without reading them: none is sent, so the device's
+ * cursor moves past its own batch instead of echoing it on its next syncs.
+ */
+export interface HeldTail {
+  after: number;
+  through: number;
+}
 
 export async function readFeedPage(
   reads: TenantReads,
   actor: Actor,
   collections: CollectionRegistry,
   query: { afterSeq: number; entityTypes?: readonly string[]; limit: number },
-  held?: HeldRow,
+  held?: HeldRows,
+  tail?: HeldTail,
 ): Promise<FeedPage> {
-  const rows = await reads.readFeedEntries({ ...query, limit: query.limit + 1 });
+  const rows = await reads.readFeedEntries({
+    ...query,
+    limit: query.limit + 1,
+    ...(tail ? { beforeSeq: tail.after + 1 } : {}),
+  });
   const hasMore = rows.length > query.limit;
   const page = hasMore ? rows.slice(0, query.limit) : rows;
   const changes: string[] = [];
   const rules = new Map<string, TypeRule | null>();
   for (const row of page) {
-    if (held?.(row)) continue;
+    if (held?.has(row)) continue;
     let rule = rules.get(row.entityType);
     if (rule === undefined) {
       rule = typeRule(actor, collections, row.entityType);
@@ -51,7 +74,27 @@ export async function readFeedPage(
     if (seen === 'visible') changes.push(feedChangeJson(row, false));
     else if (seen === 'revoked') changes.push(feedChangeJson(row, true));
   }
-  return { changes, lastSeq: page.at(-1)?.seq ?? query.afterSeq, hasMore };
+  const lastSeq = tail && !hasMore ? tail.through : (page.at(-1)?.seq ?? query.afterSeq);
+  return { changes, lastSeq, hasMore };
+}
+
+/**
+ * The held rows' positions, when every position after `held.after` is one of them (the tenant
+ * was locked: nothing else wrote since), no type filter leaves one out and the cursor is not past
+ * their start.
+ */
+function heldTail(
+  held: HeldRows | undefined,
+  tenantSeq: number,
+  afterSeq: number,
+  entityTypes: readonly string[] | undefined,
+): HeldTail | undefined {
+  if (!held || held.count === 0 || tenantSeq - held.after !== held.count) return undefined;
+  if (afterSeq > held.after) return undefined;
+  if (entityTypes && [...held.entityTypes].some((type) => !entityTypes.includes(type))) {
+    return undefined;
+  }
+  return { after: held.after, through: tenantSeq };
 }
 
 /**
@@ -210,7 +253,7 @@ export async function pullPage(
   crypto: Crypto,
   request: PullRequest,
   limit: number,
-  held?: HeldRow,
+  held?: HeldRows,
 ): Promise<FeedPage & { token: string; reset: boolean }> {
   const { seq, epoch, prunedSeq } = await reads.getTenantState();
   const scope = viewScope(actor, collections, request.entityTypes, crypto);
@@ -225,6 +268,7 @@ export async function pullPage(
       limit,
     },
     held,
+    heldTail(held, seq, cursor.afterSeq, request.entityTypes),
   );
   return { ...page, token: encodeCursor({ seq: page.lastSeq, epoch, scope }), reset: cursor.reset };
 }

@@ -26,6 +26,7 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { migrateToLatest } from './migrations/index.js';
+import { payloadJsonTexts } from '../engine/json.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
 import type { GroupCommitStats } from './sqlite/group-commit.js';
@@ -421,6 +422,7 @@ class KyselyTenantReads implements TenantReads {
       .selectFrom('entity_history')
       .where('tenant', '=', this.tenant)
       .where('seq', '>', query.afterSeq);
+    if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
     if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
     return q.orderBy('seq').limit(limit);
   }
@@ -671,8 +673,11 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   #arrival: number | undefined;
   readonly #hot: HotPath;
   #savepoints = 0;
-  /** JSON column text of the payloads this transaction writes, each stringified once. */
-  readonly #json = new WeakMap<object, string>();
+  /**
+   * JSON column text of the payloads this transaction writes, each stringified once: shared with
+   * the engine's size check, which has usually stringified a pushed payload already.
+   */
+  readonly #json = payloadJsonTexts;
 
   constructor(conn: Kysely<Database>, tenant: string, traits: DialectTraits) {
     super(conn, tenant, traits);

@@ -234,7 +234,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         expect(await ts.getTenantState()).toEqual({ seq: 3, epoch: 0 });
       });
 
-      it('reads the feed after a cursor, in seq order, by type, with a limit', async () => {
+      it('reads the feed after a cursor and before a bound, in seq order, by type, with a limit', async () => {
         const written = await ts.transact(async (tx) => {
           const records = [
             historyRecord({ entityType: 'task', entityId: 'a' }),
@@ -261,6 +261,14 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         expect(
           (await ts.readFeed({ afterSeq: 0, limit: 1, entityTypes: ['asset'] })).map((r) => r.seq),
         ).toEqual([4]);
+        expect(
+          (await ts.readFeed({ afterSeq: 1, beforeSeq: 4, limit: 10 })).map((r) => r.seq),
+        ).toEqual([2, 3]);
+        expect(
+          (await ts.readFeed({ afterSeq: 0, beforeSeq: 5, limit: 10, entityTypes: ['task'] })).map(
+            (r) => r.seq,
+          ),
+        ).toEqual([1, 3]);
         expect(await ts.readFeed({ afterSeq: 0, limit: 10, entityTypes: [] })).toEqual([]);
         expect(await ts.readFeed({ afterSeq: 0, limit: 10, entityTypes: ['nope'] })).toEqual([]);
         expect(await ts.readFeed({ afterSeq: 0, limit: 0 })).toEqual([]);
@@ -286,6 +294,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           { afterSeq: 1, limit: 1 },
           { afterSeq: 0, limit: 10, entityTypes: ['task'] },
           { afterSeq: 0, limit: 10, entityTypes: [] },
+          { afterSeq: 0, beforeSeq: 3, limit: 10 },
         ]) {
           const expected = await asText(query);
           expect(await ts.readFeedEntries(query)).toEqual(expected);

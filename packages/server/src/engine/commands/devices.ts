@@ -112,9 +112,31 @@ export async function touchDevice(
   deviceName?: string,
   schemaVersions?: string | null,
 ): Promise<void> {
+  const device = await usableDevice(tx, actor, deviceId);
+  await tx.upsertDevice(touchedDevice(actor, deviceId, device, now, deviceName, schemaVersions));
+}
+
+/** The device's row, once touchDevice's checks pass (undefined: not registered yet). */
+export async function usableDevice(
+  tx: TenantTx,
+  actor: Actor,
+  deviceId: string,
+): Promise<DeviceRecord | undefined> {
   const device = await tx.getDevice(deviceId);
   assertDeviceUsable(actor, deviceId, device);
-  await tx.upsertDevice({
+  return device;
+}
+
+/** The row touchDevice writes: the caller's device, synced `now`. */
+export function touchedDevice(
+  actor: Actor,
+  deviceId: string,
+  device: DeviceRecord | undefined,
+  now: string,
+  deviceName?: string,
+  schemaVersions?: string | null,
+): DeviceRecord {
+  return {
     deviceId,
     userId: actor.userId,
     deviceName: deviceName ?? device?.deviceName ?? null,
@@ -126,7 +148,7 @@ export async function touchDevice(
     syncToken: device?.syncToken ?? null,
     isActive: true,
     createdAt: device?.createdAt ?? now,
-  });
+  };
 }
 /**
  * An admin hands a device on: its old owner's registration ends (their streams on it close), and

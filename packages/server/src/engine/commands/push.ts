@@ -5,11 +5,11 @@ import type { Actor } from '../actor.js';
 import { applyBatch } from '../apply-batch.js';
 import type { EngineContext } from '../context.js';
 import type { PushPage, RequestMeta } from '../engine-api.js';
-import type { FeedEntry, TenantTx } from '../ports.js';
-import { pullPage, type HeldRow } from '../pull.js';
+import type { FeedEntry } from '../ports.js';
+import { pullPage, type HeldRows } from '../pull.js';
 import { validateChange } from '../validate-change.js';
 import { toWireConflict } from '../wire.js';
-import { touchDevice } from './devices.js';
+import { touchedDevice, usableDevice } from './devices.js';
 
 export async function push(
   engine: EngineContext,
@@ -23,22 +23,19 @@ export async function push(
 
   return engine.transact(actor.tenant, async (tx, events) => {
     const now = engine.clock.now();
-    await touchDevice(
-      tx,
-      actor,
-      request.deviceId,
-      now.toISOString(),
-      request.deviceName,
-      meta.schemaVersions,
-    );
+    // Checked first, written once at the end with the sync token the answer carries.
+    const device = await usableDevice(tx, actor, request.deviceId);
     const numbered = request.changes.some((change) => change.seq !== undefined);
     const mark = numbered ? await tx.getMutationMark(request.deviceId) : 0;
     const ctx = {
       ...engine.applyContext(tx, events, actor, request.deviceId, now),
       mutationMark: mark,
     };
+    // Where the feed stood before this batch: the versions it writes follow this position.
+    const feedBefore = validated.length > 0 ? (await tx.getTenantState()).seq : 0;
     const { results, conflicts, markSeq } = await applyBatch(ctx, validated, {
       seqs: request.changes.map((change) => change.seq),
+      feedSeq: feedBefore,
       onChangeFailed: (err, change) =>
         engine.logError(
           { err, deviceId: request.deviceId, mutationId: change.mutationId },
@@ -54,9 +51,21 @@ export async function push(
       engine.crypto,
       { entityTypes: request.entityTypes, syncToken: request.syncToken },
       engine.limits.defaultPageSize,
-      request.omitOwnChanges === true ? appliedAsSent(request.deviceId, results) : undefined,
+      request.omitOwnChanges === true
+        ? appliedAsSent(request.deviceId, results, feedBefore)
+        : undefined,
     );
-    await noteSyncToken(tx, request.deviceId, page.token);
+    await tx.upsertDevice({
+      ...touchedDevice(
+        actor,
+        request.deviceId,
+        device,
+        now.toISOString(),
+        request.deviceName,
+        meta.schemaVersions,
+      ),
+      syncToken: page.token,
+    });
     const counts = countResults(results);
     await tx.insertSyncHistory({
       userId: actor.userId,
@@ -83,27 +92,33 @@ export async function push(
   });
 }
 
-/** The device's sync token: the token its latest sync reached. */
-async function noteSyncToken(tx: TenantTx, deviceId: string, token: string): Promise<void> {
-  const device = await tx.getDevice(deviceId);
-  if (device && device.syncToken !== token) await tx.upsertDevice({ ...device, syncToken: token });
-}
 /**
  * The feed rows a push's response need not carry: versions this very push wrote from the device's
  * own change as sent (APPLIED with no conflict), which the device already holds and confirms from
  * `results`. A version the server wrote on its behalf (a merge, a conflict settled by rule) is
  * still sent, as is everything other devices wrote.
  */
-function appliedAsSent(deviceId: string, results: readonly ChangeResult[]): HeldRow | undefined {
+function appliedAsSent(
+  deviceId: string,
+  results: readonly ChangeResult[],
+  feedBefore: number,
+): HeldRows | undefined {
   const held = new Set<string>();
+  const entityTypes = new Set<string>();
   for (const r of results) {
     if (r.status === 'APPLIED' && r.conflictId === undefined && r.version !== undefined) {
       held.add(versionKey(r.entityType, r.entityId, r.version));
+      entityTypes.add(r.entityType);
     }
   }
   if (held.size === 0) return undefined;
-  return (row: FeedEntry) =>
-    row.deviceId === deviceId && held.has(versionKey(row.entityType, row.entityId, row.version));
+  return {
+    has: (row: FeedEntry) =>
+      row.deviceId === deviceId && held.has(versionKey(row.entityType, row.entityId, row.version)),
+    after: feedBefore,
+    count: held.size,
+    entityTypes,
+  };
 }
 const versionKey = (entityType: string, entityId: string, version: number): string =>
   `${entityType}\u0000${entityId}\u0000${version}`;
