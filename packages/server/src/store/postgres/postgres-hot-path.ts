@@ -67,10 +67,51 @@ const mutationTypes: Record<(typeof mutationColumns)[number], string> = {
   updated_at: 'text',
 };
 
-/** `insert into t (tenant, a, b) select $1, * from unnest($2::int8[], $3::text[])`. */
-function insertUnnest(table: string, columns: readonly string[], types: Record<string, string>) {
-  const arrays = columns.map((c, i) => `$${i + 2}::${types[c]}[]`).join(', ');
-  return `insert into ${table} (tenant, ${columns.join(', ')}) select $1, * from unnest(${arrays})`;
+/**
+ * `insert into t (tenant, a, b) select $1, * from unnest($2::int8[], $3::text[])`, the arrays
+ * numbered from `first`.
+ */
+function insertUnnest(
+  table: string,
+  columns: readonly string[],
+  types: Record<string, string>,
+  first = 2,
+) {
+  return `insert into ${table} (tenant, ${columns.join(', ')}) select $1, * from unnest(${arraysOf(columns, types, first)})`;
+}
+
+/** `$2::int8[], $3::text[]`: one typed array parameter per column, numbered from `first`. */
+function arraysOf(columns: readonly string[], types: Record<string, string>, first: number) {
+  return columns.map((c, i) => `$${i + first}::${types[c]}[]`).join(', ');
+}
+
+const upsertEntitiesTail = `on conflict (tenant, entity_type, entity_id) do update set ${entityUpdateColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+
+/** The mutation columns a batch sends; `arrival` is numbered by the statement itself. */
+const sentMutationColumns = mutationColumns.filter((c) => c !== 'arrival');
+
+/**
+ * One push batch's writes as one statement (data-modifying CTEs): the counter advanced by the
+ * history's length ($2), the history rows, the entity upserts, and the mutations numbered on from
+ * the tenant's highest arrival. Answers the counter and the last arrival. Every CTE sees the
+ * snapshot from before the statement, so the arrival base is the one the inserts continue.
+ */
+function writeBatchStatement(): string {
+  const h = 3;
+  const e = h + historyColumns.length;
+  const m = e + entityColumns.length;
+  const sent = sentMutationColumns.join(', ');
+  return [
+    'with bump as (update tenants set seq = seq + $2 where tenant = $1 returning seq),',
+    `history as (${insertUnnest('entity_history', historyColumns, historyTypes, h)}),`,
+    `entity as (${insertUnnest('entities', entityColumns, entityTypes, e)} ${upsertEntitiesTail}),`,
+    'base as (select coalesce(max(arrival), 0) as arrival from mutations where tenant = $1),',
+    `mutation as (insert into mutations (tenant, ${sent}, arrival)`,
+    `select $1, ${sentMutationColumns.map((c) => `u.${c}`).join(', ')}, base.arrival + u.n`,
+    `from base, unnest(${arraysOf(sentMutationColumns, mutationTypes, m)})`,
+    `with ordinality as u(${sent}, n) returning arrival)`,
+    'select (select seq from bump) as seq, (select max(arrival) from mutation) as arrival',
+  ].join(' ');
 }
 
 // Named columns, never `*`: a prepared `select *` fails ("cached plan must not change result
@@ -79,13 +120,18 @@ export const postgresHotStatements = {
   // A join on the keys, as getEntities does, rather than `mutation_id = any($3)`: for a 250-key
   // array the planner's custom plans of the `any` form scanned the tenant's mutations (a seq scan
   // at 6,000 rows), which made this lookup take about four times as long on a 1,000-change push.
-  getMutations: `select ${mutationColumns.map((c) => `m.${c}`).join(', ')} from unnest($3::text[]) as k(mutation_id) join mutations m on m.tenant = $1 and m.device_id = $2 and m.mutation_id = k.mutation_id`,
+  //
+  // And one lookup per key (lateral, `limit 1` on a unique key, which the planner cannot fold into
+  // a join): the plain join's generic plan, with the (tenant, device) estimate of a table not yet
+  // analyzed, hashed all of the device's mutations, a cost that grew with every push.
+  getMutations: `select ${mutationColumns.map((c) => `m.${c}`).join(', ')} from unnest($3::text[]) as k(mutation_id) cross join lateral (select * from mutations where tenant = $1 and device_id = $2 and mutation_id = k.mutation_id limit 1) m`,
   getEntities: `select ${entityColumns.map((c) => `e.${c}`).join(', ')} from unnest($2::text[], $3::text[]) as k(entity_type, entity_id) join entities e on e.tenant = $1 and e.entity_type = k.entity_type and e.entity_id = k.entity_id`,
   advanceSeq: 'update tenants set seq = seq + $1 where tenant = $2 returning seq',
   maxArrival: 'select max(arrival) as arrival from mutations where tenant = $1',
   insertHistory: insertUnnest('entity_history', historyColumns, historyTypes),
-  upsertEntities: `${insertUnnest('entities', entityColumns, entityTypes)} on conflict (tenant, entity_type, entity_id) do update set ${entityUpdateColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  upsertEntities: `${insertUnnest('entities', entityColumns, entityTypes)} ${upsertEntitiesTail}`,
   insertMutations: insertUnnest('mutations', mutationColumns, mutationTypes),
+  writeBatch: writeBatchStatement(),
 } as const;
 
 /** Statement text → name, for the pool to run them as named (prepared) statements. */
@@ -101,6 +147,9 @@ function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
   });
   return out;
 }
+
+const arrivalIndex = mutationColumns.indexOf('arrival');
+const withoutArrival = (values: unknown[]) => values.filter((_, i) => i !== arrivalIndex);
 
 export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
   const query = async (text: string, params: unknown[]): Promise<Row[]> =>
@@ -144,6 +193,25 @@ export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
       if (records.length === 0) return;
       const rows = records.map((r, i) => mutationValues(r, firstArrival + i, json));
       await query(s.insertMutations, [tenant, ...columnsOf(rows, mutationColumns.length)]);
+    },
+    async writeBatch(tenant, { history, entities, mutations }, json) {
+      const historyRows = history.map((r) => historyValues(r, json));
+      const entityRows = entities.map((r) => entityValues(r, json));
+      // Arrival 0 is only a placeholder: the statement numbers the rows; its column is dropped.
+      const mutationRows = mutations.map((r) => withoutArrival(mutationValues(r, 0, json)));
+      const [row] = await query(s.writeBatch, [
+        tenant,
+        history.length,
+        ...columnsOf(historyRows, historyColumns.length),
+        ...columnsOf(entityRows, entityColumns.length),
+        ...columnsOf(mutationRows, sentMutationColumns.length),
+      ]);
+      if (row?.seq === null || row?.seq === undefined) throw new Error(`no tenant row for ${tenant}`);
+      const arrival = row.arrival;
+      return {
+        seq: Number(row.seq),
+        lastArrival: arrival === null || arrival === undefined ? undefined : Number(arrival),
+      };
     },
   };
 }
