@@ -362,6 +362,12 @@ export interface TenantStore extends TenantReads {
  */
 export interface SyncStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * How many of a push's changes go to the store per flush (one savepoint, one read of their keys,
+   * one writeBatch); 250 when unsaid. Where writes hold the event loop (SQLite) it stays small;
+   * across a network (PostgreSQL) a whole batch at once, its round trips being what a push waits on.
+   */
+  readonly pushChunkSize?: number | undefined;
   forTenant(tenant: string): TenantStore;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

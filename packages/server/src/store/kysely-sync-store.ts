@@ -56,6 +56,8 @@ export interface DialectTraits extends TransactionTraits {
   readonly selectRows?: (query: CompiledQuery) => unknown[][];
   /** The push hot path's statements, run on the transaction's connection (hot-path.ts). */
   readonly hotPath: (conn: Kysely<Database>) => HotPath;
+  /** See SyncStore.pushChunkSize. */
+  readonly pushChunkSize?: number;
 }
 
 export const listLimitDefaults = { default: 100, max: 1000 } as const;
@@ -1030,6 +1032,10 @@ export class KyselySyncStore implements SyncStore {
   /** SQLite's group commit so far (COMMITs and the writers they made durable); none elsewhere. */
   get groupCommits(): Readonly<GroupCommitStats> | undefined {
     return this.writeOrder.group?.stats;
+  }
+
+  get pushChunkSize(): number | undefined {
+    return this.traits.pushChunkSize;
   }
 
   forTenant(tenant: string): TenantStore {
