@@ -67,22 +67,10 @@ const mutationTypes: Record<(typeof mutationColumns)[number], string> = {
   updated_at: 'text',
 };
 
-/**
- * `insert into t (tenant, a, b) select $1, * from unnest($2::int8[], $3::text[])`, the arrays
- * numbered from `first`.
- */
-function insertUnnest(
-  table: string,
-  columns: readonly string[],
-  types: Record<string, string>,
-  first = 2,
-) {
-  return `insert into ${table} (tenant, ${columns.join(', ')}) select $1, * from unnest(${arraysOf(columns, types, first)})`;
-}
-
-/** `$2::int8[], $3::text[]`: one typed array parameter per column, numbered from `first`. */
-function arraysOf(columns: readonly string[], types: Record<string, string>, first: number) {
-  return columns.map((c, i) => `$${i + first}::${types[c]}[]`).join(', ');
+/** `insert into t (tenant, a, b) select $1, * from unnest($2::int8[], $3::text[])`. */
+function insertUnnest(table: string, columns: readonly string[], types: Record<string, string>) {
+  const arrays = columns.map((c, i) => `$${i + 2}::${types[c]}[]`).join(', ');
+  return `insert into ${table} (tenant, ${columns.join(', ')}) select $1, * from unnest(${arrays})`;
 }
 
 const upsertEntitiesTail = `on conflict (tenant, entity_type, entity_id) do update set ${entityUpdateColumns.map((c) => `${c} = excluded.${c}`).join(', ')}`;
@@ -90,28 +78,51 @@ const upsertEntitiesTail = `on conflict (tenant, entity_type, entity_id) do upda
 /** The mutation columns a batch sends; `arrival` is numbered by the statement itself. */
 const sentMutationColumns = mutationColumns.filter((c) => c !== 'arrival');
 
+/** `json_to_recordset($3::json) as r(seq int8, entity_type text, …)`. */
+function recordset(param: number, columns: readonly string[], types: Record<string, string>) {
+  const defs = columns.map((c) => `${c} ${types[c]}`).join(', ');
+  return `json_to_recordset($${param}::json) as r(${defs})`;
+}
+
 /**
  * One push batch's writes as one statement (data-modifying CTEs): the counter advanced by the
  * history's length ($2), the history rows, the entity upserts, and the mutations numbered on from
- * the tenant's highest arrival. Answers the counter and the last arrival. Every CTE sees the
- * snapshot from before the statement, so the arrival base is the one the inserts continue.
+ * the tenant's highest arrival (`n` is each one's place in the batch). Answers the counter and
+ * the last arrival. Every CTE sees the snapshot from before the statement, so the arrival base is
+ * the one the inserts continue.
+ *
+ * The rows travel as JSON (one text per table, read in one pass) rather than an array per column:
+ * pg escapes every element of a text array in JavaScript, about 6–25 ms of a 1,000-change push
+ * with its garbage, where JSON.stringify does the same natively in a third of that.
  */
 function writeBatchStatement(): string {
-  const h = 3;
-  const e = h + historyColumns.length;
-  const m = e + entityColumns.length;
+  const history = historyColumns.join(', ');
+  const entity = entityColumns.join(', ');
   const sent = sentMutationColumns.join(', ');
   return [
     'with bump as (update tenants set seq = seq + $2 where tenant = $1 returning seq),',
-    `history as (${insertUnnest('entity_history', historyColumns, historyTypes, h)}),`,
-    `entity as (${insertUnnest('entities', entityColumns, entityTypes, e)} ${upsertEntitiesTail}),`,
+    `history as (insert into entity_history (tenant, ${history})`,
+    `select $1, ${history} from ${recordset(3, historyColumns, historyTypes)}),`,
+    `entity as (insert into entities (tenant, ${entity})`,
+    `select $1, ${entity} from ${recordset(4, entityColumns, entityTypes)} ${upsertEntitiesTail}),`,
     'base as (select coalesce(max(arrival), 0) as arrival from mutations where tenant = $1),',
     `mutation as (insert into mutations (tenant, ${sent}, arrival)`,
-    `select $1, ${sentMutationColumns.map((c) => `u.${c}`).join(', ')}, base.arrival + u.n`,
-    `from base, unnest(${arraysOf(sentMutationColumns, mutationTypes, m)})`,
-    `with ordinality as u(${sent}, n) returning arrival)`,
+    `select $1, ${sentMutationColumns.map((c) => `r.${c}`).join(', ')}, base.arrival + r.n`,
+    `from base, ${recordset(5, [...sentMutationColumns, 'n'], { ...mutationTypes, n: 'int8' })}`,
+    'returning arrival)',
     'select (select seq from bump) as seq, (select max(arrival) from mutation) as arrival',
   ].join(' ');
+}
+
+/** Rows of values as the JSON text of objects keyed by `columns` (what json_to_recordset reads). */
+function recordsetJson(columns: readonly string[], rows: readonly unknown[][]): string {
+  return JSON.stringify(
+    rows.map((row) => {
+      const record: Record<string, unknown> = {};
+      for (let c = 0; c < columns.length; c++) record[columns[c] as string] = row[c];
+      return record;
+    }),
+  );
 }
 
 // Named columns, never `*`: a prepared `select *` fails ("cached plan must not change result
@@ -149,7 +160,6 @@ function columnsOf(rows: readonly unknown[][], width: number): unknown[][] {
 }
 
 const arrivalIndex = mutationColumns.indexOf('arrival');
-const withoutArrival = (values: unknown[]) => values.filter((_, i) => i !== arrivalIndex);
 
 export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
   const query = async (text: string, params: unknown[]): Promise<Row[]> =>
@@ -197,14 +207,19 @@ export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
     async writeBatch(tenant, { history, entities, mutations }, json) {
       const historyRows = history.map((r) => historyValues(r, json));
       const entityRows = entities.map((r) => entityValues(r, json));
-      // Arrival 0 is only a placeholder: the statement numbers the rows; its column is dropped.
-      const mutationRows = mutations.map((r) => withoutArrival(mutationValues(r, 0, json)));
+      // In the arrival's place, the mutation's place in the batch (the statement numbers them).
+      const mutationRows = mutations.map((r, i) => {
+        const values = mutationValues(r, 0, json);
+        values.splice(arrivalIndex, 1);
+        values.push(i + 1);
+        return values;
+      });
       const [row] = await query(s.writeBatch, [
         tenant,
         history.length,
-        ...columnsOf(historyRows, historyColumns.length),
-        ...columnsOf(entityRows, entityColumns.length),
-        ...columnsOf(mutationRows, sentMutationColumns.length),
+        recordsetJson(historyColumns, historyRows),
+        recordsetJson(entityColumns, entityRows),
+        recordsetJson([...sentMutationColumns, 'n'], mutationRows),
       ]);
       if (row?.seq === null || row?.seq === undefined) throw new Error(`no tenant row for ${tenant}`);
       const arrival = row.arrival;
