@@ -221,7 +221,8 @@ export function createPostgresHotPath(conn: Kysely<Database>): HotPath {
         recordsetJson(entityColumns, entityRows),
         recordsetJson([...sentMutationColumns, 'n'], mutationRows),
       ]);
-      if (row?.seq === null || row?.seq === undefined) throw new Error(`no tenant row for ${tenant}`);
+      if (row?.seq === null || row?.seq === undefined)
+        throw new Error(`no tenant row for ${tenant}`);
       const arrival = row.arrival;
       return {
         seq: Number(row.seq),
