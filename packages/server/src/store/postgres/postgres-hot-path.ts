@@ -1,6 +1,7 @@
 // The hot path on PostgreSQL: each statement has a fixed text whatever the batch size, a batch's
-// rows travelling as one array per column (`unnest`), so a batch is a handful of round trips; the
-// pool runs these texts as named statements, parsed and planned once per connection.
+// keys travelling as one array per column (`unnest`) and its writes as one JSON text per table in
+// one statement, so a batch is a handful of round trips; the pool runs these texts as named
+// statements, parsed and planned once per connection.
 import { CompiledQuery, type Kysely } from 'kysely';
 import {
   entityColumns,
