@@ -2,6 +2,8 @@
 // entities, the per-change decisions in memory (applyChange, unchanged), then the new versions and
 // mutation rows in a few multi-row writes. Bounded chunks keep the event loop free: on SQLite the
 // database work is synchronous, and a batch of 1,000 would otherwise hold every other request.
+// The store sets the chunk size: on PostgreSQL a whole batch, whose writes wait on the network
+// rather than hold the loop; the decisions yield every `decisionsPerTurn` changes either way.
 //
 // One change failing unexpectedly fails alone. Its in-memory work is discarded when nothing of it
 // reached the database; otherwise (or when a chunk's writes fail) the chunk's savepoint rolls the
@@ -16,8 +18,10 @@ import type { IncomingChange, ValidatedChange } from './validate-change.js';
 import { yieldToEventLoop } from './yield.js';
 
 export const applyBatchDefaults = {
-  /** Changes decided and written per stretch before the event loop gets a turn. */
+  /** Changes decided and written per chunk (one savepoint, one flush) unless told otherwise. */
   chunkSize: 250,
+  /** Changes decided before the event loop gets a turn, within a chunk too. */
+  decisionsPerTurn: 250,
 } as const;
 
 export interface AppliedBatch {
@@ -99,6 +103,7 @@ async function decideChunk(
   await batch.prefetch(chunk.flatMap((item) => (item.ok ? [item.change] : [])));
   const outcomes: Outcome[] = [];
   for (const [i, item] of chunk.entries()) {
+    if (i > 0 && i % applyBatchDefaults.decisionsPerTurn === 0) await yieldToEventLoop();
     const seq = seqs[i];
     if (!item.ok) {
       outcomes.push({ applied: { result: refused(item), unrecorded: true }, seq });

@@ -5,6 +5,7 @@
 // buffer first wherever what it reads could include buffered rows.
 import type {
   AuditRecord,
+  BatchWrites,
   ConflictRecord,
   DeviceRecord,
   EntityKey,
@@ -98,7 +99,7 @@ export class BatchTx implements TenantTx {
     return true;
   }
 
-  /** Writes everything buffered: one seq range, then multi-row inserts. */
+  /** Writes everything buffered: one seq range and multi-row inserts, in one writeBatch. */
   async flush(): Promise<void> {
     this.#written++;
     const history = this.#history;
@@ -108,19 +109,9 @@ export class BatchTx implements TenantTx {
     this.#dirtyEntities.clear();
     this.#newMutations = [];
     this.#undo = [];
-    if (history.length > 0) {
-      const first = await this.tx.reserveSeqs(history.length);
-      if (first !== history[0]?.seq) {
-        throw new Error(
-          `seq range moved under the batch: got ${first}, expected ${history[0]?.seq}`,
-        );
-      }
-      await this.tx.insertHistory(history);
-    }
-    // After the history rows: a commit observer reads each entity's previous version from here.
     const live = entities.filter((e): e is EntityRecord => e !== null && e !== undefined);
-    if (live.length > 0) await this.tx.putEntities(live);
-    if (mutations.length > 0) await this.tx.insertMutations(mutations);
+    if (history.length + live.length + mutations.length === 0) return;
+    await this.tx.writeBatch({ history, entities: live, mutations });
   }
 
   #remember<V>(map: Map<string, V>, key: string, value: V): void {
@@ -222,6 +213,13 @@ export class BatchTx implements TenantTx {
   async insertHistory(records: readonly HistoryRecord[]): Promise<void> {
     await this.flush();
     await this.tx.insertHistory(records);
+  }
+
+  async writeBatch(batch: BatchWrites): Promise<void> {
+    await this.flush();
+    await this.tx.writeBatch(batch);
+    const last = batch.history.at(-1);
+    if (last) this.#nextSeq = last.seq + 1;
   }
 
   insertMutation(mutation: MutationRecord): Promise<void> {

@@ -144,6 +144,14 @@ export interface AuditRecord {
   createdAt: string;
 }
 
+/** What one flush of a push batch writes (see TenantTx.writeBatch). */
+export interface BatchWrites {
+  readonly history: readonly HistoryRecord[];
+  /** Distinct keys. */
+  readonly entities: readonly EntityRecord[];
+  readonly mutations: readonly MutationRecord[];
+}
+
 export interface TenantState {
   /** The highest committed change-feed sequence number (0 when empty). */
   seq: number;
@@ -314,6 +322,12 @@ export interface TenantTx extends TenantReads {
   putEntities(entities: readonly EntityRecord[]): Promise<void>;
   /** Inserts the mutations in this order (their arrival order). */
   insertMutations(mutations: readonly MutationRecord[]): Promise<void>;
+  /**
+   * reserveSeqs, insertHistory, putEntities and insertMutations of one batch at once, in one
+   * round trip where the database is remote. The history records carry the tenant's next seqs in
+   * order; when the counter is elsewhere it throws (the caller's savepoint undoes the rest).
+   */
+  writeBatch(batch: BatchWrites): Promise<void>;
 
   updateMutation(
     deviceId: string,
@@ -348,6 +362,12 @@ export interface TenantStore extends TenantReads {
  */
 export interface SyncStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * How many of a push's changes go to the store per flush (one savepoint, one read of their keys,
+   * one writeBatch); 250 when unsaid. Where writes hold the event loop (SQLite) it stays small;
+   * across a network (PostgreSQL) a whole batch at once, its round trips being what a push waits on.
+   */
+  readonly pushChunkSize?: number | undefined;
   forTenant(tenant: string): TenantStore;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;

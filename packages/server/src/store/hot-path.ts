@@ -1,7 +1,13 @@
 // The push hot path's statements, written once with a fixed column order: each adapter prepares
 // them once (better-sqlite3 statements, PostgreSQL named statements) and binds values straight
 // from records, so no query is built or compiled per row. Kysely stays for everything else.
-import type { EntityKey, EntityRecord, HistoryRecord, MutationRecord } from '../engine/ports.js';
+import type {
+  BatchWrites,
+  EntityKey,
+  EntityRecord,
+  HistoryRecord,
+  MutationRecord,
+} from '../engine/ports.js';
 
 export type Row = Record<string, unknown>;
 
@@ -32,6 +38,18 @@ export interface HotPath {
     firstArrival: number,
     json?: JsonMemo,
   ): Promise<void>;
+  /**
+   * All of a batch's writes in one statement, where a round trip costs more than a statement
+   * (PostgreSQL): advances the counter by the history's length, stores the rows, and numbers the
+   * mutations on from the tenant's highest arrival. Answers the counter and the last arrival
+   * after it (undefined without mutations). Without it the store runs the writes one by one.
+   */
+  writeBatch?(tenant: string, batch: BatchWrites, json: JsonMemo): Promise<WrittenBatch>;
+}
+
+export interface WrittenBatch {
+  seq: number;
+  lastArrival: number | undefined;
 }
 
 /** JSON text by value object (see `jsonText`). */

@@ -5,6 +5,7 @@ import { sql, type CompiledQuery, type ExpressionBuilder, type Kysely } from 'ky
 import type { MutationStatus } from '@syncline/protocol';
 import type {
   AuditRecord,
+  BatchWrites,
   ConflictFilter,
   ConflictRecord,
   DeviceRecord,
@@ -55,6 +56,8 @@ export interface DialectTraits extends TransactionTraits {
   readonly selectRows?: (query: CompiledQuery) => unknown[][];
   /** The push hot path's statements, run on the transaction's connection (hot-path.ts). */
   readonly hotPath: (conn: Kysely<Database>) => HotPath;
+  /** See SyncStore.pushChunkSize. */
+  readonly pushChunkSize?: number;
 }
 
 export const listLimitDefaults = { default: 100, max: 1000 } as const;
@@ -299,6 +302,11 @@ function canonicalIso(isoTime: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
+function tenantState(seq: number, epoch: number, prunedSeq: number): TenantState {
+  // prunedSeq is only present once something was pruned.
+  return prunedSeq > 0 ? { seq, epoch, prunedSeq } : { seq, epoch };
+}
+
 class KyselyTenantReads implements TenantReads {
   constructor(
     private readonly executor: Kysely<Database>,
@@ -333,10 +341,7 @@ class KyselyTenantReads implements TenantReads {
       .where('tenant', '=', this.tenant)
       .executeTakeFirst();
     if (!row) return { seq: 0, epoch: 0 };
-    const state: TenantState = { seq: Number(row.seq), epoch: Number(row.epoch) };
-    // Only present once something was pruned.
-    if (Number(row.pruned_seq) > 0) state.prunedSeq = Number(row.pruned_seq);
-    return state;
+    return tenantState(Number(row.seq), Number(row.epoch), Number(row.pruned_seq));
   }
 
   async getEntity(entityType: string, entityId: string): Promise<EntityRecord | undefined> {
@@ -671,6 +676,12 @@ class KyselyHeldReads extends KyselyTenantReads {
 class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   /** The last mutation arrival number used in this transaction (read once, then counted here). */
   #arrival: number | undefined;
+  /**
+   * The tenant row as this transaction has it: read by the lock, then kept up to date by this
+   * transaction's own writes to it (no one else writes it while the lock is held). Undefined
+   * after a savepoint rolls back, until read again.
+   */
+  #state: TenantState | undefined;
   readonly #hot: HotPath;
   #savepoints = 0;
   /**
@@ -679,9 +690,21 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
    */
   readonly #json = payloadJsonTexts;
 
-  constructor(conn: Kysely<Database>, tenant: string, traits: DialectTraits) {
+  constructor(
+    conn: Kysely<Database>,
+    tenant: string,
+    traits: DialectTraits,
+    locked: LockedTenant | undefined,
+  ) {
     super(conn, tenant, traits);
     this.#hot = traits.hotPath(conn);
+    if (locked) this.#state = tenantState(locked.seq, locked.epoch, locked.prunedSeq);
+  }
+
+  override async getTenantState(): Promise<TenantState> {
+    void this.db;
+    this.#state ??= await super.getTenantState();
+    return { ...this.#state };
   }
 
   /** The hot path's statements, refused like `db` once the transaction has ended. */
@@ -725,6 +748,8 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
       await sql.raw(`release savepoint ${name}`).execute(this.db);
       return result;
     } catch (err) {
+      // What the savepoint undid may include writes to the tenant row.
+      this.#state = undefined;
       // When the rollback itself fails the transaction is gone (SQLite rolled it back, or the
       // connection dropped): that error fails the whole transaction, as it must.
       await sql.raw(`rollback to savepoint ${name}`).execute(this.db);
@@ -792,7 +817,9 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
     if (!Number.isSafeInteger(count) || count < 1) {
       throw new RangeError(`reserveSeqs needs a positive count: ${count}`);
     }
-    return (await this.hot.advanceSeq(this.tenant, count)) - count + 1;
+    const seq = await this.hot.advanceSeq(this.tenant, count);
+    if (this.#state) this.#state.seq = seq;
+    return seq - count + 1;
   }
 
   async insertHistory(records: readonly HistoryRecord[]): Promise<void> {
@@ -812,6 +839,24 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
     // Counted on before the insert: numbers of rows a savepoint rolls back are simply skipped.
     this.#arrival += mutations.length;
     await this.hot.insertMutations(this.tenant, mutations, first, this.#json);
+  }
+
+  async writeBatch(batch: BatchWrites): Promise<void> {
+    const { history, entities, mutations } = batch;
+    const writeBatch = this.hot.writeBatch?.bind(this.hot);
+    if (!writeBatch) {
+      if (history.length > 0) {
+        checkSeqs(history, await this.reserveSeqs(history.length));
+        await this.insertHistory(history);
+      }
+      if (entities.length > 0) await this.putEntities(entities);
+      await this.insertMutations(mutations);
+      return;
+    }
+    const written = await writeBatch(this.tenant, batch, this.#json);
+    if (this.#state) this.#state.seq = written.seq;
+    if (written.lastArrival !== undefined) this.#arrival = written.lastArrival;
+    if (history.length > 0) checkSeqs(history, written.seq - history.length + 1);
   }
 
   /** Throws when the tenant has no such mutation: an update that changes nothing is a bug. */
@@ -884,6 +929,7 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
       .where('tenant', '=', this.tenant)
       .returning('epoch')
       .executeTakeFirstOrThrow();
+    if (this.#state) this.#state.epoch = Number(epoch);
     return Number(epoch);
   }
 
@@ -902,6 +948,14 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
   }
 }
 
+/** Throws unless the history records' seqs start at `first`, the first one reserved for them. */
+function checkSeqs(history: readonly HistoryRecord[], first: number): void {
+  const expected = history[0]?.seq;
+  if (first !== expected) {
+    throw new Error(`seq range moved under the batch: got ${first}, expected ${expected}`);
+  }
+}
+
 class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
   constructor(
     private readonly scope: TenantTransactionScope,
@@ -912,8 +966,9 @@ class KyselyTenantStore extends KyselyTenantReads implements TenantStore {
   }
 
   transact<T>(fn: (tx: TenantTx) => Promise<T>): Promise<T> {
-    return withTenantTransaction(this.scope, this.tenant, { createTenant: true }, async (conn) => {
-      const tx = new KyselyTenantTx(conn, this.tenant, this.traits);
+    const options = { createTenant: true };
+    return withTenantTransaction(this.scope, this.tenant, options, async (conn, locked) => {
+      const tx = new KyselyTenantTx(conn, this.tenant, this.traits, locked);
       try {
         return await fn(tx);
       } finally {
@@ -977,6 +1032,10 @@ export class KyselySyncStore implements SyncStore {
   /** SQLite's group commit so far (COMMITs and the writers they made durable); none elsewhere. */
   get groupCommits(): Readonly<GroupCommitStats> | undefined {
     return this.writeOrder.group?.stats;
+  }
+
+  get pushChunkSize(): number | undefined {
+    return this.traits.pushChunkSize;
   }
 
   forTenant(tenant: string): TenantStore {

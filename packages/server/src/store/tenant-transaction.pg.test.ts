@@ -83,7 +83,7 @@ describe.skipIf(!testPgUrl)(
         );
         release();
         await sync;
-        expect(await seen).toEqual({ seq: 1, prunedSeq: 0 });
+        expect(await seen).toEqual({ seq: 1, epoch: 0, prunedSeq: 0 });
       } finally {
         await store.close();
       }

@@ -58,7 +58,7 @@ describe('the tenant transaction on SQLite', () => {
         seen.offline = otherCanWrite();
       });
     await store.inTenantTransaction('shop', { createTenant: false }, async (_conn, locked) => {
-      expect(locked).toEqual({ seq: 0, prunedSeq: 0 });
+      expect(locked).toEqual({ seq: 0, epoch: 0, prunedSeq: 0 });
       seen.maintenance = otherCanWrite();
     });
     expect(seen).toEqual({ sync: false, offline: false, maintenance: false });

@@ -34,6 +34,7 @@ export type TenantWriteOrder = Pick<TenantTransactionScope, 'queue' | 'group'>;
 /** The tenant's row as the lock found it. */
 export interface LockedTenant {
   readonly seq: number;
+  readonly epoch: number;
   readonly prunedSeq: number;
 }
 
@@ -144,7 +145,12 @@ async function selectTenantRow(
   traits: TransactionTraits,
   tenant: string,
 ): Promise<LockedTenant | undefined> {
-  const q = conn.selectFrom('tenants').select(['seq', 'pruned_seq']).where('tenant', '=', tenant);
+  const q = conn
+    .selectFrom('tenants')
+    .select(['seq', 'epoch', 'pruned_seq'])
+    .where('tenant', '=', tenant);
   const row = await (traits.lockTenantRow ? q.forUpdate() : q).executeTakeFirst();
-  return row && { seq: Number(row.seq), prunedSeq: Number(row.pruned_seq) };
+  return (
+    row && { seq: Number(row.seq), epoch: Number(row.epoch), prunedSeq: Number(row.pruned_seq) }
+  );
 }

@@ -8,6 +8,7 @@ import { createCollectionRegistry } from '../engine/collections.js';
 import type { CommitEvent } from '../engine/commit-events.js';
 import type { SyncEngine } from '../engine/engine-api.js';
 import type {
+  BatchWrites,
   EntityRecord,
   HistoryRecord,
   Logger,
@@ -65,6 +66,16 @@ function withFailingEntity(store: SyncStore, failing: { id: string | null }): Sy
           return async (entities: readonly EntityRecord[]) => {
             await fault(entities);
             return target.putEntities(entities);
+          };
+        }
+        if (property === 'writeBatch') {
+          // The batch's own history row of the entity then collides with the one written first.
+          return async (batch: BatchWrites) => {
+            for (const { seq: _seq, ...record } of batch.history) {
+              written.set(record.entityId, record);
+            }
+            await fault(batch.entities);
+            return target.writeBatch(batch);
           };
         }
         const value = Reflect.get(target, property, receiver) as unknown;

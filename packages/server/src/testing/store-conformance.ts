@@ -759,6 +759,75 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           ts.transact((tx) => tx.insertMutations([mutationRecord({ mutationId: 'm-a' })])),
         ).rejects.toThrow();
       });
+
+      it('writes a batch at once: seqs on from the counter, entities, mutations after the last arrival', async () => {
+        const history = (first: number, ids: readonly string[]) =>
+          ids.map((entityId, i) => ({
+            ...historyRecord({ entityId, payload: trickyPayload }),
+            seq: first + i,
+          }));
+        await ts.transact(async (tx) => {
+          await tx.appendHistory(historyRecord({ entityId: 'before' }));
+          await tx.insertMutation(mutationRecord({ mutationId: 'm-0' }));
+          await tx.writeBatch({
+            history: history(2, ['e1', 'e2']),
+            entities: [entityRecord({ entityId: 'e1', seq: 2 }), entityRecord({ entityId: 'e2' })],
+            mutations: [
+              mutationRecord({ mutationId: 'm-2', payload: trickyPayload }),
+              mutationRecord({ mutationId: 'm-1' }),
+            ],
+          });
+          expect((await tx.getTenantState()).seq).toBe(3);
+          // The transaction counts on after the batch: the next arrival and seq follow it.
+          await tx.insertMutation(mutationRecord({ mutationId: 'm-3' }));
+          expect(await tx.appendHistory(historyRecord({ entityId: 'after' }))).toBe(4);
+          await tx.writeBatch({ history: [], entities: [], mutations: [] });
+        });
+        const feed = await ts.readFeed({ afterSeq: 0, limit: 10 });
+        expect(feed.map((h) => [h.seq, h.entityId])).toEqual([
+          [1, 'before'],
+          [2, 'e1'],
+          [3, 'e2'],
+          [4, 'after'],
+        ]);
+        expect(feed[1]).toEqual(history(2, ['e1'])[0]);
+        expect(await ts.getEntity('task', 'e1')).toEqual(entityRecord({ entityId: 'e1', seq: 2 }));
+        const listed = await ts.listMutations({ deviceId: 'd1' });
+        expect(listed.map((m) => m.mutationId)).toEqual(['m-0', 'm-2', 'm-1', 'm-3']);
+        expect(listed[1]).toEqual(mutationRecord({ mutationId: 'm-2', payload: trickyPayload }));
+
+        // Seqs that do not continue the counter fail the batch, and nothing of it stays.
+        await expect(
+          ts.transact((tx) =>
+            tx.writeBatch({
+              history: history(9, ['late']),
+              entities: [entityRecord({ entityId: 'late' })],
+              mutations: [mutationRecord({ mutationId: 'm-late' })],
+            }),
+          ),
+        ).rejects.toThrow('seq range moved');
+        expect((await ts.getTenantState()).seq).toBe(4);
+        expect(await ts.getEntity('task', 'late')).toBeUndefined();
+      });
+
+      it("keeps the transaction's tenant state current through its writes and a rolled-back savepoint", async () => {
+        await ts.transact(async (tx) => {
+          expect(await tx.getTenantState()).toEqual({ seq: 0, epoch: 0 });
+          await tx.reserveSeqs(2);
+          expect(await tx.bumpEpoch()).toBe(1);
+          expect(await tx.getTenantState()).toEqual({ seq: 2, epoch: 1 });
+          await expect(
+            tx.savepoint(async () => {
+              await tx.reserveSeqs(5);
+              await tx.bumpEpoch();
+              expect(await tx.getTenantState()).toEqual({ seq: 7, epoch: 2 });
+              throw new Error('undo');
+            }),
+          ).rejects.toThrow('undo');
+          expect(await tx.getTenantState()).toEqual({ seq: 2, epoch: 1 });
+        });
+        expect(await ts.getTenantState()).toEqual({ seq: 2, epoch: 1 });
+      });
     });
 
     describe('conflicts', () => {

@@ -36,6 +36,9 @@ export async function push(
     const { results, conflicts, markSeq } = await applyBatch(ctx, validated, {
       seqs: request.changes.map((change) => change.seq),
       feedSeq: feedBefore,
+      ...(engine.store.pushChunkSize !== undefined
+        ? { chunkSize: engine.store.pushChunkSize }
+        : {}),
       onChangeFailed: (err, change) =>
         engine.logError(
           { err, deviceId: request.deviceId, mutationId: change.mutationId },

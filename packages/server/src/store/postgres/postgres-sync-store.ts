@@ -1,6 +1,7 @@
 // The production PostgreSQL adapter: a pg Pool under Kysely's Postgres dialect, with the shared
 // query layer. Writers of one tenant queue on the tenant's row lock; tenants run in parallel.
 import pg from 'pg';
+import { limitsDefaults } from '@syncline/protocol';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import { createKeyedQueue } from '../../engine/keyed-queue.js';
 import { KyselySyncStore, migratedOrClosed, type DialectTraits } from '../kysely-sync-store.js';
@@ -38,6 +39,8 @@ export const postgresTraits: DialectTraits = {
   beginRead: 'begin isolation level repeatable read read only',
   lockTenantRow: true,
   hotPath: createPostgresHotPath,
+  // A whole batch per flush: a chunk costs five round trips, and the writes do not hold the loop.
+  pushChunkSize: limitsDefaults.maxChangesPerBatch,
 };
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
