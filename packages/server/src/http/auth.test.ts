@@ -88,6 +88,15 @@ describe('HS256', () => {
     expect(
       await refusal(verifier.verify(await hs256({ sub: 'u1', tenant: 42, exp: inAnHour() }))),
     ).toBe('UNAUTHENTICATED');
+    // A lone surrogate: no database column stores it as sent (PostgreSQL refuses it).
+    expect(
+      await refusal(
+        verifier.verify(await hs256({ sub: 'u\ud800', tenant: 't1', exp: inAnHour() })),
+      ),
+    ).toBe('UNAUTHENTICATED');
+    expect(
+      (await verifier.verify(await hs256({ sub: 'u😀', tenant: 't1', exp: inAnHour() }))).userId,
+    ).toBe('u😀');
   });
 
   it("checks a token's signature once, and its expiry again at every use", async () => {

@@ -80,12 +80,20 @@ function algorithmFor(key: KeyObject): string {
 
 const maxClaimLength = 256;
 
+/** A UTF-16 surrogate without its pair: text no database column can store as it is. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function requiredString(payload: JWTPayload, claim: string): string {
   const value = payload[claim];
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxClaimLength) {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > maxClaimLength ||
+    loneSurrogate.test(value)
+  ) {
     throw new SyncError(
       'UNAUTHENTICATED',
-      `The token's "${claim}" claim must be a non-empty string`,
+      `The token's "${claim}" claim must be a non-empty string of well-formed text`,
     );
   }
   return value;
