@@ -35,3 +35,21 @@ function integer(value: number): string {
   if (!Number.isSafeInteger(value)) throw new TypeError(`Not an integer: ${value}`);
   return String(value);
 }
+
+/**
+ * `head`, the items joined by commas, then `tail`, written as UTF-8 into one buffer. A page's
+ * thousand changes are copied once, into the bytes that go out: joining them into a string first
+ * and encoding that cost about three times as much (and a string as big as the page to collect).
+ */
+export function spliceJson(head: string, items: readonly string[], tail: string): Buffer {
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail) + items.length;
+  for (const item of items) size += Buffer.byteLength(item);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = bytes.write(head, 0);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) at = bytes.writeUInt8(0x2c, at); // ','
+    at += bytes.write(items[i] as string, at);
+  }
+  at += bytes.write(tail, at);
+  return bytes.subarray(0, at);
+}

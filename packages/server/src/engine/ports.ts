@@ -222,12 +222,22 @@ export interface SnapshotEntity {
 }
 
 /**
- * A change-feed row as a pull serves it: the payload left as its stored JSON text, spliced into
- * the answer as it is (see SnapshotEntity), and only the columns a pull needs.
+ * A change-feed row as a pull serves it: the columns the access checks read, the payload as its
+ * stored JSON text (parsed only where a field rule looks into it), and the whole change as the
+ * JSON text of a ServerChange, rendered by the store so that a page is spliced, not rebuilt.
  */
-export type FeedEntry = Omit<HistoryRecord, 'payload' | 'committedAt'> & {
+export interface FeedEntry {
+  seq: number;
+  entityType: string;
+  entityId: string;
+  version: number;
+  createdBy: string;
+  deviceId: string | null;
+  updatedAt: string;
+  deletedAt: string | null;
   payloadJson: string | null;
-};
+  changeJson: string;
+}
 
 /** Live entities by type at or below a feed position, and how many of them `createdBy` created. */
 export interface EntityCount {

@@ -1,8 +1,8 @@
 // Reading the change feed for a device: from a cursor, in sequence order, filtered by the
 // collections' access rules. The cursor advances past rows the actor may not see; an entity that
 // leaves the reader's view is sent as a `revoked` removal so the device drops its copy. Changes
-// leave as JSON text with the stored payload spliced in (change-json.ts): a row is parsed only
-// where a field rule must look into its payload.
+// leave as the JSON text the store rendered, the stored payload spliced in (change-json-sql.ts):
+// a row is parsed only where a field rule must look into its payload.
 import type { ServerChange } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
@@ -71,8 +71,8 @@ export async function readFeedPage(
       rule === null
         ? 'hidden'
         : (visibilityOfRow(actor, rule, row) ?? (await visibilityBefore(reads, actor, rule, row)));
-    if (seen === 'visible') changes.push(feedChangeJson(row, false));
-    else if (seen === 'revoked') changes.push(feedChangeJson(row, true));
+    if (seen === 'visible') changes.push(row.changeJson);
+    else if (seen === 'revoked') changes.push(revokedChangeJson(row));
   }
   const lastSeq = tail && !hasMore ? tail.through : (page.at(-1)?.seq ?? query.afterSeq);
   return { changes, lastSeq, hasMore };
@@ -97,42 +97,23 @@ function heldTail(
   return { after: held.after, through: tenantSeq };
 }
 
-/**
- * A feed row as a ServerChange's JSON; a revoked one is a removal that tells nothing else. Each
- * branch passes one object literal: a page runs this a thousand times, and building the argument
- * by spreading a shared part made V8 copy into slow objects, several times this function's cost.
- */
-function feedChangeJson(row: FeedEntry, revoked: boolean): string {
-  return revoked
-    ? changeJson({
-        entityType: row.entityType,
-        entityId: row.entityId,
-        operation: 'DELETE',
-        payloadJson: null,
-        version: row.version,
-        clientVersion: row.version,
-        timestamp: row.updatedAt,
-        updatedBy: '',
-        deviceId: null,
-        checksum: null,
-        deletedAt: row.deletedAt,
-        seq: row.seq,
-        revoked: true,
-      })
-    : changeJson({
-        entityType: row.entityType,
-        entityId: row.entityId,
-        operation: row.operation,
-        payloadJson: row.payloadJson,
-        version: row.version,
-        clientVersion: row.version,
-        timestamp: row.updatedAt,
-        updatedBy: row.updatedBy,
-        deviceId: row.deviceId,
-        checksum: row.checksum,
-        deletedAt: row.deletedAt,
-        seq: row.seq,
-      });
+/** A revoked row as a removal that tells nothing else (a visible one goes as the store wrote it). */
+function revokedChangeJson(row: FeedEntry): string {
+  return changeJson({
+    entityType: row.entityType,
+    entityId: row.entityId,
+    operation: 'DELETE',
+    payloadJson: null,
+    version: row.version,
+    clientVersion: row.version,
+    timestamp: row.updatedAt,
+    updatedBy: '',
+    deviceId: null,
+    checksum: null,
+    deletedAt: row.deletedAt,
+    seq: row.seq,
+    revoked: true,
+  });
 }
 
 /** A served type's access rule, and whether it looks into payloads (a field rule, not for admins). */

@@ -12,7 +12,7 @@ import {
 } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
-import { changeJson } from './change-json.js';
+import { changeJson, spliceJson } from './change-json.js';
 import { claimsOf, servedRule, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
 import type { Crypto, EntityCount, JsonObject, SnapshotEntity, TenantReads } from './ports.js';
@@ -60,16 +60,18 @@ export interface SnapshotPage extends Omit<SnapshotResponse, 'changes'> {
 }
 
 /**
- * The page as the JSON text of a SnapshotResponse. The cursor comes first and the changes last:
+ * The page as a SnapshotResponse's JSON, in UTF-8. The cursor comes first and the changes last:
  * a device can ask for the next page as soon as the first bytes of this one arrive.
  */
-export function snapshotPageJson(page: SnapshotPage): string {
-  return (
+export function snapshotPageJson(page: SnapshotPage): Buffer {
+  return spliceJson(
     `{"cursor":${page.cursor === null ? 'null' : JSON.stringify(page.cursor)},` +
-    `"hasMore":${page.hasMore},` +
-    `"syncToken":${JSON.stringify(page.syncToken)},` +
-    `"total":${page.total},` +
-    `"changes":[${page.changes.join(',')}]}`
+      `"hasMore":${page.hasMore},` +
+      `"syncToken":${JSON.stringify(page.syncToken)},` +
+      `"total":${page.total},` +
+      '"changes":[',
+    page.changes,
+    ']}',
   );
 }
 

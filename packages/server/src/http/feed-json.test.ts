@@ -123,7 +123,7 @@ describe('snapshotPageJson', () => {
             syncToken,
             total,
           };
-          const parsed: unknown = JSON.parse(snapshotPageJson(page));
+          const parsed: unknown = JSON.parse(snapshotPageJson(page).toString('utf8'));
           expect(check(parsed)).toEqual([]);
           expect(parsed).toEqual(asJson({ ...page, changes: objects }));
         },
@@ -171,7 +171,9 @@ describe('deltaPageJson and pushPageJson', () => {
             syncToken,
             ...(reset ? { reset: true } : {}),
           };
-          const deltaParsed: unknown = JSON.parse(deltaPageJson({ ...delta, changes: texts }));
+          const deltaParsed: unknown = JSON.parse(
+            deltaPageJson({ ...delta, changes: texts }).toString('utf8'),
+          );
           expect(checkDelta(deltaParsed)).toEqual([]);
           expect(deltaParsed).toEqual(asJson({ ...delta, changes: objects }));
 
@@ -187,7 +189,7 @@ describe('deltaPageJson and pushPageJson', () => {
             pushPageJson(
               { ...push, changes: texts },
               { results: (r) => JSON.stringify(r), conflicts: (c) => JSON.stringify(c) },
-            ),
+            ).toString('utf8'),
           );
           expect(checkPush(pushParsed)).toEqual([]);
           expect(pushParsed).toEqual(asJson({ ...push, changes: objects }));

@@ -112,11 +112,10 @@ const resultListSchema = Type.Array(changeResultSchema);
 const conflictListOfPushSchema = Type.Array(conflictSchema);
 
 /**
- * Sends JSON text the route wrote itself in its response schema's shape, stored payloads spliced
- * in: a string goes out as it is, past the schema's serializer (whose typing expects the object
- * form).
+ * Sends JSON the route wrote itself in its response schema's shape (UTF-8 bytes, stored payloads
+ * spliced in), past the schema's serializer, whose typing expects the object form.
  */
-function sendJsonText<T>(reply: FastifyReply, json: string): T {
+function sendJsonText<T>(reply: FastifyReply, json: Buffer): T {
   return reply.type('application/json; charset=utf-8').send(json) as unknown as T;
 }
 

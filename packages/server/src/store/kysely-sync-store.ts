@@ -26,6 +26,7 @@ import type {
   TenantStore,
   TenantTx,
 } from '../engine/ports.js';
+import { changeJsonSql } from './change-json-sql.js';
 import { migrateToLatest } from './migrations/index.js';
 import { payloadJsonTexts } from '../engine/json.js';
 import type { EntityKey, HotPath } from './hot-path.js';
@@ -163,22 +164,23 @@ const snapshotColumns = [
   'seq',
 ] as const;
 
-/** The columns a feed page sends, in the order readFeedEntries reads them. */
-const feedColumns = [
+/** The columns a feed page reads for the engine's access checks, then the change as JSON text. */
+const feedCheckColumns = [
   'seq',
   'entity_type',
   'entity_id',
   'version',
-  'operation',
-  'payload',
-  'checksum',
   'created_by',
-  'updated_by',
   'device_id',
-  'mutation_id',
   'updated_at',
   'deleted_at',
+  'payload',
 ] as const;
+const feedColumns = [...feedCheckColumns, 'change_json'] as const;
+const feedSelections = {
+  sqlite: [...feedCheckColumns, changeJsonSql('sqlite').as('change_json')],
+  postgres: [...feedCheckColumns, changeJsonSql('postgres').as('change_json')],
+} as const;
 
 const historyCodec: Codec<HistoryRecord> = {
   seq: 'int',
@@ -400,21 +402,19 @@ class KyselyTenantReads implements TenantReads {
   async readFeedEntries(query: FeedQuery): Promise<FeedEntry[]> {
     const q = this.feedQuery(query);
     if (!q) return [];
-    const rows = await this.selectRows(q.select(feedColumns).compile(), feedColumns);
+    const selection = feedSelections[this.traits.dialect];
+    const rows = await this.selectRows(q.select(selection).compile(), feedColumns);
     return rows.map((r) => ({
       seq: Number(r[0]),
       entityType: r[1] as string,
       entityId: r[2] as string,
       version: Number(r[3]),
-      operation: r[4] as FeedEntry['operation'],
-      payloadJson: r[5] as string | null,
-      checksum: r[6] as string | null,
-      createdBy: r[7] as string,
-      updatedBy: r[8] as string,
-      deviceId: r[9] as string | null,
-      mutationId: r[10] as string | null,
-      updatedAt: r[11] as string,
-      deletedAt: r[12] as string | null,
+      createdBy: r[4] as string,
+      deviceId: r[5] as string | null,
+      updatedAt: r[6] as string,
+      deletedAt: r[7] as string | null,
+      payloadJson: r[8] as string | null,
+      changeJson: r[9] as string,
     }));
   }
 

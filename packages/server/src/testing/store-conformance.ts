@@ -275,20 +275,77 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
       });
 
       it('reads the same feed rows with each payload as the JSON text it stored', async () => {
+        // Text columns with what JSON must escape: the store writes each change's JSON itself.
+        const awkward = 'é 漢字 🚑 \u001f "quotes", \\back\\, \n \t \u2028';
         await ts.transact(async (tx) => {
           await tx.appendHistory(historyRecord({ entityId: 'a', payload: trickyPayload }));
           await tx.appendHistory(historyRecord({ entityType: 'note', entityId: 'b' }));
           await tx.appendHistory(
             historyRecord({ entityId: 'a', version: 2, operation: 'DELETE', payload: null }),
           );
+          await tx.appendHistory(
+            historyRecord({
+              entityId: awkward,
+              updatedBy: awkward,
+              deviceId: null,
+              checksum: null,
+              mutationId: null,
+              deletedAt: iso(2),
+            }),
+          );
         });
+        // Each row as a pull reads it, and its change JSON as the ServerChange the feed holds.
         const asText = (query: Parameters<TenantStore['readFeed']>[0]) =>
           ts.readFeed(query).then((rows) =>
-            rows.map(({ payload, committedAt: _committedAt, ...rest }) => ({
-              ...rest,
-              payloadJson: payload === null ? null : JSON.stringify(payload),
+            rows.map((r) => ({
+              entry: {
+                seq: r.seq,
+                entityType: r.entityType,
+                entityId: r.entityId,
+                version: r.version,
+                createdBy: r.createdBy,
+                deviceId: r.deviceId,
+                updatedAt: r.updatedAt,
+                deletedAt: r.deletedAt,
+                payloadJson: r.payload === null ? null : JSON.stringify(r.payload),
+              },
+              change: {
+                entityType: r.entityType,
+                entityId: r.entityId,
+                operation: r.operation,
+                payload: r.payload,
+                version: r.version,
+                clientVersion: r.version,
+                timestamp: r.updatedAt,
+                updatedBy: r.updatedBy,
+                deviceId: r.deviceId,
+                checksum: r.checksum,
+                deletedAt: r.deletedAt,
+                seq: r.seq,
+              },
             })),
           );
+        const split = (rows: Awaited<ReturnType<TenantStore['readFeedEntries']>>) =>
+          rows.map(({ changeJson, ...entry }) => ({
+            entry,
+            // Key order too: the change goes out as this text.
+            change: JSON.parse(changeJson) as unknown,
+            keys: Object.keys(JSON.parse(changeJson) as object),
+          }));
+        const keys = [
+          'entityType',
+          'entityId',
+          'operation',
+          'payload',
+          'version',
+          'clientVersion',
+          'timestamp',
+          'updatedBy',
+          'deviceId',
+          'checksum',
+          'deletedAt',
+          'seq',
+        ];
         for (const query of [
           { afterSeq: 0, limit: 100 },
           { afterSeq: 1, limit: 1 },
@@ -296,13 +353,14 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           { afterSeq: 0, limit: 10, entityTypes: [] },
           { afterSeq: 0, beforeSeq: 3, limit: 10 },
         ]) {
-          const expected = await asText(query);
-          expect(await ts.readFeedEntries(query)).toEqual(expected);
+          const expected = (await asText(query)).map((row) => ({ ...row, keys }));
+          expect(split(await ts.readFeedEntries(query))).toEqual(expected);
           // The same inside a read transaction, where SQLite reads rows as arrays.
-          expect(await ts.read((reads) => reads.readFeedEntries(query))).toEqual(expected);
+          expect(split(await ts.read((reads) => reads.readFeedEntries(query)))).toEqual(expected);
         }
         const [first] = await ts.readFeedEntries({ afterSeq: 0, limit: 1 });
         expect(JSON.parse(first?.payloadJson ?? 'null')).toEqual(trickyPayload);
+        expect(JSON.parse(first?.changeJson ?? 'null')).toMatchObject({ payload: trickyPayload });
       });
 
       it('reads off the write lock and never sees a write before it commits', async () => {
