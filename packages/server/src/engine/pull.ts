@@ -152,6 +152,9 @@ function visibilityOfRow(
       ? 'visible'
       : 'hidden';
   }
+  // The rule's parts that read no payload (owner) decide first. An entity's creator is the same in
+  // every version, so a reader they refuse never saw any version: nothing to parse, nothing to revoke.
+  if (!isAllowed(actor, rule, { createdBy: row.createdBy, payload: null })) return 'hidden';
   if (row.payloadJson === null) return undefined;
   const payload = JSON.parse(row.payloadJson) as JsonObject;
   return isAllowed(actor, rule, { createdBy: row.createdBy, payload }) ? 'visible' : undefined;
