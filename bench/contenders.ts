@@ -36,8 +36,17 @@ export interface Contender {
     size: number,
     userId?: string,
   ): Promise<number>;
-  /** Reads the first `count` changes of the tenant's feed in pages of 1,000; answers seconds. */
-  pull(tenant: string, deviceId: string, count: number): Promise<number>;
+  /**
+   * Reads the first `count` changes of the tenant's feed in pages of 1,000; answers seconds.
+   * `uncompressed` asks for answers as they are (`accept-encoding: identity`) where the server
+   * would compress them; fetch otherwise asks for gzip, as a browser does.
+   */
+  pull(
+    tenant: string,
+    deviceId: string,
+    count: number,
+    options?: { uncompressed?: boolean },
+  ): Promise<number>;
 }
 
 const seconds = (start: number) => (performance.now() - start) / 1000;
@@ -82,17 +91,25 @@ export function synclineContender(server: ServerProcess): Contender {
       }
       return seconds(start);
     },
-    async pull(tenant, deviceId, count) {
+    async pull(tenant, deviceId, count, options = {}) {
       const bearer = token(tenant);
+      const headers: Record<string, string> = options.uncompressed
+        ? { 'accept-encoding': 'identity' }
+        : {};
       const start = performance.now();
       let syncToken: string | undefined;
       let seen = 0;
       while (seen < count) {
-        const page = await postJson<DeltaResponse>(`${server.url}/api/sync/delta`, bearer, {
-          deviceId,
-          pageSize: Math.min(PAGE_SIZE, count - seen),
-          ...(syncToken ? { syncToken } : {}),
-        });
+        const page = await postJson<DeltaResponse>(
+          `${server.url}/api/sync/delta`,
+          bearer,
+          {
+            deviceId,
+            pageSize: Math.min(PAGE_SIZE, count - seen),
+            ...(syncToken ? { syncToken } : {}),
+          },
+          headers,
+        );
         seen += page.changes.length;
         progress.tick(page.changes.length);
         syncToken = page.syncToken;

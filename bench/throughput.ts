@@ -16,7 +16,8 @@ type Name = Contender['name'];
 
 export interface ThroughputRow {
   backend: Backend;
-  operation: 'push' | 'pull';
+  /** `pull-uncompressed`: the same pull asking for answers as they are (the reference's kind). */
+  operation: 'push' | 'pull' | 'pull-uncompressed';
   /** For a push, its batch size; a pull reads pages of 1,000 of what both batch sizes pushed. */
   batchSize: number | null;
   changes: number;
@@ -58,11 +59,19 @@ export async function benchThroughput(
           `${contender.name}:pull`,
           changes / (await contender.pull(tenant, `${deviceId}-reader`, changes)),
         );
+        progress.start(`${label} pull, pages of 1000, uncompressed`, changes);
+        note(
+          `${contender.name}:pull-uncompressed`,
+          changes /
+            (await contender.pull(tenant, `${deviceId}-plain-reader`, changes, {
+              uncompressed: true,
+            })),
+        );
       }
     }
   }
-  const row = (operation: 'push' | 'pull', batchSize: number | null): ThroughputRow => {
-    const key = operation === 'push' ? `push:${batchSize}` : 'pull';
+  const row = (operation: ThroughputRow['operation'], batchSize: number | null): ThroughputRow => {
+    const key = operation === 'push' ? `push:${batchSize}` : operation;
     const perSecond: ThroughputRow['perSecond'] = {};
     const byName: ThroughputRow['samples'] = {};
     for (const { name } of contenders) {
@@ -79,7 +88,9 @@ export async function benchThroughput(
       }
     }
     const target =
-      perSecond.Syncline === undefined ? undefined : judge(`${backend}:${key}`, perSecond.Syncline);
+      perSecond.Syncline === undefined
+        ? undefined
+        : judge(`${backend}:${operation === 'push' ? key : 'pull'}`, perSecond.Syncline);
     return {
       backend,
       operation,
@@ -91,8 +102,19 @@ export async function benchThroughput(
       ...(target ? { target } : {}),
     };
   };
-  return [...BATCH_SIZES.map((size) => row('push', size)), row('pull', null)];
+  return [
+    ...BATCH_SIZES.map((size) => row('push', size)),
+    row('pull', null),
+    row('pull-uncompressed', null),
+  ];
 }
+
+const operationLabel = (r: ThroughputRow) =>
+  r.operation === 'push'
+    ? `push, batches of ${r.batchSize}`
+    : r.operation === 'pull'
+      ? 'pull, pages of 1000'
+      : 'pull, uncompressed';
 
 const ratio = (value: number | undefined) => (value === undefined ? '' : `${value.toFixed(2)}×`);
 const rate = (value: number | undefined) => (value === undefined ? '' : thousands(value));
@@ -118,7 +140,7 @@ export function printThroughput(rows: readonly ThroughputRow[], rounds: number) 
     ],
     rows.map((r) => [
       r.backend,
-      r.operation === 'push' ? `push, batches of ${r.batchSize}` : 'pull, pages of 1000',
+      operationLabel(r),
       rate(r.perSecond.Syncline),
       rate(r.perSecond.store),
       rate(r.perSecond.reference),
