@@ -9,6 +9,7 @@ import type { Database } from '../schema.js';
 import { createGroupCommit } from './group-commit.js';
 import { createSqliteHotPath, type SqliteStatement } from './sqlite-hot-path.js';
 import { TurnTakingSqliteDialect } from './turn-taking-dialect.js';
+import { backstopCheckpointPages, startWalCheckpointer } from './wal-checkpointer.js';
 
 /** The part of better-sqlite3 this adapter uses (Kysely's own part plus `pragma`). */
 export interface SqliteDriverDatabase extends SqliteDatabase {
@@ -37,15 +38,26 @@ export const sqliteTraits: Omit<DialectTraits, 'hotPath'> = {
 };
 
 export function openSqliteDatabase(file: string): SqliteDriverDatabase {
-  if (file !== ':memory:' && !file.startsWith('file:'))
-    mkdirSync(dirname(file), { recursive: true });
+  const onDisk = file !== ':memory:' && !file.startsWith('file:');
+  if (onDisk) mkdirSync(dirname(file), { recursive: true });
   const db = new BetterSqlite3(file);
   // WAL + synchronous=FULL: a committed transaction survives SIGKILL and power loss.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  return withStatementCache(db);
+  if (!onDisk) return withStatementCache(db);
+  // Checkpoints run on a worker thread; this connection checkpoints only as a backstop.
+  db.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
+  const checkpointer = startWalCheckpointer(file);
+  const database = withStatementCache(db);
+  return {
+    ...database,
+    close() {
+      checkpointer.stop();
+      database.close();
+    },
+  };
 }
 
 /**
