@@ -33,7 +33,12 @@ parentPort.on('message', () => {
 
 export function startWalCheckpointer(file: string, intervalMs = 250): WalCheckpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(workerSource, { eval: true, workerData: { file, driver, intervalMs } });
+  const worker = new Worker(workerSource, {
+    eval: true,
+    workerData: { file, driver, intervalMs },
+    // A loop that allocates next to nothing: a small heap keeps the thread's memory small.
+    resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+  });
   // A checkpointer never keeps a process alive, and its failure only brings the backstop back.
   worker.unref();
   worker.on('error', () => undefined);
