@@ -42,7 +42,7 @@ import type { WebApp } from './http/web-apps.js';
 import { createRedisBus } from './realtime/redis-bus.js';
 import { createShutdownSequence } from './shutdown.js';
 import { isPostgresUrl, migrate, openStore, sqliteFileIn } from './store/index.js';
-import { parseUpstreamAllow, parseUpstreamDns } from './jobs/offline-replay.js';
+import { parseUpstreamAllow, parseUpstreamDns } from './app/offline-replay.js';
 
 const usage = `Usage: syncline <command> [options]
 

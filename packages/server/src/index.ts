@@ -36,5 +36,5 @@ export { SyncError } from './engine/errors.js';
 export type { SyncStore } from './engine/ports.js';
 export { createSyncEngine } from './engine/sync-engine.js';
 export { migrate, openStore, type OpenStoreOptions } from './store/index.js';
-export { createOfflineReplay, parseUpstreamAllow } from './jobs/offline-replay.js';
+export { createOfflineReplay, parseUpstreamAllow } from './app/offline-replay.js';
 export { replayDueOperations, type OfflineReplay, type ReplaySummary } from './replay/replayer.js';

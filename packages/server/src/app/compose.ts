@@ -15,7 +15,7 @@ import { assertCollectionsConfig } from '../http/collections-config.js';
 import { createServerMetrics } from '../http/metrics.js';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createBackgroundJobs, everyFromEnv, type BackgroundJobs } from '../jobs/index.js';
-import { createOfflineReplay } from '../jobs/offline-replay.js';
+import { createOfflineReplay } from './offline-replay.js';
 import { replayDueOperations, type OfflineReplay } from '../replay/replayer.js';
 import type { RealtimeBus } from '../realtime/realtime-bus.js';
 import { createRealtime } from '../realtime/realtime.js';

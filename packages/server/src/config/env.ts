@@ -268,7 +268,7 @@ export interface UpstreamEnv {
   /**
    * SYNCLINE_UPSTREAM_ALLOW: the entries (hosts, addresses, CIDRs) as listed; undefined when
    * unset. Their grammar belongs to replay/upstream-address.ts, which checks them when the
-   * replay is composed (jobs/offline-replay.ts: parseUpstreamAllow).
+   * replay is composed (app/offline-replay.ts: parseUpstreamAllow).
    */
   allow: string[] | undefined;
   /** SYNCLINE_UPSTREAM_DNS: DNS servers (`ip` or `ip:port`) instead of the system resolver. */

@@ -4,7 +4,7 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../http/node-crypto.js';
-import { createOfflineReplay } from '../jobs/offline-replay.js';
+import { createOfflineReplay } from '../app/offline-replay.js';
 import { retryingCatalogRace, storeMigrations } from '../store/migrations/index.js';
 import type { KyselySyncStore } from '../store/index.js';
 

@@ -7,7 +7,7 @@ import type { Actor } from '../engine/actor.js';
 import type { HostResolver } from '../replay/ports.js';
 import { SyncError } from '../engine/errors.js';
 import { nodeCrypto } from '../http/node-crypto.js';
-import { createOfflineReplay } from '../jobs/offline-replay.js';
+import { createOfflineReplay } from '../app/offline-replay.js';
 import { replayDueOperations, type OfflineReplay } from '../replay/replayer.js';
 import type { KyselySyncStore } from '../store/index.js';
 import { startUpstreamServer, type UpstreamServer } from './upstream-server.js';
