@@ -2,6 +2,8 @@
 // operations, pruning): wait in this process's per-tenant queue, take one dedicated connection,
 // open the dialect's write transaction (SQLite BEGIN IMMEDIATE, PostgreSQL READ COMMITTED), lock
 // the tenant's row where the dialect needs it (FOR UPDATE), run the work, then commit or roll back.
+// On SQLite the group commit (sqlite/group-commit.ts) does the waiting, opening and committing:
+// each writer is a savepoint of a transaction that queued writers share.
 import { sql, type Kysely } from 'kysely';
 import type { KeyedQueue } from '../engine/keyed-queue.js';
 import type { Database, StoreDialect } from './schema.js';
