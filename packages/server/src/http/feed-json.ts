@@ -1,7 +1,7 @@
 // The JSON of a delta page and of a push's answer as the UTF-8 bytes sent, their feed changes
 // spliced in as the store wrote them (spliceJson): a page of stored payloads is not parsed and
-// written out again. Keys follow the protocol's response schemas; results and conflicts, which are small and
-// carry no stored JSON, go through the route's own schema serializer.
+// written out again. Keys follow the protocol's response schemas; results and conflicts, which
+// are small and carry no stored JSON, go through the route's own schema serializer.
 import type { ChangeResult, Conflict } from '@syncline/protocol';
 import { spliceJson } from '../engine/change-json.js';
 import type { DeltaPage, PushPage } from '../engine/engine-api.js';

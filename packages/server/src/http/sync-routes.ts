@@ -115,7 +115,7 @@ const conflictListOfPushSchema = Type.Array(conflictSchema);
  * Sends JSON the route wrote itself in its response schema's shape (UTF-8 bytes, stored payloads
  * spliced in), past the schema's serializer, whose typing expects the object form.
  */
-function sendJsonText<T>(reply: FastifyReply, json: Buffer): T {
+function sendJsonBytes<T>(reply: FastifyReply, json: Buffer): T {
   return reply.type('application/json; charset=utf-8').send(json) as unknown as T;
 }
 
@@ -174,7 +174,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           results: (results: ChangeResult[]) => serialize(results, resultListSchema),
           conflicts: (conflicts: Conflict[]) => serialize(conflicts, conflictListOfPushSchema),
         });
-        return sendJsonText<PushResponse>(reply, json);
+        return sendJsonBytes<PushResponse>(reply, json);
       },
     );
 
@@ -199,7 +199,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           requestMeta(request, '/api/sync/delta'),
         );
         summary.pulled = page.changes.length;
-        return sendJsonText<DeltaResponse>(reply, deltaPageJson(page));
+        return sendJsonBytes<DeltaResponse>(reply, deltaPageJson(page));
       },
     );
 
@@ -224,7 +224,7 @@ export const syncRoutesPlugin = fp<SyncRoutesOptions>(
           requestMeta(request, '/api/sync/snapshot'),
         );
         summary.pulled = page.changes.length;
-        return sendJsonText<SnapshotResponse>(reply, snapshotPageJson(page));
+        return sendJsonBytes<SnapshotResponse>(reply, snapshotPageJson(page));
       },
     );
 

@@ -48,9 +48,8 @@ export function createGroupCommit(db: Kysely<Database>, options: GroupCommitOpti
   const maxMillis = options.maxMillis ?? 25;
   // Tenants in turn order, each with its writers in call order.
   const waiting = new Map<string, Writer[]>();
-  let draining = false;
-
   let lastTenant: string | undefined;
+  let draining = false;
   const stats: GroupCommitStats = { commits: 0, writers: 0 };
 
   // The oldest waiting tenant other than the one that wrote last (when another waits): each
