@@ -75,12 +75,17 @@ export interface CollectionRegistry {
   names(): string[];
   /** The token claims any collection's access rule reads (e.g. `facilities`). */
   claimNames(): string[];
+  /** The access rule of a type no collection names (served unless strict). */
+  readonly defaultAccess: AccessRule;
 }
 
 /**
  * `shipped` are the collections a deployment ships with, handed over by the composition root;
  * a config entry for one of their types overrides it, and `config.presets: false` leaves them out.
  */
+/** Who may see a type whose config names no access rule: everyone in the tenant. */
+const defaultAccess: AccessRule = 'tenant';
+
 export function createCollectionRegistry(
   config: CollectionsConfig = {},
   shipped: Readonly<Record<string, CollectionConfig>> = {},
@@ -104,6 +109,7 @@ export function createCollectionRegistry(
   return {
     strict,
     defaultStrategy: config.defaultStrategy ?? 'SERVER_WINS',
+    defaultAccess,
     get(entityType) {
       const found = resolved.get(entityType);
       if (found) return found;
@@ -161,7 +167,7 @@ function toCollection(name: string, config: CollectionConfig): Collection {
   return {
     name,
     schema: config.schema,
-    access: config.access ?? 'tenant',
+    access: config.access ?? defaultAccess,
     conflictStrategy: config.conflictStrategy,
     mergePolicy: config.mergePolicy ?? {},
     timeDetector: config.timeDetector,

@@ -222,12 +222,47 @@ export interface SnapshotEntity {
 }
 
 /**
- * A change-feed row as a pull serves it: the columns the access checks read, the payload as its
- * stored JSON text (parsed only where a field rule looks into it), and the whole change as the
- * JSON text of a ServerChange, rendered by the store so that a page is spliced, not rebuilt.
+ * One part of a reader's access rule that the store checks on each feed row: the row's creator
+ * is `owner`, or the payload's top-level `field` holds one of `anyOf` (each the JSON.stringify
+ * text of a value; the field's stored text is compared with them, and payloads are stored as
+ * JSON.stringify wrote them, so equal texts are equal values).
+ */
+export type FeedCondition = { owner: string } | { field: string; anyOf: readonly string[] };
+
+/**
+ * Which feed rows a reader sees, per entity type: every condition of the type must hold; null
+ * for a type the reader never sees (not served, or a claim the token lacks).
+ */
+export interface FeedVisibility {
+  types: ReadonlyMap<string, readonly FeedCondition[] | null>;
+  /** For the types `types` does not name. */
+  otherTypes: readonly FeedCondition[] | null;
+}
+
+/** A feed read for a pull: the store decides each row's visibility where it can. */
+export interface FeedEntryQuery extends FeedQuery {
+  visibility: FeedVisibility;
+  /** Every row's details, not only the undecided rows' (a push answer looks for its own rows). */
+  allDetails?: boolean;
+}
+
+/**
+ * A change-feed row as a pull serves it. `visible` is the store's verdict: true when every
+ * condition holds; false when an owner condition fails or the type is never seen; null, undecided,
+ * when a field condition fails or the version has no payload, which the version before decides
+ * (the entity may have left the reader's view, or been deleted in it), or when the store cannot
+ * read the payload. The change comes as the JSON text of a ServerChange, rendered by the store so
+ * that a page is spliced, not rebuilt; it is null for a row that is not visible.
  */
 export interface FeedEntry {
   seq: number;
+  visible: boolean | null;
+  changeJson: string | null;
+  /** The columns the engine's own checks read: for undecided rows (and all, with allDetails). */
+  detail?: FeedEntryDetail;
+}
+
+export interface FeedEntryDetail {
   entityType: string;
   entityId: string;
   version: number;
@@ -235,8 +270,8 @@ export interface FeedEntry {
   deviceId: string | null;
   updatedAt: string;
   deletedAt: string | null;
+  /** The payload as the store wrote it (JSON.stringify text), null for a tombstone. */
   payloadJson: string | null;
-  changeJson: string;
 }
 
 /** Live entities by type at or below a feed position, and how many of them `createdBy` created. */
@@ -258,8 +293,8 @@ export interface TenantReads {
   listHistory(entityType: string, entityId: string): Promise<HistoryRecord[]>;
   /** Change feed: history rows with seq > afterSeq (and of the given types), in seq order. */
   readFeed(query: FeedQuery): Promise<HistoryRecord[]>;
-  /** The same rows as readFeed, in one indexed range read, payloads as stored JSON text. */
-  readFeedEntries(query: FeedQuery): Promise<FeedEntry[]>;
+  /** The same rows as readFeed, in one indexed range read, each judged by `visibility`. */
+  readFeedEntries(query: FeedEntryQuery): Promise<FeedEntry[]>;
   /** Live entities (no tombstones) in (entityType, entityId) order: a snapshot page. */
   readEntities(query: EntityPageQuery): Promise<SnapshotEntity[]>;
   countEntities(query: {

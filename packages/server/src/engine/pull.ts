@@ -1,15 +1,23 @@
 // Reading the change feed for a device: from a cursor, in sequence order, filtered by the
 // collections' access rules. The cursor advances past rows the actor may not see; an entity that
 // leaves the reader's view is sent as a `revoked` removal so the device drops its copy. Changes
-// leave as the JSON text the store rendered, the stored payload spliced in (change-json-sql.ts):
-// a row is parsed only where a field rule must look into its payload.
+// leave as the JSON text the store rendered, the stored payload spliced in (change-json-sql.ts).
+// The store judges each row by the reader's rules (FeedVisibility); the engine settles only the
+// rows it leaves undecided, parsing their payloads and reading the version before.
 import type { ServerChange } from '@syncline/protocol';
 import { isAllowed } from './access.js';
 import type { Actor } from './actor.js';
 import { changeJson } from './change-json.js';
 import { claimsOf, servedRule, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
-import type { FeedEntry, HistoryRecord, JsonObject, TenantReads } from './ports.js';
+import type {
+  FeedCondition,
+  FeedEntryDetail,
+  FeedVisibility,
+  HistoryRecord,
+  JsonObject,
+  TenantReads,
+} from './ports.js';
 import type { Crypto } from './ports.js';
 import { decodeCursor, encodeCursor, positionHolds, viewScope } from './sync-token.js';
 
@@ -26,7 +34,7 @@ export interface FeedPage {
  * are the versions the push wrote after feed position `after`, `count` of them, of `entityTypes`.
  */
 export interface HeldRows {
-  has(row: FeedEntry): boolean;
+  has(row: FeedEntryDetail): boolean;
   after: number;
   count: number;
   entityTypes: ReadonlySet<string>;
@@ -53,26 +61,34 @@ export async function readFeedPage(
   const rows = await reads.readFeedEntries({
     ...query,
     limit: query.limit + 1,
+    visibility: feedVisibility(actor, collections),
+    ...(held ? { allDetails: true } : {}),
     ...(tail ? { beforeSeq: tail.after + 1 } : {}),
   });
   const hasMore = rows.length > query.limit;
   const page = hasMore ? rows.slice(0, query.limit) : rows;
   const changes: string[] = [];
   const rules = new Map<string, TypeRule | null>();
-  for (const row of page) {
-    if (held?.has(row)) continue;
-    let rule = rules.get(row.entityType);
+  for (const { seq, visible, changeJson, detail } of page) {
+    if (held && detail && held.has(detail)) continue;
+    if (visible === true && changeJson !== null) {
+      changes.push(changeJson);
+      continue;
+    }
+    if (visible === false || !detail) continue;
+    let rule = rules.get(detail.entityType);
     if (rule === undefined) {
-      rule = typeRule(actor, collections, row.entityType);
-      rules.set(row.entityType, rule);
+      rule = typeRule(actor, collections, detail.entityType);
+      rules.set(detail.entityType, rule);
     }
     // Only a row that left the reader's view waits on a read of the version before.
     const seen =
       rule === null
         ? 'hidden'
-        : (visibilityOfRow(actor, rule, row) ?? (await visibilityBefore(reads, actor, rule, row)));
-    if (seen === 'visible') changes.push(row.changeJson);
-    else if (seen === 'revoked') changes.push(revokedChangeJson(row));
+        : (visibilityOfRow(actor, rule, detail) ??
+          (await visibilityBefore(reads, actor, rule, detail)));
+    if (seen === 'visible' && changeJson !== null) changes.push(changeJson);
+    else if (seen === 'revoked') changes.push(revokedChangeJson(seq, detail));
   }
   const lastSeq = tail && !hasMore ? tail.through : (page.at(-1)?.seq ?? query.afterSeq);
   return { changes, lastSeq, hasMore };
@@ -97,8 +113,53 @@ function heldTail(
   return { after: held.after, through: tenantSeq };
 }
 
+/**
+ * The reader's access rules as the conditions the store checks on each feed row. A field part
+ * whose claim the token lacks, or lists no value a payload could hold, refuses every version
+ * (the version before is refused too), so the type is never seen.
+ */
+function feedVisibility(actor: Actor, collections: CollectionRegistry): FeedVisibility {
+  const types = new Map<string, readonly FeedCondition[] | null>();
+  for (const name of collections.names()) {
+    types.set(name, conditionsOf(actor, collections.get(name).access));
+  }
+  const otherTypes = collections.strict ? null : conditionsOf(actor, collections.defaultAccess);
+  return { types, otherTypes };
+}
+
+function conditionsOf(actor: Actor, rule: AccessRule): FeedCondition[] | null {
+  if (actor.role === 'admin') return [];
+  const conditions: FeedCondition[] = [];
+  for (const part of partsOf(rule)) {
+    if (part === 'tenant') continue;
+    if (part === 'owner') {
+      conditions.push({ owner: actor.userId });
+      continue;
+    }
+    const allowed = actor.claims[part.claim];
+    if (!Array.isArray(allowed)) return null;
+    // What `===` can match in a parsed payload: no object, array or non-finite number.
+    const anyOf = allowed
+      .filter(
+        (item) =>
+          item === null ||
+          typeof item === 'string' ||
+          typeof item === 'boolean' ||
+          (typeof item === 'number' && Number.isFinite(item)),
+      )
+      .map((item) => JSON.stringify(item));
+    if (anyOf.length === 0) return null;
+    conditions.push({ field: part.field, anyOf });
+  }
+  return conditions;
+}
+
+function partsOf(rule: AccessRule): Exclude<AccessRule, AccessRule[]>[] {
+  return Array.isArray(rule) ? rule.flatMap(partsOf) : [rule];
+}
+
 /** A revoked row as a removal that tells nothing else (a visible one goes as the store wrote it). */
-function revokedChangeJson(row: FeedEntry): string {
+function revokedChangeJson(seq: number, row: FeedEntryDetail): string {
   return changeJson({
     entityType: row.entityType,
     entityId: row.entityId,
@@ -111,7 +172,7 @@ function revokedChangeJson(row: FeedEntry): string {
     deviceId: null,
     checksum: null,
     deletedAt: row.deletedAt,
-    seq: row.seq,
+    seq,
     revoked: true,
   });
 }
@@ -144,7 +205,7 @@ type Visibility = 'visible' | 'hidden' | 'revoked';
 function visibilityOfRow(
   actor: Actor,
   { rule, readsPayload }: TypeRule,
-  row: FeedEntry,
+  row: FeedEntryDetail,
 ): Visibility | undefined {
   if (!readsPayload) {
     // No field rule: the payload is not looked at, so it is not parsed.
@@ -165,7 +226,7 @@ async function visibilityBefore(
   reads: TenantReads,
   actor: Actor,
   { rule }: TypeRule,
-  row: FeedEntry,
+  row: FeedEntryDetail,
 ): Promise<Visibility> {
   const before =
     row.version > 1

@@ -13,6 +13,7 @@ import type {
   EntityPageQuery,
   EntityRecord,
   FeedEntry,
+  FeedEntryQuery,
   FeedQuery,
   HistoryRecord,
   MutationFilter,
@@ -27,6 +28,7 @@ import type {
   TenantTx,
 } from '../engine/ports.js';
 import { changeJsonSql } from './change-json-sql.js';
+import { feedVisibilitySql } from './feed-visibility-sql.js';
 import { migrateToLatest } from './migrations/index.js';
 import { payloadJsonTexts } from '../engine/json.js';
 import type { EntityKey, HotPath } from './hot-path.js';
@@ -164,9 +166,24 @@ const snapshotColumns = [
   'seq',
 ] as const;
 
-/** The columns a feed page reads for the engine's access checks, then the change as JSON text. */
-const feedCheckColumns = [
+/** A feed row's columns: what the change's JSON is rendered from and the access checks read. */
+const feedRowColumns = [
   'seq',
+  'entity_type',
+  'entity_id',
+  'version',
+  'operation',
+  'payload',
+  'checksum',
+  'created_by',
+  'updated_by',
+  'device_id',
+  'updated_at',
+  'deleted_at',
+] as const;
+
+/** What the engine's own checks read of an undecided row (FeedEntryDetail), in this order. */
+const feedDetailColumns = [
   'entity_type',
   'entity_id',
   'version',
@@ -176,11 +193,31 @@ const feedCheckColumns = [
   'deleted_at',
   'payload',
 ] as const;
-const feedColumns = [...feedCheckColumns, 'change_json'] as const;
-const feedSelections = {
-  sqlite: [...feedCheckColumns, changeJsonSql('sqlite').as('change_json')],
-  postgres: [...feedCheckColumns, changeJsonSql('postgres').as('change_json')],
-} as const;
+
+/**
+ * A feed page's selection over the judged rows (`visible`): the change's JSON for every row not
+ * refused, and the details for the undecided ones (or all). A refused row costs its seq alone.
+ */
+function feedSelection(dialect: StoreDialect, allDetails: boolean) {
+  const detailWanted = allDetails ? sql`1 = 1` : sql`visible is null`;
+  return [
+    sql<number>`seq`.as('seq'),
+    sql<number | null>`visible`.as('visible'),
+    sql<string | null>`case when visible = 0 then null else ${changeJsonSql(dialect)} end`.as(
+      'change_json',
+    ),
+    ...feedDetailColumns.map((column) =>
+      sql`case when ${detailWanted} then ${sql.ref(column)} end`.as(`detail_${column}`),
+    ),
+  ];
+}
+
+const feedColumns = [
+  'seq',
+  'visible',
+  'change_json',
+  ...feedDetailColumns.map((c) => `detail_${c}`),
+];
 
 const historyCodec: Codec<HistoryRecord> = {
   seq: 'int',
@@ -397,25 +434,39 @@ class KyselyTenantReads implements TenantReads {
 
   /**
    * One range read on the history primary key (tenant, seq), or on (tenant, entity_type, seq)
-   * for a few types; the payload column comes back as the text the store wrote.
+   * for a few types, each row judged by the reader's access rules in the database: the payload
+   * leaves it inside the change's JSON only, and only where the reader may see it.
    */
-  async readFeedEntries(query: FeedQuery): Promise<FeedEntry[]> {
+  async readFeedEntries(query: FeedEntryQuery): Promise<FeedEntry[]> {
     const q = this.feedQuery(query);
     if (!q) return [];
-    const selection = feedSelections[this.traits.dialect];
-    const rows = await this.selectRows(q.select(selection).compile(), feedColumns);
-    return rows.map((r) => ({
-      seq: Number(r[0]),
-      entityType: r[1] as string,
-      entityId: r[2] as string,
-      version: Number(r[3]),
-      createdBy: r[4] as string,
-      deviceId: r[5] as string | null,
-      updatedAt: r[6] as string,
-      deletedAt: r[7] as string | null,
-      payloadJson: r[8] as string | null,
-      changeJson: r[9] as string,
-    }));
+    const { dialect } = this.traits;
+    const judged = q.select([
+      ...feedRowColumns,
+      feedVisibilitySql(dialect, query.visibility).as('visible'),
+    ]);
+    const compiled = this.db
+      .selectFrom(judged.as('judged'))
+      .select(feedSelection(dialect, query.allDetails === true))
+      .orderBy(sql`seq`)
+      .compile();
+    const rows = await this.selectRows(compiled, feedColumns);
+    return rows.map((r) => {
+      const visible = r[1] === null ? null : Number(r[1]) === 1;
+      const entry: FeedEntry = { seq: Number(r[0]), visible, changeJson: r[2] as string | null };
+      if (r[3] === null) return entry;
+      entry.detail = {
+        entityType: r[3] as string,
+        entityId: r[4] as string,
+        version: Number(r[5]),
+        createdBy: r[6] as string,
+        deviceId: r[7] as string | null,
+        updatedAt: r[8] as string,
+        deletedAt: r[9] as string | null,
+        payloadJson: r[10] as string | null,
+      };
+      return entry;
+    });
   }
 
   /** The feed's rows after a cursor, in seq order, before the columns are chosen. */

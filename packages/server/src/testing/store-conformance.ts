@@ -8,6 +8,8 @@ import type {
   ConflictRecord,
   DeviceRecord,
   EntityRecord,
+  FeedCondition,
+  FeedVisibility,
   JsonObject,
   MutationRecord,
   NewHistoryRecord,
@@ -36,6 +38,26 @@ const trickyPayload: JsonObject = {
   bool: false,
   long: 'x'.repeat(10_000),
 };
+
+/** Every row visible: no condition on any type. */
+const everyone: FeedVisibility = { types: new Map(), otherTypes: [] };
+
+/** FeedEntry.visible as FeedVisibility defines it, for the conformance cases to compare with. */
+function verdictOf(
+  conditions: readonly FeedCondition[] | null,
+  createdBy: string,
+  payload: JsonObject | null,
+): boolean | null {
+  if (conditions === null) return false;
+  const fields = conditions.filter((c) => 'field' in c);
+  if (conditions.some((c) => 'owner' in c && c.owner !== createdBy)) return false;
+  if (fields.length === 0) return true;
+  if (payload === null) return null;
+  const holds = fields.every(
+    (c) => Object.hasOwn(payload, c.field) && c.anyOf.includes(JSON.stringify(payload[c.field])),
+  );
+  return holds ? true : null;
+}
 
 function historyRecord(over: Partial<NewHistoryRecord> = {}): NewHistoryRecord {
   return {
@@ -300,14 +322,17 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
             rows.map((r) => ({
               entry: {
                 seq: r.seq,
-                entityType: r.entityType,
-                entityId: r.entityId,
-                version: r.version,
-                createdBy: r.createdBy,
-                deviceId: r.deviceId,
-                updatedAt: r.updatedAt,
-                deletedAt: r.deletedAt,
-                payloadJson: r.payload === null ? null : JSON.stringify(r.payload),
+                visible: true,
+                detail: {
+                  entityType: r.entityType,
+                  entityId: r.entityId,
+                  version: r.version,
+                  createdBy: r.createdBy,
+                  deviceId: r.deviceId,
+                  updatedAt: r.updatedAt,
+                  deletedAt: r.deletedAt,
+                  payloadJson: r.payload === null ? null : JSON.stringify(r.payload),
+                },
               },
               change: {
                 entityType: r.entityType,
@@ -329,8 +354,8 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           rows.map(({ changeJson, ...entry }) => ({
             entry,
             // Key order too: the change goes out as this text.
-            change: JSON.parse(changeJson) as unknown,
-            keys: Object.keys(JSON.parse(changeJson) as object),
+            change: JSON.parse(changeJson ?? 'null') as unknown,
+            keys: Object.keys(JSON.parse(changeJson ?? 'null') as object),
           }));
         const keys = [
           'entityType',
@@ -354,13 +379,89 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
           { afterSeq: 0, beforeSeq: 3, limit: 10 },
         ]) {
           const expected = (await asText(query)).map((row) => ({ ...row, keys }));
-          expect(split(await ts.readFeedEntries(query))).toEqual(expected);
+          const entries = { ...query, visibility: everyone, allDetails: true };
+          expect(split(await ts.readFeedEntries(entries))).toEqual(expected);
           // The same inside a read transaction, where SQLite reads rows as arrays.
-          expect(split(await ts.read((reads) => reads.readFeedEntries(query)))).toEqual(expected);
+          expect(split(await ts.read((reads) => reads.readFeedEntries(entries)))).toEqual(expected);
         }
-        const [first] = await ts.readFeedEntries({ afterSeq: 0, limit: 1 });
-        expect(JSON.parse(first?.payloadJson ?? 'null')).toEqual(trickyPayload);
+        const [first] = await ts.readFeedEntries({ afterSeq: 0, limit: 1, visibility: everyone });
+        expect(first?.detail).toBeUndefined();
         expect(JSON.parse(first?.changeJson ?? 'null')).toMatchObject({ payload: trickyPayload });
+      });
+
+      it("judges each feed row by the reader's conditions as the engine would", async () => {
+        // Field values a payload may hold, claims may list, or neither; with odd keys and texts.
+        const values: unknown[] = ['f1', 'f2', 'é "q" \\', '', 0, 1, 1.5, -2e-7, 1e21, true, false];
+        values.push(null, { a: 1 }, [1, 'f1'], 'nul \u0000 inside');
+        const fieldNames = ['facilityId', 'a"b', 'dot.ted', ''];
+        const random = prng(7);
+        const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+        const payloads: (JsonObject | null)[] = [];
+        await ts.transact(async (tx) => {
+          for (let i = 0; i < 120; i++) {
+            const payload: JsonObject | null = random() < 0.15 ? null : {};
+            if (payload) {
+              for (const field of fieldNames) if (random() < 0.7) payload[field] = pick(values);
+              if (random() < 0.2) payload.other = 'nul \u0000 elsewhere';
+            }
+            payloads.push(payload);
+            await tx.appendHistory(
+              historyRecord({
+                entityType: pick(['task', 'note', 'visit']),
+                entityId: `e${i}`,
+                createdBy: pick(['u1', 'u2']),
+                operation: payload ? 'CREATE' : 'DELETE',
+                payload,
+              }),
+            );
+          }
+        });
+        const primitives = values.filter((v) => v === null || typeof v !== 'object');
+        const someOf = () => primitives.filter(() => random() < 0.3).map((v) => JSON.stringify(v));
+        const randomConditions = (): FeedCondition[] | null => {
+          if (random() < 0.1) return null;
+          const conditions: FeedCondition[] = [];
+          if (random() < 0.5) conditions.push({ owner: pick(['u1', 'u2']) });
+          const fieldCount = Math.floor(random() * 3);
+          for (let f = 0; f < fieldCount; f++) {
+            conditions.push({ field: pick(fieldNames), anyOf: someOf() });
+          }
+          return conditions;
+        };
+        const all = await ts.readFeed({ afterSeq: 0, limit: 1000 });
+        for (let round = 0; round < 25; round++) {
+          const visibility: FeedVisibility = {
+            types: new Map([
+              ['task', randomConditions()],
+              ['note', randomConditions()],
+            ]),
+            otherTypes: randomConditions(),
+          };
+          const entries = await ts.readFeedEntries({ afterSeq: 0, limit: 1000, visibility });
+          expect(entries.map((e) => e.seq)).toEqual(all.map((r) => r.seq));
+          for (const [i, entry] of entries.entries()) {
+            const row = all[i];
+            if (!row) throw new Error('row missing');
+            const conditions = visibility.types.has(row.entityType)
+              ? (visibility.types.get(row.entityType) ?? null)
+              : visibility.otherTypes;
+            const expected = verdictOf(conditions, row.createdBy, row.payload);
+            const where = `round ${round}, ${row.entityType} ${JSON.stringify(row.createdBy)} ${JSON.stringify(conditions)} ${JSON.stringify(row.payload)}`;
+            // A store may leave a row it cannot read undecided (PostgreSQL: `\u0000` in JSON).
+            const unreadable = JSON.stringify(row.payload).includes('\\u0000');
+            if (!(entry.visible === null && expected !== false && unreadable)) {
+              expect(entry.visible, where).toBe(expected);
+            }
+            expect(entry.changeJson === null, where).toBe(entry.visible === false);
+            expect(entry.detail === undefined, where).toBe(entry.visible !== null);
+            if (entry.visible !== false) {
+              expect(JSON.parse(entry.changeJson ?? 'null'), where).toMatchObject({
+                entityId: row.entityId,
+                payload: row.payload,
+              });
+            }
+          }
+        }
       });
 
       it('reads off the write lock and never sees a write before it commits', async () => {
@@ -376,7 +477,7 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         await inFlight;
         const reader = ts.read(async (reads) => ({
           state: await reads.getTenantState(),
-          rows: await reads.readFeedEntries({ afterSeq: 0, limit: 10 }),
+          rows: await reads.readFeedEntries({ afterSeq: 0, limit: 10, visibility: everyone }),
         }));
         if (store.dialect === 'postgres') {
           // Answered while the writer still holds the tenant's lock, without its row.
@@ -1336,7 +1437,9 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
             const page =
               seen.length % 2 === 0
                 ? await ts.readFeed({ afterSeq: cursor, limit: 7 })
-                : await ts.read((reads) => reads.readFeedEntries({ afterSeq: cursor, limit: 7 }));
+                : await ts.read((reads) =>
+                    reads.readFeedEntries({ afterSeq: cursor, limit: 7, visibility: everyone }),
+                  );
             for (const row of page) {
               expect(row.seq, `seed ${seed}: gap after ${cursor}`).toBe(cursor + 1);
               seen.push(row.seq);

@@ -5,7 +5,7 @@ import type { Actor } from '../actor.js';
 import { applyBatch } from '../apply-batch.js';
 import type { EngineContext } from '../context.js';
 import type { PushPage, RequestMeta } from '../engine-api.js';
-import type { FeedEntry } from '../ports.js';
+import type { FeedEntryDetail } from '../ports.js';
 import { pullPage, type HeldRows } from '../pull.js';
 import { validateChange } from '../validate-change.js';
 import { toWireConflict } from '../wire.js';
@@ -116,7 +116,7 @@ function appliedAsSent(
   }
   if (held.size === 0) return undefined;
   return {
-    has: (row: FeedEntry) =>
+    has: (row: FeedEntryDetail) =>
       row.deviceId === deviceId && held.has(versionKey(row.entityType, row.entityId, row.version)),
     after: feedBefore,
     count: held.size,
