@@ -25,7 +25,12 @@ describe.skipIf(!testPgUrl)(
       const url = new URL(testPgUrl as string);
       url.searchParams.set('schema', schema);
       server = await startServer({
-        env: { SYNCLINE_DB_URL: url.toString(), SYNCLINE_UPSTREAM_ALLOW: '127.0.0.1' },
+        // No scheduled jobs: the replay job would claim operations these tests send by hand.
+        env: {
+          SYNCLINE_DB_URL: url.toString(),
+          SYNCLINE_UPSTREAM_ALLOW: '127.0.0.1',
+          SYNCLINE_JOBS: 'off',
+        },
       });
     });
     afterAll(async () => {

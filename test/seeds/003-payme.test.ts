@@ -16,7 +16,11 @@ let upstream: UpstreamServer;
 beforeAll(async () => {
   upstream = await startUpstreamServer();
   // The operator lists the hosts upstream URLs may name (SSRF guard): the test's API host only.
-  server = await startServer({ env: { SYNCLINE_UPSTREAM_ALLOW: '127.0.0.1' } });
+  // No scheduled jobs: the replay job, at a minute's turn, would claim operations these tests
+  // send by hand, which then answer 'syncing'.
+  server = await startServer({
+    env: { SYNCLINE_UPSTREAM_ALLOW: '127.0.0.1', SYNCLINE_JOBS: 'off' },
+  });
 });
 afterAll(async () => {
   await server?.stop();
