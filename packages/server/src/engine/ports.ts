@@ -201,6 +201,11 @@ export interface EntityPageQuery {
   /** Only rows whose stored version has seq at or below this (the snapshot's start position). */
   maxSeq: number;
   limit: number;
+  /**
+   * The reader's rules (see FeedVisibility): entities it refuses are skipped, and each row
+   * answered carries its verdict. Without it every entity is answered, undecided.
+   */
+  visibility?: FeedVisibility;
 }
 
 /**
@@ -219,6 +224,8 @@ export interface SnapshotEntity {
   deviceId: string | null;
   updatedAt: string;
   seq: number;
+  /** The store's verdict under the query's visibility: true, or null for the engine to judge. */
+  visible: true | null;
 }
 
 /**

@@ -5,19 +5,12 @@
 // The store judges each row by the reader's rules (FeedVisibility); the engine settles only the
 // rows it leaves undecided, parsing their payloads and reading the version before.
 import type { ServerChange } from '@syncline/protocol';
-import { isAllowed } from './access.js';
+import { isAllowed, storeVisibility } from './access.js';
 import type { Actor } from './actor.js';
 import { changeJson } from './change-json.js';
 import { claimsOf, servedRule, type AccessRule, type CollectionRegistry } from './collections.js';
 import { SyncError } from './errors.js';
-import type {
-  FeedCondition,
-  FeedEntryDetail,
-  FeedVisibility,
-  HistoryRecord,
-  JsonObject,
-  TenantReads,
-} from './ports.js';
+import type { FeedEntryDetail, HistoryRecord, JsonObject, TenantReads } from './ports.js';
 import type { Crypto } from './ports.js';
 import { decodeCursor, encodeCursor, positionHolds, viewScope } from './sync-token.js';
 
@@ -61,7 +54,7 @@ export async function readFeedPage(
   const rows = await reads.readFeedEntries({
     ...query,
     limit: query.limit + 1,
-    visibility: feedVisibility(actor, collections),
+    visibility: storeVisibility(actor, collections),
     ...(held ? { allDetails: true } : {}),
     ...(tail ? { beforeSeq: tail.after + 1 } : {}),
   });
@@ -111,51 +104,6 @@ function heldTail(
     return undefined;
   }
   return { after: held.after, through: tenantSeq };
-}
-
-/**
- * The reader's access rules as the conditions the store checks on each feed row. A field part
- * whose claim the token lacks, or lists no value a payload could hold, refuses every version
- * (the version before is refused too), so the type is never seen.
- */
-function feedVisibility(actor: Actor, collections: CollectionRegistry): FeedVisibility {
-  const types = new Map<string, readonly FeedCondition[] | null>();
-  for (const name of collections.names()) {
-    types.set(name, conditionsOf(actor, collections.get(name).access));
-  }
-  const otherTypes = collections.strict ? null : conditionsOf(actor, collections.defaultAccess);
-  return { types, otherTypes };
-}
-
-function conditionsOf(actor: Actor, rule: AccessRule): FeedCondition[] | null {
-  if (actor.role === 'admin') return [];
-  const conditions: FeedCondition[] = [];
-  for (const part of partsOf(rule)) {
-    if (part === 'tenant') continue;
-    if (part === 'owner') {
-      conditions.push({ owner: actor.userId });
-      continue;
-    }
-    const allowed = actor.claims[part.claim];
-    if (!Array.isArray(allowed)) return null;
-    // What `===` can match in a parsed payload: no object, array or non-finite number.
-    const anyOf = allowed
-      .filter(
-        (item) =>
-          item === null ||
-          typeof item === 'string' ||
-          typeof item === 'boolean' ||
-          (typeof item === 'number' && Number.isFinite(item)),
-      )
-      .map((item) => JSON.stringify(item));
-    if (anyOf.length === 0) return null;
-    conditions.push({ field: part.field, anyOf });
-  }
-  return conditions;
-}
-
-function partsOf(rule: AccessRule): Exclude<AccessRule, AccessRule[]>[] {
-  return Array.isArray(rule) ? rule.flatMap(partsOf) : [rule];
 }
 
 /** A revoked row as a removal that tells nothing else (a visible one goes as the store wrote it). */

@@ -10,7 +10,7 @@ import {
   type SnapshotRequest,
   type SnapshotResponse,
 } from '@syncline/protocol';
-import { isAllowed } from './access.js';
+import { isAllowed, storeVisibility } from './access.js';
 import type { Actor } from './actor.js';
 import { changeJson, spliceJson } from './change-json.js';
 import { claimsOf, servedRule, type AccessRule, type CollectionRegistry } from './collections.js';
@@ -136,11 +136,14 @@ export async function snapshotPage(
     start = { seq: state.seq, total: totalFor(actor, collections, counts) };
   }
 
+  // The store skips what the reader may not see and vouches for what it may: only undecided
+  // entities (a field the store could not read) are judged here.
   const rows = await reads.readEntities({
     ...entityTypes,
     ...(start.after ? { after: start.after } : {}),
     maxSeq: start.seq,
     limit: pageSize + 1,
+    visibility: storeVisibility(actor, collections),
   });
   const hasMore = rows.length > pageSize;
   const page = hasMore ? rows.slice(0, pageSize) : rows;
@@ -152,7 +155,7 @@ export async function snapshotPage(
       visible = visibilityOf(actor, collections, entity.entityType);
       visibility.set(entity.entityType, visible);
     }
-    if (visible?.(entity)) changes.push(snapshotChangeJson(entity));
+    if (entity.visible === true || visible?.(entity)) changes.push(snapshotChangeJson(entity));
   }
   const last = page.at(-1);
   return {

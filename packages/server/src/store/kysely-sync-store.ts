@@ -486,18 +486,24 @@ class KyselyTenantReads implements TenantReads {
   /**
    * Served by the entities primary key (tenant, entity_type, entity_id): the row-value comparison
    * seeks straight to the cursor, where an OR of two ranges would read and sort every row after
-   * it on each page. Only the columns a page sends, the payload as its stored text.
+   * it on each page. Only the columns a page sends, the payload as its stored text, and only
+   * the entities the reader may see (or that the engine must judge), with the verdict.
    */
   async readEntities(query: EntityPageQuery): Promise<SnapshotEntity[]> {
     const limit = Math.floor(query.limit);
     if (!(limit > 0)) return [];
     if (query.entityTypes !== undefined && query.entityTypes.length === 0) return [];
+    // A live entity has a payload, so its verdict is 1 or undecided (NULL) unless refused (0).
+    const verdict = query.visibility
+      ? feedVisibilitySql(this.traits.dialect, query.visibility)
+      : sql<null>`null`;
     let q = this.db
       .selectFrom('entities')
-      .select(snapshotColumns)
+      .select([...snapshotColumns, verdict.as('visible')])
       .where('tenant', '=', this.tenant)
       .where('deleted_at', 'is', null)
       .where('seq', '<=', query.maxSeq);
+    if (query.visibility) q = q.where(sql<boolean>`coalesce(${verdict}, 1) <> 0`);
     if (query.entityTypes !== undefined) q = q.where('entity_type', 'in', [...query.entityTypes]);
     const after = query.after;
     if (after) {
@@ -510,7 +516,7 @@ class KyselyTenantReads implements TenantReads {
       );
     }
     const compiled = q.orderBy('entity_type').orderBy('entity_id').limit(limit).compile();
-    const rows = await this.selectRows(compiled, snapshotColumns);
+    const rows = await this.selectRows(compiled, [...snapshotColumns, 'visible']);
     return rows.map((r) => ({
       entityType: r[0] as string,
       entityId: r[1] as string,
@@ -522,6 +528,7 @@ class KyselyTenantReads implements TenantReads {
       deviceId: r[7] as string | null,
       updatedAt: r[8] as string,
       seq: Number(r[9]),
+      visible: r[10] === null ? null : true,
     }));
   }
 

@@ -59,6 +59,68 @@ function verdictOf(
   return holds ? true : null;
 }
 
+const conditionsFor = (visibility: FeedVisibility, entityType: string) =>
+  visibility.types.has(entityType)
+    ? (visibility.types.get(entityType) ?? null)
+    : visibility.otherTypes;
+
+/**
+ * Checks a store's verdict on a row against verdictOf, and answers the case's description. A
+ * store may leave undecided a row whose payload it cannot read (PostgreSQL: `\u0000` in JSON).
+ */
+function expectVerdict(
+  actual: boolean | null,
+  visibility: FeedVisibility,
+  row: { entityType: string; createdBy: string; payload: JsonObject | null },
+  label: string,
+): string {
+  const conditions = conditionsFor(visibility, row.entityType);
+  const expected = verdictOf(conditions, row.createdBy, row.payload);
+  const where = `${label}: ${row.entityType} by ${row.createdBy} under ${JSON.stringify(conditions)}: ${JSON.stringify(row.payload)}`;
+  const unreadable = JSON.stringify(row.payload).includes('\\u0000');
+  if (!(actual === null && expected !== false && unreadable)) expect(actual, where).toBe(expected);
+  return where;
+}
+
+/**
+ * Random payloads and reader conditions from a seed: field values a payload may hold, claims may
+ * list, or neither, under odd keys, and payloads holding `\u0000`.
+ */
+function visibilityCases(seed: number) {
+  const values: unknown[] = ['f1', 'f2', 'é "q" \\', '', 0, 1, 1.5, -2e-7, 1e21, true, false];
+  values.push(null, { a: 1 }, [1, 'f1'], 'nul \u0000 inside');
+  const fieldNames = ['facilityId', 'a"b', 'dot.ted', ''];
+  const random = prng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const primitives = values.filter((v) => v === null || typeof v !== 'object');
+  const someOf = () => primitives.filter(() => random() < 0.3).map((v) => JSON.stringify(v));
+  const conditions = (): FeedCondition[] | null => {
+    if (random() < 0.1) return null;
+    const parts: FeedCondition[] = [];
+    if (random() < 0.5) parts.push({ owner: pick(['u1', 'u2']) });
+    const fieldCount = Math.floor(random() * 3);
+    for (let f = 0; f < fieldCount; f++) parts.push({ field: pick(fieldNames), anyOf: someOf() });
+    return parts;
+  };
+  return {
+    random,
+    pick,
+    payload(): JsonObject {
+      const payload: JsonObject = {};
+      for (const field of fieldNames) if (random() < 0.7) payload[field] = pick(values);
+      if (random() < 0.2) payload.other = 'nul \u0000 elsewhere';
+      return payload;
+    },
+    visibility(): FeedVisibility {
+      const types = new Map([
+        ['task', conditions()],
+        ['note', conditions()],
+      ]);
+      return { types, otherTypes: conditions() };
+    },
+  };
+}
+
 function historyRecord(over: Partial<NewHistoryRecord> = {}): NewHistoryRecord {
   return {
     entityType: 'task',
@@ -390,68 +452,30 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
       });
 
       it("judges each feed row by the reader's conditions as the engine would", async () => {
-        // Field values a payload may hold, claims may list, or neither; with odd keys and texts.
-        const values: unknown[] = ['f1', 'f2', 'é "q" \\', '', 0, 1, 1.5, -2e-7, 1e21, true, false];
-        values.push(null, { a: 1 }, [1, 'f1'], 'nul \u0000 inside');
-        const fieldNames = ['facilityId', 'a"b', 'dot.ted', ''];
-        const random = prng(7);
-        const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-        const payloads: (JsonObject | null)[] = [];
+        const cases = visibilityCases(7);
         await ts.transact(async (tx) => {
           for (let i = 0; i < 120; i++) {
-            const payload: JsonObject | null = random() < 0.15 ? null : {};
-            if (payload) {
-              for (const field of fieldNames) if (random() < 0.7) payload[field] = pick(values);
-              if (random() < 0.2) payload.other = 'nul \u0000 elsewhere';
-            }
-            payloads.push(payload);
+            const payload = cases.random() < 0.15 ? null : cases.payload();
             await tx.appendHistory(
               historyRecord({
-                entityType: pick(['task', 'note', 'visit']),
+                entityType: cases.pick(['task', 'note', 'visit']),
                 entityId: `e${i}`,
-                createdBy: pick(['u1', 'u2']),
+                createdBy: cases.pick(['u1', 'u2']),
                 operation: payload ? 'CREATE' : 'DELETE',
                 payload,
               }),
             );
           }
         });
-        const primitives = values.filter((v) => v === null || typeof v !== 'object');
-        const someOf = () => primitives.filter(() => random() < 0.3).map((v) => JSON.stringify(v));
-        const randomConditions = (): FeedCondition[] | null => {
-          if (random() < 0.1) return null;
-          const conditions: FeedCondition[] = [];
-          if (random() < 0.5) conditions.push({ owner: pick(['u1', 'u2']) });
-          const fieldCount = Math.floor(random() * 3);
-          for (let f = 0; f < fieldCount; f++) {
-            conditions.push({ field: pick(fieldNames), anyOf: someOf() });
-          }
-          return conditions;
-        };
         const all = await ts.readFeed({ afterSeq: 0, limit: 1000 });
         for (let round = 0; round < 25; round++) {
-          const visibility: FeedVisibility = {
-            types: new Map([
-              ['task', randomConditions()],
-              ['note', randomConditions()],
-            ]),
-            otherTypes: randomConditions(),
-          };
+          const visibility = cases.visibility();
           const entries = await ts.readFeedEntries({ afterSeq: 0, limit: 1000, visibility });
           expect(entries.map((e) => e.seq)).toEqual(all.map((r) => r.seq));
           for (const [i, entry] of entries.entries()) {
             const row = all[i];
             if (!row) throw new Error('row missing');
-            const conditions = visibility.types.has(row.entityType)
-              ? (visibility.types.get(row.entityType) ?? null)
-              : visibility.otherTypes;
-            const expected = verdictOf(conditions, row.createdBy, row.payload);
-            const where = `round ${round}, ${row.entityType} ${JSON.stringify(row.createdBy)} ${JSON.stringify(conditions)} ${JSON.stringify(row.payload)}`;
-            // A store may leave a row it cannot read undecided (PostgreSQL: `\u0000` in JSON).
-            const unreadable = JSON.stringify(row.payload).includes('\\u0000');
-            if (!(entry.visible === null && expected !== false && unreadable)) {
-              expect(entry.visible, where).toBe(expected);
-            }
+            const where = expectVerdict(entry.visible, visibility, row, `round ${round}`);
             expect(entry.changeJson === null, where).toBe(entry.visible === false);
             expect(entry.detail === undefined, where).toBe(entry.visible !== null);
             if (entry.visible !== false) {
@@ -592,6 +616,48 @@ export function runStoreConformance(name: string, newStore: () => Promise<SyncSt
         await ts.transact((tx) => tx.putEntity(tombstone));
         expect(await ts.getEntity('task', 'e1')).toEqual(tombstone);
         expect(await ts.getEntity('note', 'e1')).toBeUndefined();
+      });
+
+      it('skips the live entities a reader is refused, and vouches for those it may see', async () => {
+        const cases = visibilityCases(11);
+        const live: EntityRecord[] = [];
+        await ts.transact(async (tx) => {
+          for (let i = 0; i < 120; i++) {
+            const deleted = cases.random() < 0.1;
+            const entity = entityRecord({
+              entityType: cases.pick(['task', 'note', 'visit']),
+              entityId: `e${String(i).padStart(3, '0')}`,
+              createdBy: cases.pick(['u1', 'u2']),
+              payload: deleted ? null : cases.payload(),
+              deletedAt: deleted ? iso(2) : null,
+              seq: i + 1,
+            });
+            await tx.putEntity(entity);
+            if (!deleted) live.push(entity);
+          }
+        });
+        const byKey = (e: { entityType: string; entityId: string }) =>
+          `${e.entityType}/${e.entityId}`;
+        const ordered = [...live].sort((x, y) => (byKey(x) < byKey(y) ? -1 : 1));
+        for (let round = 0; round < 25; round++) {
+          const visibility = cases.visibility();
+          const rows = await ts.readEntities({ maxSeq: 1000, limit: 1000, visibility });
+          const seen = ordered.filter(
+            (e) =>
+              verdictOf(conditionsFor(visibility, e.entityType), e.createdBy, e.payload) !== false,
+          );
+          expect(rows.map(byKey), `round ${round}`).toEqual(seen.map(byKey));
+          for (const [i, row] of rows.entries()) {
+            const entity = seen[i];
+            if (!entity) throw new Error('entity missing');
+            expectVerdict(row.visible, visibility, entity, `round ${round}`);
+          }
+        }
+        // Without a reader's rules: every live entity, undecided.
+        const unjudged = await ts.readEntities({ maxSeq: 1000, limit: 1000 });
+        expect(unjudged.map((r) => [byKey(r), r.visible])).toEqual(
+          ordered.map((e) => [byKey(e), null]),
+        );
       });
     });
 
