@@ -128,9 +128,10 @@ export function runOfflineIdsMigrationSuite(name: string, open: () => Promise<Un
           default_conflict_strategy: 'manual',
           max_queue_size: 9,
         });
-        // The old ids' uniqueness now holds per business only.
+        // The old ids' uniqueness now holds per business only (queue ids of request mutations
+        // since 0009).
         const rows = await sql<{ n: number | string }>`
-          select count(*) as n from offline_operations where id = 1`.execute(db);
+          select count(*) as n from mutations where kind = 'request' and queue_id = 1`.execute(db);
         expect(Number(rows.rows[0]?.n)).toBe(2);
       } finally {
         await dispose();
