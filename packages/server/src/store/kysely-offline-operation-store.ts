@@ -484,11 +484,16 @@ export function createKyselyOfflineOperationStore(store: KyselySyncStore): Offli
       const rows = await db
         .selectFrom('mutations')
         .select(['tenant', 'queue_id'])
-        .where(requestsOnly)
+        // The kind in each branch: SQLite plans the branches of an OR one by one, and a partial
+        // index serves only a branch that names its kind itself.
         .where((eb) =>
           eb.or([
-            eb.and([eb('status', '=', 'PENDING'), eb('next_attempt_at', '<=', now)]),
-            eb.and([eb('status', '=', 'SYNCING'), eb('claimed_at', '<', staleClaimBefore)]),
+            eb.and([requestsOnly, eb('status', '=', 'PENDING'), eb('next_attempt_at', '<=', now)]),
+            eb.and([
+              requestsOnly,
+              eb('status', '=', 'SYNCING'),
+              eb('claimed_at', '<', staleClaimBefore),
+            ]),
           ]),
         )
         // Ids count per business: across businesses, the oldest go first.
