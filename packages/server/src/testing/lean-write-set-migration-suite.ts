@@ -1,9 +1,9 @@
 // Migration 0008 on a database that already holds entities and mutations: every row and every
 // reader's answer stays the same, the indexes it drops are gone. Each store's test is one call.
-import { Migrator, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { retryingCatalogRace, storeMigrations } from '../store/migrations/index.js';
-import type { UnmigratedStore } from './offline-ids-migration-suite.js';
+import { storeMigrations } from '../store/migrations/index.js';
+import { migratorOf, type UnmigratedStore } from './unmigrated-store.js';
 
 const entity = (tenant: string, i: number) => ({
   tenant,
@@ -45,21 +45,15 @@ const mutation = (tenant: string, i: number) => ({
 export function runLeanWriteSetMigrationSuite(name: string, open: () => Promise<UnmigratedStore>) {
   describe(name, () => {
     it('keeps every entity and mutation, and every reader answers as before', async () => {
-      const { store, migrationTableSchema, dispose } = await open();
+      const opened = await open();
+      const { store, dispose } = opened;
       try {
         // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables before 0008
         const db = store.db as unknown as Kysely<any>;
-        const migrations = storeMigrations(store.dialect);
-        const names = Object.keys(migrations).sort();
+        const names = Object.keys(storeMigrations(store.dialect)).sort();
         const previous = names[names.indexOf('0008_lean_write_set') - 1] as string;
-        const migrator = new Migrator({
-          db,
-          provider: { getMigrations: async () => migrations },
-          ...(migrationTableSchema ? { migrationTableSchema } : {}),
-        });
-        expect(
-          (await retryingCatalogRace(() => migrator.migrateTo(previous))).error,
-        ).toBeUndefined();
+        const to = migratorOf(opened);
+        await to(previous);
 
         const rows = Array.from({ length: 40 }, (_, i) => i + 1);
         await db
@@ -88,7 +82,7 @@ export function runLeanWriteSetMigrationSuite(name: string, open: () => Promise<
         });
         const before = await read();
 
-        expect((await retryingCatalogRace(() => migrator.migrateToLatest())).error).toBeUndefined();
+        await to('latest');
         expect(await read()).toEqual(before);
         // The mutation readers need the latest schema: their answers are checked against the rows.
         const ids = (found: { mutationId: string }[]) => found.map((m) => m.mutationId);

@@ -19,7 +19,7 @@ import {
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import { MaintenanceQueries } from '../store/maintenance-queries.js';
-import type { NewOfflineOperation } from '../replay/ports.js';
+import { offlineRequest } from './offline-request.js';
 import { presetCollections } from '../seeds/presets.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -27,40 +27,6 @@ const T0 = Date.UTC(2025, 0, 6, 8, 0, 0);
 const TENANT = 'clinic';
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
-
-/** A request seed 003 queued (POST /api/offline/queue) on device `till`, as it is stored. */
-const offlineRequest = (operationId: string, at: string): NewOfflineOperation => ({
-  userId: 'u1',
-  deviceId: 'till',
-  operationType: 'sale',
-  operationId,
-  idempotencyKey: `key-${operationId}`,
-  endpoint: '/api/sales',
-  method: 'POST',
-  requestBody: { total: 1 },
-  status: 'pending',
-  syncAttempts: 1,
-  attemptLimit: 4,
-  statusCode: null,
-  serverResponse: null,
-  serverId: null,
-  conflictType: null,
-  conflictData: null,
-  resolutionStrategy: null,
-  overwriteKey: null,
-  resolvedAt: null,
-  resolvedBy: null,
-  errorCategory: null,
-  errorMessage: null,
-  networkType: null,
-  nextAttemptAt: null,
-  claimedAt: null,
-  lastAttemptAt: at,
-  syncedAt: null,
-  failedAt: null,
-  createdAt: at,
-  updatedAt: at,
-});
 
 /** The entity ids of a page's changes, which the engine hands over as JSON text. */
 const entityIds = (changes: readonly string[]): string[] =>
@@ -222,11 +188,16 @@ export function runMaintenanceSuite(name: string, openStore: () => Promise<Kysel
       const old = new Date(now).toISOString();
       const queued = (operationId: string, status: 'synced' | 'failed') =>
         requests.transact((tx) =>
-          tx.insertOperation({
-            ...offlineRequest(operationId, old),
-            status,
-            syncedAt: status === 'synced' ? old : null,
-          }),
+          tx.insertOperation(
+            offlineRequest(old, {
+              userId: 'u1',
+              deviceId: 'till',
+              operationId,
+              status,
+              syncAttempts: 1,
+              syncedAt: status === 'synced' ? old : null,
+            }),
+          ),
         );
       const synced = await queued('sale-1', 'synced');
       const failed = await queued('sale-2', 'failed');

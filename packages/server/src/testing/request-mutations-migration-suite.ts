@@ -2,12 +2,11 @@
 // every operation becomes a request mutation with each field, queue id, history link and status
 // kept, arrivals continue each tenant's, changes stay as they were, and down() gives back the old
 // table row for row. Each store's test is one call.
-import { Migrator, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { retryingCatalogRace, storeMigrations } from '../store/migrations/index.js';
 import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import type { OfflineOperationRecord } from '../replay/ports.js';
-import type { UnmigratedStore } from './offline-ids-migration-suite.js';
+import { migratorOf, type UnmigratedStore } from './unmigrated-store.js';
 
 const at = (minute: number) => `2024-02-03T18:${String(minute).padStart(2, '0')}:00.000Z`;
 
@@ -92,19 +91,12 @@ export function runRequestMutationsMigrationSuite(
 ) {
   describe(name, () => {
     it('moves every operation into mutations with all its fields, and down() moves them back', async () => {
-      const { store, migrationTableSchema, dispose } = await open();
+      const opened = await open();
+      const { store, dispose } = opened;
       try {
         // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables before 0009
         const db = store.db as unknown as Kysely<any>;
-        const migrator = new Migrator({
-          db,
-          provider: { getMigrations: async () => storeMigrations(store.dialect) },
-          ...(migrationTableSchema ? { migrationTableSchema } : {}),
-        });
-        const to = async (target: string) =>
-          expect(
-            (await retryingCatalogRace(() => migrator.migrateTo(target))).error,
-          ).toBeUndefined();
+        const to = migratorOf(opened);
         await to('0008_lean_write_set');
 
         const operations = [

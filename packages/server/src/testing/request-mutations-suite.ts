@@ -9,6 +9,7 @@ import { DashboardQueries } from '../store/dashboard-queries.js';
 import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
 import { MaintenanceQueries } from '../store/maintenance-queries.js';
+import { offlineRequest } from './offline-request.js';
 
 const at = (minute: number) => `2024-02-03T18:${String(minute).padStart(2, '0')}:00.000Z`;
 
@@ -33,39 +34,19 @@ const change = (over: Partial<MutationRecord> = {}): MutationRecord => ({
   ...over,
 });
 
-const request = (over: Partial<NewOfflineOperation> = {}): NewOfflineOperation => ({
-  userId: 'cashier',
-  deviceId: 'till-1',
-  operationType: 'sale',
-  operationId: 'sale-1',
-  idempotencyKey: 'key-1',
-  endpoint: '/api/sales',
-  method: 'POST',
-  requestBody: { total: 2 },
-  status: 'synced',
-  syncAttempts: 1,
-  attemptLimit: 4,
-  statusCode: 201,
-  serverResponse: { id: 'srv-1' },
-  serverId: 'srv-1',
-  conflictType: null,
-  conflictData: null,
-  resolutionStrategy: null,
-  overwriteKey: null,
-  resolvedAt: null,
-  resolvedBy: null,
-  errorCategory: null,
-  errorMessage: null,
-  networkType: 'wifi',
-  nextAttemptAt: null,
-  claimedAt: null,
-  lastAttemptAt: at(2),
-  syncedAt: at(2),
-  failedAt: null,
-  createdAt: at(2),
-  updatedAt: at(2),
-  ...over,
-});
+/** Synced on its first attempt, by default. */
+const request = (over: Partial<NewOfflineOperation> = {}): NewOfflineOperation =>
+  offlineRequest(at(2), {
+    status: 'synced',
+    syncAttempts: 1,
+    statusCode: 201,
+    serverResponse: { id: 'srv-1' },
+    serverId: 'srv-1',
+    networkType: 'wifi',
+    lastAttemptAt: at(2),
+    syncedAt: at(2),
+    ...over,
+  });
 
 export function runRequestMutationsSuite(name: string, openStore: () => Promise<KyselySyncStore>) {
   describe(`request and change mutations on ${name}`, () => {
