@@ -345,6 +345,43 @@ describe('API Endpoints', () => {
   });
 });
 
+describe('Beside seed 003', () => {
+  it('a request PayMe queued in the same tenant, device and id is not in the queue or its stats', async () => {
+    const user = newUser();
+    const t = tokenFor(user);
+    const device = newDevice();
+    const queued = await queue(t, queueBody(user, { deviceId: device }));
+    expect(queued.status).toBe(201);
+    // Seed 003's queue keeps requests as mutations too, under the device's own operation id.
+    const request = await call(
+      'POST',
+      `${server.url}/api/offline/queue`,
+      t,
+      {
+        operation_type: 'sale',
+        operation_id: queued.body.id,
+        endpoint: '/api/sales',
+        method: 'POST',
+        request_body: { total: 1 },
+      },
+      { 'x-device-id': device },
+    );
+    expect(request.status).toBe(202);
+
+    const listed = await pending(t, `deviceId=${device}&userId=${user}`);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ id: queued.body.id, status: 'PENDING' }),
+    ]);
+    const stats = await call('GET', `${server.url}${v1}/stats?userId=${user}`, adminToken());
+    expect(stats.body).toMatchObject({ total: 1, pending: 1, synced: 0 });
+    expect((await processItem(t, queued.body.id)).body.status).toBe('SYNCED');
+    const offline = await call('GET', `${server.url}/api/offline/pending`, t);
+    expect(offline.body).toEqual([
+      expect.objectContaining({ id: request.body.queueId, operation_id: queued.body.id }),
+    ]);
+  });
+});
+
 describe('Security and bad input', () => {
   it('a userId that is not the caller’s is refused (403) unless the caller is an admin', async () => {
     const user = newUser();

@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { JsonObject } from '../engine/ports.js';
 import type { KyselySyncStore } from './kysely-sync-store.js';
+import { changesOnly } from './mutation-kinds.js';
 import type { Database } from './schema.js';
 
 export type ActivityBucketSize = 'hour' | 'day';
@@ -249,6 +250,7 @@ export class DashboardQueries {
       this.db
         .selectFrom('mutations')
         .select((eb) => eb.fn.countAll().as('n'))
+        .where(changesOnly)
         .where('status', '=', 'FAILED')
         .executeTakeFirst(),
       this.db

@@ -1,8 +1,11 @@
 // The OfflineOperationStore port on the same Kysely database as the sync store (SQLite or
-// PostgreSQL). Tables come from migrations 0003 and 0005; JSON columns hold JSON text as
-// everywhere else. Queue and history ids are numbered per business (offline_counters), so that
-// an id tells a business nothing about another's volume.
-import { sql, type Kysely, type Transaction } from 'kysely';
+// PostgreSQL). Each operation is a mutation of kind `request` (migration 0009): the columns it
+// shares with a change hold what they mean there, seed 003's own fields are JSON in `request`
+// (under its column names), and the seed's lower-case statuses are stored as the canonical ones.
+// Queue and history ids are numbered per business (offline_counters), so that an id tells a
+// business nothing about another's volume.
+import type { MutationStatus, Operation } from '@syncline/protocol';
+import { sql, type Insertable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type {
   DueOperation,
   NewOfflineOperation,
@@ -19,44 +22,10 @@ import type {
 } from '../replay/ports.js';
 import type { AuditRecord } from '../engine/ports.js';
 import type { KyselySyncStore } from './kysely-sync-store.js';
-import type { Database } from './schema.js';
+import { MutationKind, requestsOnly } from './mutation-kinds.js';
+import type { Database, MutationsTable, StoreDialect } from './schema.js';
 
 type Text = string | null;
-
-interface OfflineOperationsTable {
-  tenant: string;
-  id: number;
-  user_id: string;
-  device_id: string;
-  operation_type: string;
-  operation_id: string;
-  idempotency_key: string;
-  endpoint: string;
-  method: string;
-  request_body: Text;
-  status: string;
-  sync_attempts: number;
-  attempt_limit: number;
-  status_code: number | null;
-  server_response: Text;
-  server_id: Text;
-  conflict_type: Text;
-  conflict_data: Text;
-  resolution_strategy: Text;
-  overwrite_key: Text;
-  resolved_at: Text;
-  resolved_by: Text;
-  error_category: Text;
-  error_message: Text;
-  network_type: Text;
-  next_attempt_at: Text;
-  claimed_at: Text;
-  last_attempt_at: Text;
-  synced_at: Text;
-  failed_at: Text;
-  created_at: string;
-  updated_at: string;
-}
 
 interface OfflineSyncHistoryTable {
   tenant: string;
@@ -89,7 +58,6 @@ interface OfflineCountersTable {
 }
 
 type OfflineTables = {
-  offline_operations: OfflineOperationsTable;
   offline_sync_history: OfflineSyncHistoryTable;
   offline_configs: OfflineConfigsTable;
   offline_counters: OfflineCountersTable;
@@ -97,34 +65,127 @@ type OfflineTables = {
 
 type Db = Kysely<Database & OfflineTables>;
 
-const jsonColumns = new Set(['request_body', 'server_response', 'conflict_data']);
-const intColumns = new Set(['id', 'sync_attempts', 'attempt_limit', 'status_code']);
-const columnOf = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const keyOf = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+/** The record's fields stored in a change's own columns, by column. */
+const sharedColumns = {
+  userId: 'user_id',
+  deviceId: 'device_id',
+  operationType: 'entity_type',
+  operationId: 'mutation_id',
+  requestBody: 'payload',
+  status: 'status',
+  syncAttempts: 'attempts',
+  serverResponse: 'result',
+  nextAttemptAt: 'next_attempt_at',
+  claimedAt: 'claimed_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies Partial<Record<keyof OfflineOperationRecord, keyof MutationsTable>>;
 
-function encodeOperation(patch: Partial<OfflineOperationRecord>): Record<string, unknown> {
-  const row: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === undefined || key === 'id') continue;
-    const column = columnOf(key);
-    row[column] = jsonColumns.has(column) && value !== null ? JSON.stringify(value) : value;
-  }
-  return row;
+type SharedField = keyof typeof sharedColumns;
+type RequestField = Exclude<keyof OfflineOperationRecord, SharedField | 'id'>;
+
+/** Seed 003's own fields, kept in `request` (a compile error until a new field is placed). */
+const requestFieldSet: Record<RequestField, true> = {
+  idempotencyKey: true,
+  endpoint: true,
+  method: true,
+  attemptLimit: true,
+  statusCode: true,
+  serverId: true,
+  conflictType: true,
+  conflictData: true,
+  resolutionStrategy: true,
+  overwriteKey: true,
+  resolvedAt: true,
+  resolvedBy: true,
+  errorCategory: true,
+  errorMessage: true,
+  networkType: true,
+  lastAttemptAt: true,
+  syncedAt: true,
+  failedAt: true,
+};
+const requestFields = Object.keys(requestFieldSet) as RequestField[];
+
+const selected = [
+  'queue_id',
+  'request',
+  ...Object.values(sharedColumns),
+] as const satisfies readonly (keyof MutationsTable)[];
+
+const canonical: Record<OfflineOperationStatus, MutationStatus> = {
+  pending: 'PENDING',
+  syncing: 'SYNCING',
+  synced: 'SYNCED',
+  conflict: 'CONFLICT',
+  failed: 'FAILED',
+};
+const statuses = Object.keys(canonical) as OfflineOperationStatus[];
+const seedStatus = Object.fromEntries(statuses.map((s) => [canonical[s], s])) as Record<
+  MutationStatus,
+  OfflineOperationStatus
+>;
+
+const columnOf = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const jsonText = (value: unknown) => (value === null ? null : JSON.stringify(value));
+const parsed = (text: Text): unknown => (text === null ? null : JSON.parse(text));
+
+/** The canonical operation a request's HTTP method stands for. */
+function operationOf(method: string): Operation {
+  return method === 'POST' ? 'CREATE' : method === 'DELETE' ? 'DELETE' : 'UPDATE';
 }
 
-function decodeOperation(row: Record<string, unknown>): OfflineOperationRecord {
-  const record: Record<string, unknown> = {};
-  for (const [column, value] of Object.entries(row)) {
-    if (column === 'tenant') continue;
-    record[keyOf(column)] =
-      value === null || value === undefined
-        ? null
-        : jsonColumns.has(column)
-          ? (JSON.parse(value as string) as unknown)
-          : intColumns.has(column)
-            ? Number(value)
-            : value;
+type MutationColumns = Partial<Insertable<MutationsTable>>;
+
+/** The columns a patch sets (the request's JSON aside), with what follows from them. */
+function encodeShared(patch: Partial<OfflineOperationRecord>): MutationColumns {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(sharedColumns)) {
+    const value = patch[key as SharedField];
+    if (value === undefined) continue;
+    row[column] =
+      key === 'requestBody' || key === 'serverResponse'
+        ? jsonText(value)
+        : key === 'status'
+          ? canonical[value as OfflineOperationStatus]
+          : value;
   }
+  // Columns every mutation has, from the fields that name the same thing for a request.
+  if (patch.operationId !== undefined) row.entity_id = patch.operationId;
+  if (patch.createdAt !== undefined) row.client_timestamp = patch.createdAt;
+  if (patch.method !== undefined) row.operation = operationOf(patch.method);
+  return row as MutationColumns;
+}
+
+/** The patch's seed 003 fields under their JSON names; undefined when it has none. */
+function requestPatch(patch: Partial<OfflineOperationRecord>): Record<string, unknown> | undefined {
+  let fields: Record<string, unknown> | undefined;
+  for (const key of requestFields) {
+    if (patch[key] !== undefined) (fields ??= {})[columnOf(key)] = patch[key];
+  }
+  return fields;
+}
+
+type SelectedRow = Pick<MutationsTable, (typeof selected)[number]>;
+
+function decodeOperation(row: SelectedRow): OfflineOperationRecord {
+  const fields = parsed(row.request) as Record<string, unknown> | null;
+  const record: Record<string, unknown> = {
+    id: Number(row.queue_id),
+    userId: row.user_id,
+    deviceId: row.device_id,
+    operationType: row.entity_type,
+    operationId: row.mutation_id,
+    requestBody: parsed(row.payload),
+    status: seedStatus[row.status],
+    syncAttempts: Number(row.attempts),
+    serverResponse: parsed(row.result),
+    nextAttemptAt: row.next_attempt_at,
+    claimedAt: row.claimed_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  for (const key of requestFields) record[key] = fields?.[columnOf(key)] ?? null;
   return record as unknown as OfflineOperationRecord;
 }
 
@@ -145,13 +206,24 @@ function decodeHistory(row: OfflineSyncHistoryTable & { id: number }): OfflineSy
   };
 }
 
-const statuses: OfflineOperationStatus[] = ['pending', 'syncing', 'synced', 'conflict', 'failed'];
+/** A text field of `request`, compared by bytes on both dialects (ISO times order as text). */
+function requestText(dialect: StoreDialect, name: string): RawBuilder<string | null> {
+  return dialect === 'postgres'
+    ? sql`((request::json ->> ${sql.lit(name)}) collate "C")`
+    : sql`json_extract(request, ${sql.lit(`$.${name}`)})`;
+}
 
 class Reads implements OfflineTenantReads {
   constructor(
     protected readonly db: Db | Transaction<Database & OfflineTables>,
     protected readonly tenant: string,
+    protected readonly dialect: StoreDialect,
   ) {}
+
+  /** The tenant's request mutations. */
+  protected requests() {
+    return this.db.selectFrom('mutations').where('tenant', '=', this.tenant).where(requestsOnly);
+  }
 
   async getConfig(): Promise<OfflineConfigRecord | undefined> {
     const row = await this.db
@@ -169,34 +241,36 @@ class Reads implements OfflineTenantReads {
 
   async getOperation(id: number): Promise<OfflineOperationRecord | undefined> {
     if (!Number.isSafeInteger(id)) return undefined;
-    const row = await this.db
-      .selectFrom('offline_operations')
-      .selectAll()
-      .where('tenant', '=', this.tenant)
-      .where('id', '=', id)
+    const row = await this.requests()
+      .select(selected)
+      .where('queue_id', '=', id)
       .executeTakeFirst();
     return row && decodeOperation(row);
   }
 
   async findByOperationId(deviceId: string, operationId: string) {
-    const row = await this.db
-      .selectFrom('offline_operations')
-      .selectAll()
-      .where('tenant', '=', this.tenant)
+    const row = await this.requests()
+      .select(selected)
       .where('device_id', '=', deviceId)
-      .where('operation_id', '=', operationId)
+      .where('mutation_id', '=', operationId)
       .executeTakeFirst();
     return row && decodeOperation(row);
   }
 
   async listOperations(filter: OperationFilter): Promise<OfflineOperationRecord[]> {
     if (filter.statuses?.length === 0 || filter.ids?.length === 0) return [];
-    let q = this.db.selectFrom('offline_operations').selectAll().where('tenant', '=', this.tenant);
+    let q = this.requests().select(selected);
     if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
-    if (filter.statuses !== undefined) q = q.where('status', 'in', [...filter.statuses]);
-    if (filter.ids !== undefined) q = q.where('id', 'in', [...filter.ids]);
+    if (filter.statuses !== undefined) {
+      q = q.where(
+        'status',
+        'in',
+        filter.statuses.map((s) => canonical[s]),
+      );
+    }
+    if (filter.ids !== undefined) q = q.where('queue_id', 'in', [...filter.ids]);
     const rows = await q
-      .orderBy('id')
+      .orderBy('queue_id')
       .limit(Math.max(1, Math.min(1000, filter.limit ?? 1000)))
       .offset(Math.max(0, filter.offset ?? 0))
       .execute();
@@ -204,28 +278,24 @@ class Reads implements OfflineTenantReads {
   }
 
   async countByStatus(filter: { userId?: string }) {
-    let q = this.db
-      .selectFrom('offline_operations')
-      .select((eb) => ['status', eb.fn.countAll().as('n')])
-      .where('tenant', '=', this.tenant);
+    let q = this.requests().select((eb) => ['status', eb.fn.countAll().as('n')]);
     if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
     const rows = await q.groupBy('status').execute();
     const counts = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<
       OfflineOperationStatus,
       number
     >;
-    for (const row of rows) counts[row.status as OfflineOperationStatus] = Number(row.n);
+    for (const row of rows) counts[seedStatus[row.status]] = Number(row.n);
     return counts;
   }
 
   async lastSyncedAt(filter: { userId?: string }): Promise<string | null> {
-    let q = this.db
-      .selectFrom('offline_operations')
-      .select((eb) => eb.fn.max('synced_at').as('at'))
-      .where('tenant', '=', this.tenant);
+    let q = this.requests().select(
+      sql<string | null>`max(${requestText(this.dialect, 'synced_at')})`.as('at'),
+    );
     if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
     const row = await q.executeTakeFirst();
-    return (row?.at as string | null | undefined) ?? null;
+    return row?.at ?? null;
   }
 
   async listHistory(filter: { queueId: number; userId?: string; limit?: number }) {
@@ -263,24 +333,47 @@ class Tx extends Reads implements OfflineTenantTx {
 
   async insertOperation(operation: NewOfflineOperation): Promise<number> {
     const id = await this.nextId('last_queue_id');
+    const fields = Object.fromEntries(requestFields.map((key) => [columnOf(key), operation[key]]));
     await this.db
-      .insertInto('offline_operations')
-      .values({ tenant: this.tenant, id, ...encodeOperation(operation) } as never)
+      .insertInto('mutations')
+      .values({
+        tenant: this.tenant,
+        kind: MutationKind.REQUEST,
+        ...encodeShared(operation),
+        queue_id: id,
+        client_version: 0,
+        request: JSON.stringify(fields),
+        // The tenant's next arrival, shared with its changes: the lock held makes max + 1 safe.
+        arrival: sql<number>`(select coalesce(max(arrival), 0) + 1 from mutations where tenant = ${this.tenant})`,
+      } as Insertable<MutationsTable>)
       .execute();
     return id;
   }
 
   async updateOperation(id: number, patch: Partial<OfflineOperationRecord>): Promise<void> {
-    const { userId: _u, ...rest } = patch;
-    const changes = encodeOperation(rest);
-    if (Object.keys(changes).length === 0) return;
+    const { userId: _u, id: _id, ...rest } = patch;
+    const changes = encodeShared(rest);
+    const fields = requestPatch(rest);
+    if (Object.keys(changes).length === 0 && fields === undefined) return;
+    const missing = () => new Error(`no offline operation ${id} in this tenant`);
+    if (fields !== undefined) {
+      // Merged here rather than in SQL: values nested in the JSON (conflict_data) stay as sent.
+      const row = await this.requests()
+        .select('request')
+        .where('queue_id', '=', id)
+        .executeTakeFirst();
+      if (!row) throw missing();
+      const current = parsed(row.request) as Record<string, unknown> | null;
+      changes.request = JSON.stringify({ ...current, ...fields });
+    }
     const result = await this.db
-      .updateTable('offline_operations')
-      .set(changes as never)
+      .updateTable('mutations')
+      .set(changes)
       .where('tenant', '=', this.tenant)
-      .where('id', '=', id)
+      .where(requestsOnly)
+      .where('queue_id', '=', id)
       .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) throw new Error(`no offline operation ${id} in this tenant`);
+    if (result.numUpdatedRows === 0n) throw missing();
   }
 
   async insertHistory(record: NewOfflineSyncHistory): Promise<void> {
@@ -331,17 +424,16 @@ class Tx extends Reads implements OfflineTenantTx {
     filter: { userId?: string },
     limit: number,
   ): Promise<number> {
-    let oldest = this.db
-      .selectFrom('offline_operations')
-      .select('id')
-      .where('tenant', '=', this.tenant)
-      .where('status', '=', 'synced')
-      .where('synced_at', '<', isoTime);
+    let oldest = this.requests()
+      .select('queue_id')
+      .where('status', '=', 'SYNCED')
+      .where(requestText(this.dialect, 'synced_at'), '<', isoTime);
     if (filter.userId !== undefined) oldest = oldest.where('user_id', '=', filter.userId);
     const result = await this.db
-      .deleteFrom('offline_operations')
+      .deleteFrom('mutations')
       .where('tenant', '=', this.tenant)
-      .where('id', 'in', oldest.orderBy('id').limit(limit))
+      .where(requestsOnly)
+      .where('queue_id', 'in', oldest.orderBy('queue_id').limit(limit))
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
@@ -367,18 +459,18 @@ class TenantStore extends Reads implements OfflineTenantStore {
     tenant: string,
     private readonly store: KyselySyncStore,
   ) {
-    super(root, tenant);
+    super(root, tenant, store.dialect);
   }
 
   transact<T>(fn: (tx: OfflineTenantTx) => Promise<T>): Promise<T> {
     // The sync store's tenant lock and queue: this business's writers of either kind take turns.
     return this.store.inTenantTransaction(this.tenant, { createTenant: true }, (conn) =>
-      fn(new Tx(conn.withTables<OfflineTables>(), this.tenant)),
+      fn(new Tx(conn.withTables<OfflineTables>(), this.tenant, this.dialect)),
     );
   }
 }
 
-/** Offline operations on the sync store's own database and connections. */
+/** Offline operations, as request mutations, on the sync store's own database and connections. */
 export function createKyselyOfflineOperationStore(store: KyselySyncStore): OfflineOperationStore {
   const db = store.db.withTables<OfflineTables>();
   return {
@@ -390,21 +482,27 @@ export function createKyselyOfflineOperationStore(store: KyselySyncStore): Offli
     },
     async findDue(now, staleClaimBefore, limit): Promise<DueOperation[]> {
       const rows = await db
-        .selectFrom('offline_operations')
-        .select(['tenant', 'id'])
+        .selectFrom('mutations')
+        .select(['tenant', 'queue_id'])
+        // The kind in each branch: SQLite plans the branches of an OR one by one, and a partial
+        // index serves only a branch that names its kind itself.
         .where((eb) =>
           eb.or([
-            eb.and([eb('status', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
-            eb.and([eb('status', '=', 'syncing'), eb('claimed_at', '<', staleClaimBefore)]),
+            eb.and([requestsOnly, eb('status', '=', 'PENDING'), eb('next_attempt_at', '<=', now)]),
+            eb.and([
+              requestsOnly,
+              eb('status', '=', 'SYNCING'),
+              eb('claimed_at', '<', staleClaimBefore),
+            ]),
           ]),
         )
         // Ids count per business: across businesses, the oldest go first.
         .orderBy('created_at')
         .orderBy('tenant')
-        .orderBy('id')
+        .orderBy('queue_id')
         .limit(Math.max(1, Math.min(1000, limit)))
         .execute();
-      return rows.map((row) => ({ tenant: row.tenant, id: Number(row.id) }));
+      return rows.map((row) => ({ tenant: row.tenant, id: Number(row.queue_id) }));
     },
   };
 }

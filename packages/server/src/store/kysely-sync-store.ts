@@ -30,6 +30,7 @@ import type {
 import { changeJsonSql } from './change-json-sql.js';
 import { feedVisibilitySql } from './feed-visibility-sql.js';
 import { migrateToLatest } from './migrations/index.js';
+import { changesOnly } from './mutation-kinds.js';
 import { payloadJsonTexts } from '../engine/json.js';
 import type { EntityKey, HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
@@ -591,6 +592,7 @@ class KyselyTenantReads implements TenantReads {
       .selectAll()
       .where('tenant', '=', this.tenant)
       .where('device_id', '=', deviceId)
+      .where(changesOnly)
       .where('mutation_id', '=', mutationId)
       .executeTakeFirst();
     return row && decode(mutationCodec, row);
@@ -632,7 +634,7 @@ class KyselyTenantReads implements TenantReads {
     eb: ExpressionBuilder<Database, 'mutations'>,
     filter: Omit<MutationFilter, 'limit' | 'order'>,
   ) {
-    const conds = [eb('tenant', '=', this.tenant)];
+    const conds = [eb('tenant', '=', this.tenant), changesOnly];
     if (filter.deviceId !== undefined) conds.push(eb('device_id', '=', filter.deviceId));
     if (filter.userId !== undefined) conds.push(eb('user_id', '=', filter.userId));
     if (filter.statuses !== undefined) conds.push(eb('status', 'in', [...filter.statuses]));
@@ -929,6 +931,7 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
       .select('mutation_id')
       .where('tenant', '=', this.tenant)
       .where('device_id', '=', deviceId)
+      .where(changesOnly)
       .where('mutation_id', '=', mutationId);
     const found =
       Object.keys(changes).length === 0
@@ -939,6 +942,7 @@ class KyselyTenantTx extends KyselyHeldReads implements TenantTx {
               .set(changes)
               .where('tenant', '=', this.tenant)
               .where('device_id', '=', deviceId)
+              .where(changesOnly)
               .where('mutation_id', '=', mutationId)
               .executeTakeFirst()
           ).numUpdatedRows > 0n;

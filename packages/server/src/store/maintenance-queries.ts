@@ -4,6 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditRecord } from '../engine/ports.js';
 import type { KyselySyncStore } from './kysely-sync-store.js';
+import { changesOnly } from './mutation-kinds.js';
 import type { Database } from './schema.js';
 
 export interface PruneCutoffs {
@@ -63,6 +64,7 @@ export class MaintenanceQueries {
       .selectFrom('mutations')
       .select('tenant')
       .distinct()
+      .where(changesOnly)
       .where('status', '=', status)
       .orderBy('tenant')
       .execute();
@@ -80,6 +82,7 @@ export class MaintenanceQueries {
           .selectFrom('mutations')
           .select('arrival')
           .where('tenant', '=', tenant)
+          .where(changesOnly)
           .where('status', '=', 'SYNCED')
           .where('updated_at', '<', before)
           .orderBy('updated_at')
@@ -211,6 +214,7 @@ export class MaintenanceQueries {
           .as('failed'),
       ])
       .where('tenant', '=', tenant)
+      .where(changesOnly)
       .where('created_at', '>=', since)
       .groupBy('device_id')
       .orderBy('device_id')
@@ -241,6 +245,7 @@ export class MaintenanceQueries {
       .selectFrom('mutations')
       .select(['device_id', 'client_timestamp', 'created_at'])
       .where('tenant', '=', tenant)
+      .where(changesOnly)
       .where('created_at', '>=', since)
       .orderBy('arrival', 'desc')
       .limit(limit)

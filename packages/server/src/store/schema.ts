@@ -9,6 +9,7 @@ import type {
   MutationStatus,
   Operation,
 } from '@syncline/protocol';
+import type { MutationKind } from './mutation-kinds.js';
 
 /** JSON text (`JSON.stringify` output) or NULL. */
 export type JsonText = string | null;
@@ -76,6 +77,14 @@ export interface MutationsTable {
   arrival: number;
   created_at: string;
   updated_at: string;
+  /** `change` (the sync engine's) or `request` (seed 003's replayed HTTP request): see 0009. */
+  kind: Generated<MutationKind>;
+  /** Requests only: the business's queue id, the time the replay may next try, its claim. */
+  queue_id: number | null;
+  next_attempt_at: string | null;
+  claimed_at: string | null;
+  /** Requests only: seed 003's own fields (JSON, its column names). */
+  request: JsonText;
 }
 
 export interface ConflictsTable {

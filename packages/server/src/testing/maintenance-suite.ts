@@ -17,7 +17,9 @@ import {
   type TenantSettingsService,
 } from '../jobs/tenant-settings.js';
 import type { KyselySyncStore } from '../store/kysely-sync-store.js';
+import { createKyselyOfflineOperationStore } from '../store/kysely-offline-operation-store.js';
 import { MaintenanceQueries } from '../store/maintenance-queries.js';
+import { offlineRequest } from './offline-request.js';
 import { presetCollections } from '../seeds/presets.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -176,6 +178,39 @@ export function runMaintenanceSuite(name: string, openStore: () => Promise<Kysel
       ]);
       expect(again.results[0]?.status).toBe('DUPLICATE');
       expect((await store.forTenant(TENANT).getEntity('note', 'a'))?.version).toBe(1);
+    });
+
+    it("cleanup-synced and retry-failed leave seed 003's requests alone", async () => {
+      const u1 = user('u1');
+      await push(u1, 'till', [change({ mutationId: 'sale-1', entityId: 'a' })]);
+      // The device's own request of the same id, synced as long ago, and a failed one.
+      const requests = createKyselyOfflineOperationStore(store).forTenant(TENANT);
+      const old = new Date(now).toISOString();
+      const queued = (operationId: string, status: 'synced' | 'failed') =>
+        requests.transact((tx) =>
+          tx.insertOperation(
+            offlineRequest(old, {
+              userId: 'u1',
+              deviceId: 'till',
+              operationId,
+              status,
+              syncAttempts: 1,
+              syncedAt: status === 'synced' ? old : null,
+            }),
+          ),
+        );
+      const synced = await queued('sale-1', 'synced');
+      const failed = await queued('sale-2', 'failed');
+      now += 31 * DAY;
+
+      expect(await run('cleanup-synced')).toMatchObject({ removed: 1 });
+      expect(await store.forTenant(TENANT).getMutation('till', 'sale-1')).toBeUndefined();
+      expect(await requests.getOperation(synced)).toMatchObject({ status: 'synced' });
+      expect(await run('retry-failed')).toMatchObject({ tenants: 0, retried: 0 });
+      expect(await requests.getOperation(failed)).toMatchObject({
+        status: 'failed',
+        syncAttempts: 1,
+      });
     });
 
     it('prune-history: keeps the latest version and conflict bases, drops old tombstones, and old tokens answer reset', async () => {

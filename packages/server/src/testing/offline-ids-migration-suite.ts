@@ -1,19 +1,11 @@
 // Migration 0005 on a database that already holds seed 003's operations (two businesses sharing
 // one id sequence, as before): every row keeps its id, each business numbers on from the highest
 // id it ever had, merge configs become the manual they behaved as. Each store's test is one call.
-import { Migrator, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../http/node-crypto.js';
 import { createOfflineReplay } from '../app/offline-replay.js';
-import { retryingCatalogRace, storeMigrations } from '../store/migrations/index.js';
-import type { KyselySyncStore } from '../store/index.js';
-
-export interface UnmigratedStore {
-  /** A store on an empty database, not migrated (`migrate: false`). */
-  store: KyselySyncStore;
-  migrationTableSchema?: string;
-  dispose(): Promise<void>;
-}
+import { migratorOf, type UnmigratedStore } from './unmigrated-store.js';
 
 const op = (tenant: string, id: number, extra: Record<string, unknown> = {}) => ({
   tenant,
@@ -38,17 +30,12 @@ const op = (tenant: string, id: number, extra: Record<string, unknown> = {}) => 
 export function runOfflineIdsMigrationSuite(name: string, open: () => Promise<UnmigratedStore>) {
   describe(name, () => {
     it('keeps existing queue ids and numbers each business on from its own highest', async () => {
-      const { store, migrationTableSchema, dispose } = await open();
+      const opened = await open();
+      const { store, dispose } = opened;
       try {
         // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables before 0005
         const db = store.db as unknown as Kysely<any>;
-        const migrator = new Migrator({
-          db,
-          provider: { getMigrations: async () => storeMigrations(store.dialect) },
-          ...(migrationTableSchema ? { migrationTableSchema } : {}),
-        });
-        const before = await retryingCatalogRace(() => migrator.migrateTo('0004_jobs'));
-        expect(before.error).toBeUndefined();
+        await migratorOf(opened)('0004_jobs');
 
         // One sequence for both businesses: shop-a had 1, 3 and 4 (4 synced and cleaned up,
         // its history kept), shop-b had 2, in conflict waiting for its client_wins overwrite.
@@ -128,9 +115,10 @@ export function runOfflineIdsMigrationSuite(name: string, open: () => Promise<Un
           default_conflict_strategy: 'manual',
           max_queue_size: 9,
         });
-        // The old ids' uniqueness now holds per business only.
+        // The old ids' uniqueness now holds per business only (queue ids of request mutations
+        // since 0009).
         const rows = await sql<{ n: number | string }>`
-          select count(*) as n from offline_operations where id = 1`.execute(db);
+          select count(*) as n from mutations where kind = 'request' and queue_id = 1`.execute(db);
         expect(Number(rows.rows[0]?.n)).toBe(2);
       } finally {
         await dispose();

@@ -1,23 +1,11 @@
 // Migration 0008 on SQLite, on a database that already holds entities and mutations.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { runLeanWriteSetMigrationSuite } from '../../testing/lean-write-set-migration-suite.js';
+import { openUnmigratedSqlite } from '../../testing/unmigrated-store.js';
 import { createSqliteSyncStore } from '../index.js';
 
-runLeanWriteSetMigrationSuite('0008_lean_write_set on SQLite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'syncline-0008-'));
-  const store = await createSqliteSyncStore({ file: join(dir, 'syncline.db'), migrate: false });
-  return {
-    store,
-    async dispose() {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+runLeanWriteSetMigrationSuite('0008_lean_write_set on SQLite', () => openUnmigratedSqlite('0008'));
 
 it('stores entities clustered on their primary key (WITHOUT ROWID)', async () => {
   const store = await createSqliteSyncStore({ file: ':memory:' });

@@ -17,6 +17,7 @@ import { offlineQueueIdsMigration } from './0005-offline-queue-ids.js';
 import { deviceSchemaVersionsMigration } from './0006-device-schema-versions.js';
 import { deviceMutationMarksMigration } from './0007-device-mutation-marks.js';
 import { leanWriteSetMigration } from './0008-lean-write-set.js';
+import { requestMutationsMigration } from './0009-request-mutations.js';
 
 /** Migrations by name; names sort in the order they run. Never edit one that has shipped. */
 export function storeMigrations(dialect: StoreDialect): Record<string, Migration> {
@@ -29,6 +30,7 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
     '0006_device_schema_versions': deviceSchemaVersionsMigration(dialect),
     '0007_device_mutation_marks': deviceMutationMarksMigration(dialect),
     '0008_lean_write_set': leanWriteSetMigration(dialect),
+    '0009_request_mutations': requestMutationsMigration(dialect),
   };
 }
 

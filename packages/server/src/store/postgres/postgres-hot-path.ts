@@ -136,7 +136,7 @@ export const postgresHotStatements = {
   // And one lookup per key (lateral, `limit 1` on a unique key, which the planner cannot fold into
   // a join): the plain join's generic plan, with the (tenant, device) estimate of a table not yet
   // analyzed, hashed all of the device's mutations, a cost that grew with every push.
-  getMutations: `select ${mutationColumns.map((c) => `m.${c}`).join(', ')} from unnest($3::text[]) as k(mutation_id) cross join lateral (select * from mutations where tenant = $1 and device_id = $2 and mutation_id = k.mutation_id limit 1) m`,
+  getMutations: `select ${mutationColumns.map((c) => `m.${c}`).join(', ')} from unnest($3::text[]) as k(mutation_id) cross join lateral (select * from mutations where tenant = $1 and device_id = $2 and kind = 'change' and mutation_id = k.mutation_id limit 1) m`,
   getEntities: `select ${entityColumns.map((c) => `e.${c}`).join(', ')} from unnest($2::text[], $3::text[]) as k(entity_type, entity_id) join entities e on e.tenant = $1 and e.entity_type = k.entity_type and e.entity_id = k.entity_id`,
   advanceSeq: 'update tenants set seq = seq + $1 where tenant = $2 returning seq',
   maxArrival: 'select max(arrival) as arrival from mutations where tenant = $1',

@@ -26,7 +26,7 @@ const insertSql = (table: string, columns: readonly string[]) =>
   `insert into ${table} (tenant, ${columns.join(', ')}) values (${placeholders(columns.length + 1)})`;
 
 const statements = {
-  getMutations: `select ${mutationColumns.join(', ')} from mutations where tenant = ? and device_id = ? and mutation_id in (select value from json_each(?))`,
+  getMutations: `select ${mutationColumns.join(', ')} from mutations where tenant = ? and device_id = ? and kind = 'change' and mutation_id in (select value from json_each(?))`,
   // The keys drive the loop, each one a primary-key lookup.
   getEntities: `select ${entityColumns.map((c) => `e.${c}`).join(', ')} from json_each(?) as k cross join entities as e on e.tenant = ? and e.entity_type = json_extract(k.value, '$[0]') and e.entity_id = json_extract(k.value, '$[1]')`,
   advanceSeq: 'update tenants set seq = seq + ? where tenant = ? returning seq',
