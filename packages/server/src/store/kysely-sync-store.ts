@@ -32,7 +32,7 @@ import { feedVisibilitySql } from './feed-visibility-sql.js';
 import { migrateToLatest } from './migrations/index.js';
 import { changesOnly } from './mutation-kinds.js';
 import { payloadJsonTexts } from '../engine/json.js';
-import type { EntityKey, HotPath } from './hot-path.js';
+import { historyColumns, type EntityKey, type HotPath } from './hot-path.js';
 import type { Database, StoreDialect } from './schema.js';
 import type { GroupCommitStats } from './sqlite/group-commit.js';
 import {
@@ -168,20 +168,7 @@ const snapshotColumns = [
 ] as const;
 
 /** A feed row's columns: what the change's JSON is rendered from and the access checks read. */
-const feedRowColumns = [
-  'seq',
-  'entity_type',
-  'entity_id',
-  'version',
-  'operation',
-  'payload',
-  'checksum',
-  'created_by',
-  'updated_by',
-  'device_id',
-  'updated_at',
-  'deleted_at',
-] as const;
+const feedRowColumns = historyColumns.filter((c) => c !== 'mutation_id' && c !== 'committed_at');
 
 /** What the engine's own checks read of an undecided row (FeedEntryDetail), in this order. */
 const feedDetailColumns = [
