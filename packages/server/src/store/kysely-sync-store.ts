@@ -186,7 +186,7 @@ const feedDetailColumns = [
  * A feed page's selection over the judged rows (`visible`): the change's JSON for every row not
  * refused, and the details for the undecided ones (or all). A refused row costs its seq alone.
  */
-function feedSelection(dialect: StoreDialect, allDetails: boolean) {
+function buildFeedSelection(dialect: StoreDialect, allDetails: boolean) {
   const detailWanted = allDetails ? sql`1 = 1` : sql`visible is null`;
   return [
     sql<number>`seq`.as('seq'),
@@ -199,6 +199,15 @@ function feedSelection(dialect: StoreDialect, allDetails: boolean) {
     ),
   ];
 }
+
+/** Built once: the selection is the same for every page of a dialect. */
+const feedSelections = {
+  sqlite: { some: buildFeedSelection('sqlite', false), all: buildFeedSelection('sqlite', true) },
+  postgres: {
+    some: buildFeedSelection('postgres', false),
+    all: buildFeedSelection('postgres', true),
+  },
+} as const;
 
 const feedColumns = [
   'seq',
@@ -435,7 +444,7 @@ class KyselyTenantReads implements TenantReads {
     ]);
     const compiled = this.db
       .selectFrom(judged.as('judged'))
-      .select(feedSelection(dialect, query.allDetails === true))
+      .select(feedSelections[dialect][query.allDetails === true ? 'all' : 'some'])
       .orderBy(sql`seq`)
       .compile();
     const rows = await this.selectRows(compiled, feedColumns);
