@@ -10,10 +10,12 @@ type Verdict = RawBuilder<number | null>;
 
 export function feedVisibilitySql(dialect: StoreDialect, visibility: FeedVisibility): Verdict {
   const otherTypes = typeVerdict(dialect, visibility.otherTypes);
-  if (visibility.types.size === 0) return otherTypes;
-  const cases = [...visibility.types].map(
-    ([type, conditions]) => sql`when ${type} then ${typeVerdict(dialect, conditions)}`,
-  );
+  // A type judged as the others are needs no branch: most types share the tenant rule.
+  const asOthers = JSON.stringify(visibility.otherTypes);
+  const cases = [...visibility.types]
+    .filter(([, conditions]) => JSON.stringify(conditions) !== asOthers)
+    .map(([type, conditions]) => sql`when ${type} then ${typeVerdict(dialect, conditions)}`);
+  if (cases.length === 0) return otherTypes;
   return sql<number | null>`case entity_type ${sql.join(cases, sql` `)} else ${otherTypes} end`;
 }
 

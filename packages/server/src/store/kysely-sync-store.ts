@@ -1,7 +1,7 @@
 // The one query layer behind both storage adapters: implements the engine's SyncStore port on a
 // Kysely instance. Every query is bound to the tenant given to forTenant(); the dialects differ
 // only in how a transaction opens and whether the tenant row must be locked explicitly.
-import { sql, type CompiledQuery, type ExpressionBuilder, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { MutationStatus } from '@syncline/protocol';
 import type {
   AuditRecord,
@@ -186,7 +186,7 @@ const feedDetailColumns = [
  * A feed page's selection over the judged rows (`visible`): the change's JSON for every row not
  * refused, and the details for the undecided ones (or all). A refused row costs its seq alone.
  */
-function feedSelection(dialect: StoreDialect, allDetails: boolean) {
+function buildFeedSelection(dialect: StoreDialect, allDetails: boolean) {
   const detailWanted = allDetails ? sql`1 = 1` : sql`visible is null`;
   return [
     sql<number>`seq`.as('seq'),
@@ -198,6 +198,24 @@ function feedSelection(dialect: StoreDialect, allDetails: boolean) {
       sql`case when ${detailWanted} then ${sql.ref(column)} end`.as(`detail_${column}`),
     ),
   ];
+}
+
+/**
+ * The outer SELECT of a feed page (without FROM) as SQL text, compiled once per dialect and
+ * detail mode: it has no parameters, so a page compiles only its inner, judged query.
+ */
+const feedOuterSelects = new Map<string, string>();
+
+function feedOuterSelect(db: Kysely<Database>, dialect: StoreDialect, allDetails: boolean) {
+  const key = `${dialect}:${allDetails}`;
+  let text = feedOuterSelects.get(key);
+  if (text === undefined) {
+    const compiled = db.selectNoFrom(buildFeedSelection(dialect, allDetails)).compile();
+    if (compiled.parameters.length > 0) throw new Error('a feed page selection takes no parameter');
+    text = compiled.sql;
+    feedOuterSelects.set(key, text);
+  }
+  return text;
 }
 
 const feedColumns = [
@@ -433,11 +451,11 @@ class KyselyTenantReads implements TenantReads {
       ...feedRowColumns,
       feedVisibilitySql(dialect, query.visibility).as('visible'),
     ]);
-    const compiled = this.db
-      .selectFrom(judged.as('judged'))
-      .select(feedSelection(dialect, query.allDetails === true))
-      .orderBy(sql`seq`)
-      .compile();
+    const inner = judged.compile();
+    const outer = feedOuterSelect(this.db, dialect, query.allDetails === true);
+    const compiled = CompiledQuery.raw(`${outer} from (${inner.sql}) as judged order by seq`, [
+      ...inner.parameters,
+    ]);
     const rows = await this.selectRows(compiled, feedColumns);
     return rows.map((r) => {
       const visible = r[1] === null ? null : Number(r[1]) === 1;
